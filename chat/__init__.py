@@ -1,0 +1,94 @@
+"""Product chat: the application factory."""
+import os
+import secrets
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
+
+
+def _load_config(app, config_name_or_object):
+    import config as config_module
+
+    if config_name_or_object is None:
+        config_name_or_object = os.environ.get("CHAT_CONFIG", "development")
+    if isinstance(config_name_or_object, str):
+        try:
+            config_name_or_object = config_module.configs[config_name_or_object]
+        except KeyError:
+            raise RuntimeError(
+                f"unknown configuration {config_name_or_object!r}; "
+                f"use one of {sorted(config_module.configs)}"
+            ) from None
+    if isinstance(config_name_or_object, dict):
+        app.config.from_object(config_module.configs["development"])
+        app.config.update(config_name_or_object)
+    else:
+        app.config.from_object(config_name_or_object)
+
+
+def _ensure_secret_key(app):
+    if app.config.get("SECRET_KEY"):
+        return
+    if not app.config.get("DEMO") and not app.testing:
+        raise RuntimeError(
+            "SECRET_KEY is not set. Production refuses to start without it: "
+            "export SECRET_KEY to a long random value."
+        )
+    # Development: keep one random key under instance/ so customer sessions
+    # (and their chat history) survive restarts.
+    path = os.path.join(app.instance_path, "secret_key")
+    if not os.path.exists(path):
+        with open(path, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    with open(path) as fh:
+        app.config["SECRET_KEY"] = fh.read().strip()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, connection_record):
+    # SQLite ignores ON DELETE CASCADE / SET NULL unless asked per connection.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def create_app(config_name_or_object=None):
+    app = Flask(
+        __name__,
+        instance_path=os.path.join(ROOT, "instance"),
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+    )
+    _load_config(app, config_name_or_object)
+    os.makedirs(app.instance_path, exist_ok=True)
+    _ensure_secret_key(app)
+    import config as config_module
+
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS",
+        config_module.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
+    )
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True, compare_type=True
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    from . import auth, models  # noqa: F401  (register tables, user loader)
+    from .errors import register_error_handlers
+    from .storefront import bp as storefront_bp
+    from .cli import register_cli
+
+    app.register_blueprint(storefront_bp)
+    register_error_handlers(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,154 @@
+"""The seed's four tables, as SQLAlchemy models.
+
+Timestamps are naive UTC datetimes set by the application (``utcnow``), so
+SQLite and MariaDB agree whatever the server's time zone is.
+"""
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.dialects import mysql
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+INQUIRY_STATUSES = ("pending", "in_progress", "resolved", "closed")
+PRIORITIES = ("low", "medium", "high")
+SENDER_TYPES = ("customer", "admin")
+MESSAGE_TYPES = ("text", "system")
+
+# Microsecond precision on MySQL (DATETIME defaults to whole seconds).
+Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+
+def utcnow():
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    name = sa.Column(sa.String(200), nullable=False)
+    description = sa.Column(sa.Text, nullable=False, default="")
+    price = sa.Column(sa.Numeric(10, 2), nullable=False)
+    currency = sa.Column(sa.String(3), nullable=False, default="EUR", server_default="EUR")
+    image_url = sa.Column(sa.String(500))
+    stock = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    updated_at = sa.Column(Timestamp, nullable=False, default=utcnow, onupdate=utcnow)
+
+    @property
+    def initials(self):
+        return "".join(word[0] for word in self.name.split()[:2]).upper()
+
+    @property
+    def hue(self):
+        # A stable colour for the drawn placeholder image.
+        return (self.id * 47) % 360
+
+    def __repr__(self):
+        return f"<Product {self.id} {self.name!r}>"
+
+
+class User(UserMixin, db.Model):
+    """An admin of the shop."""
+
+    __tablename__ = "users"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    email = sa.Column(sa.String(255), nullable=False, unique=True)
+    name = sa.Column(sa.String(120), nullable=False)
+    password_hash = sa.Column(sa.String(255), nullable=False)
+    is_active = sa.Column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+
+    def set_password(self, password):
+        # Werkzeug's scrypt hash: salted, slow, maintained with Flask.
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self):
+        return f"<User {self.email}>"
+
+
+class ProductInquiry(db.Model):
+    """One customer session's conversation about one product."""
+
+    __tablename__ = "product_inquiries"
+    __table_args__ = (
+        sa.Index("idx_product_session", "product_id", "session_id"),
+        sa.Index("idx_status", "status"),
+        sa.Index("idx_created_at", "created_at"),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    product_id = sa.Column(
+        sa.Integer, sa.ForeignKey("products.id", ondelete="CASCADE"), nullable=False
+    )
+    session_id = sa.Column(sa.String(255), nullable=False)
+    customer_email = sa.Column(sa.String(255))
+    status = sa.Column(
+        sa.Enum(*INQUIRY_STATUSES, name="inquiry_status"),
+        nullable=False,
+        default="pending",
+        server_default="pending",
+    )
+    priority = sa.Column(
+        sa.Enum(*PRIORITIES, name="inquiry_priority"),
+        nullable=False,
+        default="medium",
+        server_default="medium",
+    )
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    updated_at = sa.Column(Timestamp, nullable=False, default=utcnow, onupdate=utcnow)
+    assigned_admin_id = sa.Column(
+        sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    product = db.relationship("Product", lazy="joined")
+    assigned_admin = db.relationship("User")
+    messages = db.relationship(
+        "ProductMessage",
+        back_populates="inquiry",
+        passive_deletes=True,
+        order_by="ProductMessage.id",
+        lazy="dynamic",
+    )
+
+    def __repr__(self):
+        return f"<ProductInquiry {self.id} product={self.product_id}>"
+
+
+class ProductMessage(db.Model):
+    __tablename__ = "product_messages"
+    __table_args__ = (
+        sa.Index("idx_inquiry_created", "inquiry_id", "created_at"),
+        sa.Index("idx_unread", "is_read", "created_at"),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    inquiry_id = sa.Column(
+        sa.Integer,
+        sa.ForeignKey("product_inquiries.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+    sender_type = sa.Column(sa.Enum(*SENDER_TYPES, name="sender_type"), nullable=False)
+    sender_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    message_text = sa.Column(sa.Text, nullable=False)
+    message_type = sa.Column(
+        sa.Enum(*MESSAGE_TYPES, name="message_type"),
+        nullable=False,
+        default="text",
+        server_default="text",
+    )
+    is_read = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+
+    inquiry = db.relationship("ProductInquiry", back_populates="messages")
+    sender = db.relationship("User")
+
+    def __repr__(self):
+        return f"<ProductMessage {self.id} {self.sender_type}>"

@@ -1,0 +1,6 @@
+"""Customer-facing pages: the shop's product list and product pages."""
+from flask import Blueprint
+
+bp = Blueprint("storefront", __name__)
+
+from . import views  # noqa: E402,F401

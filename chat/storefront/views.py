@@ -1,0 +1,17 @@
+from flask import render_template
+
+from ..extensions import db
+from ..models import Product
+from . import bp
+
+
+@bp.get("/")
+def product_list():
+    products = db.session.scalars(db.select(Product).order_by(Product.id)).all()
+    return render_template("storefront/product_list.html", products=products)
+
+
+@bp.get("/products/<int:product_id>")
+def product_detail(product_id):
+    product = db.get_or_404(Product, product_id)
+    return render_template("storefront/product_detail.html", product=product)

@@ -1,0 +1,100 @@
+"""Configuration classes, read from the environment.
+
+Every setting is documented in README.md ("Settings"). Pick a class with
+``chat.create_app("development" | "testing" | "production")``.
+"""
+import os
+
+basedir = os.path.abspath(os.path.dirname(__file__))
+
+
+def _bool(name, default):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or (
+        "sqlite:///" + os.path.join(basedir, "instance", "chat.sqlite")
+    )
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # Unset means the in-process broker: one process, no Redis needed.
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+
+    # Chat behaviour
+    CHAT_MAX_MESSAGE_LENGTH = _int("CHAT_MAX_MESSAGE_LENGTH", 2000)
+    CHAT_PAGE_SIZE = _int("CHAT_PAGE_SIZE", 30)
+    CHAT_SESSION_DAYS = _int("CHAT_SESSION_DAYS", 365)
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)
+
+    # Live delivery
+    SSE_ENABLED = _bool("SSE_ENABLED", True)
+    SSE_HEARTBEAT_SECONDS = float(os.environ.get("SSE_HEARTBEAT_SECONDS", 15))
+    SSE_RETRY_MS = _int("SSE_RETRY_MS", 2000)
+    CHAT_POLL_SECONDS = float(os.environ.get("CHAT_POLL_SECONDS", 4))
+    TYPING_TTL_SECONDS = float(os.environ.get("TYPING_TTL_SECONDS", 6))
+
+    # Email (SMTP)
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Product chat <chat@localhost>")
+    MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 8)
+    NOTIFY_UNANSWERED_MINUTES = _int("NOTIFY_UNANSWERED_MINUTES", 30)
+    NOTIFY_CUSTOMER_UNREAD_MINUTES = _int("NOTIFY_CUSTOMER_UNREAD_MINUTES", 15)
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    CHAT_SEND_RATE_LIMIT = os.environ.get("CHAT_SEND_RATE_LIMIT", "30/minute")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+
+
+
+def engine_options(uri):
+    # MySQL drops idle connections (wait_timeout); pre-ping and recycle
+    # keep a long-lived pool from handing out dead ones.
+    if uri.startswith("mysql"):
+        return {"pool_pre_ping": True, "pool_recycle": 280}
+    return {}
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the reloader would double the SSE broker; use FLASK_DEBUG
+    DEMO = True
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    REDIS_URL = None
+    WTF_CSRF_ENABLED = True
+    RATELIMIT_ENABLED = False
+    SSE_HEARTBEAT_SECONDS = 15.0
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PREFERRED_URL_SCHEME = "https"
+
+
+configs = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

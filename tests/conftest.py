@@ -1,0 +1,93 @@
+"""Fixtures: a fresh app per test, on SQLite and (when it answers) MariaDB."""
+import os
+
+import pytest
+from sqlalchemy import text
+
+from chat import create_app
+from chat.extensions import db
+from config import TestingConfig
+
+from . import backends
+
+BACKENDS = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
+
+
+@pytest.fixture(scope="session")
+def mariadb_schema_url():
+    """One fresh MariaDB database for the run, with the schema; dropped after."""
+    backends.require("mariadb")
+    name, url = backends.create_mysql_database()
+    app = create_app(_config(url))
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+    yield url
+    backends.drop_mysql_database(name)
+
+
+def _config(database_url, **overrides):
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+
+    for key, value in overrides.items():
+        setattr(Config, key, value)
+    return Config
+
+
+def _empty_tables():
+    with db.engine.begin() as conn:
+        if conn.dialect.name in ("mysql", "mariadb"):
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+            for table in db.metadata.sorted_tables:
+                conn.execute(text(f"TRUNCATE TABLE `{table.name}`"))
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return "sqlite:///" + str(tmp_path / "chat.sqlite")
+    return request.getfixturevalue("mariadb_schema_url")
+
+
+@pytest.fixture
+def app_config(database_url):
+    """Override in a test module (or parametrize) to change settings."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, app_config, tmp_path):
+    app = create_app(_config(database_url, **app_config))
+    app.instance_path = str(tmp_path / "instance")
+    os.makedirs(app.instance_path, exist_ok=True)
+    with app.app_context():
+        if database_url.startswith("sqlite"):
+            db.create_all()
+        else:
+            _empty_tables()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def demo(app):
+    """The demo shop's products and admin, seeded through the CLI's code."""
+    from chat.demo import seed_demo
+
+    with app.app_context():
+        email, password = seed_demo()
+    return {"admin_email": email, "admin_password": password}

@@ -1,0 +1,79 @@
+"""Run the app as a real gunicorn + gevent process on a free loopback port."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepared_env(tmp_path, database_url, redis_url=None, seed=True, **settings):
+    """Environment for a production-config server with a migrated, seeded database."""
+    env = dict(os.environ)
+    env.update(
+        CHAT_CONFIG="production",
+        SECRET_KEY="live-server-test-secret",
+        SESSION_COOKIE_SECURE="false",
+        DATABASE_URL=database_url,
+        RATELIMIT_ENABLED="false",
+        PYTHONPATH=ROOT,
+    )
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    env.update({key: str(value) for key, value in settings.items()})
+    flask = [os.path.join(BIN, "flask"), "--app", "wsgi"]
+    subprocess.run(flask + ["db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+    if seed:
+        subprocess.run(flask + ["chat", "seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True)
+    return env
+
+
+class LiveServer:
+    def __init__(self, env, port=None):
+        self.env = env
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [os.path.join(BIN, "gunicorn"), "-c", "gunicorn.conf.py",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", "1", "wsgi:app"],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("server exited: " + self.process.stderr.read().decode())
+            try:
+                urllib.request.urlopen(self.url + "/", timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not answer within 20 s")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,35 @@
+import pytest
+
+from chat import create_app
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+
+    import config
+
+    monkeypatch.setattr(config.ProductionConfig, "SECRET_KEY", None)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app("production")
+
+
+def test_production_starts_with_a_secret_key(monkeypatch, tmp_path):
+    import config
+
+    monkeypatch.setattr(config.ProductionConfig, "SECRET_KEY", "x" * 40)
+    monkeypatch.setattr(config.ProductionConfig, "SQLALCHEMY_DATABASE_URI", f"sqlite:///{tmp_path}/p.sqlite")
+    app = create_app("production")
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert not app.debug and not app.testing
+
+
+def test_unknown_configuration_name_is_refused():
+    with pytest.raises(RuntimeError, match="unknown configuration"):
+        create_app("staging")
+
+
+def test_mysql_urls_get_pre_ping_and_recycle():
+    from config import engine_options
+
+    assert engine_options("mysql+pymysql://root@127.0.0.1/test") == {"pool_pre_ping": True, "pool_recycle": 280}
+    assert engine_options("sqlite://") == {}

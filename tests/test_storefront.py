@@ -1,0 +1,49 @@
+from chat.extensions import db
+from chat.models import Product
+
+
+def test_product_list_shows_every_demo_product(client, demo):
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert page.count('class="product-card"') == 12
+    assert "Trailhead 35L Hiking Backpack" in page
+    assert "129.00 EUR" in page
+
+
+def test_product_page_shows_name_price_stock_and_description(client, app, demo):
+    with app.app_context():
+        product = db.session.scalar(db.select(Product).filter_by(name="Ceramic Pour-Over Set"))
+    response = client.get(f"/products/{product.id}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<h1>Ceramic Pour-Over Set</h1>" in page
+    assert "48.00 EUR" in page
+    assert "Out of stock" in page
+    assert "standard #2 filters" in page
+
+
+def test_product_text_is_escaped(client, app):
+    with app.app_context():
+        product = Product(name="<script>alert(1)</script>", description="<b>bold</b>", price=1)
+        db.session.add(product)
+        db.session.commit()
+        product_id = product.id
+    page = client.get(f"/products/{product_id}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page
+
+
+def test_unknown_product_is_a_real_404_page(client, demo):
+    response = client.get("/products/999999")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "<title>404 Not Found" in page
+    assert "Back to the products" in page
+
+
+def test_unknown_api_path_answers_json_404(client):
+    response = client.get("/api/nothing-here")
+    assert response.status_code == 404
+    assert response.is_json and "error" in response.get_json()
