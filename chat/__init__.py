@@ -85,10 +85,14 @@ def create_app(config_name_or_object=None):
 
     from . import auth, models  # noqa: F401  (register tables, user loader)
     from .errors import register_error_handlers
+    from .api import bp as api_bp
+    from .customer import bp as customer_bp
     from .storefront import bp as storefront_bp
     from .cli import register_cli
 
     app.register_blueprint(storefront_bp)
+    app.register_blueprint(customer_bp)
+    app.register_blueprint(api_bp)
     register_error_handlers(app)
     register_cli(app)
     return app

@@ -42,5 +42,25 @@ def create_admin_command(email, name, password):
     click.echo(f"{'Created' if created else 'Updated'} admin {email}.")
 
 
+@chat_cli.command("reply")
+@click.argument("inquiry_id", type=int)
+@click.argument("text")
+@click.option("--admin", "admin_email", default=None, help="Answer as this admin (email).")
+def reply_command(inquiry_id, text, admin_email):
+    """Answer an inquiry as the shop (for demos and scripts)."""
+    from .services import ServiceError, conversations
+
+    admin = None
+    if admin_email:
+        admin = db.session.scalar(db.select(User).filter_by(email=admin_email.strip().lower()))
+        if admin is None:
+            raise click.BadParameter("no such admin", param_hint="--admin")
+    try:
+        message = conversations.add_admin_message(inquiry_id, text, admin_id=admin.id if admin else None)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Answered inquiry {inquiry_id} (message {message.id}).")
+
+
 def register_cli(app):
     app.cli.add_command(chat_cli)

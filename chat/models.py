@@ -82,6 +82,9 @@ class ProductInquiry(db.Model):
         sa.Index("idx_product_session", "product_id", "session_id"),
         sa.Index("idx_status", "status"),
         sa.Index("idx_created_at", "created_at"),
+        # One conversation per product per browser session, even when two
+        # first messages race.
+        sa.UniqueConstraint("product_id", "session_id", name="uq_inquiry_product_session"),
     )
 
     id = sa.Column(sa.Integer, primary_key=True)
@@ -90,6 +93,8 @@ class ProductInquiry(db.Model):
     )
     session_id = sa.Column(sa.String(255), nullable=False)
     customer_email = sa.Column(sa.String(255))
+    # When the customer agreed to be emailed; no consent, no email.
+    email_consent_at = sa.Column(Timestamp)
     status = sa.Column(
         sa.Enum(*INQUIRY_STATUSES, name="inquiry_status"),
         nullable=False,
@@ -127,6 +132,8 @@ class ProductMessage(db.Model):
     __table_args__ = (
         sa.Index("idx_inquiry_created", "inquiry_id", "created_at"),
         sa.Index("idx_unread", "is_read", "created_at"),
+        # A retried send carries the same client id and finds its message.
+        sa.UniqueConstraint("inquiry_id", "client_msg_id", name="uq_message_client_id"),
     )
 
     id = sa.Column(sa.Integer, primary_key=True)
@@ -146,6 +153,7 @@ class ProductMessage(db.Model):
     )
     is_read = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
     created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    client_msg_id = sa.Column(sa.String(36))
 
     inquiry = db.relationship("ProductInquiry", back_populates="messages")
     sender = db.relationship("User")

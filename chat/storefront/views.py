@@ -1,7 +1,9 @@
 from flask import render_template
 
 from ..extensions import db
+from ..customer import identity
 from ..models import Product
+from ..services import conversations
 from . import bp
 
 
@@ -14,4 +16,7 @@ def product_list():
 @bp.get("/products/<int:product_id>")
 def product_detail(product_id):
     product = db.get_or_404(Product, product_id)
-    return render_template("storefront/product_detail.html", product=product)
+    session_id = identity.from_request()
+    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    unread = conversations.unread_count(inquiry.id if inquiry else None, reader="customer")
+    return render_template("storefront/product_detail.html", product=product, unread=unread)

@@ -1,0 +1,97 @@
+"""Customer endpoints: GET/POST /api/products/<id>/messages, PUT .../messages/read."""
+from flask import current_app, jsonify, request
+
+from ..customer import identity
+from ..extensions import limiter
+from ..services import ValidationError, conversations, validation
+from ..services.errors import Forbidden, NotFound
+from . import bp
+from ..request_args import optional_int
+from .body import json_object
+from .serializers import inquiry_dict, message_dict
+
+
+def _session_from_body(data):
+    """The seed lets the body carry session_id: accept only the caller's own signed token."""
+    token = data.get("session_id")
+    if token is None:
+        return identity.ensure()
+    if not isinstance(token, str):
+        raise ValidationError("session_id must be a string.", {"session_id": "must be a string"})
+    claimed = identity.unsign(token)
+    current = identity.from_request()
+    if claimed is None or (current is not None and claimed != current):
+        raise Forbidden("That is not your chat session.", {"session_id": "not the caller's session"})
+    return claimed
+
+
+def _inquiry_json(inquiry):
+    if inquiry is None:
+        return None
+    count = conversations.message_count(inquiry.id)
+    return inquiry_dict(inquiry, count, conversations.unread_count(inquiry.id, reader="customer"))
+
+
+@bp.get("/products/<int:product_id>/messages")
+def list_product_messages(product_id):
+    before, after = optional_int("before"), optional_int("after")
+    limit = request.args.get("limit", type=int) or current_app.config["CHAT_PAGE_SIZE"]
+    conversations.get_product(product_id)
+    session_id = identity.from_request()
+    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    page = conversations.list_messages(
+        inquiry.id if inquiry else None, before=before, after=after, limit=max(1, min(limit, 100))
+    )
+    return jsonify(
+        inquiry=_inquiry_json(inquiry),
+        messages=[message_dict(m) for m in page.messages],
+        has_older=page.has_older,
+    )
+
+
+def _rate_key():
+    return identity.from_request() or request.remote_addr
+
+
+@bp.post("/products/<int:product_id>/messages")
+@limiter.limit(lambda: current_app.config["CHAT_SEND_RATE_LIMIT"], key_func=_rate_key)
+def send_product_message(product_id):
+    data = json_object()
+    sender_type = data.get("sender_type", "customer")
+    if sender_type == "admin":
+        raise Forbidden("Customers cannot send as the shop; admins answer through the admin API.",
+                        {"sender_type": "only 'customer' is allowed here"})
+    if sender_type != "customer":
+        raise ValidationError("sender_type must be 'customer'.", {"sender_type": "must be 'customer'"})
+    if "message_text" not in data:
+        raise ValidationError("message_text is required.", {"message_text": "required"})
+    email = data.get("customer_email")
+    if email is not None:
+        # Checked before anything is stored, so a bad email stores no message.
+        email = validation.email(email)
+        if data.get("email_consent") is not True:
+            raise ValidationError("Storing an email needs email_consent: true.",
+                                  {"email_consent": "must be true to store customer_email"})
+    session_id = _session_from_body(data)
+    result = conversations.send_customer_message(
+        product_id, session_id, data["message_text"], data.get("client_message_id")
+    )
+    if email is not None:
+        conversations.set_customer_email(product_id, session_id, email, True)
+    response = jsonify(message_dict(result.message))
+    response.status_code = 201 if result.created else 200
+    response.headers[identity.HEADER_NAME] = identity.sign(session_id)
+    return response
+
+
+@bp.put("/products/<int:product_id>/messages/read")
+def mark_product_messages_read(product_id):
+    data = json_object(optional=True)
+    message_ids = validation.message_id_list(data.get("message_ids"))
+    conversations.get_product(product_id)
+    session_id = identity.from_request()
+    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    if inquiry is None:
+        raise NotFound("No conversation about this product yet.", {"inquiry": "none yet"})
+    marked = conversations.mark_read(inquiry.id, reader="customer", message_ids=message_ids)
+    return jsonify(marked=marked, unread_count=conversations.unread_count(inquiry.id, reader="customer"))

@@ -1,0 +1,36 @@
+"""The seed's Pydantic models, as plain dicts."""
+
+
+def _iso(value):
+    return value.isoformat() + "Z" if value is not None else None
+
+
+def message_dict(message):
+    return {
+        "id": message.id,
+        "inquiry_id": message.inquiry_id,
+        "sender_type": message.sender_type,
+        "sender_id": message.sender_id,
+        "message_text": message.message_text,
+        "message_type": message.message_type,
+        "is_read": bool(message.is_read),
+        "created_at": _iso(message.created_at),
+        "client_message_id": message.client_msg_id,
+    }
+
+
+def inquiry_dict(inquiry, message_count, unread_count):
+    return {
+        "id": inquiry.id,
+        "product_id": inquiry.product_id,
+        "session_id": None,  # never echoed: the signed token is the caller's own
+        "customer_email": inquiry.customer_email,
+        "status": inquiry.status,
+        "priority": inquiry.priority,
+        "created_at": _iso(inquiry.created_at),
+        "updated_at": _iso(inquiry.updated_at),
+        "assigned_admin_id": inquiry.assigned_admin_id,
+        "product_name": inquiry.product.name if inquiry.product else None,
+        "message_count": message_count,
+        "unread_count": unread_count,
+    }

@@ -1,0 +1,117 @@
+from flask import current_app, redirect, request, url_for
+
+from ..extensions import limiter
+from ..request_args import optional_int
+from ..htmx import is_htmx, render, render_fragment
+from ..services import ValidationError, conversations
+from . import bp, identity
+
+
+def _rate_key():
+    return identity.from_request() or request.remote_addr
+
+
+def _send_limit():
+    return current_app.config["CHAT_SEND_RATE_LIMIT"]
+
+
+def conversation_context(product_id, before=None):
+    """What the panel shows; creates nothing (the inquiry comes with the first message)."""
+    product = conversations.get_product(product_id)
+    session_id = identity.from_request()
+    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    inquiry_id = inquiry.id if inquiry else None
+    page = conversations.list_messages(
+        inquiry_id, before=before, limit=current_app.config["CHAT_PAGE_SIZE"]
+    )
+    return dict(product=product, inquiry=inquiry, page=page, viewer="customer")
+
+
+@bp.get("")
+def panel(product_id):
+    context = conversation_context(product_id)
+    return render("customer/chat_page.html", "customer/_panel.html", **context)
+
+
+@bp.get("/messages")
+def messages(product_id):
+    after, before = optional_int("after"), optional_int("before")
+    conversations.get_product(product_id)
+    session_id = identity.from_request()
+    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    inquiry_id = inquiry.id if inquiry else None
+    page = conversations.list_messages(
+        inquiry_id, before=before, after=after, limit=current_app.config["CHAT_PAGE_SIZE"]
+    )
+    if not is_htmx():
+        return redirect(url_for(".panel", product_id=product_id))
+    return render_fragment(
+        "customer/_message_items.html", page=page, viewer="customer",
+        product_id=product_id, older=before is not None,
+    )
+
+
+@bp.post("/messages")
+@limiter.limit(_send_limit, key_func=_rate_key)
+def send(product_id):
+    session_id = identity.ensure()
+    result = conversations.send_customer_message(
+        product_id, session_id, request.form.get("message_text", ""),
+        request.form.get("client_message_id"),
+    )
+    return _answer(product_id, "conversation/_message.html", message=result.message,
+                   viewer="customer", status=201 if result.created else 200)
+
+
+def _answer(product_id, fragment, **context):
+    """HTMX gets the fragment; a plain form post goes back to the chat page."""
+    if is_htmx():
+        return render_fragment(fragment, **context)
+    return redirect(url_for(".panel", product_id=product_id), code=303)
+
+
+@bp.post("/email")
+def email(product_id):
+    session_id = identity.ensure()
+    address = request.form.get("customer_email", "")
+    try:
+        inquiry = conversations.set_customer_email(
+            product_id, session_id, address, request.form.get("email_consent") == "yes"
+        )
+    except ValidationError as error:
+        if not is_htmx():
+            raise
+        # Show the problem next to the input, keeping what was typed.
+        return render_fragment(
+            "customer/_email_form.html", status=error.status, error=error, email=address,
+            product=conversations.get_product(product_id),
+            inquiry=conversations.find_inquiry(product_id, session_id),
+        )
+    return _answer(product_id, "customer/_email_form.html",
+                   product=inquiry.product, inquiry=inquiry, saved=True)
+
+
+@bp.post("/email/forget")
+def forget_email(product_id):
+    product = conversations.get_product(product_id)
+    session_id = identity.from_request()
+    inquiry = conversations.forget_customer_email(product_id, session_id) if session_id else None
+    return _answer(product_id, "customer/_email_form.html",
+                   product=product, inquiry=inquiry, forgotten=True)
+
+
+@bp.post("/read")
+def read(product_id):
+    session_id = identity.from_request()
+    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    conversations.mark_read(inquiry.id if inquiry else None, reader="customer")
+    return "", 204
+
+
+@bp.get("/badge")
+def badge(product_id):
+    conversations.get_product(product_id)
+    session_id = identity.from_request()
+    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    count = conversations.unread_count(inquiry.id if inquiry else None, reader="customer")
+    return render_fragment("customer/_badge.html", unread=count)

@@ -1,0 +1,198 @@
+"""Conversations: customer messages, history, unread counts, read marks, email."""
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import Product, ProductInquiry, ProductMessage, utcnow
+from . import validation
+from .errors import NotFound
+
+
+def get_product(product_id):
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise NotFound("No such product.", {"product_id": "unknown product"})
+    return product
+
+
+def find_inquiry(product_id, session_id):
+    """The session's inquiry about the product, or None before the first message."""
+    return db.session.scalar(
+        sa.select(ProductInquiry).filter_by(product_id=product_id, session_id=session_id)
+    )
+
+
+def _inquiry_for_sending(product_id, session_id):
+    inquiry = find_inquiry(product_id, session_id)
+    if inquiry is not None:
+        return inquiry
+    inquiry = ProductInquiry(product_id=product_id, session_id=session_id)
+    db.session.add(inquiry)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another request of the same session created it first; a new
+        # transaction sees its row (MySQL's snapshot would not).
+        db.session.rollback()
+        inquiry = find_inquiry(product_id, session_id)
+    return inquiry
+
+
+@dataclass
+class SendResult:
+    message: ProductMessage
+    created: bool
+
+
+def send_customer_message(product_id, session_id, text, client_msg_id=None):
+    """Store a customer's message; a repeated client id returns the first one."""
+    text = validation.message_text(text)
+    client_msg_id = validation.client_msg_id(client_msg_id)
+    get_product(product_id)
+    inquiry = _inquiry_for_sending(product_id, session_id)
+    inquiry_id = inquiry.id
+    if client_msg_id:
+        existing = _by_client_id(inquiry_id, client_msg_id)
+        if existing is not None:
+            return SendResult(existing, created=False)
+    message = ProductMessage(
+        inquiry_id=inquiry_id, sender_type="customer", message_text=text, client_msg_id=client_msg_id
+    )
+    if inquiry.status in ("resolved", "closed"):
+        # A customer writing again reopens the conversation.
+        inquiry.status = "pending"
+    inquiry.updated_at = utcnow()
+    db.session.add(message)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same client id raced in from a retry: answer with the stored one.
+        db.session.rollback()
+        existing = _by_client_id(inquiry_id, client_msg_id) if client_msg_id else None
+        if existing is None:
+            raise
+        return SendResult(existing, created=False)
+    return SendResult(message, created=True)
+
+
+def _by_client_id(inquiry_id, client_msg_id):
+    return db.session.scalar(
+        sa.select(ProductMessage).filter_by(inquiry_id=inquiry_id, client_msg_id=client_msg_id)
+    )
+
+
+def add_admin_message(inquiry_id, text, admin_id=None, message_type="text"):
+    """Store an answer (or a system note) from the shop in an inquiry."""
+    text = validation.message_text(text)
+    inquiry = db.session.get(ProductInquiry, inquiry_id)
+    if inquiry is None:
+        raise NotFound("No such inquiry.", {"inquiry_id": "unknown inquiry"})
+    message = ProductMessage(
+        inquiry_id=inquiry.id, sender_type="admin", sender_id=admin_id,
+        message_text=text, message_type=message_type,
+    )
+    db.session.add(message)
+    inquiry.updated_at = utcnow()
+    db.session.commit()
+    return message
+
+
+@dataclass
+class Page:
+    messages: list
+    has_older: bool
+
+
+def list_messages(inquiry_id, before=None, after=None, limit=30):
+    """A page of messages, oldest first.
+
+    Keyset pagination on the id: with ``after`` the messages newer than it
+    (for polling and reconnects); otherwise the newest ``limit`` messages,
+    or the ``limit`` just older than ``before`` (scrolling back).
+    """
+    if inquiry_id is None:
+        return Page([], False)
+    query = sa.select(ProductMessage).where(ProductMessage.inquiry_id == inquiry_id)
+    if after is not None:
+        rows = db.session.scalars(
+            query.where(ProductMessage.id > after).order_by(ProductMessage.id).limit(limit)
+        ).all()
+        return Page(list(rows), False)
+    if before is not None:
+        query = query.where(ProductMessage.id < before)
+    rows = db.session.scalars(query.order_by(ProductMessage.id.desc()).limit(limit + 1)).all()
+    return Page(list(reversed(rows[:limit])), len(rows) > limit)
+
+
+def message_count(inquiry_id):
+    return db.session.scalar(
+        sa.select(sa.func.count(ProductMessage.id)).where(ProductMessage.inquiry_id == inquiry_id)
+    )
+
+
+def _other_side(reader):
+    return {"customer": "admin", "admin": "customer"}[reader]
+
+
+def unread_count(inquiry_id, reader="customer"):
+    """Messages from the other side that ``reader`` has not read yet."""
+    if inquiry_id is None:
+        return 0
+    return db.session.scalar(
+        sa.select(sa.func.count(ProductMessage.id)).where(
+            ProductMessage.inquiry_id == inquiry_id,
+            ProductMessage.sender_type == _other_side(reader),
+            ProductMessage.is_read.is_(False),
+        )
+    )
+
+
+def mark_read(inquiry_id, reader="customer", message_ids=None):
+    """Mark the other side's messages read (all, or only ``message_ids``)."""
+    if inquiry_id is None:
+        return []
+    condition = [
+        ProductMessage.inquiry_id == inquiry_id,
+        ProductMessage.sender_type == _other_side(reader),
+        ProductMessage.is_read.is_(False),
+    ]
+    if message_ids is not None:
+        if not message_ids:
+            return []
+        condition.append(ProductMessage.id.in_(message_ids))
+    ids = list(db.session.scalars(sa.select(ProductMessage.id).where(*condition)))
+    if ids:
+        db.session.execute(
+            sa.update(ProductMessage).where(ProductMessage.id.in_(ids)).values(is_read=True)
+        )
+    db.session.commit()
+    return ids
+
+
+def set_customer_email(product_id, session_id, email, consent):
+    """Record the customer's email for follow-up; only with explicit consent."""
+    email = validation.email(email)
+    if consent is not True:
+        raise validation.ValidationError(
+            "Please tick the box to agree that we email you about this question.",
+            {"email_consent": "consent is required to store an email"},
+        )
+    get_product(product_id)
+    inquiry = find_inquiry(product_id, session_id)
+    if inquiry is None:
+        raise NotFound("Ask your question first, then leave your email.", {"inquiry": "no conversation yet"})
+    inquiry.customer_email = email
+    inquiry.email_consent_at = utcnow()
+    db.session.commit()
+    return inquiry
+
+
+def forget_customer_email(product_id, session_id):
+    inquiry = find_inquiry(product_id, session_id)
+    if inquiry is not None:
+        inquiry.customer_email = None
+        inquiry.email_consent_at = None
+        db.session.commit()
+    return inquiry
