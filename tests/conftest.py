@@ -91,3 +91,25 @@ def demo(app):
     with app.app_context():
         email, password = seed_demo()
     return {"admin_email": email, "admin_password": password}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from .browser import launch
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def shop_server(tmp_path):
+    """The real server (gunicorn + gevent) on a seeded SQLite file, for browser tests."""
+    from .live_server import LiveServer, prepared_env
+
+    env = prepared_env(tmp_path, database_url=f"sqlite:///{tmp_path}/browser.sqlite")
+    with LiveServer(env) as server:
+        yield server
