@@ -6,6 +6,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from . import live
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
@@ -82,6 +83,7 @@ def create_app(config_name_or_object=None):
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    live.init_app(app)
 
     from . import auth, models  # noqa: F401  (register tables, user loader)
     from .errors import register_error_handlers

@@ -154,6 +154,16 @@ class ProductMessage(db.Model):
     is_read = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
     created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
     client_msg_id = sa.Column(sa.String(36))
+    # Status marks: delivered when the recipient's stream or fetch got it,
+    # read when they viewed it (is_read stays the seed's flag for the same).
+    delivered_at = sa.Column(Timestamp)
+    read_at = sa.Column(Timestamp)
+
+    @property
+    def state(self):
+        if self.is_read:
+            return "read"
+        return "delivered" if self.delivered_at else "sent"
 
     inquiry = db.relationship("ProductInquiry", back_populates="messages")
     sender = db.relationship("User")

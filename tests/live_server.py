@@ -25,6 +25,7 @@ def prepared_env(tmp_path, database_url, redis_url=None, seed=True, **settings):
         SESSION_COOKIE_SECURE="false",
         DATABASE_URL=database_url,
         RATELIMIT_ENABLED="false",
+        GUNICORN_GRACEFUL_TIMEOUT="1",
         PYTHONPATH=ROOT,
     )
     env.pop("REDIS_URL", None)

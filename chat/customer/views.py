@@ -1,6 +1,9 @@
 from flask import current_app, redirect, request, url_for
 
 from ..extensions import limiter
+from ..live import events
+from ..live.stream import event_stream, last_event_id
+from .live import CustomerStream
 from ..request_args import optional_int
 from ..htmx import is_htmx, render, render_fragment
 from ..services import ValidationError, conversations
@@ -29,7 +32,13 @@ def conversation_context(product_id, before=None):
 
 @bp.get("")
 def panel(product_id):
+    # The session (not the inquiry) starts here, so the live stream can open
+    # before the first message.
+    identity.ensure()
     context = conversation_context(product_id)
+    if context["inquiry"] is not None:
+        conversations.mark_delivered(context["inquiry"].id, "customer",
+                                     [m.id for m in context["page"].messages])
     return render("customer/chat_page.html", "customer/_panel.html", **context)
 
 
@@ -45,6 +54,10 @@ def messages(product_id):
     )
     if not is_htmx():
         return redirect(url_for(".panel", product_id=product_id))
+    if not page.messages and after is not None:
+        # Polling an unchanged conversation: no body, no rendering.
+        return "", 204
+    conversations.mark_delivered(inquiry_id, "customer", [m.id for m in page.messages])
     return render_fragment(
         "customer/_message_items.html", page=page, viewer="customer",
         product_id=product_id, older=before is not None,
@@ -115,3 +128,24 @@ def badge(product_id):
     inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
     count = conversations.unread_count(inquiry.id if inquiry else None, reader="customer")
     return render_fragment("customer/_badge.html", unread=count)
+
+
+@bp.get("/stream")
+def stream(product_id):
+    """Server-sent events for this session's conversation about the product."""
+    session_id = identity.from_request()
+    if not session_id or not current_app.config["SSE_ENABLED"]:
+        return "", 204  # EventSource stops retrying on 204; the widget polls instead
+    conversations.get_product(product_id)
+    return event_stream(CustomerStream(product_id, session_id), last_event_id())
+
+
+@bp.post("/typing")
+@limiter.limit("40/minute", key_func=_rate_key)
+def typing(product_id):
+    session_id = identity.from_request()
+    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    if inquiry is not None:
+        events.publish_now(events.inquiry_channel(inquiry.id), "typing",
+                           {"inquiry_id": inquiry.id, "product_id": product_id, "from": "customer"})
+    return "", 204

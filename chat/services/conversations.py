@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from ..live import events
 from ..models import Product, ProductInquiry, ProductMessage, utcnow
 from . import validation
 from .errors import NotFound
@@ -66,6 +67,8 @@ def send_customer_message(product_id, session_id, text, client_msg_id=None):
     inquiry.updated_at = utcnow()
     db.session.add(message)
     try:
+        db.session.flush()
+        announce_message(message, inquiry)
         db.session.commit()
     except IntegrityError:
         # The same client id raced in from a retry: answer with the stored one.
@@ -95,8 +98,19 @@ def add_admin_message(inquiry_id, text, admin_id=None, message_type="text"):
     )
     db.session.add(message)
     inquiry.updated_at = utcnow()
+    db.session.flush()
+    announce_message(message, inquiry)
     db.session.commit()
     return message
+
+
+def announce_message(message, inquiry):
+    """After commit: the customer's tabs, the inquiry's viewers and the admin list hear of it."""
+    data = {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "message_id": message.id,
+            "sender_type": message.sender_type}
+    for channel in (events.customer_channel(inquiry.session_id), events.inquiry_channel(inquiry.id)):
+        events.publish_after_commit(db.session, channel, "message", data, id_=message.id)
+    events.publish_after_commit(db.session, events.ADMINS, "inquiry", data)
 
 
 @dataclass
@@ -144,19 +158,22 @@ def unread_count(inquiry_id, reader="customer"):
         sa.select(sa.func.count(ProductMessage.id)).where(
             ProductMessage.inquiry_id == inquiry_id,
             ProductMessage.sender_type == _other_side(reader),
+            ProductMessage.message_type == "text",
             ProductMessage.is_read.is_(False),
         )
     )
 
 
-def mark_read(inquiry_id, reader="customer", message_ids=None):
-    """Mark the other side's messages read (all, or only ``message_ids``)."""
+def _mark(inquiry_id, recipient, state, message_ids=None):
+    """Set the delivered or read mark on the other side's messages to ``recipient``."""
     if inquiry_id is None:
         return []
+    column = ProductMessage.is_read if state == "read" else ProductMessage.delivered_at
     condition = [
         ProductMessage.inquiry_id == inquiry_id,
-        ProductMessage.sender_type == _other_side(reader),
-        ProductMessage.is_read.is_(False),
+        ProductMessage.sender_type == _other_side(recipient),
+        ProductMessage.message_type == "text",
+        column.is_(False) if state == "read" else column.is_(None),
     ]
     if message_ids is not None:
         if not message_ids:
@@ -164,11 +181,36 @@ def mark_read(inquiry_id, reader="customer", message_ids=None):
         condition.append(ProductMessage.id.in_(message_ids))
     ids = list(db.session.scalars(sa.select(ProductMessage.id).where(*condition)))
     if ids:
-        db.session.execute(
-            sa.update(ProductMessage).where(ProductMessage.id.in_(ids)).values(is_read=True)
-        )
+        now = utcnow()
+        values = {"delivered_at": now} if state == "delivered" else {"is_read": True, "read_at": now}
+        db.session.execute(sa.update(ProductMessage).where(ProductMessage.id.in_(ids)).values(**values))
+        if state == "read":
+            # Read implies delivered.
+            db.session.execute(
+                sa.update(ProductMessage)
+                .where(ProductMessage.id.in_(ids), ProductMessage.delivered_at.is_(None))
+                .values(delivered_at=now)
+            )
+        inquiry = db.session.get(ProductInquiry, inquiry_id)
+        data = {"inquiry_id": inquiry_id, "product_id": inquiry.product_id, "ids": ids, "state": state,
+                "reader": recipient}
+        # The sender's side sees its marks move; the admin list sees unread counts change.
+        sender_channel = (events.inquiry_channel(inquiry_id) if recipient == "customer"
+                          else events.customer_channel(inquiry.session_id))
+        events.publish_after_commit(db.session, sender_channel, "status", data)
+        events.publish_after_commit(db.session, events.ADMINS, "inquiry", data)
     db.session.commit()
     return ids
+
+
+def mark_read(inquiry_id, reader="customer", message_ids=None):
+    """Mark the other side's messages read (all, or only ``message_ids``)."""
+    return _mark(inquiry_id, reader, "read", message_ids)
+
+
+def mark_delivered(inquiry_id, recipient="customer", message_ids=None):
+    """The recipient's stream or fetch received these messages."""
+    return _mark(inquiry_id, recipient, "delivered", message_ids)
 
 
 def set_customer_email(product_id, session_id, email, consent):

@@ -19,4 +19,7 @@ def product_detail(product_id):
     session_id = identity.from_request()
     inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
     unread = conversations.unread_count(inquiry.id if inquiry else None, reader="customer")
-    return render_template("storefront/product_detail.html", product=product, unread=unread)
+    # With a conversation, the widget opens its (hidden) panel and stream at
+    # once, so the badge counts answers live.
+    return render_template("storefront/product_detail.html", product=product, unread=unread,
+                           has_conversation=inquiry is not None)

@@ -53,11 +53,19 @@
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
     widget.classList.add("open");
-    if (panel.dataset.loaded) { onPanelShown(panel); return; }
-    htmx.ajax("GET", widget.dataset.panelUrl, { target: panel, swap: "innerHTML" }).then(function () {
-      panel.dataset.loaded = "1";
-      onPanelShown(panel);
-    });
+    loadPanel(widget).then(function () { onPanelShown(panel); });
+  }
+
+  function loadPanel(widget) {
+    var panel = panelOf(widget);
+    if (!panel.loading) {
+      panel.loading = htmx.ajax("GET", widget.dataset.panelUrl, { target: panel, swap: "innerHTML" })
+        .then(function () {
+          var section = panel.querySelector(".chat-panel-inner");
+          if (section) { localizeTimes(section); startLive(section); }
+        });
+    }
+    return panel.loading;
   }
 
   function closeWidget(widget) {
@@ -72,6 +80,7 @@
   function onPanelShown(panel) {
     var section = panel.querySelector(".chat-panel-inner");
     if (!section) return;
+    localizeTimes(section);
     scrollToEnd(section.querySelector(".chat-log"));
     var textarea = section.querySelector("textarea");
     if (textarea) textarea.focus();
@@ -160,6 +169,202 @@
     deliver(li, form);
   }
 
+  /* ---- live: SSE through htmx's extension, polling as the fallback ------- */
+
+  function sectionOf(el) { return el && el.closest(".chat-panel-inner"); }
+  function isVisible(section) { return section && !section.closest("[hidden]") && !document.hidden; }
+
+  function lastId(section) {
+    var ids = Array.prototype.map.call(section.querySelectorAll(".chat-log li.msg[data-id]"),
+      function (li) { return parseInt(li.dataset.id, 10) || 0; });
+    return ids.length ? Math.max.apply(null, ids) : 0;
+  }
+
+  function rememberPosition(section) {
+    // htmx's SSE extension makes a new EventSource from this attribute when it
+    // reconnects (sending no Last-Event-ID), so keep after= at what we have.
+    var url = section.getAttribute("sse-connect");
+    if (url) section.setAttribute("sse-connect", url.replace(/after=\d*/, "after=" + lastId(section)));
+  }
+
+  function setBadge(count) {
+    document.querySelectorAll(".chat-badge").forEach(function (b) {
+      b.textContent = String(count);
+      b.hidden = !count;
+      b.setAttribute("aria-label", count + (count === 1 ? " unread answer" : " unread answers"));
+    });
+  }
+
+  /* A message that arrived (stream or poll): drop duplicates, settle pending bubbles. */
+  function acceptMessage(section, li) {
+    if (document.getElementById(li.id)) return false;
+    var pending = li.dataset.clientId && section.querySelector('li.pending[data-client-id="' + li.dataset.clientId + '"]');
+    if (pending) { pending.replaceWith(li); return false; }
+    return true;
+  }
+
+  function afterArrival(section, li) {
+    localizeTimes(section);
+    rememberPosition(section);
+    scrollToEnd(section.querySelector(".chat-log"));
+    if (li && li.classList.contains("theirs")) {
+      clearTyping(section);
+      if (isVisible(section)) markRead(section);
+    }
+  }
+
+  function applyStatus(data) {
+    data.ids.forEach(function (id) {
+      var mark = document.getElementById("mark-" + id);
+      if (!mark) return;
+      var label = data.state.charAt(0).toUpperCase() + data.state.slice(1);
+      mark.className = "mark mark-" + data.state;
+      mark.dataset.state = data.state;
+      mark.title = label;
+      mark.innerHTML = '<span aria-hidden="true">✓✓</span> <span class="mark-label">' + label + "</span>";
+    });
+  }
+
+  var typingTimers = new WeakMap();
+  function clearTyping(section) {
+    var box = section.querySelector(".typing");
+    if (box) box.innerHTML = "";
+  }
+  function armTyping(section) {
+    var note = section.querySelector(".typing .typing-note:not([hidden])");
+    clearTimeout(typingTimers.get(section));
+    if (!note) return;
+    // Typing is ephemeral: it fades by itself unless refreshed.
+    typingTimers.set(section, setTimeout(function () { clearTyping(section); },
+      parseFloat(note.dataset.ttl || "6") * 1000));
+  }
+
+  document.addEventListener("htmx:sseBeforeMessage", function (e) {
+    var section = sectionOf(e.target);
+    if (!section) return;
+    var event = e.detail;
+    if (event.type === "message") {
+      var li = fragment(event.data);
+      if (!li || !acceptMessage(section, li)) { e.preventDefault(); afterArrival(section, null); }
+    } else if (event.type === "ready") {
+      e.preventDefault();
+      live(section).onReady();
+    } else if (event.type === "status") {
+      e.preventDefault();
+      applyStatus(JSON.parse(event.data));
+    } else if (event.type === "unread") {
+      e.preventDefault();
+      if (isVisible(section)) markRead(section); else setBadge(parseInt(event.data, 10) || 0);
+    }
+  });
+
+  document.addEventListener("htmx:sseMessage", function (e) {
+    var section = sectionOf(e.target);
+    if (!section) return;
+    if (e.detail.type === "message") {
+      var log = section.querySelector(".chat-log");
+      afterArrival(section, log.lastElementChild);
+    } else if (e.detail.type === "typing") {
+      armTyping(section);
+    }
+  });
+
+  /* Per-panel connection state: watches the stream, polls when it cannot flow. */
+  var lives = new WeakMap();
+  function live(section) {
+    var state = lives.get(section);
+    if (state) return state;
+    var pollMs = parseFloat(section.dataset.pollSeconds || "4") * 1000;
+    var timer = null, watchdog = null, failures = 0;
+    state = {
+      polling: false,
+      onReady: function () { failures = 0; clearTimeout(watchdog); state.stopPolling(); },
+      onError: function () {
+        failures += 1;
+        if (failures >= 2) state.startPolling();
+      },
+      startWatchdog: function () {
+        // No "ready" event soon after connecting: something buffers the stream.
+        clearTimeout(watchdog);
+        watchdog = setTimeout(function () { state.startPolling(); }, Math.max(8000, pollMs * 2));
+      },
+      startPolling: function () {
+        if (state.polling) return;
+        state.polling = true;
+        section.classList.add("polling");
+        var tick = function () {
+          if (!document.body.contains(section)) return;
+          poll(section).finally(function () { if (state.polling) timer = setTimeout(tick, pollMs); });
+        };
+        tick();
+      },
+      stopPolling: function () {
+        state.polling = false;
+        section.classList.remove("polling");
+        clearTimeout(timer);
+      }
+    };
+    lives.set(section, state);
+    return state;
+  }
+
+  function poll(section) {
+    var url = section.dataset.messagesUrl + "?after=" + lastId(section);
+    return fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" }).then(function (r) {
+      if (r.status !== 200) return;  // 204: nothing new
+      return r.text().then(function (html) {
+        var tpl = document.createElement("template");
+        tpl.innerHTML = html;
+        var log = section.querySelector(".chat-log");
+        var last = null;
+        Array.prototype.forEach.call(tpl.content.querySelectorAll("li.msg[data-id]"), function (li) {
+          if (acceptMessage(section, li)) { log.appendChild(li); last = li; }
+        });
+        afterArrival(section, last);
+        if (last && !isVisible(section)) refreshBadge(section);
+      });
+    }).catch(function () { /* offline: the next tick tries again */ });
+  }
+
+  function refreshBadge(section) {
+    var widget = section.closest("[data-chat-widget]");
+    if (!widget) return;
+    fetch(widget.dataset.badgeUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) { var b = fragment(html); setBadge(b ? parseInt(b.textContent, 10) || 0 : 0); })
+      .catch(function () {});
+  }
+
+  document.addEventListener("htmx:sseError", function (e) {
+    var section = sectionOf(e.target);
+    if (section) live(section).onError();
+  });
+  document.addEventListener("htmx:sseOpen", function (e) {
+    var section = sectionOf(e.target);
+    if (section) live(section).startWatchdog();
+  });
+
+  function startLive(section) {
+    if (section.dataset.sse === "off") live(section).startPolling();
+  }
+
+  /* Tell the shop we are typing: at most once every few seconds. */
+  var lastTypingSent = 0;
+  document.addEventListener("input", function (e) {
+    if (!e.target.matches("[data-chat-form] textarea") || !e.target.value.trim()) return;
+    var section = sectionOf(e.target);
+    if (Date.now() - lastTypingSent < 2500) return;
+    lastTypingSent = Date.now();
+    post(section.dataset.typingUrl, new URLSearchParams()).catch(function () {});
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) return;
+    document.querySelectorAll(".chat-panel-inner").forEach(function (section) {
+      if (isVisible(section)) markRead(section);
+    });
+  });
+
   /* ---- events ---------------------------------------------------------- */
 
   document.addEventListener("click", function (e) {
@@ -203,7 +408,13 @@
   document.addEventListener("DOMContentLoaded", function () {
     localizeTimes(document);
     // The standalone chat page is already open.
-    document.querySelectorAll(".chat-panel.standalone").forEach(onPanelShown);
+    document.querySelectorAll(".chat-panel.standalone").forEach(function (panel) {
+      onPanelShown(panel);
+      var section = panel.querySelector(".chat-panel-inner");
+      if (section) startLive(section);
+    });
+    // A returning customer: connect at once (panel hidden) so the badge is live.
+    document.querySelectorAll("[data-chat-widget][data-preload]").forEach(loadPanel);
   });
 
   window.productChat = { markRead: markRead, scrollToEnd: scrollToEnd, localizeTimes: localizeTimes };

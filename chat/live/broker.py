@@ -1,0 +1,194 @@
+"""Fan-out of live events inside one process, fed by Redis or by itself.
+
+Every SSE stream of a worker process registers a Subscription (a queue) here.
+With Redis, ONE pub/sub connection per process (pattern-subscribed to our
+prefix) feeds all of them; without Redis the in-process broker hands events
+straight to the queues. Events are small dicts ({"type", "id", "data"}, the
+flask-sse Message shape); streams load what they show from the database.
+
+queue.Queue and threading are cooperative under gevent's monkey patching, so
+the same code serves gevent workers and plain threads.
+"""
+import json
+import logging
+import os
+import queue
+import threading
+import time
+
+log = logging.getLogger(__name__)
+
+RESYNC = {"type": "resync"}  # "you may have missed events: reload from the database"
+
+
+class Subscription:
+    def __init__(self, channels, maxsize=1000):
+        self.channels = frozenset(channels)
+        self.queue = queue.Queue(maxsize=maxsize)
+
+    def deliver(self, event):
+        try:
+            self.queue.put_nowait(event)
+        except queue.Full:
+            # A stalled client: drop the backlog, let it reload from the DB.
+            self._drain()
+            self.queue.put_nowait(RESYNC)
+
+    def _drain(self):
+        try:
+            while True:
+                self.queue.get_nowait()
+        except queue.Empty:
+            pass
+
+    def get(self, timeout):
+        """The next event, or None after ``timeout`` seconds."""
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
+class LocalBroker:
+    """In-process broker: one process, no Redis."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._by_channel = {}
+
+    # -- subscriptions ---------------------------------------------------
+    def subscribe(self, channels):
+        sub = Subscription(channels)
+        with self._lock:
+            for channel in sub.channels:
+                self._by_channel.setdefault(channel, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, sub):
+        with self._lock:
+            for channel in sub.channels:
+                subs = self._by_channel.get(channel)
+                if subs is not None:
+                    subs.discard(sub)
+                    if not subs:
+                        del self._by_channel[channel]
+
+    def subscription_count(self):
+        with self._lock:
+            return len({sub for subs in self._by_channel.values() for sub in subs})
+
+    def dispatch(self, channel, event):
+        with self._lock:
+            subs = list(self._by_channel.get(channel, ()))
+        for sub in subs:
+            sub.deliver(event)
+
+    def resync_all(self):
+        with self._lock:
+            subs = {sub for subs in self._by_channel.values() for sub in subs}
+        for sub in subs:
+            sub.deliver(RESYNC)
+
+    # -- publishing ------------------------------------------------------
+    def publish(self, channel, event):
+        self.dispatch(channel, event)
+
+    def close(self):
+        pass
+
+
+class RedisBroker(LocalBroker):
+    """One Redis pub/sub connection per process feeds every local subscription."""
+
+    def __init__(self, redis_url, prefix="chat:", publisher=None):
+        super().__init__()
+        import redis
+
+        self.redis_url = redis_url
+        self.prefix = prefix
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=3)
+        self._publisher = publisher
+        self._pid = None
+        self._thread = None
+        self._stopped = threading.Event()
+        self.connected = threading.Event()
+        self.reconnects = 0
+
+    def _ensure_listener(self):
+        # Started lazily, and again after a fork: threads do not survive fork.
+        if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+            self._pid = os.getpid()
+            self._stopped.clear()
+            self._thread = threading.Thread(target=self._listen, name="chat-redis-listener", daemon=True)
+            self._thread.start()
+
+    def subscribe(self, channels):
+        self._ensure_listener()
+        return super().subscribe(channels)
+
+    def wait_connected(self, timeout=5):
+        self._ensure_listener()
+        return self.connected.wait(timeout)
+
+    def publish(self, channel, event):
+        if self._publisher is not None:
+            # flask-sse's publish call: same JSON shape on the wire.
+            self._publisher(event, self.prefix + channel)
+        else:
+            self._redis.publish(self.prefix + channel, json.dumps(event))
+
+    def _listen(self):
+        import redis
+
+        backoff = 0.2
+        first = True
+        while not self._stopped.is_set():
+            pubsub = None
+            try:
+                client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=3, socket_timeout=None)
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe(self.prefix + "*")
+                # Wait for the subscription to be confirmed before saying "connected".
+                pubsub.get_message(timeout=3)
+                self.connected.set()
+                if not first:
+                    self.reconnects += 1
+                    log.warning("redis pub/sub reconnected; streams resync from the database")
+                    # Anything published while we were away is in the database.
+                    self.resync_all()
+                first = False
+                backoff = 0.2
+                last_ping = time.monotonic()
+                while not self._stopped.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message and message["type"] == "pmessage":
+                        self._on_message(message)
+                    if time.monotonic() - last_ping > 10:
+                        pubsub.ping()  # finds a silently dead connection
+                        last_ping = time.monotonic()
+            except Exception as exc:  # noqa: BLE001 - any failure: reconnect
+                if self.connected.is_set():
+                    log.warning("redis pub/sub lost (%s); reconnecting", exc)
+                self.connected.clear()
+                self._stopped.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+
+    def _on_message(self, message):
+        channel = message["channel"]
+        if isinstance(channel, bytes):
+            channel = channel.decode()
+        try:
+            event = json.loads(message["data"])
+        except (ValueError, TypeError):
+            log.warning("ignoring malformed live event on %s", channel)
+            return
+        self.dispatch(channel[len(self.prefix):], event)
+
+    def close(self):
+        self._stopped.set()

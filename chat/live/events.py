@@ -1,0 +1,69 @@
+"""Live events, published only after the database transaction commits.
+
+Services call ``publish_after_commit``; the events wait in the session's
+``info`` and go out in ``after_commit`` (dropped on rollback), so a client is
+never told about a row it cannot read yet. Redis being down costs liveness,
+never a message: the row is committed, and streams resync from the database.
+"""
+import logging
+
+from flask import current_app
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from . import broker
+
+log = logging.getLogger(__name__)
+_KEY = "chat_live_pending"
+
+
+def publish_after_commit(session, channel, type_, data, id_=None):
+    session.info.setdefault(_KEY, []).append((channel, {"type": type_, "id": id_, "data": data}))
+
+
+def publish_now(channel, type_, data, id_=None):
+    """For ephemeral events with no row behind them (typing)."""
+    _send(current_app._get_current_object(), [(channel, {"type": type_, "id": id_, "data": data})])
+
+
+def _send(app, pending):
+    target = broker(app)
+    for channel, event in pending:
+        try:
+            target.publish(channel, event)
+        except Exception:  # noqa: BLE001 - Redis down: the row is safe in the DB
+            log.warning("could not publish %s on %s; clients will resync", event.get("type"), channel,
+                        exc_info=True)
+
+
+def _after_commit(session):
+    pending = session.info.pop(_KEY, None)
+    if pending:
+        _send(current_app._get_current_object(), pending)
+
+
+def _after_rollback(session):
+    session.info.pop(_KEY, None)
+
+
+_registered = False
+
+
+def register():
+    global _registered
+    if not _registered:
+        sa_event.listen(Session, "after_commit", _after_commit)
+        sa_event.listen(Session, "after_soft_rollback", lambda session, previous: _after_rollback(session))
+        _registered = True
+
+
+# Channel names, derived on the server from the session or the login.
+def customer_channel(session_id):
+    return f"customer:{session_id}"
+
+
+def inquiry_channel(inquiry_id):
+    return f"inquiry:{inquiry_id}"
+
+
+ADMINS = "admins"

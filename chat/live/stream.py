@@ -1,0 +1,110 @@
+"""One SSE stream: subscribe, replay what was missed from the database, then go live.
+
+Order matters: the subscription is registered *before* the database is
+queried, so an event committed in between is either in the replay or in the
+queue; duplicates are dropped by message id. The generator holds no database
+connection while it waits: each step runs in a short app context.
+"""
+import time
+
+from flask import current_app, request
+from flask_sse import Message
+
+from . import broker as get_broker
+from .broker import RESYNC
+
+
+def last_event_id():
+    """Where the client is: Last-Event-ID (EventSource's own reconnect) or after=."""
+    candidates = [request.headers.get("Last-Event-ID"), request.args.get("after")]
+    values = [int(v) for v in candidates if v and v.isdigit()]
+    return max(values) if values else None
+
+
+class StreamHandler:
+    """What a stream shows. Subclasses say how to replay and render for their viewer."""
+
+    channels = ()
+
+    def replay(self, after):
+        """Messages after ``after`` as a list of (message_id, Message)."""
+        raise NotImplementedError
+
+    def handle(self, event):
+        """Turn a broker event into a list of Messages (may be empty)."""
+        raise NotImplementedError
+
+    def delivered(self, message_ids):
+        """The listed messages were written to the client."""
+
+
+def event_stream(handler, after):
+    app = current_app._get_current_object()
+    config = app.config
+    heartbeat = config["SSE_HEARTBEAT_SECONDS"]
+    broker = get_broker(app)
+
+    def run(fn, *args):
+        with app.app_context():
+            try:
+                return fn(*args)
+            finally:
+                from ..extensions import db
+
+                db.session.remove()
+
+    def generate():
+        sub = broker.subscribe(handler.channels)
+        sent = set()
+        last = after
+        try:
+            yield f"retry: {config['SSE_RETRY_MS']}\n\n"
+
+            def replay():
+                nonlocal last
+                fresh = []
+                for message_id, message in run(handler.replay, last):
+                    if message_id not in sent:
+                        sent.add(message_id)
+                        fresh.append(message_id)
+                        last = max(last or 0, message_id)
+                        yield str(message)
+                if fresh:
+                    run(handler.delivered, fresh)
+
+            yield from replay()
+            # "ready" tells the client the stream really flows (a buffering
+            # proxy would hold it back, and the widget then falls back to polling).
+            yield str(Message(str(last or 0), type="ready"))
+            next_beat = time.monotonic() + heartbeat
+            while True:
+                event = sub.get(timeout=max(0.0, next_beat - time.monotonic()))
+                if event is None:
+                    yield ": heartbeat\n\n"
+                    next_beat = time.monotonic() + heartbeat
+                    continue
+                if event is RESYNC or event.get("type") == "resync":
+                    yield from replay()
+                    continue
+                message_id = event.get("id")
+                if event.get("type") == "message" and message_id in sent:
+                    continue
+                out = run(handler.handle, event)
+                fresh = []
+                for item in out:
+                    if item.type == "message" and item.id:
+                        if item.id in sent:
+                            continue
+                        sent.add(item.id)
+                        fresh.append(item.id)
+                        last = max(last or 0, item.id)
+                    yield str(item)
+                if fresh:
+                    run(handler.delivered, fresh)
+        finally:
+            broker.unsubscribe(sub)
+
+    response = app.response_class(generate(), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
+    return response
