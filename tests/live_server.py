@@ -3,6 +3,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -47,15 +48,17 @@ class LiveServer:
         self.process = None
 
     def start(self):
+        # The log goes to a file: an unread pipe would fill and block the server.
+        self.log = tempfile.NamedTemporaryFile(prefix="chat-server-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [os.path.join(BIN, "gunicorn"), "-c", "gunicorn.conf.py",
              "--bind", f"127.0.0.1:{self.port}", "--workers", "1", "wsgi:app"],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("server exited: " + self.process.stderr.read().decode())
+                raise RuntimeError("server exited: " + self.log_text())
             try:
                 urllib.request.urlopen(self.url + "/", timeout=1).close()
                 return self
@@ -63,6 +66,10 @@ class LiveServer:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("server did not answer within 20 s")
+
+    def log_text(self):
+        with open(self.log.name, errors="replace") as fh:
+            return fh.read()
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -72,6 +79,8 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process:
+            os.unlink(self.log.name)
 
     def __enter__(self):
         return self.start()

@@ -42,11 +42,15 @@ def list_product_messages(product_id):
     page = conversations.list_messages(
         inquiry.id if inquiry else None, before=before, after=after, limit=max(1, min(limit, 100))
     )
-    return jsonify(
+    body = dict(
         inquiry=_inquiry_json(inquiry),
         messages=[message_dict(m) for m in page.messages],
         has_older=page.has_older,
     )
+    if inquiry is not None:
+        # The customer's fetch received the shop's answers: they are delivered.
+        conversations.mark_delivered(inquiry.id, "customer", [m.id for m in page.messages])
+    return jsonify(body)
 
 
 def _rate_key():

@@ -16,6 +16,9 @@ def message_dict(message):
         "is_read": bool(message.is_read),
         "created_at": _iso(message.created_at),
         "client_message_id": message.client_msg_id,
+        "status": message.state,
+        "delivered_at": _iso(message.delivered_at),
+        "read_at": _iso(message.read_at),
     }
 
 

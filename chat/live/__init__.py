@@ -10,7 +10,7 @@ import json
 from flask import current_app
 from flask_sse import ServerSentEventsBlueprint
 
-from .broker import LocalBroker, RedisBroker
+from .broker import LocalBroker, RedisBroker, redis_client
 
 
 class LiveBlueprint(ServerSentEventsBlueprint):
@@ -20,15 +20,43 @@ class LiveBlueprint(ServerSentEventsBlueprint):
 
     @property
     def redis(self):
-        import redis
-
         url = current_app.config["REDIS_URL"]
         if url not in self._clients:
-            self._clients[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
+            self._clients[url] = redis_client(url, socket_timeout=2)
         return self._clients[url]
 
 
 sse = LiveBlueprint("sse", __name__)
+
+
+@sse.get("/stats")
+def stats():
+    """Open streams and subscriptions of this process (tests and benchmarks only)."""
+    from flask import abort, jsonify
+
+    from .stream import open_streams
+
+    if not current_app.config.get("LIVE_STATS_ENABLED"):
+        abort(404)
+    target = broker()
+    return jsonify(
+        pid=__import__("os").getpid(),
+        streams=open_streams(),
+        subscriptions=target.subscription_count(),
+        redis_connected=getattr(target, "connected", None) is not None and target.connected.is_set(),
+        redis_reconnects=getattr(target, "reconnects", 0),
+    )
+
+
+@sse.get("/stock")
+def stock_stream():
+    """flask-sse's own stream, for the side-by-side benchmark only (off by default:
+    it takes the channel from the query string and opens a Redis connection per client)."""
+    from flask import abort
+
+    if not current_app.config.get("SSE_STOCK_STREAM_ENABLED"):
+        abort(404)
+    return sse.stream()
 
 
 def _flask_sse_publisher(app):
@@ -47,6 +75,7 @@ def init_app(app):
     else:
         broker = LocalBroker()
     app.extensions["chat_broker"] = broker
+    app.register_blueprint(sse, url_prefix="/live")
     from . import events
 
     events.register()

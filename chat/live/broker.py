@@ -18,6 +18,17 @@ import time
 
 log = logging.getLogger(__name__)
 
+
+def redis_client(url, **options):
+    """A client that fails fast: redis-py retries with backoff by default, which
+    would hold a request (or the listener) for seconds while Redis is down."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    options.setdefault("socket_connect_timeout", 1)
+    return redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
+
 RESYNC = {"type": "resync"}  # "you may have missed events: reload from the database"
 
 
@@ -102,11 +113,9 @@ class RedisBroker(LocalBroker):
 
     def __init__(self, redis_url, prefix="chat:", publisher=None):
         super().__init__()
-        import redis
-
         self.redis_url = redis_url
         self.prefix = prefix
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=3)
+        self._redis = redis_client(redis_url, socket_timeout=2)
         self._publisher = publisher
         self._pid = None
         self._thread = None
@@ -124,7 +133,11 @@ class RedisBroker(LocalBroker):
 
     def subscribe(self, channels):
         self._ensure_listener()
-        return super().subscribe(channels)
+        sub = super().subscribe(channels)
+        # Usually the pattern subscription is live already; on a cold start give
+        # it a moment. Either way nothing is lost: every (re)connect resyncs.
+        self.connected.wait(2)
+        return sub
 
     def wait_connected(self, timeout=5):
         self._ensure_listener()
@@ -138,14 +151,12 @@ class RedisBroker(LocalBroker):
             self._redis.publish(self.prefix + channel, json.dumps(event))
 
     def _listen(self):
-        import redis
-
         backoff = 0.2
         first = True
         while not self._stopped.is_set():
             pubsub = None
             try:
-                client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=3, socket_timeout=None)
+                client = redis_client(self.redis_url, socket_timeout=None)
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(self.prefix + "*")
                 # Wait for the subscription to be confirmed before saying "connected".
@@ -154,15 +165,23 @@ class RedisBroker(LocalBroker):
                 if not first:
                     self.reconnects += 1
                     log.warning("redis pub/sub reconnected; streams resync from the database")
-                    # Anything published while we were away is in the database.
-                    self.resync_all()
                 first = False
+                # Anything published before we listened is in the database.
+                self.resync_all()
                 backoff = 0.2
                 last_ping = time.monotonic()
+                quick_nothing = 0
                 while not self._stopped.is_set():
+                    started = time.monotonic()
                     message = pubsub.get_message(timeout=1.0)
                     if message and message["type"] == "pmessage":
                         self._on_message(message)
+                    # redis-py answers None at once when its connection is gone;
+                    # looping on that would never yield to gevent's hub.
+                    quick_nothing = quick_nothing + 1 if (
+                        message is None and time.monotonic() - started < 0.5) else 0
+                    if quick_nothing >= 3:
+                        raise ConnectionError("redis pub/sub connection lost")
                     if time.monotonic() - last_ping > 10:
                         pubsub.ping()  # finds a silently dead connection
                         last_ping = time.monotonic()

@@ -31,9 +31,9 @@ def _send(app, pending):
     for channel, event in pending:
         try:
             target.publish(channel, event)
-        except Exception:  # noqa: BLE001 - Redis down: the row is safe in the DB
-            log.warning("could not publish %s on %s; clients will resync", event.get("type"), channel,
-                        exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - Redis down: the row is safe in the DB
+            log.warning("could not publish %s on %s (%s); clients will resync",
+                        event.get("type"), channel, exc)
 
 
 def _after_commit(session):

@@ -5,6 +5,7 @@ queried, so an event committed in between is either in the replay or in the
 queue; duplicates are dropped by message id. The generator holds no database
 connection while it waits: each step runs in a short app context.
 """
+import threading
 import time
 
 from flask import current_app, request
@@ -12,6 +13,19 @@ from flask_sse import Message
 
 from . import broker as get_broker
 from .broker import RESYNC
+
+
+_open = {"streams": 0}
+_open_lock = threading.Lock()
+
+
+def open_streams():
+    return _open["streams"]
+
+
+def _count(delta):
+    with _open_lock:
+        _open["streams"] += delta
 
 
 def last_event_id():
@@ -55,6 +69,7 @@ def event_stream(handler, after):
 
     def generate():
         sub = broker.subscribe(handler.channels)
+        _count(+1)
         sent = set()
         last = after
         try:
@@ -103,6 +118,7 @@ def event_stream(handler, after):
                     run(handler.delivered, fresh)
         finally:
             broker.unsubscribe(sub)
+            _count(-1)
 
     response = app.response_class(generate(), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
