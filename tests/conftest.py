@@ -107,9 +107,20 @@ def browser():
 
 @pytest.fixture
 def shop_server(tmp_path):
-    """The real server (gunicorn + gevent) on a seeded SQLite file, for browser tests."""
+    """The real server (gunicorn + gevent) on a seeded SQLite file, for browser tests.
+
+    It uses Redis when it answers (required under CI), so that answers given
+    from another process (`flask chat reply`) arrive live.
+    """
+    import uuid
+
     from .live_server import LiveServer, prepared_env
 
-    env = prepared_env(tmp_path, database_url=f"sqlite:///{tmp_path}/browser.sqlite")
+    redis_url = backends.REDIS_URL if backends.redis_available() is True else None
+    if redis_url is None and backends.IN_CI:
+        backends.require("redis")
+    env = prepared_env(tmp_path, database_url=f"sqlite:///{tmp_path}/browser.sqlite", redis_url=redis_url,
+                       CHAT_POLL_SECONDS="1", LIVE_CHANNEL_PREFIX=f"chat-browser-{uuid.uuid4().hex[:8]}:")
     with LiveServer(env) as server:
+        server.has_redis = redis_url is not None
         yield server
