@@ -87,6 +87,7 @@ def create_app(config_name_or_object=None):
 
     from . import auth, models  # noqa: F401  (register tables, user loader)
     from .errors import register_error_handlers
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .customer import bp as customer_bp
     from .storefront import bp as storefront_bp
@@ -95,6 +96,7 @@ def create_app(config_name_or_object=None):
     app.register_blueprint(storefront_bp)
     app.register_blueprint(customer_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(admin_bp)
     register_error_handlers(app)
     register_cli(app)
     return app

@@ -62,5 +62,61 @@ def reply_command(inquiry_id, text, admin_email):
     click.echo(f"Answered inquiry {inquiry_id} (message {message.id}).")
 
 
+@chat_cli.command("notify")
+def notify_command():
+    """Queue emails: inquiries left unanswered, answers a customer has not read."""
+    from .services import notifications
+
+    click.echo(f"Queued {notifications.scan()} email(s).")
+
+
+@chat_cli.command("send-mail")
+def send_mail_command():
+    """Send the emails that are due (retries failures later)."""
+    from .mail import deliver_due
+
+    sent, failed = deliver_due()
+    click.echo(f"Sent {sent}, failed {failed} (will retry).")
+
+
+@chat_cli.command("worker")
+@click.option("--interval", default=15.0, show_default=True, help="Seconds between rounds.")
+@click.option("--once", is_flag=True, help="Run one round and stop.")
+def worker_command(interval, once):
+    """The Procfile's worker: queue and send notification emails, forever."""
+    import time
+
+    from .mail import deliver_due
+    from .services import notifications
+
+    while True:
+        try:
+            queued = notifications.scan()
+            sent, failed = deliver_due()
+            if queued or sent or failed:
+                click.echo(f"queued {queued}, sent {sent}, failed {failed}")
+        except Exception as exc:  # noqa: BLE001 - a bad round must not stop the worker
+            db.session.rollback()
+            click.echo(f"worker round failed: {exc}", err=True)
+        finally:
+            db.session.remove()
+        if once:
+            break
+        time.sleep(interval)
+
+
+@chat_cli.command("create-token")
+@click.argument("email")
+@click.option("--name", default="cli", help="What the token is for.")
+def create_token_command(email, name):
+    """Create an API token for an admin (printed once)."""
+    from .services import admin_tokens
+
+    user = db.session.scalar(db.select(User).filter_by(email=email.strip().lower()))
+    if user is None:
+        raise click.BadParameter("no such admin", param_hint="EMAIL")
+    click.echo(admin_tokens.create(user, name))
+
+
 def register_cli(app):
     app.cli.add_command(chat_cli)

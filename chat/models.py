@@ -85,6 +85,10 @@ class ProductInquiry(db.Model):
         # One conversation per product per browser session, even when two
         # first messages race.
         sa.UniqueConstraint("product_id", "session_id", name="uq_inquiry_product_session"),
+        # The admin list: filter by status, then walk the queue in key order.
+        sa.Index("idx_status_queue", "status", "queue_key"),
+        sa.Index("idx_assignee_queue", "assigned_admin_id", "queue_key"),
+        sa.Index("idx_queue", "queue_key"),
     )
 
     id = sa.Column(sa.Integer, primary_key=True)
@@ -112,6 +116,30 @@ class ProductInquiry(db.Model):
     assigned_admin_id = sa.Column(
         sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+    # Denormalized for the admin list (kept by the service layer):
+    last_message_at = sa.Column(Timestamp)
+    # When the oldest customer message still without an answer came in.
+    waiting_since = sa.Column(Timestamp)
+    # One sortable string: waiting first, then most urgent, then longest
+    # waiting (or, once answered, most recent); the id breaks ties. Keyset
+    # pagination walks it with a single indexed comparison.
+    queue_key = sa.Column(sa.String(40), nullable=False, default="", server_default="")
+    # The waiting period an "unanswered" email was sent for (never twice).
+    notified_waiting_since = sa.Column(Timestamp)
+
+    PRIORITY_RANK = {"high": 3, "medium": 2, "low": 1}
+
+    def refresh_queue_key(self):
+        rank = self.PRIORITY_RANK.get(self.priority or "medium", 2)
+        if self.waiting_since is not None:
+            stamp = int(self.waiting_since.replace(tzinfo=timezone.utc).timestamp() * 1_000_000)
+            head = f"0{3 - rank}{stamp:017d}"
+        else:
+            last = self.last_message_at or self.created_at or utcnow()
+            stamp = int(last.replace(tzinfo=timezone.utc).timestamp() * 1_000_000)
+            head = f"1{3 - rank}{10**17 - stamp:017d}"
+        self.queue_key = f"{head}{self.id or 0:010d}"
+        return self.queue_key
 
     product = db.relationship("Product", lazy="joined")
     assigned_admin = db.relationship("User")
@@ -154,6 +182,9 @@ class ProductMessage(db.Model):
     is_read = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
     created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
     client_msg_id = sa.Column(sa.String(36))
+    # For system messages: what changed ("status", "priority", "assignee").
+    # Customers see status changes; the rest is the shop's own business.
+    system_event = sa.Column(sa.String(20))
     # Status marks: delivered when the recipient's stream or fetch got it,
     # read when they viewed it (is_read stays the seed's flag for the same).
     delivered_at = sa.Column(Timestamp)
@@ -170,3 +201,53 @@ class ProductMessage(db.Model):
 
     def __repr__(self):
         return f"<ProductMessage {self.id} {self.sender_type}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token an admin created for the JSON admin API (only its hash is kept)."""
+
+    __tablename__ = "api_tokens"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    name = sa.Column(sa.String(100), nullable=False)
+    token_hash = sa.Column(sa.String(64), nullable=False, unique=True)
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    last_used_at = sa.Column(Timestamp)
+
+    user = db.relationship("User")
+
+
+class OutboxEmail(db.Model):
+    """Mail waiting to go out. Written in the transaction that causes it; the
+    unique dedupe_key means one event can never queue two mails."""
+
+    __tablename__ = "outbox_emails"
+    __table_args__ = (sa.Index("idx_outbox_due", "sent_at", "next_attempt_at"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    dedupe_key = sa.Column(sa.String(190), nullable=False, unique=True)
+    to_addr = sa.Column(sa.String(255), nullable=False)
+    subject = sa.Column(sa.String(255), nullable=False)
+    body_text = sa.Column(sa.Text, nullable=False)
+    body_html = sa.Column(sa.Text)
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    next_attempt_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    attempts = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
+    last_error = sa.Column(sa.Text)
+    claimed_until = sa.Column(Timestamp)
+    sent_at = sa.Column(Timestamp)
+    failed_at = sa.Column(Timestamp)
+
+
+class AdminPresence(db.Model):
+    """Which admin has which inquiry open right now (refreshed by their stream)."""
+
+    __tablename__ = "admin_presence"
+
+    admin_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    inquiry_id = sa.Column(sa.Integer, sa.ForeignKey("product_inquiries.id", ondelete="CASCADE"),
+                           primary_key=True)
+    seen_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+
+    admin = db.relationship("User")

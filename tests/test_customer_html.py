@@ -183,4 +183,4 @@ def test_product_page_carries_the_widget(client, app, demo):
     pid = first_product_id(app)
     page = client.get(f"/products/{pid}").get_data(as_text=True)
     assert "Ask a question" in page and 'aria-controls="chat-panel"' in page
-    assert "/static/vendor/htmx.min.js" in page and "/static/js/chat-widget.js" in page
+    assert "/static/vendor/htmx.min.js" in page and "/static/js/chat.js" in page

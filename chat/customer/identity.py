@@ -52,6 +52,12 @@ def ensure():
     return session_id
 
 
+def adopt(session_id):
+    """Make this browser hold ``session_id`` (from a signed email link)."""
+    g.chat_session_id = session_id
+    g.chat_session_new = True
+
+
 def via_header():
     from_request()
     return g.get("chat_session_via_header", False)

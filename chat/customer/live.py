@@ -50,8 +50,8 @@ class CustomerStream(StreamHandler):
         kind = event.get("type")
         if kind == "message":
             message = db.session.get(ProductMessage, data["message_id"])
-            if message is None:
-                return []
+            if message is None or (message.message_type == "system" and message.system_event != "status"):
+                return []  # internal notes (priority, assignee) are not for customers
             self._inquiry_id = message.inquiry_id
             out = [self._message(message)]
             if message.sender_type == "admin":

@@ -149,3 +149,17 @@ def typing(product_id):
         events.publish_now(events.inquiry_channel(inquiry.id), "typing",
                            {"inquiry_id": inquiry.id, "product_id": product_id, "from": "customer"})
     return "", 204
+
+
+@bp.get("/resume/<token>")
+def resume(product_id, token):
+    """The link in an answer email: back into this conversation, in any browser."""
+    from ..services import notifications
+
+    conversations.get_product(product_id)
+    session_id = notifications.read_resume_token(token)
+    target = url_for("storefront.product_detail", product_id=product_id, chat="open")
+    response = redirect(target, code=303)
+    if session_id and conversations.find_inquiry(product_id, session_id) is not None:
+        identity.adopt(session_id)
+    return response

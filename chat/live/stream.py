@@ -51,6 +51,15 @@ class StreamHandler:
     def delivered(self, message_ids):
         """The listed messages were written to the client."""
 
+    def on_open(self):
+        """The stream starts (before the replay)."""
+
+    def on_heartbeat(self):
+        """Each heartbeat of a live stream."""
+
+    def on_close(self):
+        """The client went away."""
+
 
 def event_stream(handler, after):
     app = current_app._get_current_object()
@@ -58,14 +67,25 @@ def event_stream(handler, after):
     heartbeat = config["SSE_HEARTBEAT_SECONDS"]
     broker = get_broker(app)
 
+    # Each step runs in a short request context built from the stream's own
+    # request (url_for, the login), and gives its database connection back.
+    environ = {k: v for k, v in request.environ.items() if k not in ("wsgi.input", "werkzeug.request")}
+
     def run(fn, *args):
-        with app.app_context():
+        from ..extensions import db
+
+        with app.request_context(environ):
             try:
                 return fn(*args)
             finally:
-                from ..extensions import db
-
                 db.session.remove()
+
+    def safely(fn, *args):
+        try:
+            return run(fn, *args)
+        except Exception:  # noqa: BLE001 - one bad event must not end the stream
+            app.logger.exception("live stream: %s failed", getattr(fn, "__name__", fn))
+            return []
 
     def generate():
         sub = broker.subscribe(handler.channels)
@@ -73,6 +93,7 @@ def event_stream(handler, after):
         sent = set()
         last = after
         try:
+            run(handler.on_open)
             yield f"retry: {config['SSE_RETRY_MS']}\n\n"
 
             def replay():
@@ -96,6 +117,7 @@ def event_stream(handler, after):
                 event = sub.get(timeout=max(0.0, next_beat - time.monotonic()))
                 if event is None:
                     yield ": heartbeat\n\n"
+                    run(handler.on_heartbeat)
                     next_beat = time.monotonic() + heartbeat
                     continue
                 if event is RESYNC or event.get("type") == "resync":
@@ -104,7 +126,7 @@ def event_stream(handler, after):
                 message_id = event.get("id")
                 if event.get("type") == "message" and message_id in sent:
                     continue
-                out = run(handler.handle, event)
+                out = safely(handler.handle, event)
                 fresh = []
                 for item in out:
                     if item.type == "message" and item.id:
@@ -119,6 +141,10 @@ def event_stream(handler, after):
         finally:
             broker.unsubscribe(sub)
             _count(-1)
+            try:
+                run(handler.on_close)
+            except Exception:  # noqa: BLE001 - cleanup must not raise into the server
+                app.logger.exception("stream cleanup failed")
 
     response = app.response_class(generate(), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"

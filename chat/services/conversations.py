@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..live import events
 from ..models import Product, ProductInquiry, ProductMessage, utcnow
-from . import validation
+from . import notifications, validation
 from .errors import NotFound
 
 
@@ -64,10 +64,20 @@ def send_customer_message(product_id, session_id, text, client_msg_id=None):
     if inquiry.status in ("resolved", "closed"):
         # A customer writing again reopens the conversation.
         inquiry.status = "pending"
-    inquiry.updated_at = utcnow()
+    first_message = message_count(inquiry_id) == 0
+    now = utcnow()
+    message.created_at = now
+    inquiry.updated_at = inquiry.last_message_at = now
+    if inquiry.waiting_since is None:
+        inquiry.waiting_since = now
+    if first_message and notifications.sounds_urgent(text):
+        inquiry.priority = "high"
+    inquiry.refresh_queue_key()
     db.session.add(message)
     try:
         db.session.flush()
+        if first_message and inquiry.priority == "high":
+            notifications.queue_high_priority(inquiry, text)
         announce_message(message, inquiry)
         db.session.commit()
     except IntegrityError:
@@ -86,21 +96,34 @@ def _by_client_id(inquiry_id, client_msg_id):
     )
 
 
-def add_admin_message(inquiry_id, text, admin_id=None, message_type="text"):
+def add_admin_message(inquiry_id, text, admin_id=None, message_type="text", system_event=None,
+                      client_msg_id=None, commit=True):
     """Store an answer (or a system note) from the shop in an inquiry."""
-    text = validation.message_text(text)
+    text = validation.message_text(text) if message_type == "text" else text
+    client_msg_id = validation.client_msg_id(client_msg_id)
     inquiry = db.session.get(ProductInquiry, inquiry_id)
     if inquiry is None:
         raise NotFound("No such inquiry.", {"inquiry_id": "unknown inquiry"})
+    if client_msg_id:
+        existing = _by_client_id(inquiry.id, client_msg_id)
+        if existing is not None:
+            return existing
+    now = utcnow()
     message = ProductMessage(
-        inquiry_id=inquiry.id, sender_type="admin", sender_id=admin_id,
-        message_text=text, message_type=message_type,
+        inquiry_id=inquiry.id, sender_type="admin", sender_id=admin_id, message_text=text,
+        message_type=message_type, system_event=system_event, client_msg_id=client_msg_id, created_at=now,
     )
     db.session.add(message)
-    inquiry.updated_at = utcnow()
+    inquiry.updated_at = now
+    if message_type == "text":
+        # An answer ends the wait.
+        inquiry.last_message_at = now
+        inquiry.waiting_since = None
+    inquiry.refresh_queue_key()
     db.session.flush()
     announce_message(message, inquiry)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return message
 
 
@@ -119,7 +142,7 @@ class Page:
     has_older: bool
 
 
-def list_messages(inquiry_id, before=None, after=None, limit=30):
+def list_messages(inquiry_id, before=None, after=None, limit=30, viewer="customer"):
     """A page of messages, oldest first.
 
     Keyset pagination on the id: with ``after`` the messages newer than it
@@ -129,6 +152,10 @@ def list_messages(inquiry_id, before=None, after=None, limit=30):
     if inquiry_id is None:
         return Page([], False)
     query = sa.select(ProductMessage).where(ProductMessage.inquiry_id == inquiry_id)
+    if viewer == "customer":
+        # Of the shop's system notes, customers see only status changes.
+        query = query.where(sa.or_(ProductMessage.message_type == "text",
+                                   ProductMessage.system_event == "status"))
     if after is not None:
         rows = db.session.scalars(
             query.where(ProductMessage.id > after).order_by(ProductMessage.id).limit(limit)

@@ -1,4 +1,5 @@
-/* Customer chat widget: open/close, send with optimistic display and retry.
+/* Conversations (the customer widget and the admin inquiry view): open/close,
+   send with optimistic display and retry, live updates, polling fallback.
    Plain JS next to HTMX; the server renders every message (escaped) itself. */
 (function () {
   "use strict";
@@ -407,14 +408,18 @@
   document.addEventListener("htmx:afterSwap", function (e) { localizeTimes(e.target); });
   document.addEventListener("DOMContentLoaded", function () {
     localizeTimes(document);
-    // The standalone chat page is already open.
-    document.querySelectorAll(".chat-panel.standalone").forEach(function (panel) {
-      onPanelShown(panel);
-      var section = panel.querySelector(".chat-panel-inner");
-      if (section) startLive(section);
+    // Conversations already on the page (the standalone chat page, the
+    // admin's inquiry view) are open from the start.
+    document.querySelectorAll(".chat-panel-inner").forEach(function (section) {
+      onPanelShown(section.parentElement);
+      startLive(section);
     });
     // A returning customer: connect at once (panel hidden) so the badge is live.
     document.querySelectorAll("[data-chat-widget][data-preload]").forEach(loadPanel);
+    // ?chat=open (the link in an answer email) opens the chat.
+    if (/[?&]chat=open\b/.test(location.search)) {
+      document.querySelectorAll("[data-chat-widget]").forEach(openWidget);
+    }
   });
 
   window.productChat = { markRead: markRead, scrollToEnd: scrollToEnd, localizeTimes: localizeTimes };

@@ -1,0 +1,730 @@
+"""Our SSE stream vs stock flask-sse's stream, side by side, under one gunicorn gevent worker.
+
+    .venv/bin/python bench/sse_streams.py                      # levels 1000,5000,10000
+    .venv/bin/python bench/sse_streams.py --quick              # levels 200,1000
+    .venv/bin/python bench/sse_streams.py --levels 2000 --impl ours,stock
+
+A benchmark, not a test: it prints figures and never passes or fails.
+
+Implementations (--impl, default all three):
+
+  ours       GET /products/1/chat/stream?after=<id> of the app, with the chat
+             session cookie. One Redis pub/sub connection per worker feeds every
+             stream. Every stream has its own chat session (made once, up front,
+             by POST /api/products/1/messages).
+  stock      flask-sse 1.0.0 exactly as shipped: its own blueprint and stream()
+             view (bench/stock_app.py), GET /live/stock?channel=<name>. One
+             Redis pub/sub connection (and client and pool) per stream.
+  app-stock  the app's GET /live/stock?channel=<name>: flask-sse's stream() view
+             called on the app's LiveBlueprint, whose ``redis`` property is ONE
+             cached client, so every stream draws its pub/sub connection from
+             one redis-py pool (redis-py 8 caps a pool at 100 connections).
+
+For every level and implementation a FRESH server is started the way the live
+tests start one (tests/live_server.py: ``gunicorn -c gunicorn.conf.py --workers 1``,
+gevent worker; the app on one SQLite file shared by all runs), that many
+concurrent streams are opened from this one asyncio process, and we measure:
+
+* Redis connections: ``INFO clients`` connected_clients minus the baseline taken
+  before the server started; cross-checked against the worker's own TCP sockets
+  to the Redis port (from /proc), which also split them into pub/sub and other.
+* the worker's RSS: VmRSS in /proc/<pid>/status, pid from GET /live/stats.
+* delivery latency while messages flow: ``--sends`` messages spread over
+  ``--duration`` seconds, round-robin over ``--probes`` probe streams (each its
+  own session or channel, opened first, counted in the level), from "send" to
+  the event's arrival on the probe's stream:
+    ours   send = POST /api/products/1/messages with a unique client_message_id
+           (so the POST itself, DB insert + commit, is in the figure); received
+           = the ``event: message`` whose HTML has data-client-id="<that id>".
+    stock  send = PUBLISH of flask-sse's wire format straight to Redis.
+  Stock flask-sse writes nothing, not even the response headers, before a
+  stream's first event, so a stock stream counts as open once a "hello" event
+  published to its channel arrives with HTTP 200.
+
+A level of N streams is N connections in total (N - probes idle + the probes).
+Failures (Redis maxclients, open-file limits, the pool cap, timeouts) are
+counted and shown in the table instead of stopping the run; every loop is
+bounded in count and time and the whole run has an overall timeout.
+
+All traffic goes to 127.0.0.1. Every channel used carries a random prefix, and
+the server is stopped after each run, which closes every connection its worker
+held in Redis. The bench uses ONE Redis connection, opened before anything else,
+so it can still read INFO when stock flask-sse has used up Redis's maxclients.
+"""
+import argparse
+import asyncio
+import json
+import math
+import os
+import pathlib
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import redis.asyncio as aioredis  # noqa: E402  (the app's own dependency)
+
+from tests.live_server import BIN, LiveServer, prepared_env  # noqa: E402
+
+HOST = "127.0.0.1"
+PRODUCT_ID = 1
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+IMPLEMENTATIONS = {
+    # name: (gunicorn app, label in the table)
+    "ours": ("wsgi:app", "ours (1 pub/sub per worker)"),
+    "stock": ("bench.stock_app:app", "stock flask-sse 1.0.0"),
+    "app-stock": ("wsgi:app", "app's /live/stock (flask-sse view, app's cached client)"),
+}
+
+
+# --------------------------------------------------------------------------- #
+# Process facts from /proc, percentiles
+# --------------------------------------------------------------------------- #
+def raise_nofile_limit():
+    """This process holds every client socket: lift the soft open-files limit to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def worker_redis_ports(pid, redis_port):
+    """Local ports of the established TCP connections from process ``pid`` to ``redis_port``."""
+    inodes = set()
+    fd_dir = f"/proc/{pid}/fd"
+    for fd in os.listdir(fd_dir):
+        try:
+            link = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/{pid}/net/{table}") as fh:
+                next(fh)
+                for line in fh:
+                    # sl local_address rem_address st ... inode (10th field)
+                    parts = line.split()
+                    if parts[3] == "01" and int(parts[2].rsplit(":", 1)[1], 16) == redis_port \
+                            and parts[9] in inodes:
+                        ports.add(int(parts[1].rsplit(":", 1)[1], 16))
+        except FileNotFoundError:
+            pass
+    return ports
+
+
+def percentile(values, pct):
+    """Nearest-rank percentile (no interpolation: of 200 samples, p99 is the 2nd worst)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+# --------------------------------------------------------------------------- #
+# A minimal HTTP/1.1 client on asyncio streams
+# --------------------------------------------------------------------------- #
+def dechunk(payload):
+    out, pos = bytearray(), 0
+    while True:
+        end = payload.index(b"\r\n", pos)
+        size = int(payload[pos:end].split(b";")[0], 16)
+        if size == 0:
+            return bytes(out)
+        out += payload[end + 2:end + 2 + size]
+        pos = end + 2 + size + 2
+
+
+async def http_request(port, method, path, headers=None, body=None, timeout=10.0):
+    """One request on a fresh connection (Connection: close) -> (status, headers, body)."""
+    async def exchange():
+        reader, writer = await asyncio.open_connection(HOST, port)
+        try:
+            lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{port}", "Connection: close"]
+            lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+            if body is not None:
+                lines.append(f"Content-Length: {len(body)}")
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b""))
+            return await reader.read()  # until the server closes
+        finally:
+            writer.close()
+
+    raw = await asyncio.wait_for(exchange(), timeout)
+    head, _, payload = raw.partition(b"\r\n\r\n")
+    head_lines = head.decode("latin-1").split("\r\n")
+    status = int(head_lines[0].split()[1])
+    hdrs = {}
+    for line in head_lines[1:]:
+        key, _, value = line.partition(":")
+        hdrs[key.strip().lower()] = value.strip()
+    if hdrs.get("transfer-encoding") == "chunked":
+        payload = dechunk(payload)
+    return status, hdrs, payload
+
+
+class Probes:
+    """Sends in flight (marker -> send time) and the measured latencies."""
+
+    def __init__(self):
+        self.pending = {}
+        self.latencies = []  # ms
+
+    def received(self, data, now):
+        if not self.pending:
+            return
+        for marker in UUID_RE.findall(data):
+            t0 = self.pending.pop(marker, None)
+            if t0 is not None:
+                self.latencies.append((now - t0) * 1000)
+
+
+class Stream:
+    """One SSE connection: a reader task that parses the chunked body into events.
+
+    ``opened`` resolves True once the stream is known to flow (ours: its
+    ``ready`` event; stock: its first ``message`` event) or False when it fails.
+    """
+
+    __slots__ = ("stock", "probes", "writer", "task", "opened", "status", "error")
+
+    def __init__(self, stock, probes):
+        self.stock = stock
+        self.probes = probes
+        self.writer = None
+        self.task = None
+        self.opened = asyncio.get_running_loop().create_future()
+        self.status = None
+        self.error = None
+
+    async def start(self, port, path, headers, timeout=10.0):
+        """Connect and send the GET; reading goes on in a background task."""
+        try:
+            reader, self.writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), timeout)
+            lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}:{port}", "Accept: text/event-stream",
+                     "Cache-Control: no-cache"] + [f"{k}: {v}" for k, v in headers.items()]
+            self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        except (OSError, asyncio.TimeoutError) as exc:
+            self._fail(f"connect {exc.__class__.__name__}")
+            return self
+        self.task = asyncio.create_task(self._read(reader))
+        return self
+
+    def _fail(self, why):
+        if self.error is None:
+            self.error = why
+        if not self.opened.done():
+            self.opened.set_result(False)
+
+    async def _read(self, reader):
+        try:
+            status_line = await reader.readline()
+            if not status_line:
+                return self._fail("closed before any answer")
+            self.status = int(status_line.split()[1])
+            chunked = False
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                if line.lower().startswith(b"transfer-encoding:") and b"chunked" in line.lower():
+                    chunked = True
+            if self.status != 200:
+                return self._fail(f"HTTP {self.status}")
+            buf = ""
+            while True:
+                if chunked:
+                    size_line = await reader.readline()
+                    if not size_line:
+                        break
+                    size = int(size_line.split(b";")[0], 16)
+                    if size == 0:
+                        break
+                    text = (await reader.readexactly(size + 2))[:-2].decode()
+                else:
+                    data = await reader.read(65536)
+                    if not data:
+                        break
+                    text = data.decode()
+                now = time.perf_counter()
+                buf += text
+                while "\n\n" in buf:
+                    block, buf = buf.split("\n\n", 1)
+                    self._on_event(block, now)
+            self._fail("stream ended")
+        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
+            self._fail(f"read {exc.__class__.__name__}")
+
+    def _on_event(self, block, now):
+        event_type, data = "message", []
+        for line in block.split("\n"):
+            if not line or line.startswith(":"):
+                continue  # a comment: our heartbeat
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "event":
+                event_type = value
+            elif field == "data":
+                data.append(value)
+        if not data:
+            return  # e.g. "retry: 2000" alone
+        if event_type == "ready" or (self.stock and event_type == "message"):
+            if not self.opened.done():
+                self.opened.set_result(True)
+        if event_type == "message":
+            self.probes.received("\n".join(data), now)
+
+    @property
+    def ok(self):
+        return self.opened.done() and self.opened.result() and self.error is None
+
+    def close(self):
+        if self.task is not None:
+            self.task.cancel()
+        if self.writer is not None:
+            self.writer.close()
+
+
+class BenchServer(LiveServer):
+    """tests.live_server.LiveServer, with the WSGI app to serve as a parameter
+    (the same gunicorn command line and gunicorn.conf.py either way)."""
+
+    def __init__(self, env, app_spec):
+        super().__init__(env)
+        self.app_spec = app_spec
+
+    def start(self):
+        self.log = tempfile.NamedTemporaryFile(prefix="sse-bench-server-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(
+            [os.path.join(BIN, "gunicorn"), "-c", "gunicorn.conf.py",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", "1", self.app_spec],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("server exited: " + self.log_text())
+            try:
+                urllib.request.urlopen(self.url + "/", timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not answer within 20 s")
+
+
+# --------------------------------------------------------------------------- #
+# The bench
+# --------------------------------------------------------------------------- #
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="sse-bench-"))
+        self.prefix = f"bench-{uuid.uuid4().hex[:10]}:"
+        self.redis_port = urllib.parse.urlsplit(args.redis_url).port or 6379
+        self.env = None
+        self.redis = None
+        self.baseline = 0
+        self.sessions = []  # [token, last message id] per chat session
+
+    # -- Redis: one connection for the whole run ---------------------------- #
+    async def connected_clients(self):
+        return int((await self.redis.info("clients"))["connected_clients"])
+
+    async def publish(self, channel, data):
+        # flask-sse's wire format: json.dumps(Message(data, type="message").to_dict())
+        return await self.redis.publish(channel, json.dumps({"data": data, "type": "message"}))
+
+    async def redis_split(self, pid):
+        """The worker's Redis connections as (pub/sub, other), or None if too many to list."""
+        ports = worker_redis_ports(pid, self.redis_port)
+        if len(ports) > 50:
+            return None
+        pubsub = other = 0
+        for client in await self.redis.client_list():
+            if int(client["addr"].rsplit(":", 1)[1]) in ports:
+                if int(client.get("sub", 0)) or int(client.get("psub", 0)):
+                    pubsub += 1
+                else:
+                    other += 1
+        return pubsub, other
+
+    # -- setup -------------------------------------------------------------- #
+    async def setup(self):
+        self.redis = aioredis.Redis.from_url(self.args.redis_url, single_connection_client=True,
+                                             socket_timeout=10)
+        await self.redis.ping()
+        print(f"# scratch dir {self.tmp}, channel prefix {self.prefix!r}", flush=True)
+        self.env = prepared_env(
+            self.tmp, f"sqlite:///{self.tmp}/bench.sqlite", redis_url=self.args.redis_url,
+            LIVE_STATS_ENABLED="true", SSE_STOCK_STREAM_ENABLED="true",
+            LIVE_CHANNEL_PREFIX=self.prefix, SSE_HEARTBEAT_SECONDS=str(self.args.heartbeat),
+            LOG_LEVEL="warning",
+        )
+        if "ours" in self.args.impl:
+            await self.create_sessions(max(self.args.levels))
+
+    async def create_sessions(self, count):
+        """One chat session per stream of the largest level: POST a first message for each."""
+        started = time.monotonic()
+        server = BenchServer(self.env, "wsgi:app").start()
+        try:
+            todo = iter(range(count))
+            results = [None] * count
+            errors = []
+
+            async def worker():
+                for i in todo:  # shared iterator: each index is taken once
+                    if errors:
+                        return
+                    body = json.dumps({"message_text": f"bench session {i}"}).encode()
+                    try:
+                        status, hdrs, payload = await http_request(
+                            server.port, "POST", f"/api/products/{PRODUCT_ID}/messages",
+                            {"Content-Type": "application/json"}, body)
+                    except (OSError, asyncio.TimeoutError) as exc:
+                        errors.append(repr(exc))
+                        return
+                    if status != 201:
+                        errors.append(f"HTTP {status}: {payload[:200]!r}")
+                        return
+                    results[i] = [hdrs["x-chat-session"], json.loads(payload)["id"]]
+
+            await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(16))),
+                                   timeout=self.args.session_timeout)
+            if errors:
+                raise RuntimeError(f"creating sessions failed: {errors[0]}")
+        finally:
+            server.stop()
+        self.sessions = results
+        took = time.monotonic() - started
+        print(f"# created {count} chat sessions in {took:.0f} s ({count / took:.0f}/s)", flush=True)
+
+    # -- opening streams ---------------------------------------------------- #
+    def targets(self, impl, n_probe, n_idle):
+        """(path, headers, send target) per stream, probes first.
+
+        ours: stream i uses chat session i (send target: the session's index);
+        stock: stream i listens on its own channel (send target: the channel)."""
+        out = []
+        for i in range(n_probe + n_idle):
+            if impl == "ours":
+                token, last_id = self.sessions[i]
+                out.append((f"/products/{PRODUCT_ID}/chat/stream?after={last_id}",
+                            {"Cookie": f"chat_session={token}"}, i))
+            else:
+                kind = "probe" if i < n_probe else "idle"
+                channel = f"{self.prefix}{impl}:{kind}:{i}"
+                out.append((f"/live/stock?channel={urllib.parse.quote(channel)}", {}, channel))
+        return out
+
+    async def open_streams(self, impl, port, targets, probes, deadline, notes):
+        """Open the streams in batches, so the listen backlog never overflows."""
+        stock = impl != "ours"
+        streams = []
+        for start in range(0, len(targets), self.args.batch):
+            if time.monotonic() > deadline:
+                notes.append(f"opening stopped at {len(streams)}: time limit")
+                break
+            group = await asyncio.gather(*(Stream(stock, probes).start(port, path, headers)
+                                           for path, headers, _ in targets[start:start + self.args.batch]))
+            streams += group
+            if not stock:
+                # Ours answers at once: retry, (replay), then "ready".
+                await asyncio.wait([s.opened for s in group], timeout=self.args.batch_timeout)
+                failed = sum(1 for s in group if not s.ok)
+            else:
+                # Stock answers nothing yet: pace on the worker's Redis connections.
+                failed = await self.wait_stock_connected(streams, group)
+            if failed == len(group):
+                notes.append(f"opening stopped at {len(streams)}: a whole batch failed")
+                break
+        return streams
+
+    async def wait_stock_connected(self, streams, group, stall=3.0):
+        """Until each stream not failed yet shows as a Redis client, or no progress for ``stall`` s."""
+        last, last_change = None, time.monotonic()
+        while time.monotonic() - last_change < stall:
+            now_clients = await self.connected_clients()
+            if now_clients >= self.baseline + sum(1 for s in streams if s.error is None):
+                break
+            if now_clients != last:
+                last, last_change = now_clients, time.monotonic()
+            await asyncio.sleep(0.05)
+        return sum(1 for s in group if s.error is not None)
+
+    async def say_hello(self, streams, channels, timeout):
+        """Stock streams stay silent until their first event: publish one per channel,
+        again for streams still waiting (a SUBSCRIBE may land after the connection shows)."""
+        give_up = time.monotonic() + timeout
+        while time.monotonic() < give_up:
+            waiting = [(s, c) for s, c in zip(streams, channels) if s.error is None and not s.opened.done()]
+            if not waiting:
+                break
+            for _, channel in waiting:
+                await self.publish(channel, "hello")
+            await asyncio.wait([s.opened for s, _ in waiting],
+                               timeout=max(0.1, min(2.0, give_up - time.monotonic())))
+
+    # -- latency -------------------------------------------------------------- #
+    async def latency_phase(self, impl, port, probe_streams, probe_targets, probes):
+        """``sends`` messages over ``duration`` s, round-robin over the open probe streams."""
+        sends, interval = self.args.sends, self.args.duration / self.args.sends
+        live = [t for s, t in zip(probe_streams, probe_targets) if s.ok]
+        if not live:
+            return [], ["no probe stream open: no latency"]
+        post_ms, failures = [], []
+
+        async def send_ours(index, marker):
+            token = self.sessions[index][0]
+            body = json.dumps({"message_text": f"probe {marker}", "client_message_id": marker}).encode()
+            t0 = time.perf_counter()
+            probes.pending[marker] = t0
+            try:
+                status, _, payload = await http_request(
+                    port, "POST", f"/api/products/{PRODUCT_ID}/messages",
+                    {"Content-Type": "application/json", "X-Chat-Session": token}, body)
+            except (OSError, asyncio.TimeoutError) as exc:
+                failures.append(f"POST {exc.__class__.__name__}")
+                return
+            post_ms.append((time.perf_counter() - t0) * 1000)
+            if status != 201:
+                failures.append(f"POST HTTP {status}")
+                return
+            # Later levels open this session's stream with after=<its last message>.
+            session = self.sessions[index]
+            session[1] = max(session[1], json.loads(payload)["id"])
+
+        tasks = []
+        start = time.perf_counter()
+        for n in range(sends):
+            await asyncio.sleep(max(0.0, start + n * interval - time.perf_counter()))
+            target = live[n % len(live)]
+            marker = str(uuid.uuid4())
+            if impl == "ours":
+                tasks.append(asyncio.create_task(send_ours(target, marker)))
+            else:
+                probes.pending[marker] = time.perf_counter()
+                await self.publish(target, marker)
+        if tasks:
+            await asyncio.wait(tasks, timeout=15)
+        give_up = time.monotonic() + 5  # let the last events arrive
+        while probes.pending and time.monotonic() < give_up:
+            await asyncio.sleep(0.05)
+        notes = []
+        if probes.pending:
+            notes.append(f"{len(probes.pending)} of {sends} sends never arrived")
+        if failures:
+            notes.append(f"{len(failures)} sends failed ({failures[0]})")
+        return post_ms, notes
+
+    # -- one implementation at one level ------------------------------------ #
+    async def run_one(self, impl, level):
+        args = self.args
+        notes = []
+        probes = Probes()
+        n_probe = min(args.probes, level)
+        targets = self.targets(impl, n_probe, level - n_probe)
+        row = dict(impl=impl, requested=level, open=0, redis=None, rss=None, p50=None, p99=None)
+        streams = []
+        self.baseline = await self.connected_clients()
+        server = BenchServer(self.env, IMPLEMENTATIONS[impl][0]).start()
+        log_text = ""
+        try:
+            _, _, body = await http_request(server.port, "GET", "/live/stats")
+            pid = json.loads(body)["pid"]
+            rss_start = rss_mb(pid)
+
+            # 1. open the streams: probes first, so latency is measured whatever fails later
+            t_open = time.monotonic()
+            deadline = t_open + args.open_timeout + level * 0.02
+            streams = await self.open_streams(impl, server.port, targets, probes, deadline, notes)
+            if impl != "ours":
+                await self.say_hello(streams, [t for _, _, t in targets], args.batch_timeout)
+            open_took = time.monotonic() - t_open
+            await asyncio.sleep(args.settle)
+            redis_idle = await self.connected_clients() - self.baseline
+            stats = json.loads((await http_request(server.port, "GET", "/live/stats"))[2])
+
+            # 2. latency while messages flow
+            post_ms, more = await self.latency_phase(impl, server.port, streams[:n_probe],
+                                                     [t for _, _, t in targets[:n_probe]], probes)
+            notes += more
+            row["p50"] = percentile(probes.latencies, 50)
+            row["p99"] = percentile(probes.latencies, 99)
+
+            # 3. resting figures, after messages flowed (ours opens its publishing connection then)
+            row["open"] = sum(1 for s in streams if s.ok)
+            row["redis"] = max(redis_idle, await self.connected_clients() - self.baseline)
+            own = len(worker_redis_ports(pid, self.redis_port))
+            split = await self.redis_split(pid)
+            row["rss"] = rss_mb(pid)
+
+            failed = [s for s in streams if not s.ok]
+            if failed:
+                reasons = {}
+                for s in failed:
+                    reasons[s.error or "no answer"] = reasons.get(s.error or "no answer", 0) + 1
+                why = ", ".join(f"{k} x{v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
+                notes.insert(0, f"FAILED {len(failed)} of {len(streams)} ({why})")
+            if len(streams) < level:
+                notes.insert(0, f"only {len(streams)} of {level} attempted")
+            if impl == "ours":
+                notes.append(f"server counts {stats['streams']} streams, "
+                             f"{stats['subscriptions']} subscriptions")
+            if split is not None:
+                notes.append(f"Redis: {split[0]} pub/sub + {split[1]} other")
+            if own != row["redis"]:
+                notes.append(f"worker's own sockets to Redis: {own}")
+            if post_ms:
+                notes.append(f"POST p50 {statistics.median(post_ms):.1f} ms")
+            if row["open"]:
+                per_stream = (row["rss"] - rss_start) * 1024 / row["open"]
+                notes.append(f"{rss_start:.0f} MB at 0 streams, +{per_stream:.0f} KB/stream")
+            notes.append(f"opened in {open_took:.0f} s")
+
+            # 4. the clients leave: what does the worker still hold in Redis?
+            for s in streams:
+                s.close()
+            await asyncio.sleep(3)
+            left = await self.connected_clients() - self.baseline
+            if left > 2:
+                notes.append(f"{left} Redis conns still held 3 s after every client left")
+        finally:
+            for s in streams:
+                s.close()
+            try:
+                log_text = server.log_text()
+            except OSError:
+                pass
+            server.stop()
+        # The worker is gone, and its Redis connections with it (bounded wait).
+        give_up = time.monotonic() + 15
+        while await self.connected_clients() > self.baseline and time.monotonic() < give_up:
+            await asyncio.sleep(0.2)
+        notes += log_findings(log_text)
+        row["notes"] = "; ".join(notes)
+        return row
+
+    async def run(self):
+        rows = []
+        await self.setup()
+        for level in self.args.levels:
+            for impl in self.args.impl:
+                print(f"# {impl}: {level} streams ...", flush=True)
+                try:
+                    row = await asyncio.wait_for(self.run_one(impl, level), self.args.level_timeout)
+                except asyncio.TimeoutError:
+                    row = dict(impl=impl, requested=level, open=0, redis=None, rss=None, p50=None,
+                               p99=None, notes=f"run timed out after {self.args.level_timeout:.0f} s")
+                except (OSError, RuntimeError, ValueError, KeyError) as exc:  # report, go on
+                    row = dict(impl=impl, requested=level, open=0, redis=None, rss=None, p50=None,
+                               p99=None, notes=f"run failed: {exc!r}"[:300])
+                rows.append(row)
+                print("#   " + table_line(row), flush=True)
+        return rows
+
+    async def close(self):
+        if self.redis is not None:
+            await self.redis.aclose()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def log_findings(text):
+    """The worker's telling errors, counted (its log is deleted when the server stops)."""
+    findings = []
+    for needle, label in (("max number of clients reached", "Redis maxclients errors"),
+                          ("MaxConnectionsError", "redis-py pool 'Too many connections' errors"),
+                          ("Too many open files", "EMFILE errors"),
+                          ("Error handling request", "failed requests")):
+        n = text.count(needle)
+        if n:
+            findings.append(f"server log: {n} {label}")
+    return findings
+
+
+HEADER = ("| implementation | streams requested | streams open | Redis connections | worker RSS MB "
+          "| p50 ms | p99 ms | notes |\n|---|---:|---:|---:|---:|---:|---:|---|")
+
+
+def table_line(row):
+    def ms(value):
+        return "n/a" if value is None else f"{value:.1f}"
+
+    redis = "n/a" if row["redis"] is None else f"{row['redis']:,}"
+    rss = "n/a" if row["rss"] is None else f"{row['rss']:.0f}"
+    return (f"| {IMPLEMENTATIONS[row['impl']][1]} | {row['requested']:,} | {row['open']:,} | {redis} "
+            f"| {rss} | {ms(row['p50'])} | {ms(row['p99'])} | {row.get('notes', '')} |")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--levels", default="1000,5000,10000",
+                        help="comma-separated numbers of concurrent streams (default 1000,5000,10000)")
+    parser.add_argument("--quick", action="store_true", help="levels 200,1000: a fast check")
+    parser.add_argument("--impl", default="ours,stock,app-stock",
+                        help="comma-separated, of: ours, stock, app-stock (default all)")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--probes", type=int, default=10, help="probe streams for latency (default 10)")
+    parser.add_argument("--sends", type=int, default=200, help="messages sent per run (default 200)")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds to spread them over")
+    parser.add_argument("--batch", type=int, default=200, help="streams opened at a time (default 200)")
+    parser.add_argument("--batch-timeout", type=float, default=30.0)
+    parser.add_argument("--open-timeout", type=float, default=60.0,
+                        help="seconds to open a run's streams, plus 20 ms per stream")
+    parser.add_argument("--settle", type=float, default=2.0)
+    parser.add_argument("--heartbeat", type=float, default=15.0, help="SSE_HEARTBEAT_SECONDS for ours")
+    parser.add_argument("--session-timeout", type=float, default=240.0)
+    parser.add_argument("--level-timeout", type=float, default=300.0)
+    parser.add_argument("--timeout", type=float, default=900.0, help="overall limit in seconds")
+    args = parser.parse_args(argv)
+    args.levels = [200, 1000] if args.quick else [int(x) for x in args.levels.split(",") if x.strip()]
+    args.impl = [x.strip() for x in args.impl.split(",") if x.strip()]
+    if not args.levels or min(args.levels) < 1 or not set(args.impl) <= set(IMPLEMENTATIONS):
+        parser.error("bad --levels or --impl")
+    return args
+
+
+async def amain(args):
+    bench = Bench(args)
+    try:
+        return await asyncio.wait_for(bench.run(), args.timeout)
+    finally:
+        await bench.close()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    soft, hard = raise_nofile_limit()
+    print(f"# {os.cpu_count()} CPUs, client open-files limit {soft}/{hard}, levels {args.levels}, "
+          f"{args.probes} probe streams, {args.sends} sends over {args.duration:.0f} s", flush=True)
+    started = time.monotonic()
+    rows = asyncio.run(amain(args))
+    print()
+    print(HEADER)
+    for row in rows:
+        print(table_line(row))
+    print(f"\n# total {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

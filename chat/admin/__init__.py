@@ -1,0 +1,6 @@
+"""The shop's admin panel: login, inquiry list, inquiry view, live stream."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from . import auth, live, tokens, views  # noqa: E402,F401

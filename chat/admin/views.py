@@ -1,0 +1,102 @@
+from flask import current_app, render_template, request
+from flask_login import current_user
+
+from ..htmx import is_htmx, render, render_fragment
+from ..request_args import optional_int
+from ..services import conversations, inquiries
+from ..live import events
+from ..models import INQUIRY_STATUSES, PRIORITIES, Product
+from ..extensions import db
+from . import bp
+
+
+def _list_context(filters, after=None):
+    page = inquiries.list_inquiries(filters, current_user, after=after,
+                                    limit=current_app.config["ADMIN_PAGE_SIZE"])
+    return dict(page=page, filters=filters, statuses=INQUIRY_STATUSES, priorities=PRIORITIES,
+                admins=inquiries.admins(), products=db.session.scalars(db.select(Product).order_by(Product.name)).all(),
+                waiting=inquiries.waiting_count())
+
+
+@bp.get("", endpoint="inquiries")
+@bp.get("/inquiries")
+def inquiries_page():
+    filters = inquiries.Filters.parse(request.args)
+    after = request.args.get("after") or None
+    context = _list_context(filters, after)
+    if is_htmx() and after:
+        # "Load more": only the next rows.
+        return render_fragment("admin/_rows.html", **context)
+    return render("admin/inquiries.html", "admin/_list.html", **context)
+
+
+def _inquiry_context(inquiry_id):
+    inquiry = inquiries.get(inquiry_id)
+    page = conversations.list_messages(inquiry.id, limit=current_app.config["CHAT_PAGE_SIZE"], viewer="admin")
+    return dict(inquiry=inquiry, product=inquiry.product, page=page, viewer="admin",
+                others=inquiries.other_inquiries(inquiry), admins=inquiries.admins(),
+                statuses=INQUIRY_STATUSES, priorities=PRIORITIES, status_labels=inquiries.STATUS_LABELS,
+                viewers=[v for v in inquiries.viewers(inquiry.id) if v.id != current_user.id],
+                waiting=inquiries.waiting_count())
+
+
+@bp.get("/inquiries/<int:inquiry_id>")
+def inquiry_page(inquiry_id):
+    context = _inquiry_context(inquiry_id)
+    conversations.mark_delivered(inquiry_id, "admin", [m.id for m in context["page"].messages])
+    return render("admin/inquiry.html", "admin/_inquiry.html", **context)
+
+
+@bp.get("/inquiries/<int:inquiry_id>/messages")
+def inquiry_messages(inquiry_id):
+    inquiries.get(inquiry_id)
+    after, before = optional_int("after"), optional_int("before")
+    page = conversations.list_messages(inquiry_id, before=before, after=after,
+                                       limit=current_app.config["CHAT_PAGE_SIZE"], viewer="admin")
+    if not page.messages and after is not None:
+        return "", 204  # polling: nothing new
+    conversations.mark_delivered(inquiry_id, "admin", [m.id for m in page.messages])
+    return render_fragment("admin/_message_items.html", page=page, viewer="admin", inquiry_id=inquiry_id)
+
+
+@bp.post("/inquiries/<int:inquiry_id>/messages")
+def answer(inquiry_id):
+    message = inquiries.respond(inquiry_id, current_user, request.form.get("message_text", ""),
+                                request.form.get("client_message_id"))
+    return render_fragment("conversation/_message.html", message=message, viewer="admin", status=201)
+
+
+def _controls(inquiry):
+    return render_fragment("admin/_controls.html", inquiry=inquiry, admins=inquiries.admins(),
+                           statuses=INQUIRY_STATUSES, priorities=PRIORITIES,
+                           status_labels=inquiries.STATUS_LABELS)
+
+
+@bp.post("/inquiries/<int:inquiry_id>/status")
+def change_status(inquiry_id):
+    return _controls(inquiries.set_status(inquiry_id, current_user, request.form.get("status", "")))
+
+
+@bp.post("/inquiries/<int:inquiry_id>/priority")
+def change_priority(inquiry_id):
+    return _controls(inquiries.set_priority(inquiry_id, current_user, request.form.get("priority", "")))
+
+
+@bp.post("/inquiries/<int:inquiry_id>/assignee")
+def change_assignee(inquiry_id):
+    return _controls(inquiries.assign(inquiry_id, current_user, request.form.get("admin_id") or None))
+
+
+@bp.post("/inquiries/<int:inquiry_id>/read")
+def read(inquiry_id):
+    inquiries.get(inquiry_id)
+    conversations.mark_read(inquiry_id, reader="admin")
+    return "", 204
+
+
+@bp.post("/inquiries/<int:inquiry_id>/typing")
+def typing(inquiry_id):
+    inquiry = inquiries.get(inquiry_id)
+    events.publish_now(events.customer_channel(inquiry.session_id), "typing",
+                       {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "from": "admin"})
+    return "", 204

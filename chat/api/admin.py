@@ -1,0 +1,110 @@
+"""The seed's admin endpoints (plus priority and assignment), for scripts and integrations.
+
+Authenticated by the admin's login session (with the CSRF token for changes)
+or by an API token the admin created (``Authorization: Bearer ...``).
+"""
+from flask import current_app, g, jsonify, request
+from flask_login import current_user
+
+from ..extensions import csrf, login_manager
+from ..request_args import optional_int
+from ..services import ValidationError, admin_tokens, conversations, inquiries
+from . import bp
+from .body import json_object
+from .serializers import inquiry_dict, message_dict
+
+
+def current_admin():
+    """The admin behind this request, by bearer token or login session; None if neither."""
+    if "api_admin" not in g:
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            g.api_admin = admin_tokens.user_for(header[7:].strip())
+            g.api_admin_by_token = True
+        else:
+            g.api_admin = current_user._get_current_object() if current_user.is_authenticated else None
+            g.api_admin_by_token = False
+    return g.api_admin
+
+
+@bp.before_request
+def admin_api_auth():
+    if not request.path.startswith("/api/admin/"):
+        return None
+    if current_admin() is None:
+        return login_manager.unauthorized()
+    # Session callers carry the CSRF token; a bearer token cannot be sent cross-site.
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and not g.api_admin_by_token:
+        csrf.protect()
+    return None
+
+
+def _inquiry_json(row):
+    data = inquiry_dict(row.inquiry, row.message_count, row.unread_count)
+    data["waiting_since"] = row.inquiry.waiting_since.isoformat() + "Z" if row.inquiry.waiting_since else None
+    data["last_message"] = message_dict(row.last_message) if row.last_message else None
+    data["assigned_admin_name"] = row.inquiry.assigned_admin.name if row.inquiry.assigned_admin else None
+    return data
+
+
+def _one(inquiry):
+    return _inquiry_json(inquiries.rows_for([inquiry])[0])
+
+
+@bp.get("/admin/inquiries")
+def admin_list_inquiries():
+    filters = inquiries.Filters.parse(request.args)
+    limit = request.args.get("limit", type=int) or current_app.config["ADMIN_PAGE_SIZE"]
+    page = inquiries.list_inquiries(filters, current_admin(), after=request.args.get("after") or None,
+                                    limit=max(1, min(limit, 200)))
+    return jsonify(inquiries=[_inquiry_json(r) for r in page.rows], next_after=page.next_after)
+
+
+@bp.get("/admin/inquiries/<int:inquiry_id>")
+def admin_get_inquiry(inquiry_id):
+    inquiry = inquiries.get(inquiry_id)
+    page = conversations.list_messages(inquiry.id, before=optional_int("before"), after=optional_int("after"),
+                                       limit=100, viewer="admin")
+    return jsonify(inquiry=_one(inquiry), messages=[message_dict(m) for m in page.messages],
+                   has_older=page.has_older)
+
+
+@bp.post("/admin/inquiries/<int:inquiry_id>/respond")
+def admin_respond(inquiry_id):
+    data = json_object()
+    if "message_text" not in data:
+        raise ValidationError("message_text is required.", {"message_text": "required"})
+    admin = current_admin()
+    claimed = data.get("admin_id")
+    # The seed's AdminResponse names admin_id; it must be the caller, never someone else.
+    if claimed is not None and claimed != admin.id:
+        raise ValidationError("admin_id must be your own id (or left out).", {"admin_id": "not the caller"})
+    message = inquiries.respond(inquiry_id, admin, data["message_text"], data.get("client_message_id"))
+    return jsonify(message_dict(message)), 201
+
+
+def _field(data, name):
+    if name not in data:
+        raise ValidationError(f"{name} is required.", {name: "required"})
+    return data[name]
+
+
+@bp.put("/admin/inquiries/<int:inquiry_id>/status")
+def admin_set_status(inquiry_id):
+    status = _field(json_object(), "status")
+    if not isinstance(status, str):
+        raise ValidationError("status must be a string.", {"status": "must be a string"})
+    return jsonify(_one(inquiries.set_status(inquiry_id, current_admin(), status)))
+
+
+@bp.put("/admin/inquiries/<int:inquiry_id>/priority")
+def admin_set_priority(inquiry_id):
+    priority = _field(json_object(), "priority")
+    if not isinstance(priority, str):
+        raise ValidationError("priority must be a string.", {"priority": "must be a string"})
+    return jsonify(_one(inquiries.set_priority(inquiry_id, current_admin(), priority)))
+
+
+@bp.put("/admin/inquiries/<int:inquiry_id>/assignee")
+def admin_assign(inquiry_id):
+    return jsonify(_one(inquiries.assign(inquiry_id, current_admin(), _field(json_object(), "admin_id"))))

@@ -1,0 +1,263 @@
+"""The shop's side: the inquiry list, answering, status, priority, assignment."""
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..live import events
+from ..models import (INQUIRY_STATUSES, PRIORITIES, AdminPresence, Product, ProductInquiry, ProductMessage,
+                      User, utcnow)
+from . import conversations, notifications
+from .errors import NotFound, ValidationError
+
+STATUS_LABELS = {"pending": "pending", "in_progress": "in progress", "resolved": "resolved", "closed": "closed"}
+ASSIGNEE_FILTERS = ("mine", "unassigned", "everyone")
+
+
+@dataclass
+class Filters:
+    status: str = "pending"  # or "all"
+    priority: str = ""
+    assignee: str = "everyone"  # mine | unassigned | everyone | <admin id>
+    product_id: int | None = None
+    q: str = ""
+
+    @classmethod
+    def parse(cls, args):
+        """Validate list filters from a query string or JSON; unknown values are a 400."""
+        status = (args.get("status") or "pending").strip()
+        if status not in INQUIRY_STATUSES + ("all",):
+            raise ValidationError(
+                f"Unknown status {status!r}; use one of: {', '.join(INQUIRY_STATUSES + ('all',))}.",
+                {"status": f"one of {', '.join(INQUIRY_STATUSES + ('all',))}"})
+        priority = (args.get("priority") or "").strip()
+        if priority and priority not in PRIORITIES:
+            raise ValidationError(f"Unknown priority {priority!r}; use one of: {', '.join(PRIORITIES)}.",
+                                  {"priority": f"one of {', '.join(PRIORITIES)}"})
+        assignee = (args.get("assignee") or "everyone").strip()
+        if assignee not in ASSIGNEE_FILTERS and not assignee.isdigit():
+            raise ValidationError("assignee must be mine, unassigned, everyone or an admin id.",
+                                  {"assignee": "mine, unassigned, everyone or an admin id"})
+        product = (args.get("product") or args.get("product_id") or "")
+        product = str(product).strip()
+        if product and not product.isdigit():
+            raise ValidationError("product must be a product id.", {"product": "a product id"})
+        q = (args.get("q") or "").strip()[:100]
+        return cls(status, priority, assignee, int(product) if product else None, q)
+
+    def as_args(self):
+        args = {"status": self.status, "priority": self.priority, "assignee": self.assignee,
+                "product": self.product_id or "", "q": self.q}
+        return {k: v for k, v in args.items() if v not in ("", None)}
+
+
+@dataclass
+class Row:
+    inquiry: ProductInquiry
+    message_count: int = 0
+    unread_count: int = 0
+    last_message: ProductMessage | None = None
+
+
+@dataclass
+class ListPage:
+    rows: list
+    next_after: str | None
+    filters: Filters = field(default_factory=Filters)
+
+
+def filtered_query(filters, admin):
+    query = sa.select(ProductInquiry)
+    if filters.status != "all":
+        query = query.where(ProductInquiry.status == filters.status)
+    if filters.priority:
+        query = query.where(ProductInquiry.priority == filters.priority)
+    if filters.assignee == "mine":
+        query = query.where(ProductInquiry.assigned_admin_id == admin.id)
+    elif filters.assignee == "unassigned":
+        query = query.where(ProductInquiry.assigned_admin_id.is_(None))
+    elif filters.assignee.isdigit():
+        query = query.where(ProductInquiry.assigned_admin_id == int(filters.assignee))
+    if filters.product_id:
+        query = query.where(ProductInquiry.product_id == filters.product_id)
+    if filters.q:
+        like = "%" + filters.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+        text_match = sa.select(ProductMessage.id).where(
+            ProductMessage.inquiry_id == ProductInquiry.id,
+            ProductMessage.message_text.like(like, escape="\\")).exists()
+        query = query.join(Product, Product.id == ProductInquiry.product_id).where(sa.or_(
+            text_match, ProductInquiry.customer_email.like(like, escape="\\"),
+            Product.name.like(like, escape="\\")))
+    return query
+
+
+def list_inquiries(filters, admin, after=None, limit=50):
+    """One page of the queue, with counts and previews in a fixed number of queries."""
+    query = filtered_query(filters, admin)
+    if after:
+        query = query.where(ProductInquiry.queue_key > after)
+    inquiries = db.session.scalars(
+        query.options(sa.orm.joinedload(ProductInquiry.product), sa.orm.joinedload(ProductInquiry.assigned_admin))
+        .order_by(ProductInquiry.queue_key).limit(limit + 1)
+    ).unique().all()
+    next_after = inquiries[limit - 1].queue_key if len(inquiries) > limit else None
+    rows = rows_for(inquiries[:limit])
+    return ListPage(rows, next_after, filters)
+
+
+def rows_for(inquiries):
+    """Counts and last-message previews for these inquiries: two grouped queries, any page size."""
+    ids = [i.id for i in inquiries]
+    counts = {}
+    last_ids = {}
+    if ids:
+        for inquiry_id, total, unread, last_id in db.session.execute(
+            sa.select(
+                ProductMessage.inquiry_id,
+                sa.func.count(ProductMessage.id),
+                sa.func.sum(sa.case((sa.and_(ProductMessage.sender_type == "customer",
+                                             ProductMessage.is_read.is_(False)), 1), else_=0)),
+                sa.func.max(sa.case((ProductMessage.message_type == "text", ProductMessage.id), else_=None)),
+            ).where(ProductMessage.inquiry_id.in_(ids)).group_by(ProductMessage.inquiry_id)
+        ):
+            counts[inquiry_id] = (total, int(unread or 0))
+            if last_id:
+                last_ids[inquiry_id] = last_id
+    last = {}
+    if last_ids:
+        last = {m.inquiry_id: m for m in db.session.scalars(
+            sa.select(ProductMessage).where(ProductMessage.id.in_(list(last_ids.values()))))}
+    return [Row(i, *counts.get(i.id, (0, 0)), last.get(i.id)) for i in inquiries]
+
+
+def waiting_count():
+    """Inquiries whose customer waits for an answer (the tab title's number)."""
+    return db.session.scalar(sa.select(sa.func.count(ProductInquiry.id)).where(
+        ProductInquiry.waiting_since.is_not(None), ProductInquiry.status.in_(("pending", "in_progress"))))
+
+
+def get(inquiry_id):
+    inquiry = db.session.get(ProductInquiry, inquiry_id)
+    if inquiry is None:
+        raise NotFound("No such inquiry.", {"inquiry_id": "unknown inquiry"})
+    return inquiry
+
+
+def other_inquiries(inquiry):
+    """The same customer's other conversations (same browser session, or same email)."""
+    condition = ProductInquiry.session_id == inquiry.session_id
+    if inquiry.customer_email:
+        condition = sa.or_(condition, ProductInquiry.customer_email == inquiry.customer_email)
+    return db.session.scalars(
+        sa.select(ProductInquiry).where(condition, ProductInquiry.id != inquiry.id)
+        .order_by(ProductInquiry.updated_at.desc()).limit(20)).all()
+
+
+def admins():
+    return db.session.scalars(sa.select(User).where(User.is_active.is_(True)).order_by(User.name)).all()
+
+
+def _system(inquiry, admin, text, event):
+    conversations.add_admin_message(inquiry.id, text, admin_id=admin.id, message_type="system",
+                                    system_event=event, commit=False)
+
+
+def _changed(inquiry):
+    inquiry.updated_at = utcnow()
+    inquiry.refresh_queue_key()
+    events.publish_after_commit(db.session, events.ADMINS, "inquiry",
+                                {"inquiry_id": inquiry.id, "product_id": inquiry.product_id})
+
+
+def respond(inquiry_id, admin, text, client_msg_id=None):
+    """An admin answers; a pending inquiry moves to in progress."""
+    inquiry = get(inquiry_id)
+    message = conversations.add_admin_message(inquiry.id, text, admin_id=admin.id,
+                                              client_msg_id=client_msg_id, commit=False)
+    if inquiry.status == "pending":
+        inquiry.status = "in_progress"
+        _system(inquiry, admin, f"Marked in progress by {admin.name}", "status")
+    db.session.commit()
+    return message
+
+
+def set_status(inquiry_id, admin, status):
+    if status not in INQUIRY_STATUSES:
+        raise ValidationError(f"Unknown status {status!r}; use one of: {', '.join(INQUIRY_STATUSES)}.",
+                              {"status": f"one of {', '.join(INQUIRY_STATUSES)}"})
+    inquiry = get(inquiry_id)
+    if inquiry.status != status:
+        inquiry.status = status
+        _system(inquiry, admin, f"Marked {STATUS_LABELS[status]} by {admin.name}", "status")
+        _changed(inquiry)
+    db.session.commit()
+    return inquiry
+
+
+def set_priority(inquiry_id, admin, priority):
+    if priority not in PRIORITIES:
+        raise ValidationError(f"Unknown priority {priority!r}; use one of: {', '.join(PRIORITIES)}.",
+                              {"priority": f"one of {', '.join(PRIORITIES)}"})
+    inquiry = get(inquiry_id)
+    if inquiry.priority != priority:
+        inquiry.priority = priority
+        _system(inquiry, admin, f"Priority set to {priority} by {admin.name}", "priority")
+        _changed(inquiry)
+        if priority == "high":
+            last = db.session.scalar(sa.select(ProductMessage.message_text).where(
+                ProductMessage.inquiry_id == inquiry.id, ProductMessage.sender_type == "customer")
+                .order_by(ProductMessage.id.desc()).limit(1))
+            notifications.queue_high_priority(inquiry, last or "")
+    db.session.commit()
+    return inquiry
+
+
+def assign(inquiry_id, admin, assignee_id):
+    inquiry = get(inquiry_id)
+    assignee = None
+    if assignee_id not in (None, ""):
+        if isinstance(assignee_id, bool) or not str(assignee_id).isdigit():
+            raise ValidationError("assignee must be an admin id or empty.", {"admin_id": "an admin id or null"})
+        assignee = db.session.get(User, int(assignee_id))
+        if assignee is None or not assignee.is_active:
+            raise ValidationError("No such admin.", {"admin_id": "unknown admin"})
+    if inquiry.assigned_admin_id != (assignee.id if assignee else None):
+        inquiry.assigned_admin_id = assignee.id if assignee else None
+        text = (f"Taken by {admin.name}" if assignee and assignee.id == admin.id
+                else f"Assigned to {assignee.name} by {admin.name}" if assignee else f"Unassigned by {admin.name}")
+        _system(inquiry, admin, text, "assignee")
+        _changed(inquiry)
+    db.session.commit()
+    return inquiry
+
+
+# -- presence: who has the inquiry open -------------------------------------
+
+def see(inquiry_id, admin_id):
+    """Record (or refresh) that an admin has the inquiry open; announce arrivals."""
+    row = db.session.get(AdminPresence, (admin_id, inquiry_id))
+    now = utcnow()
+    if row is None:
+        db.session.add(AdminPresence(admin_id=admin_id, inquiry_id=inquiry_id, seen_at=now))
+        events.publish_after_commit(db.session, events.inquiry_channel(inquiry_id), "presence",
+                                    {"inquiry_id": inquiry_id})
+    else:
+        row.seen_at = now
+    db.session.commit()
+
+
+def leave(inquiry_id, admin_id):
+    db.session.execute(sa.delete(AdminPresence).where(
+        AdminPresence.admin_id == admin_id, AdminPresence.inquiry_id == inquiry_id))
+    events.publish_after_commit(db.session, events.inquiry_channel(inquiry_id), "presence",
+                                {"inquiry_id": inquiry_id})
+    db.session.commit()
+
+
+def viewers(inquiry_id, fresh_seconds=45):
+    since = utcnow() - timedelta(seconds=fresh_seconds)
+    return db.session.scalars(
+        sa.select(User).join(AdminPresence, AdminPresence.admin_id == User.id)
+        .where(AdminPresence.inquiry_id == inquiry_id, AdminPresence.seen_at >= since)
+        .order_by(User.name)).all()

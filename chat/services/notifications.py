@@ -1,0 +1,123 @@
+"""Which emails to send, queued in the outbox (see chat/mail.py for sending).
+
+Mails are queued inside the transaction that causes them, or by the periodic
+scan (`flask chat notify`); the outbox's unique dedupe_key makes each event
+queue at most one mail per recipient.
+"""
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import OutboxEmail, ProductInquiry, ProductMessage, User, utcnow
+
+URGENT_WORDS = re.compile(r"\b(urgent|asap|immediately|broken|damaged|refund|wrong item|never arrived)\b", re.I)
+
+
+def sounds_urgent(text):
+    return bool(URGENT_WORDS.search(text or ""))
+
+
+def _admin_recipients(inquiry):
+    if inquiry.assigned_admin_id:
+        admin = db.session.get(User, inquiry.assigned_admin_id)
+        if admin is not None and admin.is_active:
+            return [admin]
+    return list(db.session.scalars(sa.select(User).where(User.is_active.is_(True)).order_by(User.id)))
+
+
+def _queue(dedupe_key, to_addr, subject, template, **context):
+    """Add one mail to the outbox unless the same key is queued already."""
+    exists = db.session.scalar(sa.select(OutboxEmail.id).filter_by(dedupe_key=dedupe_key))
+    if exists:
+        return None
+    mail = OutboxEmail(
+        dedupe_key=dedupe_key, to_addr=to_addr, subject=subject,
+        body_text=render_template(f"email/{template}.txt", **context),
+        body_html=render_template(f"email/{template}.html", **context),
+    )
+    db.session.add(mail)
+    return mail
+
+
+def admin_link(inquiry):
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/admin/inquiries/{inquiry.id}"
+
+
+def queue_high_priority(inquiry, text):
+    """A new (or newly raised) high-priority inquiry: tell the assignee or every admin."""
+    for admin in _admin_recipients(inquiry):
+        _queue(f"high:{inquiry.id}:{admin.id}", admin.email,
+               f"Urgent question about {inquiry.product.name}", "admin_urgent",
+               inquiry=inquiry, text=text, link=admin_link(inquiry))
+
+
+def resume_token(session_id):
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="chat-resume").dumps(session_id)
+
+
+def read_resume_token(token, max_age_days=30):
+    try:
+        return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="chat-resume").loads(
+            token, max_age=max_age_days * 86400)
+    except Exception:  # noqa: BLE001 - bad, altered or expired: no session
+        return None
+
+
+def scan(now=None):
+    """Queue mails for inquiries waiting too long and answers left unread. Returns how many."""
+    now = now or utcnow()
+    config = current_app.config
+    queued = 0
+    waiting_limit = now - timedelta(minutes=config["NOTIFY_UNANSWERED_MINUTES"])
+    waiting = db.session.scalars(
+        sa.select(ProductInquiry).where(
+            ProductInquiry.status.in_(("pending", "in_progress")),
+            ProductInquiry.waiting_since.is_not(None),
+            ProductInquiry.waiting_since <= waiting_limit,
+            sa.or_(ProductInquiry.notified_waiting_since.is_(None),
+                   ProductInquiry.notified_waiting_since != ProductInquiry.waiting_since),
+        ).limit(500)
+    ).all()
+    for inquiry in waiting:
+        stamp = inquiry.waiting_since.strftime("%Y%m%d%H%M%S%f")
+        for admin in _admin_recipients(inquiry):
+            if _queue(f"unanswered:{inquiry.id}:{stamp}:{admin.id}", admin.email,
+                      f"Unanswered question about {inquiry.product.name}", "admin_unanswered",
+                      inquiry=inquiry, link=admin_link(inquiry),
+                      minutes=int((now - inquiry.waiting_since).total_seconds() // 60)):
+                queued += 1
+        inquiry.notified_waiting_since = inquiry.waiting_since
+
+    unread_limit = now - timedelta(minutes=config["NOTIFY_CUSTOMER_UNREAD_MINUTES"])
+    answers = db.session.execute(
+        sa.select(ProductMessage, ProductInquiry)
+        .join(ProductInquiry, ProductMessage.inquiry_id == ProductInquiry.id)
+        .where(
+            ProductMessage.sender_type == "admin",
+            ProductMessage.message_type == "text",
+            ProductMessage.is_read.is_(False),
+            ProductMessage.created_at <= unread_limit,
+            ProductMessage.created_at >= now - timedelta(days=7),
+            ProductInquiry.customer_email.is_not(None),
+            ProductInquiry.email_consent_at.is_not(None),
+        ).order_by(ProductMessage.id).limit(500)
+    ).all()
+    base = config["PUBLIC_BASE_URL"].rstrip("/")
+    for message, inquiry in answers:
+        link = f"{base}/products/{inquiry.product_id}/chat/resume/{resume_token(inquiry.session_id)}"
+        if _queue(f"answer:{message.id}", inquiry.customer_email,
+                  f"The shop answered your question about {inquiry.product.name}", "customer_answer",
+                  inquiry=inquiry, message=message, link=link):
+            queued += 1
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another scanner queued the same mails first: theirs stand.
+        db.session.rollback()
+        return 0
+    return queued

@@ -1,0 +1,86 @@
+/* Admin inquiry list: live rows (insert, move, remove), the waiting count in
+   the tab title, "waited for" times. The conversation view uses chat.js. */
+(function () {
+  "use strict";
+
+  function fragment(html) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = html.trim();
+    return tpl.content.firstElementChild;
+  }
+
+  function setWaiting(count) {
+    var base = document.title.replace(/^\(\d+\)\s*/, "");
+    document.title = (count > 0 ? "(" + count + ") " : "") + base;
+    var badge = document.getElementById("waiting-count");
+    if (badge) badge.textContent = String(count);
+  }
+
+  function placeRow(tbody, row) {
+    var old = document.getElementById(row.id);
+    if (old) old.remove();
+    // Rows are ordered by their queue key; keep the order of what is loaded.
+    var rows = tbody.querySelectorAll("tr.inquiry-row");
+    var more = tbody.querySelector("tr.more-row");
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].dataset.key > row.dataset.key) { tbody.insertBefore(row, rows[i]); return; }
+    }
+    // Past the loaded page: "Load more" will bring it.
+    if (more) return;
+    tbody.appendChild(row);
+  }
+
+  function ago(root) {
+    (root || document).querySelectorAll("time[data-ago]").forEach(function (el) {
+      var minutes = Math.max(0, Math.round((Date.now() - new Date(el.getAttribute("datetime"))) / 60000));
+      el.textContent = minutes < 1 ? "just now" : minutes < 60 ? minutes + " min" :
+        minutes < 1440 ? Math.floor(minutes / 60) + " h " + (minutes % 60) + " min" : Math.floor(minutes / 1440) + " d";
+    });
+  }
+
+  document.addEventListener("htmx:sseBeforeMessage", function (e) {
+    var type = e.detail.type;
+    if (type === "count") { e.preventDefault(); setWaiting(parseInt(e.detail.data, 10) || 0); return; }
+    if (type !== "row" && type !== "remove") return;
+    e.preventDefault();
+    var tbody = document.getElementById("inquiry-rows");
+    if (!tbody) return;
+    if (type === "remove") {
+      var gone = document.getElementById("inq-" + e.detail.data.trim());
+      if (gone) gone.remove();
+    } else {
+      var row = fragment(e.detail.data);
+      placeRow(tbody, row);
+      htmx.process(row);
+      ago(row);
+      row.classList.add("flash-row");
+      var empty = document.getElementById("no-inquiries");
+      if (empty) empty.remove();
+    }
+  });
+
+  /* Without a stream (blocked, or SSE turned off) the list refreshes itself. */
+  var failures = 0, refreshing = null;
+  document.addEventListener("htmx:sseError", function (e) {
+    if (!e.target.matches("#admin-list")) return;
+    failures += 1;
+    if (failures >= 2 && !refreshing) {
+      refreshing = setInterval(function () {
+        var list = document.getElementById("admin-list");
+        if (!list) { clearInterval(refreshing); refreshing = null; return; }
+        htmx.ajax("GET", location.pathname + location.search, { target: "#inquiry-rows", select: "#inquiry-rows > *", swap: "innerHTML" });
+      }, 10000);
+    }
+  });
+  document.addEventListener("htmx:sseOpen", function (e) {
+    if (e.target.matches("#admin-list") && refreshing) { clearInterval(refreshing); refreshing = null; failures = 0; }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (e) { ago(e.target); });
+  document.addEventListener("DOMContentLoaded", function () {
+    ago(document);
+    setInterval(function () { ago(document); }, 30000);
+    var list = document.getElementById("admin-list");
+    if (list) setWaiting(parseInt(list.dataset.waiting, 10) || 0);
+  });
+})();
