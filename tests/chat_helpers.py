@@ -46,3 +46,22 @@ def only_inquiry_id(app):
 
 
 __all__ = ["ProductInquiry", "ProductMessage"]
+
+
+def admin_login(client, email, password):
+    """Log in through the real form (with its CSRF token); returns the token for later posts."""
+    page = client.get("/admin/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/admin/login", data={"email": email, "password": password, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    page = client.get("/admin").get_data(as_text=True)
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+
+
+def make_inquiry(app, product_id, text, session=None):
+    """A customer's inquiry made through the service layer; returns its id."""
+    from chat.services import conversations
+
+    with app.app_context():
+        result = conversations.send_customer_message(product_id, session or uuid.uuid4().hex, text)
+        return result.message.inquiry_id

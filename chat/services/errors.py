@@ -13,6 +13,12 @@ class ValidationError(ServiceError):
     status = 422
 
 
+class UnknownChoice(ValidationError):
+    """A value outside a fixed set (status, priority): 400, naming the allowed ones."""
+
+    status = 400
+
+
 class NotFound(ServiceError):
     status = 404
 

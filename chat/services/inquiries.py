@@ -9,7 +9,7 @@ from ..live import events
 from ..models import (INQUIRY_STATUSES, PRIORITIES, AdminPresence, Product, ProductInquiry, ProductMessage,
                       User, utcnow)
 from . import conversations, notifications
-from .errors import NotFound, ValidationError
+from .errors import NotFound, UnknownChoice, ValidationError
 
 STATUS_LABELS = {"pending": "pending", "in_progress": "in progress", "resolved": "resolved", "closed": "closed"}
 ASSIGNEE_FILTERS = ("mine", "unassigned", "everyone")
@@ -28,13 +28,13 @@ class Filters:
         """Validate list filters from a query string or JSON; unknown values are a 400."""
         status = (args.get("status") or "pending").strip()
         if status not in INQUIRY_STATUSES + ("all",):
-            raise ValidationError(
+            raise UnknownChoice(
                 f"Unknown status {status!r}; use one of: {', '.join(INQUIRY_STATUSES + ('all',))}.",
                 {"status": f"one of {', '.join(INQUIRY_STATUSES + ('all',))}"})
         priority = (args.get("priority") or "").strip()
         if priority and priority not in PRIORITIES:
-            raise ValidationError(f"Unknown priority {priority!r}; use one of: {', '.join(PRIORITIES)}.",
-                                  {"priority": f"one of {', '.join(PRIORITIES)}"})
+            raise UnknownChoice(f"Unknown priority {priority!r}; use one of: {', '.join(PRIORITIES)}.",
+                                {"priority": f"one of {', '.join(PRIORITIES)}"})
         assignee = (args.get("assignee") or "everyone").strip()
         if assignee not in ASSIGNEE_FILTERS and not assignee.isdigit():
             raise ValidationError("assignee must be mine, unassigned, everyone or an admin id.",
@@ -184,8 +184,8 @@ def respond(inquiry_id, admin, text, client_msg_id=None):
 
 def set_status(inquiry_id, admin, status):
     if status not in INQUIRY_STATUSES:
-        raise ValidationError(f"Unknown status {status!r}; use one of: {', '.join(INQUIRY_STATUSES)}.",
-                              {"status": f"one of {', '.join(INQUIRY_STATUSES)}"})
+        raise UnknownChoice(f"Unknown status {status!r}; use one of: {', '.join(INQUIRY_STATUSES)}.",
+                            {"status": f"one of {', '.join(INQUIRY_STATUSES)}"})
     inquiry = get(inquiry_id)
     if inquiry.status != status:
         inquiry.status = status
@@ -197,8 +197,8 @@ def set_status(inquiry_id, admin, status):
 
 def set_priority(inquiry_id, admin, priority):
     if priority not in PRIORITIES:
-        raise ValidationError(f"Unknown priority {priority!r}; use one of: {', '.join(PRIORITIES)}.",
-                              {"priority": f"one of {', '.join(PRIORITIES)}"})
+        raise UnknownChoice(f"Unknown priority {priority!r}; use one of: {', '.join(PRIORITIES)}.",
+                            {"priority": f"one of {', '.join(PRIORITIES)}"})
     inquiry = get(inquiry_id)
     if inquiry.priority != priority:
         inquiry.priority = priority
