@@ -26,8 +26,10 @@ gevent worker; the app on one SQLite file shared by all runs), that many
 concurrent streams are opened from this one asyncio process, and we measure:
 
 * Redis connections: ``INFO clients`` connected_clients minus the baseline taken
-  before the server started; cross-checked against the worker's own TCP sockets
-  to the Redis port (from /proc), which also split them into pub/sub and other.
+  before the server started, cross-checked against the worker's own TCP sockets
+  to the Redis port (from /proc), which are what the table shows: exact even
+  when something else uses the same Redis meanwhile. Split into pub/sub and other
+  connections (CLIENT LIST) when there are few.
 * the worker's RSS: VmRSS in /proc/<pid>/status, pid from GET /live/stats.
 * delivery latency while messages flow: ``--sends`` messages spread over
   ``--duration`` seconds, round-robin over ``--probes`` probe streams (each its
@@ -79,6 +81,7 @@ from tests.live_server import BIN, LiveServer, prepared_env  # noqa: E402
 HOST = "127.0.0.1"
 PRODUCT_ID = 1
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MESSAGE_ID_RE = re.compile(r'data-id="(\d+)"')
 IMPLEMENTATIONS = {
     # name: (gunicorn app, label in the table)
     "ours": ("wsgi:app", "ours (1 pub/sub per worker)"),
@@ -183,19 +186,32 @@ async def http_request(port, method, path, headers=None, body=None, timeout=10.0
 
 
 class Probes:
-    """Sends in flight (marker -> send time) and the measured latencies."""
+    """Sends in flight (marker -> send time) and the measured latencies.
+
+    For ours it also notes when each message event went through Redis
+    (``published``, seen by the bench's own subscriber) and when each message
+    reached a stream (``arrived``), to give the Redis-to-client part alone."""
 
     def __init__(self):
         self.pending = {}
-        self.latencies = []  # ms
+        self.latencies = []  # ms, send -> receipt
+        self.published = {}  # message id -> time seen on Redis
+        self.arrived = {}  # message id -> time received on a stream
 
-    def received(self, data, now):
+    def received(self, data, now, ours):
         if not self.pending:
             return
         for marker in UUID_RE.findall(data):
             t0 = self.pending.pop(marker, None)
             if t0 is not None:
                 self.latencies.append((now - t0) * 1000)
+                if ours:
+                    for message_id in MESSAGE_ID_RE.findall(data):
+                        self.arrived.setdefault(int(message_id), now)
+
+    def from_redis(self):
+        """ms from the message event passing through Redis to its arrival on the stream."""
+        return [(t - self.published[m]) * 1000 for m, t in self.arrived.items() if m in self.published]
 
 
 class Stream:
@@ -291,7 +307,7 @@ class Stream:
             if not self.opened.done():
                 self.opened.set_result(True)
         if event_type == "message":
-            self.probes.received("\n".join(data), now)
+            self.probes.received("\n".join(data), now, not self.stock)
 
     @property
     def ok(self):
@@ -343,6 +359,8 @@ class Bench:
         self.redis_port = urllib.parse.urlsplit(args.redis_url).port or 6379
         self.env = None
         self.redis = None
+        self.watcher = None  # (pubsub, task): our message events as they pass through Redis
+        self.probes = None
         self.baseline = 0
         self.sessions = []  # [token, last message id] per chat session
 
@@ -353,6 +371,20 @@ class Bench:
     async def publish(self, channel, data):
         # flask-sse's wire format: json.dumps(Message(data, type="message").to_dict())
         return await self.redis.publish(channel, json.dumps({"data": data, "type": "message"}))
+
+    async def watch(self, pubsub):
+        """Note when each of our "message" events passes through Redis."""
+        while True:
+            message = await pubsub.get_message(timeout=1.0)
+            if message is None or self.probes is None:
+                continue
+            now = time.perf_counter()
+            try:
+                event = json.loads(message["data"])
+            except ValueError:
+                continue
+            if event.get("type") == "message" and event.get("id") is not None:
+                self.probes.published.setdefault(int(event["id"]), now)
 
     async def redis_split(self, pid):
         """The worker's Redis connections as (pub/sub, other), or None if too many to list."""
@@ -373,6 +405,11 @@ class Bench:
         self.redis = aioredis.Redis.from_url(self.args.redis_url, single_connection_client=True,
                                              socket_timeout=10)
         await self.redis.ping()
+        if "ours" in self.args.impl:
+            client = aioredis.Redis.from_url(self.args.redis_url)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            await pubsub.psubscribe(self.prefix + "customer:*")
+            self.watcher = (client, pubsub, asyncio.create_task(self.watch(pubsub)))
         print(f"# scratch dir {self.tmp}, channel prefix {self.prefix!r}", flush=True)
         self.env = prepared_env(
             self.tmp, f"sqlite:///{self.tmp}/bench.sqlite", redis_url=self.args.redis_url,
@@ -541,7 +578,7 @@ class Bench:
     async def run_one(self, impl, level):
         args = self.args
         notes = []
-        probes = Probes()
+        probes = self.probes = Probes()
         n_probe = min(args.probes, level)
         targets = self.targets(impl, n_probe, level - n_probe)
         row = dict(impl=impl, requested=level, open=0, redis=None, rss=None, p50=None, p99=None)
@@ -571,11 +608,13 @@ class Bench:
             notes += more
             row["p50"] = percentile(probes.latencies, 50)
             row["p99"] = percentile(probes.latencies, 99)
+            from_redis = probes.from_redis()
 
             # 3. resting figures, after messages flowed (ours opens its publishing connection then)
             row["open"] = sum(1 for s in streams if s.ok)
-            row["redis"] = max(redis_idle, await self.connected_clients() - self.baseline)
-            own = len(worker_redis_ports(pid, self.redis_port))
+            info_delta = max(redis_idle, await self.connected_clients() - self.baseline)
+            # The worker's own sockets are exact; INFO also counts any other Redis user.
+            row["redis"] = len(worker_redis_ports(pid, self.redis_port))
             split = await self.redis_split(pid)
             row["rss"] = rss_mb(pid)
 
@@ -593,10 +632,13 @@ class Bench:
                              f"{stats['subscriptions']} subscriptions")
             if split is not None:
                 notes.append(f"Redis: {split[0]} pub/sub + {split[1]} other")
-            if own != row["redis"]:
-                notes.append(f"worker's own sockets to Redis: {own}")
+            if info_delta != row["redis"]:
+                notes.append(f"INFO clients delta {info_delta:,} (other Redis users)")
             if post_ms:
-                notes.append(f"POST p50 {statistics.median(post_ms):.1f} ms")
+                notes.append(f"POST answered in p50 {statistics.median(post_ms):.1f} ms")
+            if from_redis:
+                notes.append(f"Redis-to-client part: p50 {percentile(from_redis, 50):.1f} ms, "
+                             f"p99 {percentile(from_redis, 99):.1f} ms")
             if row["open"]:
                 per_stream = (row["rss"] - rss_start) * 1024 / row["open"]
                 notes.append(f"{rss_start:.0f} MB at 0 streams, +{per_stream:.0f} KB/stream")
@@ -606,7 +648,7 @@ class Bench:
             for s in streams:
                 s.close()
             await asyncio.sleep(3)
-            left = await self.connected_clients() - self.baseline
+            left = len(worker_redis_ports(pid, self.redis_port))
             if left > 2:
                 notes.append(f"{left} Redis conns still held 3 s after every client left")
         finally:
@@ -644,6 +686,11 @@ class Bench:
         return rows
 
     async def close(self):
+        if self.watcher is not None:
+            client, pubsub, task = self.watcher
+            task.cancel()
+            await pubsub.aclose()
+            await client.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -653,7 +700,7 @@ def log_findings(text):
     """The worker's telling errors, counted (its log is deleted when the server stops)."""
     findings = []
     for needle, label in (("max number of clients reached", "Redis maxclients errors"),
-                          ("MaxConnectionsError", "redis-py pool 'Too many connections' errors"),
+                          ("MaxConnectionsError: Too many connections", "redis-py pool 'Too many connections' errors"),
                           ("Too many open files", "EMFILE errors"),
                           ("Error handling request", "failed requests")):
         n = text.count(needle)
@@ -715,6 +762,7 @@ async def amain(args):
 def main(argv=None):
     args = parse_args(argv)
     soft, hard = raise_nofile_limit()
+    print(f"# load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at start", flush=True)
     print(f"# {os.cpu_count()} CPUs, client open-files limit {soft}/{hard}, levels {args.levels}, "
           f"{args.probes} probe streams, {args.sends} sends over {args.duration:.0f} s", flush=True)
     started = time.monotonic()

@@ -123,4 +123,16 @@ def shop_server(tmp_path):
                        CHAT_POLL_SECONDS="1", LIVE_CHANNEL_PREFIX=f"chat-browser-{uuid.uuid4().hex[:8]}:")
     with LiveServer(env) as server:
         server.has_redis = redis_url is not None
+        server.admin_password = _demo_password(env)
         yield server
+
+
+def _demo_password(env):
+    """The seeded admin's password, as `flask chat seed-demo` prints it."""
+    import subprocess
+
+    from .live_server import BIN, ROOT
+
+    out = subprocess.run([os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "seed-demo"], env=env, cwd=ROOT,
+                         check=True, capture_output=True, text=True).stdout
+    return out.split("Admin login: admin@example.com / ")[1].split()[0]

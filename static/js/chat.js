@@ -162,6 +162,8 @@
     if (!text.trim()) { showError(form, "Please type a message."); return; }
     if (max && text.length > max) { showError(form, "Messages can be at most " + max + " characters."); return; }
     showError(form, "");
+    // The message itself ends "typing…"; no late signal after it.
+    clearTimeout(typingTimer); typingTimer = null;
     var log = form.closest(".chat-panel-inner").querySelector(".chat-log");
     var li = pendingBubble(text, newClientId());
     log.appendChild(li);
@@ -349,14 +351,20 @@
     if (section.dataset.sse === "off") live(section).startPolling();
   }
 
-  /* Tell the shop we are typing: at most once every few seconds. */
-  var lastTypingSent = 0;
+  /* Tell the other side we are typing: at most once every few seconds, and
+     once more at the end of a throttled burst so a quick reply still shows. */
+  var TYPING_EVERY = 2500, lastTypingSent = 0, typingTimer = null;
+  function signalTyping(section) {
+    typingTimer = null;
+    lastTypingSent = Date.now();
+    post(section.dataset.typingUrl, new URLSearchParams()).catch(function () {});
+  }
   document.addEventListener("input", function (e) {
     if (!e.target.matches("[data-chat-form] textarea") || !e.target.value.trim()) return;
     var section = sectionOf(e.target);
-    if (Date.now() - lastTypingSent < 2500) return;
-    lastTypingSent = Date.now();
-    post(section.dataset.typingUrl, new URLSearchParams()).catch(function () {});
+    var wait = TYPING_EVERY - (Date.now() - lastTypingSent);
+    if (wait <= 0) signalTyping(section);
+    else if (!typingTimer) typingTimer = setTimeout(function () { signalTyping(section); }, wait);
   });
 
   document.addEventListener("visibilitychange", function () {
