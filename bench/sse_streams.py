@@ -38,7 +38,10 @@ concurrent streams are opened from this one asyncio process, and we measure:
     ours   send = POST /api/products/1/messages with a unique client_message_id
            (so the POST itself, DB insert + commit, is in the figure); received
            = the ``event: message`` whose HTML has data-client-id="<that id>".
-    stock  send = PUBLISH of flask-sse's wire format straight to Redis.
+           The notes add the Redis-to-client part alone: from the moment the
+           bench's own subscriber sees the event go through Redis.
+    stock  send = PUBLISH of flask-sse's wire format straight to Redis (so it
+           compares with ours' Redis-to-client part).
   Stock flask-sse writes nothing, not even the response headers, before a
   stream's first event, so a stock stream counts as open once a "hello" event
   published to its channel arrives with HTTP 200.
@@ -50,8 +53,9 @@ bounded in count and time and the whole run has an overall timeout.
 
 All traffic goes to 127.0.0.1. Every channel used carries a random prefix, and
 the server is stopped after each run, which closes every connection its worker
-held in Redis. The bench uses ONE Redis connection, opened before anything else,
-so it can still read INFO when stock flask-sse has used up Redis's maxclients.
+held in Redis. The bench's own Redis connections (one for commands, one
+subscriber watching ours' events) are opened before anything else, so INFO can
+still be read when stock flask-sse has used up Redis's maxclients.
 """
 import argparse
 import asyncio

@@ -140,6 +140,7 @@
           if (document.getElementById(stored.id)) li.remove(); else li.replaceWith(stored);
           localizeTimes(section);
           htmx.process(stored);
+          applyKnown(stored);
         } else if (r.status === 422 || r.status === 413 || r.status === 404) {
           // Refused for what it says: give the text back to edit, say why.
           li.remove();
@@ -208,6 +209,7 @@
 
   function afterArrival(section, li) {
     localizeTimes(section);
+    applyKnown(section);
     rememberPosition(section);
     scrollToEnd(section.querySelector(".chat-log"));
     if (li && li.classList.contains("theirs")) {
@@ -216,10 +218,26 @@
     }
   }
 
+  // Marks can arrive before the message they mark (a POST answer still on its
+  // way): remember the newest state per id and apply it when the message shows.
+  var RANK = { sent: 0, delivered: 1, read: 2 };
+  var knownStates = {};
+
+  function applyKnown(root) {
+    if (!root) return;
+    var items = root.matches && root.matches("li.msg[data-id]") ? [root] : root.querySelectorAll("li.msg[data-id]");
+    Array.prototype.forEach.call(items, function (li) {
+      var state = knownStates[li.dataset.id];
+      if (state) applyStatus({ ids: [li.dataset.id], state: state });
+    });
+  }
+
   function applyStatus(data) {
     data.ids.forEach(function (id) {
+      var known = id in knownStates ? RANK[knownStates[id]] : -1;
+      if (RANK[data.state] > known) knownStates[id] = data.state;
       var mark = document.getElementById("mark-" + id);
-      if (!mark) return;
+      if (!mark || RANK[mark.dataset.state] > RANK[data.state]) return;
       var label = data.state.charAt(0).toUpperCase() + data.state.slice(1);
       mark.className = "mark mark-" + data.state;
       mark.dataset.state = data.state;
