@@ -425,9 +425,16 @@ def explain(conn, statement, parameters):
     return cur.fetchall()
 
 
-def short_sql(statement, width=150):
+def short_sql(statement, width=170):
+    """SELECT FROM <table> [+JOIN] WHERE ... with IN lists and parameter names folded."""
     sql = re.sub(r"\s+", " ", statement).strip()
-    sql = re.sub(r"SELECT .*? FROM", "SELECT ... FROM", sql, count=1)
+    sql = re.sub(r"\((?:%\(\w+\)s(?:, )?)+\)", "(...)", sql)
+    sql = re.sub(r"%\(\w+\)s", "?", sql)
+    if sql.upper().startswith("SELECT"):
+        table = re.search(r" FROM (\w+)", sql).group(1)
+        where = sql.find(" WHERE ")
+        tail = sql[where:] if where >= 0 else sql[sql.find(" FROM " + table) + 6 + len(table):]
+        sql = f"SELECT FROM {table}{' +JOIN' if ' JOIN ' in sql[:max(where, 0) or len(sql)] else ''}{tail}"
     return sql if len(sql) <= width else sql[:width - 3] + "..."
 
 
@@ -557,6 +564,7 @@ def main():
               flush=True)
         cases[4] = (cases[4][0], lambda i: load_more, htmx)
 
+        load_before = os.getloadavg()
         results = []
         profile_paths = []
         for number, (label, path_for, headers) in enumerate(cases):
@@ -581,12 +589,14 @@ def main():
                   flush=True)
         server.stop()
         server = None
+        load_after = os.getloadavg()
 
         # -- report --
         print()
         print(f"## {args.inquiries:,} inquiries / {filler.messages_total:,} messages, fill {fill_seconds:.0f} s")
         print()
-        print("SERVER time (gunicorn request time %(D)s; 1 gevent worker, sequential, 1 keep-alive client)")
+        print("SERVER time (gunicorn request time %(D)s; 1 gevent worker, sequential, 1 keep-alive client; "
+              f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f} before / {load_after[0]:.2f} after)")
         print()
         print("| case | requests | p50 ms | p95 ms | max ms |")
         print("|---|---:|---:|---:|---:|")
@@ -617,14 +627,21 @@ def main():
                 print()
                 print(f"### {label}: {path[:90]}")
                 print(f"HTTP {status}, {len(statements)} statements, {db_ms:.1f} ms in SQL of {total:.1f} ms")
-                for statement, parameters, ms in sorted(statements, key=lambda s: -s[2]):
-                    shape = short_sql(statement)
-                    print(f"  {ms:7.2f} ms  {shape}")
-                    if statement.lstrip().upper().startswith("SELECT") and shape not in seen:
-                        seen[shape] = True
+                shapes = {}
+                for statement, parameters, ms in statements:
+                    entry = shapes.setdefault(short_sql(statement), [0, 0.0, 0.0, statement, parameters])
+                    entry[0] += 1
+                    entry[1] += ms
+                    entry[2] = max(entry[2], ms)
+                for shape, (count, total_ms, max_ms, statement, parameters) in sorted(
+                        shapes.items(), key=lambda item: -item[1][1]):
+                    print(f"  {count:3d}x {total_ms:8.2f} ms (max {max_ms:6.2f})  {shape}")
+                    key = re.sub(r"\s+", " ", statement)
+                    if statement.lstrip().upper().startswith("SELECT") and key not in seen:
+                        seen[key] = True
                         for row in explain(explain_conn, statement, parameters):
-                            print(f"             EXPLAIN {row['table']}: type={row['type']} key={row['key']} "
-                                  f"rows={row['rows']} ref={row['ref']} extra={row['Extra']}")
+                            print(f"        EXPLAIN {row['select_type']} {row['table']}: type={row['type']} "
+                                  f"key={row['key']} rows={row['rows']} extra={row['Extra']}")
     finally:
         if server is not None:
             server.stop()
