@@ -2,7 +2,7 @@
 from flask import current_app, jsonify, request
 
 from ..customer import identity
-from ..extensions import limiter
+from ..customer.limits import send_limit
 from ..services import ValidationError, conversations, validation
 from ..services.errors import Forbidden, NotFound
 from . import bp
@@ -53,12 +53,8 @@ def list_product_messages(product_id):
     return jsonify(body)
 
 
-def _rate_key():
-    return identity.from_request() or request.remote_addr
-
-
 @bp.post("/products/<int:product_id>/messages")
-@limiter.limit(lambda: current_app.config["CHAT_SEND_RATE_LIMIT"], key_func=_rate_key)
+@send_limit
 def send_product_message(product_id):
     data = json_object()
     sender_type = data.get("sender_type", "customer")

@@ -77,3 +77,8 @@ def attach(response):
             samesite="Lax",
         )
     return response
+
+
+def rate_key():
+    """Whom a rate limit counts: the chat session, or the address of a caller with none."""
+    return from_request() or request.remote_addr

@@ -1,21 +1,13 @@
 from flask import current_app, redirect, request, url_for
 
-from ..extensions import limiter
 from ..live import events
 from ..live.stream import event_stream, last_event_id
+from .limits import send_limit, typing_limit
 from .live import CustomerStream
 from ..request_args import optional_int
 from ..htmx import is_htmx, render, render_fragment
 from ..services import ValidationError, conversations
 from . import bp, identity
-
-
-def _rate_key():
-    return identity.from_request() or request.remote_addr
-
-
-def _send_limit():
-    return current_app.config["CHAT_SEND_RATE_LIMIT"]
 
 
 def conversation_context(product_id, before=None):
@@ -65,7 +57,7 @@ def messages(product_id):
 
 
 @bp.post("/messages")
-@limiter.limit(_send_limit, key_func=_rate_key)
+@send_limit
 def send(product_id):
     session_id = identity.ensure()
     result = conversations.send_customer_message(
@@ -141,7 +133,7 @@ def stream(product_id):
 
 
 @bp.post("/typing")
-@limiter.limit("40/minute", key_func=_rate_key)
+@typing_limit
 def typing(product_id):
     session_id = identity.from_request()
     inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
