@@ -72,8 +72,7 @@ def admin_get_inquiry(inquiry_id):
 @bp.post("/admin/inquiries/<int:inquiry_id>/respond")
 def admin_respond(inquiry_id):
     data = json_object()
-    if "message_text" not in data:
-        raise ValidationError("message_text is required.", {"message_text": "required"})
+    _field(data, "message_text")
     admin = current_admin()
     claimed = data.get("admin_id")
     # The seed's AdminResponse names admin_id; it must be the caller, never someone else.
@@ -83,25 +82,23 @@ def admin_respond(inquiry_id):
     return jsonify(message_dict(message)), 201
 
 
-def _field(data, name):
+def _field(data, name, kind=None):
     if name not in data:
         raise ValidationError(f"{name} is required.", {name: "required"})
+    if kind is not None and not isinstance(data[name], kind):
+        raise ValidationError(f"{name} must be a {kind.__name__}.", {name: f"must be a {kind.__name__}"})
     return data[name]
 
 
 @bp.put("/admin/inquiries/<int:inquiry_id>/status")
 def admin_set_status(inquiry_id):
-    status = _field(json_object(), "status")
-    if not isinstance(status, str):
-        raise ValidationError("status must be a string.", {"status": "must be a string"})
+    status = _field(json_object(), "status", str)
     return jsonify(_one(inquiries.set_status(inquiry_id, current_admin(), status)))
 
 
 @bp.put("/admin/inquiries/<int:inquiry_id>/priority")
 def admin_set_priority(inquiry_id):
-    priority = _field(json_object(), "priority")
-    if not isinstance(priority, str):
-        raise ValidationError("priority must be a string.", {"priority": "must be a string"})
+    priority = _field(json_object(), "priority", str)
     return jsonify(_one(inquiries.set_priority(inquiry_id, current_admin(), priority)))
 
 

@@ -15,6 +15,14 @@ STATUS_LABELS = {"pending": "pending", "in_progress": "in progress", "resolved":
 ASSIGNEE_FILTERS = ("mine", "unassigned", "everyone")
 
 
+def choice(value, allowed, field):
+    """``value`` if it is one of ``allowed``; else a 400 that names them."""
+    if value not in allowed:
+        names = ", ".join(allowed)
+        raise UnknownChoice(f"Unknown {field} {value!r}; use one of: {names}.", {field: f"one of {names}"})
+    return value
+
+
 @dataclass
 class Filters:
     status: str = "pending"  # or "all"
@@ -26,15 +34,10 @@ class Filters:
     @classmethod
     def parse(cls, args):
         """Validate list filters from a query string or JSON; unknown values are a 400."""
-        status = (args.get("status") or "pending").strip()
-        if status not in INQUIRY_STATUSES + ("all",):
-            raise UnknownChoice(
-                f"Unknown status {status!r}; use one of: {', '.join(INQUIRY_STATUSES + ('all',))}.",
-                {"status": f"one of {', '.join(INQUIRY_STATUSES + ('all',))}"})
+        status = choice((args.get("status") or "pending").strip(), INQUIRY_STATUSES + ("all",), "status")
         priority = (args.get("priority") or "").strip()
-        if priority and priority not in PRIORITIES:
-            raise UnknownChoice(f"Unknown priority {priority!r}; use one of: {', '.join(PRIORITIES)}.",
-                                {"priority": f"one of {', '.join(PRIORITIES)}"})
+        if priority:
+            choice(priority, PRIORITIES, "priority")
         assignee = (args.get("assignee") or "everyone").strip()
         if assignee not in ASSIGNEE_FILTERS and not assignee.isdigit():
             raise ValidationError("assignee must be mine, unassigned, everyone or an admin id.",
@@ -183,9 +186,7 @@ def respond(inquiry_id, admin, text, client_msg_id=None):
 
 
 def set_status(inquiry_id, admin, status):
-    if status not in INQUIRY_STATUSES:
-        raise UnknownChoice(f"Unknown status {status!r}; use one of: {', '.join(INQUIRY_STATUSES)}.",
-                            {"status": f"one of {', '.join(INQUIRY_STATUSES)}"})
+    choice(status, INQUIRY_STATUSES, "status")
     inquiry = get(inquiry_id)
     if inquiry.status != status:
         inquiry.status = status
@@ -196,9 +197,7 @@ def set_status(inquiry_id, admin, status):
 
 
 def set_priority(inquiry_id, admin, priority):
-    if priority not in PRIORITIES:
-        raise UnknownChoice(f"Unknown priority {priority!r}; use one of: {', '.join(PRIORITIES)}.",
-                            {"priority": f"one of {', '.join(PRIORITIES)}"})
+    choice(priority, PRIORITIES, "priority")
     inquiry = get(inquiry_id)
     if inquiry.priority != priority:
         inquiry.priority = priority
