@@ -86,12 +86,12 @@ def create_app(config_name_or_object=None):
     live.init_app(app)
 
     from . import auth, models  # noqa: F401  (register tables, user loader)
-    from .errors import register_error_handlers
     from .admin import bp as admin_bp
     from .api import bp as api_bp
-    from .customer import bp as customer_bp
-    from .storefront import bp as storefront_bp
     from .cli import register_cli
+    from .customer import bp as customer_bp
+    from .errors import register_error_handlers
+    from .storefront import bp as storefront_bp
 
     app.register_blueprint(storefront_bp)
     app.register_blueprint(customer_bp)

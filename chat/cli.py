@@ -1,6 +1,5 @@
 """`flask chat ...` commands."""
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from .extensions import db

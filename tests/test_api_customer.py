@@ -7,7 +7,13 @@ import pytest
 from chat.models import ProductInquiry, ProductMessage
 from chat.services import conversations
 
-from .chat_helpers import count, csrf_token, first_product_id, only_inquiry_id, send_html
+from .chat_helpers import (
+    count,
+    csrf_token,
+    first_product_id,
+    only_inquiry_id,
+    send_html,
+)
 
 
 @pytest.fixture

@@ -6,7 +6,14 @@ from chat.extensions import db
 from chat.models import ProductInquiry, ProductMessage
 from chat.services import conversations
 
-from .chat_helpers import count, csrf_token, first_product_id, htmx_headers, only_inquiry_id, send_html
+from .chat_helpers import (
+    count,
+    csrf_token,
+    first_product_id,
+    htmx_headers,
+    only_inquiry_id,
+    send_html,
+)
 
 
 def test_panel_is_a_fragment_for_htmx_and_a_page_otherwise(client, app, demo):

@@ -13,7 +13,7 @@ from chat.mail import deliver_due
 from chat.models import OutboxEmail, User, utcnow
 from chat.services import conversations, inquiries, notifications
 
-from .chat_helpers import first_product_id, make_inquiry
+from .chat_helpers import first_product_id
 from .live_server import free_port
 
 

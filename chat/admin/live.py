@@ -1,7 +1,6 @@
 """The admins' live stream: list rows, the open inquiry's messages, typing, presence."""
 import json
 
-
 from flask import current_app, render_template, request
 from flask_login import current_user
 from flask_sse import Message

@@ -1,12 +1,12 @@
-from flask import current_app, render_template, request
+from flask import current_app, request
 from flask_login import current_user
 
+from ..extensions import db
 from ..htmx import is_htmx, render, render_fragment
-from ..request_args import optional_int
-from ..services import conversations, inquiries
 from ..live import events
 from ..models import INQUIRY_STATUSES, PRIORITIES, Product
-from ..extensions import db
+from ..request_args import optional_int
+from ..services import conversations, inquiries
 from . import bp
 
 

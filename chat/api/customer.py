@@ -3,10 +3,10 @@ from flask import current_app, jsonify, request
 
 from ..customer import identity
 from ..customer.limits import send_limit
+from ..request_args import optional_int
 from ..services import ValidationError, conversations, validation
 from ..services.errors import Forbidden, NotFound
 from . import bp
-from ..request_args import optional_int
 from .body import json_object
 from .serializers import inquiry_dict, message_dict
 
@@ -37,8 +37,7 @@ def list_product_messages(product_id):
     before, after = optional_int("before"), optional_int("after")
     limit = request.args.get("limit", type=int) or current_app.config["CHAT_PAGE_SIZE"]
     conversations.get_product(product_id)
-    session_id = identity.from_request()
-    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    inquiry = identity.own_inquiry(product_id)
     page = conversations.list_messages(
         inquiry.id if inquiry else None, before=before, after=after, limit=max(1, min(limit, 100))
     )
@@ -89,8 +88,7 @@ def mark_product_messages_read(product_id):
     data = json_object(optional=True)
     message_ids = validation.message_id_list(data.get("message_ids"))
     conversations.get_product(product_id)
-    session_id = identity.from_request()
-    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    inquiry = identity.own_inquiry(product_id)
     if inquiry is None:
         raise NotFound("No conversation about this product yet.", {"inquiry": "none yet"})
     marked = conversations.mark_read(inquiry.id, reader="customer", message_ids=message_ids)

@@ -79,6 +79,14 @@ def attach(response):
     return response
 
 
+def own_inquiry(product_id):
+    """The caller's own inquiry about the product, or None (no session, or no message yet)."""
+    from ..services import conversations
+
+    session_id = from_request()
+    return conversations.find_inquiry(product_id, session_id) if session_id else None
+
+
 def rate_key():
     """Whom a rate limit counts: the chat session, or the address of a caller with none."""
     return from_request() or request.remote_addr

@@ -1,23 +1,21 @@
 from flask import current_app, redirect, request, url_for
 
+from ..htmx import is_htmx, render, render_fragment
 from ..live import events
 from ..live.stream import event_stream, last_event_id
-from .limits import send_limit, typing_limit
-from .live import CustomerStream
 from ..request_args import optional_int
-from ..htmx import is_htmx, render, render_fragment
 from ..services import ValidationError, conversations
 from . import bp, identity
+from .limits import send_limit, typing_limit
+from .live import CustomerStream
 
 
-def conversation_context(product_id, before=None):
+def conversation_context(product_id):
     """What the panel shows; creates nothing (the inquiry comes with the first message)."""
     product = conversations.get_product(product_id)
-    session_id = identity.from_request()
-    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
-    inquiry_id = inquiry.id if inquiry else None
+    inquiry = identity.own_inquiry(product_id)
     page = conversations.list_messages(
-        inquiry_id, before=before, limit=current_app.config["CHAT_PAGE_SIZE"]
+        inquiry.id if inquiry else None, limit=current_app.config["CHAT_PAGE_SIZE"]
     )
     return dict(product=product, inquiry=inquiry, page=page, viewer="customer")
 
@@ -38,8 +36,7 @@ def panel(product_id):
 def messages(product_id):
     after, before = optional_int("after"), optional_int("before")
     conversations.get_product(product_id)
-    session_id = identity.from_request()
-    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    inquiry = identity.own_inquiry(product_id)
     inquiry_id = inquiry.id if inquiry else None
     page = conversations.list_messages(
         inquiry_id, before=before, after=after, limit=current_app.config["CHAT_PAGE_SIZE"]
@@ -90,7 +87,7 @@ def email(product_id):
         return render_fragment(
             "customer/_email_form.html", status=error.status, error=error, email=address,
             product=conversations.get_product(product_id),
-            inquiry=conversations.find_inquiry(product_id, session_id),
+            inquiry=identity.own_inquiry(product_id),
         )
     return _answer(product_id, "customer/_email_form.html",
                    product=inquiry.product, inquiry=inquiry, saved=True)
@@ -107,8 +104,7 @@ def forget_email(product_id):
 
 @bp.post("/read")
 def read(product_id):
-    session_id = identity.from_request()
-    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    inquiry = identity.own_inquiry(product_id)
     conversations.mark_read(inquiry.id if inquiry else None, reader="customer")
     return "", 204
 
@@ -116,8 +112,7 @@ def read(product_id):
 @bp.get("/badge")
 def badge(product_id):
     conversations.get_product(product_id)
-    session_id = identity.from_request()
-    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    inquiry = identity.own_inquiry(product_id)
     count = conversations.unread_count(inquiry.id if inquiry else None, reader="customer")
     return render_fragment("customer/_badge.html", unread=count)
 
@@ -135,8 +130,7 @@ def stream(product_id):
 @bp.post("/typing")
 @typing_limit
 def typing(product_id):
-    session_id = identity.from_request()
-    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    inquiry = identity.own_inquiry(product_id)
     if inquiry is not None:
         events.publish_now(events.inquiry_channel(inquiry.id), "typing",
                            {"inquiry_id": inquiry.id, "product_id": product_id, "from": "customer"})

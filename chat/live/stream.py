@@ -14,7 +14,6 @@ from flask_sse import Message
 from . import broker as get_broker
 from .broker import RESYNC
 
-
 _open = {"streams": 0}
 _open_lock = threading.Lock()
 

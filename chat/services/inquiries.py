@@ -6,8 +6,16 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..live import events
-from ..models import (INQUIRY_STATUSES, PRIORITIES, AdminPresence, Product, ProductInquiry, ProductMessage,
-                      User, utcnow)
+from ..models import (
+    INQUIRY_STATUSES,
+    PRIORITIES,
+    AdminPresence,
+    Product,
+    ProductInquiry,
+    ProductMessage,
+    User,
+    utcnow,
+)
 from . import conversations, notifications
 from .errors import NotFound, UnknownChoice, ValidationError
 

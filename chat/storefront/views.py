@@ -1,7 +1,7 @@
 from flask import render_template
 
-from ..extensions import db
 from ..customer import identity
+from ..extensions import db
 from ..models import Product
 from ..services import conversations
 from . import bp
@@ -16,8 +16,7 @@ def product_list():
 @bp.get("/products/<int:product_id>")
 def product_detail(product_id):
     product = db.get_or_404(Product, product_id)
-    session_id = identity.from_request()
-    inquiry = conversations.find_inquiry(product_id, session_id) if session_id else None
+    inquiry = identity.own_inquiry(product_id)
     unread = conversations.unread_count(inquiry.id if inquiry else None, reader="customer")
     # With a conversation, the widget opens its (hidden) panel and stream at
     # once, so the badge counts answers live.
