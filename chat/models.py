@@ -89,6 +89,11 @@ class ProductInquiry(db.Model):
         sa.Index("idx_status_queue", "status", "queue_key"),
         sa.Index("idx_assignee_queue", "assigned_admin_id", "queue_key"),
         sa.Index("idx_queue", "queue_key"),
+        sa.Index("idx_product_status_queue", "product_id", "status", "queue_key"),
+        # The tab title's waiting count, and the customer's other inquiries.
+        sa.Index("idx_status_waiting", "status", "waiting_since"),
+        sa.Index("idx_session", "session_id"),
+        sa.Index("idx_customer_email", "customer_email"),
     )
 
     id = sa.Column(sa.Integer, primary_key=True)
@@ -160,6 +165,8 @@ class ProductMessage(db.Model):
     __table_args__ = (
         sa.Index("idx_inquiry_created", "inquiry_id", "created_at"),
         sa.Index("idx_unread", "is_read", "created_at"),
+        # Pages of a conversation walk the ids of one inquiry.
+        sa.Index("idx_inquiry_id", "inquiry_id", "id"),
         # A retried send carries the same client id and finds its message.
         sa.UniqueConstraint("inquiry_id", "client_msg_id", name="uq_message_client_id"),
     )

@@ -43,8 +43,10 @@ def _inquiry_context(inquiry_id):
 @bp.get("/inquiries/<int:inquiry_id>")
 def inquiry_page(inquiry_id):
     context = _inquiry_context(inquiry_id)
+    response = render("admin/inquiry.html", "admin/_inquiry.html", **context)
+    # Marked after rendering: the commit would expire the loaded messages.
     conversations.mark_delivered(inquiry_id, "admin", [m.id for m in context["page"].messages])
-    return render("admin/inquiry.html", "admin/_inquiry.html", **context)
+    return response
 
 
 @bp.get("/inquiries/<int:inquiry_id>/messages")
@@ -55,8 +57,9 @@ def inquiry_messages(inquiry_id):
                                        limit=current_app.config["CHAT_PAGE_SIZE"], viewer="admin")
     if not page.messages and after is not None:
         return "", 204  # polling: nothing new
+    response = render_fragment("admin/_message_items.html", page=page, viewer="admin", inquiry_id=inquiry_id)
     conversations.mark_delivered(inquiry_id, "admin", [m.id for m in page.messages])
-    return render_fragment("admin/_message_items.html", page=page, viewer="admin", inquiry_id=inquiry_id)
+    return response
 
 
 @bp.post("/inquiries/<int:inquiry_id>/messages")

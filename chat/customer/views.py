@@ -26,10 +26,12 @@ def panel(product_id):
     # before the first message.
     identity.ensure()
     context = conversation_context(product_id)
+    response = render("customer/chat_page.html", "customer/_panel.html", **context)
     if context["inquiry"] is not None:
+        # Marked after rendering: the commit would expire the loaded messages.
         conversations.mark_delivered(context["inquiry"].id, "customer",
                                      [m.id for m in context["page"].messages])
-    return render("customer/chat_page.html", "customer/_panel.html", **context)
+    return response
 
 
 @bp.get("/messages")
@@ -46,11 +48,10 @@ def messages(product_id):
     if not page.messages and after is not None:
         # Polling an unchanged conversation: no body, no rendering.
         return "", 204
+    response = render_fragment("customer/_message_items.html", page=page, viewer="customer",
+                               product_id=product_id)
     conversations.mark_delivered(inquiry_id, "customer", [m.id for m in page.messages])
-    return render_fragment(
-        "customer/_message_items.html", page=page, viewer="customer",
-        product_id=product_id, older=before is not None,
-    )
+    return response
 
 
 @bp.post("/messages")

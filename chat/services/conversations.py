@@ -156,6 +156,9 @@ def list_messages(inquiry_id, before=None, after=None, limit=30, viewer="custome
         # Of the shop's system notes, customers see only status changes.
         query = query.where(sa.or_(ProductMessage.message_type == "text",
                                    ProductMessage.system_event == "status"))
+    else:
+        # Admins see who answered: load the senders in one query.
+        query = query.options(sa.orm.selectinload(ProductMessage.sender))
     if after is not None:
         rows = db.session.scalars(
             query.where(ProductMessage.id > after).order_by(ProductMessage.id).limit(limit)
@@ -207,25 +210,26 @@ def _mark(inquiry_id, recipient, state, message_ids=None):
             return []
         condition.append(ProductMessage.id.in_(message_ids))
     ids = list(db.session.scalars(sa.select(ProductMessage.id).where(*condition)))
-    if ids:
-        now = utcnow()
-        values = {"delivered_at": now} if state == "delivered" else {"is_read": True, "read_at": now}
-        db.session.execute(sa.update(ProductMessage).where(ProductMessage.id.in_(ids)).values(**values))
-        if state == "read":
-            # Read implies delivered.
-            db.session.execute(
-                sa.update(ProductMessage)
-                .where(ProductMessage.id.in_(ids), ProductMessage.delivered_at.is_(None))
-                .values(delivered_at=now)
-            )
-        inquiry = db.session.get(ProductInquiry, inquiry_id)
-        data = {"inquiry_id": inquiry_id, "product_id": inquiry.product_id, "ids": ids, "state": state,
-                "reader": recipient}
-        # The sender's side sees its marks move; the admin list sees unread counts change.
-        sender_channel = (events.inquiry_channel(inquiry_id) if recipient == "customer"
-                          else events.customer_channel(inquiry.session_id))
-        events.publish_after_commit(db.session, sender_channel, "status", data)
-        events.publish_after_commit(db.session, events.ADMINS, "inquiry", data)
+    if not ids:
+        return []  # nothing to mark: no commit (it would expire loaded objects)
+    now = utcnow()
+    values = {"delivered_at": now} if state == "delivered" else {"is_read": True, "read_at": now}
+    db.session.execute(sa.update(ProductMessage).where(ProductMessage.id.in_(ids)).values(**values))
+    if state == "read":
+        # Read implies delivered.
+        db.session.execute(
+            sa.update(ProductMessage)
+            .where(ProductMessage.id.in_(ids), ProductMessage.delivered_at.is_(None))
+            .values(delivered_at=now)
+        )
+    inquiry = db.session.get(ProductInquiry, inquiry_id)
+    data = {"inquiry_id": inquiry_id, "product_id": inquiry.product_id, "ids": ids, "state": state,
+            "reader": recipient}
+    # The sender's side sees its marks move; the admin list sees unread counts change.
+    sender_channel = (events.inquiry_channel(inquiry_id) if recipient == "customer"
+                      else events.customer_channel(inquiry.session_id))
+    events.publish_after_commit(db.session, sender_channel, "status", data)
+    events.publish_after_commit(db.session, events.ADMINS, "inquiry", data)
     db.session.commit()
     return ids
 
