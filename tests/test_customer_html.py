@@ -191,3 +191,20 @@ def test_product_page_carries_the_widget(client, app, demo):
     page = client.get(f"/products/{pid}").get_data(as_text=True)
     assert "Ask a question" in page and 'aria-controls="chat-panel"' in page
     assert "/static/vendor/htmx.min.js" in page and "/static/js/chat.js" in page
+
+
+def test_polling_also_brings_marks_that_moved_on(client, app, demo):
+    pid = first_product_id(app)
+    token = csrf_token(client, pid)
+    body = send_html(client, pid, "are you there?", token).get_data(as_text=True)
+    mine = int(re.search(r'id="msg-(\d+)"', body).group(1))
+    poll = f"/products/{pid}/chat/messages?after={mine}&marks={mine}.sent"
+    assert client.get(poll, headers={"HX-Request": "true"}).status_code == 204
+    with app.app_context():
+        conversations.mark_read(only_inquiry_id(app), reader="admin")
+    moved = client.get(poll, headers={"HX-Request": "true"})
+    assert moved.status_code == 200
+    assert f'id="mark-{mine}" data-state="read"' in moved.get_data(as_text=True)
+    assert 'class="msg' not in moved.get_data(as_text=True)  # no message repeated
+    caught_up = f"/products/{pid}/chat/messages?after={mine}&marks={mine}.read"
+    assert client.get(caught_up, headers={"HX-Request": "true"}).status_code == 204

@@ -5,7 +5,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render, render_fragment
 from ..live import events
 from ..models import INQUIRY_STATUSES, PRIORITIES, Product
-from ..request_args import optional_int
+from ..request_args import known_marks, optional_int
 from ..services import conversations, inquiries
 from . import bp
 
@@ -55,9 +55,11 @@ def inquiry_messages(inquiry_id):
     after, before = optional_int("after"), optional_int("before")
     page = conversations.list_messages(inquiry_id, before=before, after=after,
                                        limit=current_app.config["CHAT_PAGE_SIZE"], viewer="admin")
-    if not page.messages and after is not None:
+    marks = conversations.changed_marks(inquiry_id, "admin", known_marks())
+    if not page.messages and not marks and after is not None:
         return "", 204  # polling: nothing new
-    response = render_fragment("admin/_message_items.html", page=page, viewer="admin", inquiry_id=inquiry_id)
+    response = render_fragment("admin/_message_items.html", page=page, viewer="admin", inquiry_id=inquiry_id,
+                               marks=marks)
     conversations.mark_delivered(inquiry_id, "admin", [m.id for m in page.messages])
     return response
 

@@ -3,7 +3,7 @@ from flask import current_app, redirect, request, url_for
 from ..htmx import is_htmx, render, render_fragment
 from ..live import events
 from ..live.stream import event_stream, last_event_id
-from ..request_args import optional_int
+from ..request_args import known_marks, optional_int
 from ..services import ValidationError, conversations
 from . import bp, identity
 from .limits import send_limit, typing_limit
@@ -45,11 +45,12 @@ def messages(product_id):
     )
     if not is_htmx():
         return redirect(url_for(".panel", product_id=product_id))
-    if not page.messages and after is not None:
+    marks = conversations.changed_marks(inquiry_id, "customer", known_marks())
+    if not page.messages and not marks and after is not None:
         # Polling an unchanged conversation: no body, no rendering.
         return "", 204
     response = render_fragment("customer/_message_items.html", page=page, viewer="customer",
-                               product_id=product_id)
+                               product_id=product_id, marks=marks)
     conversations.mark_delivered(inquiry_id, "customer", [m.id for m in page.messages])
     return response
 

@@ -170,6 +170,17 @@ def list_messages(inquiry_id, before=None, after=None, limit=30, viewer="custome
     return Page(list(reversed(rows[:limit])), len(rows) > limit)
 
 
+def changed_marks(inquiry_id, sender_type, known):
+    """Of ``known`` ({message id: state the client shows}), the sender's messages whose
+    mark moved on: what a polling client needs to update its sent/delivered/read marks."""
+    if inquiry_id is None or not known:
+        return []
+    rows = db.session.scalars(sa.select(ProductMessage).where(
+        ProductMessage.inquiry_id == inquiry_id, ProductMessage.sender_type == sender_type,
+        ProductMessage.message_type == "text", ProductMessage.id.in_(list(known)))).all()
+    return [m for m in rows if m.state != known[m.id]]
+
+
 def message_count(inquiry_id):
     return db.session.scalar(
         sa.select(sa.func.count(ProductMessage.id)).where(ProductMessage.inquiry_id == inquiry_id)

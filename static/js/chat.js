@@ -329,8 +329,14 @@
     return state;
   }
 
+  function shownMarks(section) {
+    // Own messages not yet "read": the server answers only for marks that moved on.
+    return Array.prototype.map.call(section.querySelectorAll(".chat-log .mark[id]:not(.mark-read)"),
+      function (mark) { return mark.id.slice(5) + "." + mark.dataset.state; }).slice(-100).join(",");
+  }
+
   function poll(section) {
-    var url = section.dataset.messagesUrl + "?after=" + lastId(section);
+    var url = section.dataset.messagesUrl + "?after=" + lastId(section) + "&marks=" + shownMarks(section);
     return fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" }).then(function (r) {
       if (r.status !== 200) return;  // 204: nothing new
       return r.text().then(function (html) {
@@ -340,6 +346,9 @@
         var last = null;
         Array.prototype.forEach.call(tpl.content.querySelectorAll("li.msg[data-id]"), function (li) {
           if (acceptMessage(section, li)) { log.appendChild(li); last = li; }
+        });
+        Array.prototype.forEach.call(tpl.content.children, function (mark) {
+          if (mark.matches(".mark[id]")) applyStatus({ ids: [mark.id.slice(5)], state: mark.dataset.state });
         });
         afterArrival(section, last);
         if (last && !isVisible(section)) refreshBadge(section);
