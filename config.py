@@ -44,7 +44,6 @@ class Config:
     TYPING_TTL_SECONDS = float(os.environ.get("TYPING_TTL_SECONDS", 6))
     LIVE_CHANNEL_PREFIX = os.environ.get("LIVE_CHANNEL_PREFIX", "chat:")
     LIVE_STATS_ENABLED = _bool("LIVE_STATS_ENABLED", False)
-    SSE_STOCK_STREAM_ENABLED = _bool("SSE_STOCK_STREAM_ENABLED", False)
 
     # Email (SMTP)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")

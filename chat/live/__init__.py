@@ -10,11 +10,12 @@ import json
 from flask import current_app
 from flask_sse import ServerSentEventsBlueprint
 
-from .broker import LocalBroker, RedisBroker, redis_client
+from .broker import LocalBroker, RedisBroker, publishing_client
 
 
 class LiveBlueprint(ServerSentEventsBlueprint):
-    """flask-sse's blueprint with one cached Redis client instead of one per publish."""
+    """flask-sse's blueprint with one cached Redis client (a blocking pool) instead of
+    a new client and pool on every publish."""
 
     _clients = {}
 
@@ -22,7 +23,7 @@ class LiveBlueprint(ServerSentEventsBlueprint):
     def redis(self):
         url = current_app.config["REDIS_URL"]
         if url not in self._clients:
-            self._clients[url] = redis_client(url, socket_timeout=2)
+            self._clients[url] = publishing_client(url)
         return self._clients[url]
 
 
@@ -46,17 +47,6 @@ def stats():
         redis_connected=getattr(target, "connected", None) is not None and target.connected.is_set(),
         redis_reconnects=getattr(target, "reconnects", 0),
     )
-
-
-@sse.get("/stock")
-def stock_stream():
-    """flask-sse's own stream, for the side-by-side benchmark only (off by default:
-    it takes the channel from the query string and opens a Redis connection per client)."""
-    from flask import abort
-
-    if not current_app.config.get("SSE_STOCK_STREAM_ENABLED"):
-        abort(404)
-    return sse.stream()
 
 
 def _flask_sse_publisher(app):

@@ -29,6 +29,18 @@ def redis_client(url, **options):
     options.setdefault("socket_connect_timeout", 1)
     return redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
 
+
+def publishing_client(url):
+    """One shared client for publishing: a blocking pool waits for a free
+    connection instead of failing when many greenlets publish at once."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    pool = redis.BlockingConnectionPool.from_url(url, max_connections=50, timeout=2, socket_timeout=2,
+                                                 socket_connect_timeout=1)
+    return redis.Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0))
+
 RESYNC = {"type": "resync"}  # "you may have missed events: reload from the database"
 
 
@@ -115,21 +127,28 @@ class RedisBroker(LocalBroker):
         super().__init__()
         self.redis_url = redis_url
         self.prefix = prefix
-        self._redis = redis_client(redis_url, socket_timeout=2)
+        # Without flask-sse's publish call (tests, scripts) publish directly.
+        self._redis = None if publisher else publishing_client(redis_url)
         self._publisher = publisher
         self._pid = None
         self._thread = None
+        self._start_lock = threading.Lock()
         self._stopped = threading.Event()
         self.connected = threading.Event()
         self.reconnects = 0
 
     def _ensure_listener(self):
         # Started lazily, and again after a fork: threads do not survive fork.
-        if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
-            self._pid = os.getpid()
-            self._stopped.clear()
-            self._thread = threading.Thread(target=self._listen, name="chat-redis-listener", daemon=True)
-            self._thread.start()
+        # The lock matters under gevent: Thread.start() yields, and the next
+        # stream would otherwise start a second listener (and connection).
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._stopped.clear()
+                self._thread = threading.Thread(target=self._listen, name="chat-redis-listener", daemon=True)
+                self._thread.start()
 
     def subscribe(self, channels):
         self._ensure_listener()
