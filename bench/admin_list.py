@@ -3,6 +3,7 @@
     .venv/bin/python bench/admin_list.py            # 100,000 inquiries, 1,000,000 messages
     .venv/bin/python bench/admin_list.py --quick    # 10,000 inquiries, 100,000 messages
     .venv/bin/python bench/admin_list.py --inquiries 20000 --messages-per-inquiry 5 --requests 100
+    .venv/bin/python bench/admin_list.py --what-if-indexes   # + the indexes the report suggests
 
 A benchmark, not a test: it prints figures and never passes or fails.
 
@@ -21,14 +22,17 @@ A benchmark, not a test: it prints figures and never passes or fails.
 3. Starts the real server the way the live tests do (tests/live_server.py:
    gunicorn, one gevent worker, production config, no Redis), logs in as the
    demo admin over HTTP, and times sequential requests over ONE keep-alive
-   connection: ``--warmup`` unmeasured then ``--requests`` measured per case.
+   connection: ``--warmup`` unmeasured then ``--requests`` measured per case,
+   round robin over the cases (so load from elsewhere hits all cases alike).
    SERVER time is gunicorn's own request time (access log ``%(D)s``, in
    microseconds, from request parsed to response written, enabled through
    GUNICORN_CMD_ARGS; the app is unchanged); the loopback wall time seen by
    the client is printed too.
 4. Runs one request of every case in-process (Flask test client on the same
    database) to count its SQL statements and time each one, and prints
-   EXPLAIN for every distinct SELECT.
+   EXPLAIN for every distinct SELECT (statement and parameters).
+   With --what-if-indexes, indexes the app does not have (WHAT_IF_INDEXES) are
+   added to the bench database after the fill, to see what they would change.
 5. Drops the database (unless --keep).
 
 Everything goes to 127.0.0.1; every loop is bounded.
@@ -38,6 +42,7 @@ import base64
 import html
 import http.client
 import http.cookies
+import itertools
 import math
 import os
 import pathlib
@@ -50,14 +55,14 @@ import tempfile
 import time
 import types
 import urllib.parse
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import pymysql  # noqa: E402
+import pymysql
 
-from tests.live_server import BIN, LiveServer, prepared_env  # noqa: E402
+from tests.live_server import BIN, LiveServer, prepared_env
 
 PAGE_SIZE = 50
 
@@ -90,6 +95,14 @@ ADMIN_TEXTS = [
     "I've resent the invoice to your email.", "Gift wrap is free, just add a note at checkout.",
 ]
 SEARCH_WORD = "warranty"
+# --what-if-indexes: indexes the app does NOT have, added to the bench database only,
+# to measure what they would change: waiting_count() and other_inquiries() scan the whole table
+# without them, and status+product walks idx_queue instead of a (product, status) range.
+WHAT_IF_INDEXES = [
+    ("ALTER TABLE product_inquiries ADD INDEX bench_status_waiting (status, waiting_since),"
+     " ADD INDEX bench_session (session_id), ADD INDEX bench_customer_email (customer_email),"
+     " ADD INDEX bench_product_status_queue (product_id, status, queue_key)"),
+]
 
 
 def pick(rng, weighted):
@@ -136,7 +149,7 @@ class Filler:
         self.rng = random.Random(args.seed)
         self.product_ids = product_ids
         self.admins = admins  # [(id, name)], the demo admin first
-        self.now = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=1)
+        self.now = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=1)
         self.sessions = []  # recent sessions a returning customer may reuse
         self.session_products = {}
         self.message_id = 0
@@ -176,7 +189,7 @@ class Filler:
         return session
 
     def client_id(self):
-        h = "%032x" % self.rng.getrandbits(128)
+        h = f"{self.rng.getrandbits(128):032x}"
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
     def inquiry(self, inquiry_id, count):
@@ -209,7 +222,7 @@ class Filler:
             senders[-1] = "customer" if rng.random() < waiting else "admin"
         # Times: answers within hours, follow-ups within a day, all before now.
         gaps = []
-        for prev, cur in zip(senders, senders[1:]):
+        for prev, cur in itertools.pairwise(senders):
             mean = 60 if prev == cur else (3 * 3600 if cur == "admin" else 8 * 3600)
             gaps.append(min(rng.expovariate(1 / mean), 4 * 86400))
         span = (now - created).total_seconds() * 0.98
@@ -451,6 +464,8 @@ def main():
                         help="requests for the (extra) text search case; 0 to skip it")
     parser.add_argument("--batch", type=int, default=5000, help="inquiries per INSERT transaction")
     parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--what-if-indexes", action="store_true",
+                        help="add the indexes the report suggests (bench database only) before measuring")
     parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
     parser.add_argument("--no-profile", action="store_true", help="skip the in-process SQL profile/EXPLAIN")
     parser.add_argument("--mysql-host", default="127.0.0.1")
@@ -507,6 +522,13 @@ def main():
         print(f"fill: {fill_seconds:.1f} s  ({filler.messages_total:,} messages; {mix}; ~{size_mb} MB on disk)",
               flush=True)
 
+        if args.what_if_indexes:
+            for ddl in WHAT_IF_INDEXES:
+                print(f"what-if: {ddl}", flush=True)
+                cur.execute(ddl)
+            cur.execute("ANALYZE TABLE product_inquiries")
+            cur.fetchall()
+
         # -- the cases --
         cur.execute("SELECT queue_key FROM product_inquiries ORDER BY queue_key LIMIT 1 OFFSET %s",
                     (args.inquiries // 2,))
@@ -533,6 +555,8 @@ def main():
              lambda i: f"/admin?status=in_progress&priority=high&assignee={assignee}", {}),
             ("filtered: /admin?product=<id> (12 products in turn)",
              lambda i: f"/admin?product={product_ids[i % len(product_ids)]}", {}),
+            ("filtered: /admin?status=resolved&product=<id> (in turn)",
+             lambda i: f"/admin?status=resolved&product={product_ids[i % len(product_ids)]}", {}),
             ("load more: 2nd page from the page-1 link (HX)", None, htmx),
             (f"deep page: status=all&after=<key #{args.inquiries // 2:,}> (HX)",
              lambda i: "/admin/inquiries?status=all&after=" + urllib.parse.quote(deep_all), htmx),
@@ -562,38 +586,51 @@ def main():
         rows_page2 = page2.count(b'class="inquiry-row')
         print(f"page 1: {rows_page1} rows; Load more -> {load_more[:60]}...: HTTP {status}, {rows_page2} rows",
               flush=True)
-        cases[4] = (cases[4][0], lambda i: load_more, htmx)
+        cases = [(label, lambda i: load_more, h) if label.startswith("load more") else (label, f, h)
+                 for label, f, h in cases]
 
         load_before = os.getloadavg()
-        results = []
-        profile_paths = []
+        # Round robin over the cases (one request of each in turn), so a burst of load from
+        # elsewhere on the machine spreads over all cases instead of landing on one.
+        plan = []
         for number, (label, path_for, headers) in enumerate(cases):
             is_search = label.startswith("(extra)")
             measured = min(args.search_requests, args.requests) if is_search else args.requests
             warmup = min(2, args.warmup) if is_search else args.warmup
-            prefix = f"c{number}-"
-            client_ms, statuses, sizes = [], set(), []
-            for i in range(warmup + measured):
-                path = path_for(i)
-                status, body, elapsed = client.request("GET", path, headers=headers,
-                                                       tag=f"{prefix}{i}" if i >= warmup else None)
-                if i >= warmup:
-                    client_ms.append(elapsed * 1000)
-                    statuses.add(status)
-                    sizes.append(len(body))
-            server_ms = list(read_access_log(access_log, prefix, measured).values())
-            results.append((label, measured, server_ms, client_ms, statuses, statistics.mean(sizes)))
-            profile_paths.append((label, path_for(0) if "open inquiry" not in label else
-                                  f"/admin/inquiries/{profile_open}", headers))
-            print(f"  {label}: server p95 {percentile(server_ms, 95):.1f} ms (HTTP {sorted(statuses)})",
-                  flush=True)
+            plan.append({"label": label, "path_for": path_for, "headers": headers, "measured": measured,
+                         "warmup": warmup, "client_ms": [], "statuses": set(), "sizes": []})
+        rounds = max(p["warmup"] + p["measured"] for p in plan)
+        for i in range(rounds):
+            for number, p in enumerate(plan):
+                if i >= p["warmup"] + p["measured"]:
+                    continue
+                measuring = i >= p["warmup"]
+                status, body, elapsed = client.request("GET", p["path_for"](i), headers=p["headers"],
+                                                       tag=f"c{number}-{i}" if measuring else None)
+                if measuring:
+                    p["client_ms"].append(elapsed * 1000)
+                    p["statuses"].add(status)
+                    p["sizes"].append(len(body))
+            if (i + 1) % 50 == 0:
+                print(f"  round {i + 1}/{rounds}", flush=True)
+        results = []
+        profile_paths = []
+        for number, p in enumerate(plan):
+            server_ms = list(read_access_log(access_log, f"c{number}-", p["measured"]).values())
+            if len(server_ms) != p["measured"]:
+                print(f"  warning: {len(server_ms)} of {p['measured']} access log lines for {p['label']}")
+            results.append((p["label"], len(server_ms), server_ms, p["client_ms"], p["statuses"],
+                            statistics.mean(p["sizes"])))
+            profile_paths.append((p["label"], f"/admin/inquiries/{profile_open}" if "open inquiry" in p["label"]
+                                  else p["path_for"](0), p["headers"]))
         server.stop()
         server = None
         load_after = os.getloadavg()
 
         # -- report --
         print()
-        print(f"## {args.inquiries:,} inquiries / {filler.messages_total:,} messages, fill {fill_seconds:.0f} s")
+        print(f"## {args.inquiries:,} inquiries / {filler.messages_total:,} messages, fill {fill_seconds:.0f} s"
+              + (" (with --what-if-indexes)" if args.what_if_indexes else ""))
         print()
         print("SERVER time (gunicorn request time %(D)s; 1 gevent worker, sequential, 1 keep-alive client; "
               f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f} before / {load_after[0]:.2f} after)")
@@ -636,7 +673,7 @@ def main():
                 for shape, (count, total_ms, max_ms, statement, parameters) in sorted(
                         shapes.items(), key=lambda item: -item[1][1]):
                     print(f"  {count:3d}x {total_ms:8.2f} ms (max {max_ms:6.2f})  {shape}")
-                    key = re.sub(r"\s+", " ", statement)
+                    key = (re.sub(r"\s+", " ", statement), repr(parameters))
                     if statement.lstrip().upper().startswith("SELECT") and key not in seen:
                         seen[key] = True
                         for row in explain(explain_conn, statement, parameters):

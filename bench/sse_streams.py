@@ -15,10 +15,6 @@ Implementations (--impl, default all three):
   stock      flask-sse 1.0.0 exactly as shipped: its own blueprint and stream()
              view (bench/stock_app.py), GET /live/stock?channel=<name>. One
              Redis pub/sub connection (and client and pool) per stream.
-  app-stock  the app's GET /live/stock?channel=<name>: flask-sse's stream() view
-             called on the app's LiveBlueprint, whose ``redis`` property is ONE
-             cached client, so every stream draws its pub/sub connection from
-             one redis-py pool (redis-py 8 caps a pool at 100 connections).
 
 For every level and implementation a FRESH server is started the way the live
 tests start one (tests/live_server.py: ``gunicorn -c gunicorn.conf.py --workers 1``,
@@ -46,7 +42,14 @@ concurrent streams are opened from this one asyncio process, and we measure:
   stream's first event, so a stock stream counts as open once a "hello" event
   published to its channel arrives with HTTP 200.
 
-A level of N streams is N connections in total (N - probes idle + the probes).
+A level of N streams is N connections in total (N - probes idle + the probes),
+opened ``--batch`` at a time. Ours' first stream is opened alone: the worker
+starts its Redis listener on its first stream, and a burst of first streams can
+start several listeners (a race in RedisBroker._ensure_listener). That burst,
+as after a restart when every open page reconnects at once, is measured apart:
+``--cold-trials`` fresh workers each hit by ``--batch`` first streams at once,
+reporting the worker's Redis connections after each.
+
 Failures (Redis maxclients, open-file limits, the pool cap, timeouts) are
 counted and shown in the table instead of stopping the run; every loop is
 bounded in count and time and the whole run has an overall timeout.
@@ -76,11 +79,11 @@ import urllib.request
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+sys.path.insert(0, ROOT)  # the repository root: tests.live_server, bench.stock_app
 
-import redis.asyncio as aioredis  # noqa: E402  (the app's own dependency)
+import redis.asyncio as aioredis  # the app's own dependency
 
-from tests.live_server import BIN, LiveServer, prepared_env  # noqa: E402
+from tests.live_server import BIN, LiveServer, prepared_env
 
 HOST = "127.0.0.1"
 PRODUCT_ID = 1
@@ -90,7 +93,6 @@ IMPLEMENTATIONS = {
     # name: (gunicorn app, label in the table)
     "ours": ("wsgi:app", "ours (1 pub/sub per worker)"),
     "stock": ("bench.stock_app:app", "stock flask-sse 1.0.0"),
-    "app-stock": ("wsgi:app", "app's /live/stock (flask-sse view, app's cached client)"),
 }
 
 
@@ -111,6 +113,35 @@ def rss_mb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of process ``pid`` so far."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def host_busy():
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as fh:
+        values = [int(x) for x in fh.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+class CpuWindow:
+    """Worker CPU % (of one core) and host CPU busy % between start and stop."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.t0, self.cpu0, self.host0 = time.monotonic(), cpu_seconds(pid), host_busy()
+
+    def stop(self):
+        wall = time.monotonic() - self.t0
+        busy1, total1 = host_busy()
+        host = 100 * (busy1 - self.host0[0]) / max(1, total1 - self.host0[1])
+        return 100 * (cpu_seconds(self.pid) - self.cpu0) / max(wall, 1e-6), host
 
 
 def worker_redis_ports(pid, redis_port):
@@ -225,7 +256,7 @@ class Stream:
     ``ready`` event; stock: its first ``message`` event) or False when it fails.
     """
 
-    __slots__ = ("stock", "probes", "writer", "task", "opened", "status", "error")
+    __slots__ = ("error", "opened", "probes", "status", "stock", "task", "writer")
 
     def __init__(self, stock, probes):
         self.stock = stock
@@ -243,7 +274,7 @@ class Stream:
             lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}:{port}", "Accept: text/event-stream",
                      "Cache-Control: no-cache"] + [f"{k}: {v}" for k, v in headers.items()]
             self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             self._fail(f"connect {exc.__class__.__name__}")
             return self
         self.task = asyncio.create_task(self._read(reader))
@@ -300,16 +331,16 @@ class Stream:
             if not line or line.startswith(":"):
                 continue  # a comment: our heartbeat
             field, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
+            value = value.removeprefix(" ")
             if field == "event":
                 event_type = value
             elif field == "data":
                 data.append(value)
         if not data:
             return  # e.g. "retry: 2000" alone
-        if event_type == "ready" or (self.stock and event_type == "message"):
-            if not self.opened.done():
-                self.opened.set_result(True)
+        flowing = event_type == "ready" or (self.stock and event_type == "message")
+        if flowing and not self.opened.done():
+            self.opened.set_result(True)
         if event_type == "message":
             self.probes.received("\n".join(data), now, not self.stock)
 
@@ -333,7 +364,9 @@ class BenchServer(LiveServer):
         self.app_spec = app_spec
 
     def start(self):
-        self.log = tempfile.NamedTemporaryFile(prefix="sse-bench-server-", suffix=".log", delete=False)
+        # Kept open and deleted by stop(), as in LiveServer.
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix="sse-bench-server-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [os.path.join(BIN, "gunicorn"), "-c", "gunicorn.conf.py",
              "--bind", f"127.0.0.1:{self.port}", "--workers", "1", self.app_spec],
@@ -363,12 +396,13 @@ class Bench:
         self.redis_port = urllib.parse.urlsplit(args.redis_url).port or 6379
         self.env = None
         self.redis = None
-        self.watcher = None  # (pubsub, task): our message events as they pass through Redis
+        self.watcher = None  # (client, pubsub, task): ours' message events passing through Redis
         self.probes = None
         self.baseline = 0
+        self.cold = None  # (streams per burst, [(streams open, worker's Redis connections)])
         self.sessions = []  # [token, last message id] per chat session
 
-    # -- Redis: one connection for the whole run ---------------------------- #
+    # -- the bench's own Redis connections, open for the whole run ----------- #
     async def connected_clients(self):
         return int((await self.redis.info("clients"))["connected_clients"])
 
@@ -391,18 +425,20 @@ class Bench:
                 self.probes.published.setdefault(int(event["id"]), now)
 
     async def redis_split(self, pid):
-        """The worker's Redis connections as (pub/sub, other), or None if too many to list."""
+        """The worker's Redis connections by kind, e.g. "1 pub/sub + 2 other (last command publish)"."""
         ports = worker_redis_ports(pid, self.redis_port)
-        if len(ports) > 50:
-            return None
-        pubsub = other = 0
+        pubsub, other = 0, {}
         for client in await self.redis.client_list():
             if int(client["addr"].rsplit(":", 1)[1]) in ports:
                 if int(client.get("sub", 0)) or int(client.get("psub", 0)):
                     pubsub += 1
                 else:
-                    other += 1
-        return pubsub, other
+                    other[client.get("cmd", "?")] = other.get(client.get("cmd", "?"), 0) + 1
+        text = f"{pubsub:,} pub/sub"
+        if other:
+            text += f" + {sum(other.values()):,} other (last command: " + ", ".join(
+                f"{cmd} x{n:,}" for cmd, n in sorted(other.items(), key=lambda kv: -kv[1])) + ")"
+        return text
 
     # -- setup -------------------------------------------------------------- #
     async def setup(self):
@@ -417,7 +453,7 @@ class Bench:
         print(f"# scratch dir {self.tmp}, channel prefix {self.prefix!r}", flush=True)
         self.env = prepared_env(
             self.tmp, f"sqlite:///{self.tmp}/bench.sqlite", redis_url=self.args.redis_url,
-            LIVE_STATS_ENABLED="true", SSE_STOCK_STREAM_ENABLED="true",
+            LIVE_STATS_ENABLED="true",
             LIVE_CHANNEL_PREFIX=self.prefix, SSE_HEARTBEAT_SECONDS=str(self.args.heartbeat),
             LOG_LEVEL="warning",
         )
@@ -442,7 +478,7 @@ class Bench:
                         status, hdrs, payload = await http_request(
                             server.port, "POST", f"/api/products/{PRODUCT_ID}/messages",
                             {"Content-Type": "application/json"}, body)
-                    except (OSError, asyncio.TimeoutError) as exc:
+                    except (TimeoutError, OSError) as exc:
                         errors.append(repr(exc))
                         return
                     if status != 201:
@@ -478,16 +514,23 @@ class Bench:
                 out.append((f"/live/stock?channel={urllib.parse.quote(channel)}", {}, channel))
         return out
 
-    async def open_streams(self, impl, port, targets, probes, deadline, notes):
-        """Open the streams in batches, so the listen backlog never overflows."""
+    async def open_streams(self, impl, port, targets, probes, deadline, notes, warm=True):
+        """Open the streams in batches, so the listen backlog never overflows.
+
+        With ``warm``, ours' first stream is opened alone: the worker starts its
+        Redis listener on its first stream, and a burst of first streams can
+        start several (see cold_start_check)."""
         stock = impl != "ours"
+        batches = [targets[:1], targets[1:]] if warm and not stock else [targets]
+        batches = [batch[i:i + self.args.batch] for batch in batches
+                   for i in range(0, len(batch), self.args.batch)]
         streams = []
-        for start in range(0, len(targets), self.args.batch):
+        for batch in batches:
             if time.monotonic() > deadline:
                 notes.append(f"opening stopped at {len(streams)}: time limit")
                 break
             group = await asyncio.gather(*(Stream(stock, probes).start(port, path, headers)
-                                           for path, headers, _ in targets[start:start + self.args.batch]))
+                                           for path, headers, _ in batch))
             streams += group
             if not stock:
                 # Ours answers at once: retry, (replay), then "ready".
@@ -526,6 +569,28 @@ class Bench:
             await asyncio.wait([s.opened for s, _ in waiting],
                                timeout=max(0.1, min(2.0, give_up - time.monotonic())))
 
+    async def cold_start_check(self):
+        """Ours on a fresh worker, its first ``--batch`` streams arriving at once (as after
+        a restart, when every page reconnects): how many Redis pub/sub connections result?"""
+        results = []
+        n = min(self.args.batch, len(self.sessions))
+        for _ in range(self.args.cold_trials):
+            probes = Probes()
+            server = BenchServer(self.env, IMPLEMENTATIONS["ours"][0]).start()
+            streams = []
+            try:
+                pid = json.loads((await http_request(server.port, "GET", "/live/stats"))[2])["pid"]
+                streams = await self.open_streams("ours", server.port, self.targets("ours", 0, n),
+                                                  probes, time.monotonic() + 60, [], warm=False)
+                await asyncio.sleep(1)
+                results.append((sum(1 for s in streams if s.ok),
+                                len(worker_redis_ports(pid, self.redis_port))))
+            finally:
+                for s in streams:
+                    s.close()
+                server.stop()
+        return n, results
+
     # -- latency -------------------------------------------------------------- #
     async def latency_phase(self, impl, port, probe_streams, probe_targets, probes):
         """``sends`` messages over ``duration`` s, round-robin over the open probe streams."""
@@ -544,7 +609,7 @@ class Bench:
                 status, _, payload = await http_request(
                     port, "POST", f"/api/products/{PRODUCT_ID}/messages",
                     {"Content-Type": "application/json", "X-Chat-Session": token}, body)
-            except (OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError) as exc:
                 failures.append(f"POST {exc.__class__.__name__}")
                 return
             post_ms.append((time.perf_counter() - t0) * 1000)
@@ -585,7 +650,7 @@ class Bench:
         probes = self.probes = Probes()
         n_probe = min(args.probes, level)
         targets = self.targets(impl, n_probe, level - n_probe)
-        row = dict(impl=impl, requested=level, open=0, redis=None, rss=None, p50=None, p99=None)
+        row = empty_row(impl, level)
         streams = []
         self.baseline = await self.connected_clients()
         server = BenchServer(self.env, IMPLEMENTATIONS[impl][0]).start()
@@ -602,14 +667,18 @@ class Bench:
             if impl != "ours":
                 await self.say_hello(streams, [t for _, _, t in targets], args.batch_timeout)
             open_took = time.monotonic() - t_open
+            idle_cpu = CpuWindow(pid)
             await asyncio.sleep(args.settle)
+            idle_worker, _ = idle_cpu.stop()
             redis_idle = await self.connected_clients() - self.baseline
             stats = json.loads((await http_request(server.port, "GET", "/live/stats"))[2])
 
             # 2. latency while messages flow
+            busy_cpu = CpuWindow(pid)
             post_ms, more = await self.latency_phase(impl, server.port, streams[:n_probe],
                                                      [t for _, _, t in targets[:n_probe]], probes)
             notes += more
+            busy_worker, busy_host = busy_cpu.stop()
             row["p50"] = percentile(probes.latencies, 50)
             row["p99"] = percentile(probes.latencies, 99)
             from_redis = probes.from_redis()
@@ -634,18 +703,26 @@ class Bench:
             if impl == "ours":
                 notes.append(f"server counts {stats['streams']} streams, "
                              f"{stats['subscriptions']} subscriptions")
+                final = json.loads((await http_request(server.port, "GET", "/live/stats"))[2])
+                if final.get("redis_reconnects"):
+                    notes.append(f"pub/sub RECONNECTED {final['redis_reconnects']} times")
             if split is not None:
-                notes.append(f"Redis: {split[0]} pub/sub + {split[1]} other")
+                notes.append(f"Redis: {split}")
             if info_delta != row["redis"]:
                 notes.append(f"INFO clients delta {info_delta:,} (other Redis users)")
+            if probes.latencies:
+                notes.append(f"max {max(probes.latencies):.0f} ms")
             if post_ms:
-                notes.append(f"POST answered in p50 {statistics.median(post_ms):.1f} ms")
+                notes.append(f"POST answered in p50 {statistics.median(post_ms):.1f} ms, "
+                             f"p99 {percentile(post_ms, 99):.1f} ms")
             if from_redis:
                 notes.append(f"Redis-to-client part: p50 {percentile(from_redis, 50):.1f} ms, "
                              f"p99 {percentile(from_redis, 99):.1f} ms")
             if row["open"]:
                 per_stream = (row["rss"] - rss_start) * 1024 / row["open"]
                 notes.append(f"{rss_start:.0f} MB at 0 streams, +{per_stream:.0f} KB/stream")
+            notes.append(f"worker CPU {idle_worker:.0f}% idle, {busy_worker:.0f}% while sending; "
+                         f"host CPU {busy_host:.0f}% busy while sending")
             notes.append(f"opened in {open_took:.0f} s")
 
             # 4. the clients leave: what does the worker still hold in Redis?
@@ -674,17 +751,21 @@ class Bench:
     async def run(self):
         rows = []
         await self.setup()
+        if "ours" in self.args.impl and self.args.cold_trials:
+            print(f"# ours: cold start, {self.args.cold_trials} trials ...", flush=True)
+            try:
+                self.cold = await asyncio.wait_for(self.cold_start_check(), self.args.level_timeout)
+            except (TimeoutError, OSError, RuntimeError, ValueError, KeyError) as exc:
+                print(f"# cold start check failed: {exc!r}", flush=True)
         for level in self.args.levels:
             for impl in self.args.impl:
                 print(f"# {impl}: {level} streams ...", flush=True)
                 try:
                     row = await asyncio.wait_for(self.run_one(impl, level), self.args.level_timeout)
-                except asyncio.TimeoutError:
-                    row = dict(impl=impl, requested=level, open=0, redis=None, rss=None, p50=None,
-                               p99=None, notes=f"run timed out after {self.args.level_timeout:.0f} s")
+                except TimeoutError:
+                    row = empty_row(impl, level, f"run timed out after {self.args.level_timeout:.0f} s")
                 except (OSError, RuntimeError, ValueError, KeyError) as exc:  # report, go on
-                    row = dict(impl=impl, requested=level, open=0, redis=None, rss=None, p50=None,
-                               p99=None, notes=f"run failed: {exc!r}"[:300])
+                    row = empty_row(impl, level, f"run failed: {exc!r}"[:300])
                 rows.append(row)
                 print("#   " + table_line(row), flush=True)
         return rows
@@ -700,12 +781,20 @@ class Bench:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def empty_row(impl, level, notes=""):
+    return {"impl": impl, "requested": level, "open": 0, "redis": None, "rss": None,
+            "p50": None, "p99": None, "notes": notes}
+
+
 def log_findings(text):
     """The worker's telling errors, counted (its log is deleted when the server stops)."""
     findings = []
     for needle, label in (("max number of clients reached", "Redis maxclients errors"),
-                          ("MaxConnectionsError: Too many connections", "redis-py pool 'Too many connections' errors"),
+                          ("MaxConnectionsError: Too many connections",
+                           "redis-py pool 'Too many connections' errors"),
                           ("Too many open files", "EMFILE errors"),
+                          ("pub/sub lost", "'redis pub/sub lost' warnings"),
+                          ("could not publish", "'could not publish' warnings"),
                           ("Error handling request", "failed requests")):
         n = text.count(needle)
         if n:
@@ -732,8 +821,8 @@ def parse_args(argv=None):
     parser.add_argument("--levels", default="1000,5000,10000",
                         help="comma-separated numbers of concurrent streams (default 1000,5000,10000)")
     parser.add_argument("--quick", action="store_true", help="levels 200,1000: a fast check")
-    parser.add_argument("--impl", default="ours,stock,app-stock",
-                        help="comma-separated, of: ours, stock, app-stock (default all)")
+    parser.add_argument("--impl", default="ours,stock",
+                        help="comma-separated, of: ours, stock (default both)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--probes", type=int, default=10, help="probe streams for latency (default 10)")
     parser.add_argument("--sends", type=int, default=200, help="messages sent per run (default 200)")
@@ -742,7 +831,11 @@ def parse_args(argv=None):
     parser.add_argument("--batch-timeout", type=float, default=30.0)
     parser.add_argument("--open-timeout", type=float, default=60.0,
                         help="seconds to open a run's streams, plus 20 ms per stream")
-    parser.add_argument("--settle", type=float, default=2.0)
+    parser.add_argument("--cold-trials", type=int, default=8,
+                        help="fresh workers hit by a burst of --batch first streams (default 8; 0: skip)")
+    parser.add_argument("--settle", type=float, default=None,
+                        help="idle seconds after opening, when the worker's idle CPU is measured "
+                             "(default: one heartbeat interval + 1 s, so every stream beats once)")
     parser.add_argument("--heartbeat", type=float, default=15.0, help="SSE_HEARTBEAT_SECONDS for ours")
     parser.add_argument("--session-timeout", type=float, default=240.0)
     parser.add_argument("--level-timeout", type=float, default=300.0)
@@ -750,6 +843,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.levels = [200, 1000] if args.quick else [int(x) for x in args.levels.split(",") if x.strip()]
     args.impl = [x.strip() for x in args.impl.split(",") if x.strip()]
+    if args.settle is None:
+        args.settle = args.heartbeat + 1
     if not args.levels or min(args.levels) < 1 or not set(args.impl) <= set(IMPLEMENTATIONS):
         parser.error("bad --levels or --impl")
     return args
@@ -758,7 +853,7 @@ def parse_args(argv=None):
 async def amain(args):
     bench = Bench(args)
     try:
-        return await asyncio.wait_for(bench.run(), args.timeout)
+        return await asyncio.wait_for(bench.run(), args.timeout), bench.cold
     finally:
         await bench.close()
 
@@ -770,11 +865,17 @@ def main(argv=None):
     print(f"# {os.cpu_count()} CPUs, client open-files limit {soft}/{hard}, levels {args.levels}, "
           f"{args.probes} probe streams, {args.sends} sends over {args.duration:.0f} s", flush=True)
     started = time.monotonic()
-    rows = asyncio.run(amain(args))
+    rows, cold = asyncio.run(amain(args))
     print()
     print(HEADER)
     for row in rows:
         print(table_line(row))
+    if cold:
+        burst, trials = cold
+        raced = [redis for _, redis in trials if redis > 1]
+        print(f"\nCold start (ours): {burst} first streams at once on a fresh worker, {len(trials)} trials: "
+              f"worker's Redis connections per trial {[redis for _, redis in trials]} "
+              f"(streams open {[n for n, _ in trials]}); more than 1 in {len(raced)} of {len(trials)}.")
     print(f"\n# total {time.monotonic() - started:.0f} s")
 
 
