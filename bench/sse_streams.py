@@ -70,7 +70,6 @@ import re
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -83,7 +82,7 @@ sys.path.insert(0, ROOT)  # the repository root: tests.live_server, bench.stock_
 
 import redis.asyncio as aioredis  # the app's own dependency
 
-from tests.live_server import BIN, LiveServer, prepared_env
+from tests.live_server import LiveServer, prepared_env
 
 HOST = "127.0.0.1"
 PRODUCT_ID = 1
@@ -355,36 +354,6 @@ class Stream:
             self.writer.close()
 
 
-class BenchServer(LiveServer):
-    """tests.live_server.LiveServer, with the WSGI app to serve as a parameter
-    (the same gunicorn command line and gunicorn.conf.py either way)."""
-
-    def __init__(self, env, app_spec):
-        super().__init__(env)
-        self.app_spec = app_spec
-
-    def start(self):
-        # Kept open and deleted by stop(), as in LiveServer.
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
-            prefix="sse-bench-server-", suffix=".log", delete=False)
-        self.process = subprocess.Popen(
-            [os.path.join(BIN, "gunicorn"), "-c", "gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", "1", self.app_spec],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("server exited: " + self.log_text())
-            try:
-                urllib.request.urlopen(self.url + "/", timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not answer within 20 s")
-
-
 # --------------------------------------------------------------------------- #
 # The bench
 # --------------------------------------------------------------------------- #
@@ -463,7 +432,7 @@ class Bench:
     async def create_sessions(self, count):
         """One chat session per stream of the largest level: POST a first message for each."""
         started = time.monotonic()
-        server = BenchServer(self.env, "wsgi:app").start()
+        server = LiveServer(self.env, app_spec="wsgi:app").start()
         try:
             todo = iter(range(count))
             results = [None] * count
@@ -576,7 +545,7 @@ class Bench:
         n = min(self.args.batch, len(self.sessions))
         for _ in range(self.args.cold_trials):
             probes = Probes()
-            server = BenchServer(self.env, IMPLEMENTATIONS["ours"][0]).start()
+            server = LiveServer(self.env, app_spec=IMPLEMENTATIONS["ours"][0]).start()
             streams = []
             try:
                 pid = json.loads((await http_request(server.port, "GET", "/live/stats"))[2])["pid"]
@@ -653,7 +622,7 @@ class Bench:
         row = empty_row(impl, level)
         streams = []
         self.baseline = await self.connected_clients()
-        server = BenchServer(self.env, IMPLEMENTATIONS[impl][0]).start()
+        server = LiveServer(self.env, app_spec=IMPLEMENTATIONS[impl][0]).start()
         log_text = ""
         try:
             _, _, body = await http_request(server.port, "GET", "/live/stats")
