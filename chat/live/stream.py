@@ -116,7 +116,7 @@ def event_stream(handler, after):
                 event = sub.get(timeout=max(0.0, next_beat - time.monotonic()))
                 if event is None:
                     yield ": heartbeat\n\n"
-                    run(handler.on_heartbeat)
+                    safely(handler.on_heartbeat)
                     next_beat = time.monotonic() + heartbeat
                     continue
                 if event is RESYNC or event.get("type") == "resync":
@@ -136,7 +136,7 @@ def event_stream(handler, after):
                         last = max(last or 0, item.id)
                     yield str(item)
                 if fresh:
-                    run(handler.delivered, fresh)
+                    safely(handler.delivered, fresh)
         finally:
             broker.unsubscribe(sub)
             _count(-1)
