@@ -10,8 +10,8 @@ from ..extensions import csrf, login_manager
 from ..request_args import optional_int
 from ..services import ValidationError, admin_tokens, conversations, inquiries
 from . import bp
-from .body import json_object
-from .serializers import inquiry_dict, message_dict
+from .body import field, json_object
+from .serializers import inquiry_dict, iso, message_dict
 
 
 def current_admin():
@@ -41,7 +41,7 @@ def admin_api_auth():
 
 def _inquiry_json(row):
     data = inquiry_dict(row.inquiry, row.message_count, row.unread_count)
-    data["waiting_since"] = row.inquiry.waiting_since.isoformat() + "Z" if row.inquiry.waiting_since else None
+    data["waiting_since"] = iso(row.inquiry.waiting_since)
     data["last_message"] = message_dict(row.last_message) if row.last_message else None
     data["assigned_admin_name"] = row.inquiry.assigned_admin.name if row.inquiry.assigned_admin else None
     return data
@@ -72,7 +72,7 @@ def admin_get_inquiry(inquiry_id):
 @bp.post("/admin/inquiries/<int:inquiry_id>/respond")
 def admin_respond(inquiry_id):
     data = json_object()
-    _field(data, "message_text")
+    field(data, "message_text")
     admin = current_admin()
     claimed = data.get("admin_id")
     # The seed's AdminResponse names admin_id; it must be the caller, never someone else.
@@ -82,26 +82,18 @@ def admin_respond(inquiry_id):
     return jsonify(message_dict(message)), 201
 
 
-def _field(data, name, kind=None):
-    if name not in data:
-        raise ValidationError(f"{name} is required.", {name: "required"})
-    if kind is not None and not isinstance(data[name], kind):
-        raise ValidationError(f"{name} must be a {kind.__name__}.", {name: f"must be a {kind.__name__}"})
-    return data[name]
-
-
 @bp.put("/admin/inquiries/<int:inquiry_id>/status")
 def admin_set_status(inquiry_id):
-    status = _field(json_object(), "status", str)
+    status = field(json_object(), "status", str)
     return jsonify(_one(inquiries.set_status(inquiry_id, current_admin(), status)))
 
 
 @bp.put("/admin/inquiries/<int:inquiry_id>/priority")
 def admin_set_priority(inquiry_id):
-    priority = _field(json_object(), "priority", str)
+    priority = field(json_object(), "priority", str)
     return jsonify(_one(inquiries.set_priority(inquiry_id, current_admin(), priority)))
 
 
 @bp.put("/admin/inquiries/<int:inquiry_id>/assignee")
 def admin_assign(inquiry_id):
-    return jsonify(_one(inquiries.assign(inquiry_id, current_admin(), _field(json_object(), "admin_id"))))
+    return jsonify(_one(inquiries.assign(inquiry_id, current_admin(), field(json_object(), "admin_id"))))

@@ -17,3 +17,12 @@ def json_object(optional=False):
         raise ValidationError("The body must be a JSON object.", {"body": "must be an object"})
     return data
 
+
+def field(data, name, kind=None):
+    """A required field of a JSON body, optionally of one type (422 otherwise)."""
+    if name not in data:
+        raise ValidationError(f"{name} is required.", {name: "required"})
+    if kind is not None and not isinstance(data[name], kind):
+        raise ValidationError(f"{name} must be a {kind.__name__}.", {name: f"must be a {kind.__name__}"})
+    return data[name]
+

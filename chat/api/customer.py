@@ -7,7 +7,7 @@ from ..request_args import optional_int
 from ..services import ValidationError, conversations, validation
 from ..services.errors import Forbidden, NotFound
 from . import bp
-from .body import json_object
+from .body import field, json_object
 from .serializers import inquiry_dict, message_dict
 
 
@@ -62,8 +62,7 @@ def send_product_message(product_id):
                         {"sender_type": "only 'customer' is allowed here"})
     if sender_type != "customer":
         raise ValidationError("sender_type must be 'customer'.", {"sender_type": "must be 'customer'"})
-    if "message_text" not in data:
-        raise ValidationError("message_text is required.", {"message_text": "required"})
+    field(data, "message_text")
     email = data.get("customer_email")
     if email is not None:
         # Checked before anything is stored, so a bad email stores no message.

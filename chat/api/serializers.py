@@ -1,7 +1,7 @@
 """The seed's Pydantic models, as plain dicts."""
 
 
-def _iso(value):
+def iso(value):
     return value.isoformat() + "Z" if value is not None else None
 
 
@@ -14,11 +14,11 @@ def message_dict(message):
         "message_text": message.message_text,
         "message_type": message.message_type,
         "is_read": bool(message.is_read),
-        "created_at": _iso(message.created_at),
+        "created_at": iso(message.created_at),
         "client_message_id": message.client_msg_id,
         "status": message.state,
-        "delivered_at": _iso(message.delivered_at),
-        "read_at": _iso(message.read_at),
+        "delivered_at": iso(message.delivered_at),
+        "read_at": iso(message.read_at),
     }
 
 
@@ -30,8 +30,8 @@ def inquiry_dict(inquiry, message_count, unread_count):
         "customer_email": inquiry.customer_email,
         "status": inquiry.status,
         "priority": inquiry.priority,
-        "created_at": _iso(inquiry.created_at),
-        "updated_at": _iso(inquiry.updated_at),
+        "created_at": iso(inquiry.created_at),
+        "updated_at": iso(inquiry.updated_at),
         "assigned_admin_id": inquiry.assigned_admin_id,
         "product_name": inquiry.product.name if inquiry.product else None,
         "message_count": message_count,

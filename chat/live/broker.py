@@ -158,10 +158,6 @@ class RedisBroker(LocalBroker):
         self.connected.wait(2)
         return sub
 
-    def wait_connected(self, timeout=5):
-        self._ensure_listener()
-        return self.connected.wait(timeout)
-
     def publish(self, channel, event):
         if self._publisher is not None:
             # flask-sse's publish call: same JSON shape on the wire.

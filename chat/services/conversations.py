@@ -18,6 +18,13 @@ def get_product(product_id):
     return product
 
 
+def get_inquiry(inquiry_id):
+    inquiry = db.session.get(ProductInquiry, inquiry_id)
+    if inquiry is None:
+        raise NotFound("No such inquiry.", {"inquiry_id": "unknown inquiry"})
+    return inquiry
+
+
 def find_inquiry(product_id, session_id):
     """The session's inquiry about the product, or None before the first message."""
     return db.session.scalar(
@@ -101,9 +108,7 @@ def add_admin_message(inquiry_id, text, admin_id=None, message_type="text", syst
     """Store an answer (or a system note) from the shop in an inquiry."""
     text = validation.message_text(text) if message_type == "text" else text
     client_msg_id = validation.client_msg_id(client_msg_id)
-    inquiry = db.session.get(ProductInquiry, inquiry_id)
-    if inquiry is None:
-        raise NotFound("No such inquiry.", {"inquiry_id": "unknown inquiry"})
+    inquiry = get_inquiry(inquiry_id)
     if client_msg_id:
         existing = _by_client_id(inquiry.id, client_msg_id)
         if existing is not None:

@@ -17,7 +17,7 @@ from ..models import (
     utcnow,
 )
 from . import conversations, notifications
-from .errors import NotFound, UnknownChoice, ValidationError
+from .errors import UnknownChoice, ValidationError
 
 STATUS_LABELS = {"pending": "pending", "in_progress": "in progress", "resolved": "resolved", "closed": "closed"}
 ASSIGNEE_FILTERS = ("mine", "unassigned", "everyone")
@@ -148,11 +148,7 @@ def waiting_count():
         ProductInquiry.waiting_since.is_not(None), ProductInquiry.status.in_(("pending", "in_progress"))))
 
 
-def get(inquiry_id):
-    inquiry = db.session.get(ProductInquiry, inquiry_id)
-    if inquiry is None:
-        raise NotFound("No such inquiry.", {"inquiry_id": "unknown inquiry"})
-    return inquiry
+get = conversations.get_inquiry
 
 
 def other_inquiries(inquiry):
@@ -170,15 +166,10 @@ def admins():
 
 
 def _system(inquiry, admin, text, event):
+    """The note of a change. Adding it also refreshes the inquiry's queue key and
+    tells the admin list (after commit), so a change needs nothing more."""
     conversations.add_admin_message(inquiry.id, text, admin_id=admin.id, message_type="system",
                                     system_event=event, commit=False)
-
-
-def _changed(inquiry):
-    inquiry.updated_at = utcnow()
-    inquiry.refresh_queue_key()
-    events.publish_after_commit(db.session, events.ADMINS, "inquiry",
-                                {"inquiry_id": inquiry.id, "product_id": inquiry.product_id})
 
 
 def respond(inquiry_id, admin, text, client_msg_id=None):
@@ -199,7 +190,6 @@ def set_status(inquiry_id, admin, status):
     if inquiry.status != status:
         inquiry.status = status
         _system(inquiry, admin, f"Marked {STATUS_LABELS[status]} by {admin.name}", "status")
-        _changed(inquiry)
     db.session.commit()
     return inquiry
 
@@ -210,7 +200,6 @@ def set_priority(inquiry_id, admin, priority):
     if inquiry.priority != priority:
         inquiry.priority = priority
         _system(inquiry, admin, f"Priority set to {priority} by {admin.name}", "priority")
-        _changed(inquiry)
         if priority == "high":
             last = db.session.scalar(sa.select(ProductMessage.message_text).where(
                 ProductMessage.inquiry_id == inquiry.id, ProductMessage.sender_type == "customer")
@@ -234,7 +223,6 @@ def assign(inquiry_id, admin, assignee_id):
         text = (f"Taken by {admin.name}" if assignee and assignee.id == admin.id
                 else f"Assigned to {assignee.name} by {admin.name}" if assignee else f"Unassigned by {admin.name}")
         _system(inquiry, admin, text, "assignee")
-        _changed(inquiry)
     db.session.commit()
     return inquiry
 
