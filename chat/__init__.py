@@ -76,6 +76,12 @@ def create_app(config_name_or_object=None):
         config_module.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
     )
 
+    from .inputs import BodyLimit, ExternalIdConverter, IdConverter
+
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["external"] = ExternalIdConverter
+    app.wsgi_app = BodyLimit(app.wsgi_app, app)
+
     db.init_app(app)
     migrate.init_app(
         app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True, compare_type=True

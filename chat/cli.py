@@ -44,21 +44,22 @@ def create_admin_command(email, name, password):
 @chat_cli.command("reply")
 @click.argument("inquiry_id", type=int)
 @click.argument("text")
-@click.option("--admin", "admin_email", default=None, help="Answer as this admin (email).")
+@click.option("--admin", "admin_email", default=None, help="Answer as this admin (email; default: the first admin).")
 def reply_command(inquiry_id, text, admin_email):
-    """Answer an inquiry as the shop (for demos and scripts)."""
-    from .services import ServiceError, conversations
+    """Answer an inquiry as the shop, exactly as the panel does (for demos and scripts)."""
+    from .services import ServiceError, inquiries
 
-    admin = None
+    query = db.select(User).where(User.is_active.is_(True))
     if admin_email:
-        admin = db.session.scalar(db.select(User).filter_by(email=admin_email.strip().lower()))
-        if admin is None:
-            raise click.BadParameter("no such admin", param_hint="--admin")
+        query = query.filter_by(email=admin_email.strip().lower())
+    admin = db.session.scalar(query.order_by(User.id).limit(1))
+    if admin is None:
+        raise click.BadParameter("no such active admin", param_hint="--admin")
     try:
-        message = conversations.add_admin_message(inquiry_id, text, admin_id=admin.id if admin else None)
+        result = inquiries.respond(inquiry_id, admin, text)
     except ServiceError as error:
         raise click.ClickException(error.message) from None
-    click.echo(f"Answered inquiry {inquiry_id} (message {message.id}).")
+    click.echo(f"Answered inquiry {inquiry_id} (message {result.message.id}).")
 
 
 @chat_cli.command("notify")

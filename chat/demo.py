@@ -1,4 +1,4 @@
-"""The demo shop: a dozen products and one admin, inserted idempotently."""
+"""The demo shop: a site with a dozen products, and one admin, inserted idempotently."""
 import os
 import secrets
 from decimal import Decimal
@@ -6,7 +6,7 @@ from decimal import Decimal
 from flask import current_app
 
 from .extensions import db
-from .models import Product, User
+from .models import Product, User, utcnow
 
 DEMO_ADMIN_EMAIL = "admin@example.com"
 
@@ -41,13 +41,19 @@ def demo_admin_password():
 
 
 def seed_demo():
-    """Insert the demo products and admin if missing; returns (email, password)."""
-    existing = {name for (name,) in db.session.execute(db.select(Product.name))}
+    """Insert the demo site, its products and the admin if missing; returns (email, password)."""
+    from .services import sites
+
+    site = sites.demo_site()
+    existing = {name for (name,) in db.session.execute(db.select(Product.name).filter_by(site_id=site.id))}
     for name, description, price, stock in DEMO_PRODUCTS:
         if name not in existing:
-            db.session.add(
-                Product(name=name, description=description, price=Decimal(price), stock=stock)
-            )
+            product = Product(site_id=site.id, external_id="new-" + secrets.token_hex(8), name=name, description=description,
+                              price=Decimal(price), stock=stock, synced_at=utcnow())
+            db.session.add(product)
+            db.session.flush()
+            # The demo shop's own id for a product is its id here.
+            product.external_id = str(product.id)
     password = demo_admin_password()
     admin = db.session.scalar(db.select(User).filter_by(email=DEMO_ADMIN_EMAIL))
     if admin is None:

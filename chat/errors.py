@@ -1,38 +1,75 @@
-"""Error pages: a real page for people, JSON for the API, never a traceback."""
+"""Error pages: a page for people, a fragment for HTMX, JSON for the API; never a traceback.
+
+The API blueprint has its own handlers (chat/api/__init__.py); these cover
+everything else, and the requests no route matched (a 404 or 405 under /api/
+still answers JSON, decided by the path).
+"""
+import logging
+import time
+
 from flask import jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
 
 FRIENDLY = {
     404: "We could not find that page. It may have been removed, or the link is wrong.",
     500: "Something went wrong on our side. Please try again in a moment.",
+    503: "We can't reach our database right now. Please try again in a moment; nothing you sent was lost.",
 }
+RETRY_AFTER_SECONDS = 5
 
 
 def wants_json():
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def _respond(code, name, message, fields=None):
+def _respond(code, name, message, fields=None, headers=None):
     if wants_json():
         body = {"error": message}
         if fields:
             body["fields"] = fields
-        return jsonify(body), code
+        return jsonify(body), code, headers or {}
     template = "errors/fragment.html" if request.headers.get("HX-Request") else "errors/page.html"
-    return render_template(template, code=code, name=name, message=message), code
+    return render_template(template, code=code, name=name, message=message), code, headers or {}
 
 
 def _http_error(error):
     message = FRIENDLY.get(error.code) if error.code >= 500 or error.code == 404 else error.description
     if wants_json() and error.code != 500:
         message = error.description or error.name
-    return _respond(error.code, error.name, message)
+    headers = {k: v for k, v in error.get_response().headers.items() if k in ("Retry-After", "Allow")}
+    return _respond(error.code, error.name, message, headers=headers)
 
 
 def _service_error(error):
     """Bad input from the service layer: JSON with the fields, or a readable message."""
-    name = {404: "Not Found", 403: "Forbidden"}.get(error.status, "Please check your input")
+    name = {404: "Not Found", 403: "Forbidden", 409: "Conflict"}.get(error.status, "Please check your input")
     return _respond(error.status, name, error.message, error.fields)
+
+
+_last_db_log = [0.0]
+
+
+def database_unavailable(error):
+    """The database is down or unreachable: a clear 503 (whatever was written is rolled back)."""
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the pool discards it
+        pass
+    # One line per 10 s, not one per request, while the outage lasts.
+    if time.monotonic() - _last_db_log[0] > 10:
+        _last_db_log[0] = time.monotonic()
+        log.error("database unavailable (%s); answering 503", type(getattr(error, "orig", error)).__name__)
+    return _respond(503, "Service Unavailable", FRIENDLY[503], headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def is_outage(error):
+    """Connection-level failures (refused, lost, gone away, locked), not bad SQL."""
+    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 def register_error_handlers(app):
@@ -45,6 +82,8 @@ def register_error_handlers(app):
     def handle_unexpected(error):
         if isinstance(error, HTTPException):
             return _http_error(error)
+        if is_outage(error):
+            return database_unavailable(error)
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if app.testing:
             raise error

@@ -21,22 +21,78 @@ MESSAGE_TYPES = ("text", "system")
 Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
+VISIBILITIES = ("public", "internal")
+
+
 def utcnow():
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-class Product(db.Model):
-    __tablename__ = "products"
+class Site(db.Model):
+    """A shop that offers the chat: ours (the demo shop) or another one embedding the widget.
+
+    Its allowed origins may frame the chat (CSP ``frame-ancestors``) and call the
+    customer API (CORS); its identity secret signs logged-in shoppers.
+    """
+
+    __tablename__ = "sites"
 
     id = sa.Column(sa.Integer, primary_key=True)
+    public_id = sa.Column(sa.String(40), nullable=False, unique=True)
+    name = sa.Column(sa.String(120), nullable=False)
+    # One origin per line ("https://shop.example"); empty: our own pages only.
+    allowed_origins = sa.Column(sa.Text, nullable=False, default="")
+    identity_secret = sa.Column(sa.String(64), nullable=False)
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+
+    @property
+    def origins(self):
+        return [line for line in (self.allowed_origins or "").split() if line]
+
+    def __repr__(self):
+        return f"<Site {self.public_id}>"
+
+
+class SiteApiKey(db.Model):
+    """A key for the product sync API (only its hash is kept)."""
+
+    __tablename__ = "site_api_keys"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    site_id = sa.Column(sa.Integer, sa.ForeignKey("sites.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = sa.Column(sa.String(100), nullable=False)
+    key_hash = sa.Column(sa.String(64), nullable=False, unique=True)
+    # The first characters, to tell keys apart in the panel.
+    prefix = sa.Column(sa.String(16), nullable=False)
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    last_used_at = sa.Column(Timestamp)
+
+    site = db.relationship("Site")
+
+
+class Product(db.Model):
+    """A product of a site, found by (site, external id): the shop's own id for it."""
+
+    __tablename__ = "products"
+    __table_args__ = (sa.UniqueConstraint("site_id", "external_id", name="uq_product_site_external"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    site_id = sa.Column(sa.Integer, sa.ForeignKey("sites.id", ondelete="CASCADE"), nullable=False)
+    external_id = sa.Column(sa.String(100), nullable=False)
     name = sa.Column(sa.String(200), nullable=False)
     description = sa.Column(sa.Text, nullable=False, default="")
-    price = sa.Column(sa.Numeric(10, 2), nullable=False)
+    # Unknown until the shop syncs the product (a chat may start before that).
+    price = sa.Column(sa.Numeric(10, 2))
     currency = sa.Column(sa.String(3), nullable=False, default="EUR", server_default="EUR")
     image_url = sa.Column(sa.String(500))
-    stock = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
+    page_url = sa.Column(sa.String(500))
+    stock = sa.Column(sa.Integer)
+    # None: known only from the page the chat was opened on (title and URL).
+    synced_at = sa.Column(Timestamp)
     created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
     updated_at = sa.Column(Timestamp, nullable=False, default=utcnow, onupdate=utcnow)
+
+    site = db.relationship("Site", lazy="joined")
 
     @property
     def initials(self):
@@ -45,7 +101,7 @@ class Product(db.Model):
     @property
     def hue(self):
         # A stable colour for the drawn placeholder image.
-        return (self.id * 47) % 360
+        return ((self.id or 0) * 47) % 360
 
     def __repr__(self):
         return f"<Product {self.id} {self.name!r}>"
@@ -62,6 +118,8 @@ class User(UserMixin, db.Model):
     password_hash = sa.Column(sa.String(255), nullable=False)
     is_active = sa.Column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
     created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    # What customers see next to this admin's answers (empty: the shop's name).
+    public_name = sa.Column(sa.String(120))
 
     def set_password(self, password):
         # Werkzeug's scrypt hash: salted, slow, maintained with Flask.
@@ -72,6 +130,55 @@ class User(UserMixin, db.Model):
 
     def __repr__(self):
         return f"<User {self.email}>"
+
+
+class AdminSession(db.Model):
+    """One login of an admin. The browser holds a random key; only its hash is kept.
+    Deleting the row ends that session wherever a copy of the cookie lives."""
+
+    __tablename__ = "admin_sessions"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    key_hash = sa.Column(sa.String(64), nullable=False, unique=True)
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    last_seen_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    user_agent = sa.Column(sa.String(200))
+
+    user = db.relationship("User")
+
+
+class Shopper(db.Model):
+    """A customer as the server knows them: their session, email and consent.
+
+    ``session_id`` is the random id their signed token carries (and that
+    inquiries keep). Tokens issued before ``tokens_valid_after`` are refused
+    (an admin revoked them). ``external_id`` is the shop's own customer id,
+    set only from a correctly signed identity.
+    """
+
+    __tablename__ = "shoppers"
+    __table_args__ = (sa.UniqueConstraint("site_id", "external_id", name="uq_shopper_site_external"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    session_id = sa.Column(sa.String(64), nullable=False, unique=True)
+    site_id = sa.Column(sa.Integer, sa.ForeignKey("sites.id", ondelete="CASCADE"))
+    external_id = sa.Column(sa.String(190))
+    verified_at = sa.Column(Timestamp)
+    email = sa.Column(sa.String(255), index=True)
+    email_consent_at = sa.Column(Timestamp)
+    tokens_valid_after = sa.Column(Timestamp)
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    last_seen_at = sa.Column(Timestamp)
+
+
+class StreamTicket(db.Model):
+    """A used single-use stream ticket (EventSource cannot send our header)."""
+
+    __tablename__ = "stream_tickets"
+
+    nonce = sa.Column(sa.String(32), primary_key=True)
+    used_at = sa.Column(Timestamp, nullable=False, default=utcnow, index=True)
 
 
 class ProductInquiry(db.Model):
@@ -188,9 +295,13 @@ class ProductMessage(db.Model):
     )
     is_read = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
     created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    # Who may see the row: "public" (both sides) or "internal" (admins only:
+    # workflow notes). Every customer-facing query filters on it.
+    visibility = sa.Column(sa.Enum(*VISIBILITIES, name="message_visibility"), nullable=False,
+                           default="public", server_default="public")
     client_msg_id = sa.Column(sa.String(36))
     # For system messages: what changed ("status", "priority", "assignee").
-    # Customers see status changes; the rest is the shop's own business.
+    # Admins only (see visibility), except the friendly line a resolve leaves.
     system_event = sa.Column(sa.String(20))
     # Status marks: delivered when the recipient's stream or fetch got it,
     # read when they viewed it (is_read stays the seed's flag for the same).

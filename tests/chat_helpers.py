@@ -13,6 +13,17 @@ def first_product_id(app):
         return db.session.scalar(sa.select(Product.id).order_by(Product.id))
 
 
+def make_product(**fields):
+    """A product of the demo site (call inside an app context)."""
+    from chat.services import sites
+
+    site = sites.demo_site()
+    product = Product(site_id=site.id, external_id=fields.pop("external_id", uuid.uuid4().hex[:12]), **fields)
+    db.session.add(product)
+    db.session.commit()
+    return product
+
+
 def csrf_token(client, product_id):
     page = client.get(f"/products/{product_id}").get_data(as_text=True)
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)

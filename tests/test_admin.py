@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from chat.extensions import db
 from chat.models import ProductInquiry, ProductMessage, User
-from chat.services import conversations, inquiries
+from chat.services import conversations, inquiries, shoppers
 
 from .chat_helpers import admin_login, csrf_token, first_product_id, make_inquiry
 
@@ -116,14 +116,15 @@ def test_status_priority_and_assignment_leave_system_messages(app, admin):
     # Setting the same value again changes nothing and says nothing.
     client.post(f"/admin/inquiries/{inquiry_id}/status", data={"status": "resolved"}, headers=headers(token))
     assert system_texts(app, inquiry_id) == [
-        "Marked resolved by Demo Admin", "Priority set to high by Demo Admin", "Assigned to Bo by Demo Admin",
+        "Marked resolved by Demo Admin", "Marked as answered — write again any time.",
+        "Priority set to high by Demo Admin", "Assigned to Bo by Demo Admin",
         "Taken by Demo Admin", "Unassigned by Demo Admin"]
     bad = client.post(f"/admin/inquiries/{inquiry_id}/status", data={"status": "done"}, headers=headers(token))
     assert bad.status_code == 400 and "pending, in_progress, resolved, closed" in bad.get_data(as_text=True)
-    # The customer sees the status change, not the shop's internal notes.
+    # The customer sees one friendly line, never the shop's notes or account names.
     with app.app_context():
         customer_view = conversations.list_messages(inquiry_id, viewer="customer").messages
-    assert [m.message_text for m in customer_view] == ["hello", "Marked resolved by Demo Admin"]
+    assert [m.message_text for m in customer_view] == ["hello", "Marked as answered — write again any time."]
 
 
 def test_answering_marks_in_progress_and_counts_follow_each_action(app, admin):
@@ -241,7 +242,7 @@ def test_inquiry_view_shows_product_customer_and_other_inquiries(app, admin):
     first = make_inquiry(app, pid, "about the backpack", session)
     second = make_inquiry(app, pid + 1, "about the coffee maker", session)
     with app.app_context():
-        conversations.set_customer_email(pid, session, "cy@example.com", True)
+        shoppers.set_email(session, "cy@example.com", True)
     page = client.get(f"/admin/inquiries/{first}").get_data(as_text=True)
     assert "Trailhead 35L Hiking Backpack" in page and "129.00 EUR" in page and "In stock (14)" in page
     assert f'href="/products/{pid}"' in page

@@ -35,7 +35,7 @@ def test_list_defaults_to_pending_and_validates_status(app, api):
     assert [i["id"] for i in closed_list] == [closed]
     bad = client.get("/api/admin/inquiries?status=done", headers=auth)
     assert bad.status_code == 400
-    assert bad.get_json()["error"] == ("Unknown status 'done'; use one of: pending, in_progress, resolved, "
+    assert bad.get_json()["error"] == ("Unknown status 'done'; use one of: waiting, pending, in_progress, resolved, "
                                        "closed, all.")
 
 

@@ -149,7 +149,7 @@ def test_mark_read(app, pid):
     headers = {"X-Chat-Session": token}
     with app.app_context():
         inquiry_id = only_inquiry_id(app)
-        a1 = conversations.add_admin_message(inquiry_id, "answer one").id
+        a1 = conversations.add_admin_message(inquiry_id, "answer one").message.id
         conversations.add_admin_message(inquiry_id, "answer two")
     listing = client.get(f"/api/products/{pid}/messages", headers=headers).get_json()
     assert listing["inquiry"]["unread_count"] == 2

@@ -4,7 +4,7 @@ import uuid
 import pytest
 
 from chat.models import ProductInquiry, ProductMessage
-from chat.services import NotFound, ValidationError, conversations
+from chat.services import NotFound, ValidationError, conversations, shoppers
 
 from .chat_helpers import count, first_product_id
 
@@ -55,8 +55,8 @@ def test_unread_counts_and_mark_read(app, ctx):
     inquiry_id = conversations.send_customer_message(ctx, "u" * 30, "hello?").message.inquiry_id
     assert conversations.unread_count(inquiry_id, reader="customer") == 0
     assert conversations.unread_count(inquiry_id, reader="admin") == 1
-    a1 = conversations.add_admin_message(inquiry_id, "Hi! Yes.")
-    a2 = conversations.add_admin_message(inquiry_id, "Anything else?")
+    a1 = conversations.add_admin_message(inquiry_id, "Hi! Yes.").message
+    a2 = conversations.add_admin_message(inquiry_id, "Anything else?").message
     assert conversations.unread_count(inquiry_id, reader="customer") == 2
     # Marking only some ids marks only those, and never the reader's own.
     own = conversations.list_messages(inquiry_id).messages[0].id
@@ -110,23 +110,30 @@ def test_writing_again_reopens_a_closed_inquiry(app, ctx):
     db.session.commit()
     conversations.send_customer_message(ctx, "e" * 30, "one more thing")
     assert conversations.find_inquiry(ctx, "e" * 30).status == "pending"
-    assert conversations.message_count(inquiry_id) == 2
+    # Both messages, and a note for the admins (not for the customer) that it reopened.
+    customer_view = conversations.list_messages(inquiry_id, viewer="customer").messages
+    assert [m.message_text for m in customer_view] == ["first", "one more thing"]
+    notes = [m.message_text for m in conversations.list_messages(inquiry_id, viewer="admin").messages
+             if m.visibility == "internal"]
+    assert notes == ["Reopened: the customer wrote again"]
 
 
 def test_email_needs_a_valid_address_consent_and_a_conversation(app, ctx):
     with pytest.raises(NotFound):
-        conversations.set_customer_email(ctx, "f" * 30, "ann@example.com", True)
+        shoppers.set_email("f" * 30, "ann@example.com", True)
     conversations.send_customer_message(ctx, "f" * 30, "question")
     with pytest.raises(ValidationError) as error:
-        conversations.set_customer_email(ctx, "f" * 30, "not-an-email", True)
+        shoppers.set_email("f" * 30, "not-an-email", True)
     assert "customer_email" in error.value.fields
     with pytest.raises(ValidationError) as error:
-        conversations.set_customer_email(ctx, "f" * 30, "ann@example.com", False)
+        shoppers.set_email("f" * 30, "ann@example.com", False)
     assert "email_consent" in error.value.fields
     assert conversations.find_inquiry(ctx, "f" * 30).customer_email is None
-    inquiry = conversations.set_customer_email(ctx, "f" * 30, " ann@example.com ", True)
+    shopper = shoppers.set_email("f" * 30, " ann@example.com ", True)
+    assert shopper.email == "ann@example.com" and shopper.email_consent_at is not None
+    inquiry = conversations.find_inquiry(ctx, "f" * 30)
     assert inquiry.customer_email == "ann@example.com" and inquiry.email_consent_at is not None
-    conversations.forget_customer_email(ctx, "f" * 30)
+    shoppers.forget_email("f" * 30)
     assert conversations.find_inquiry(ctx, "f" * 30).customer_email is None
 
 

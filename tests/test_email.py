@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from chat.extensions import db
 from chat.mail import deliver_due
 from chat.models import OutboxEmail, User, utcnow
-from chat.services import conversations, inquiries, notifications
+from chat.services import conversations, inquiries, notifications, shoppers
 
 from .chat_helpers import first_product_id
 from .live_server import free_port
@@ -109,8 +109,8 @@ def test_an_unread_answer_emails_a_consenting_customer_with_a_link_back(app, smt
     session = "c" * 30
     inquiry_id = conversations.send_customer_message(ctx, session, "does it fit?").message.inquiry_id
     conversations.send_customer_message(ctx, "n" * 30, "no email here")
-    conversations.set_customer_email(ctx, session, "cy@example.com", True)
-    answer = conversations.add_admin_message(inquiry_id, "Yes & it <fits>.")
+    shoppers.set_email(session, "cy@example.com", True)
+    answer = conversations.add_admin_message(inquiry_id, "Yes & it <fits>.").message
     other = conversations.find_inquiry(ctx, "n" * 30)
     conversations.add_admin_message(other.id, "answer without email")
     later = utcnow() + timedelta(minutes=app.config["NOTIFY_CUSTOMER_UNREAD_MINUTES"] + 1)

@@ -9,6 +9,7 @@ from chat.extensions import db
 from config import TestingConfig
 
 from . import backends
+from .chat_helpers import make_product
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
@@ -43,8 +44,8 @@ def test_cascades_follow_the_seed(app):
 
     with app.app_context():
         admin = User(email="a@x.example", name="A", password_hash="x")
-        product = Product(name="P", price=1)
-        db.session.add_all([admin, product])
+        product = make_product(name="P", price=1)
+        db.session.add(admin)
         db.session.flush()
         inquiry = ProductInquiry(product_id=product.id, session_id="s", assigned_admin_id=admin.id)
         db.session.add(inquiry)
@@ -62,3 +63,36 @@ def test_cascades_follow_the_seed(app):
         db.session.commit()
         assert db.session.scalar(db.select(db.func.count()).select_from(ProductMessage)) == 0
         assert db.session.scalar(db.select(db.func.count()).select_from(ProductInquiry)) == 0
+
+
+def test_upgrading_keeps_every_conversation(empty_database_url):
+    """Rebuilding `products` (SQLite batch mode) must not cascade-delete inquiries."""
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = empty_database_url
+
+    app = create_app(Config)
+    with app.app_context():
+        upgrade(revision="04ce1c33ca70")
+        with db.engine.begin() as conn:
+            conn.execute(db.text("INSERT INTO products (id, name, description, price, currency, stock, created_at, "
+                                 "updated_at) VALUES (7, 'Lamp', '', 59, 'EUR', 3, '2026-01-01', '2026-01-01')"))
+            conn.execute(db.text("INSERT INTO product_inquiries (id, product_id, session_id, customer_email, "
+                                 "email_consent_at, status, priority, created_at, updated_at, queue_key) VALUES "
+                                 "(1, 7, 'sess-one-xxxxxxxxxxxxxxxx', 'a@b.example', '2026-01-01', 'resolved', "
+                                 "'medium', '2026-01-01', '2026-01-01', 'k')"))
+            conn.execute(db.text("INSERT INTO product_messages (inquiry_id, sender_type, message_text, message_type, "
+                                 "is_read, created_at, system_event) VALUES (1, 'customer', 'hello', 'text', 0, "
+                                 "'2026-01-01', NULL), (1, 'admin', 'Marked resolved by Ann', 'system', 0, "
+                                 "'2026-01-02', 'status')"))
+        upgrade()
+        with db.engine.connect() as conn:
+            product = conn.execute(db.text("SELECT s.public_id, p.external_id FROM products p "
+                                           "JOIN sites s ON s.id = p.site_id")).one()
+            messages = conn.execute(db.text("SELECT message_text, visibility FROM product_messages "
+                                            "ORDER BY id")).all()
+            shopper = conn.execute(db.text("SELECT session_id, email FROM shoppers")).one()
+        db.engine.dispose()
+    assert tuple(product) == ("demo", "7")
+    # The conversation survived; the workflow note became admins-only.
+    assert [tuple(m) for m in messages] == [("hello", "public"), ("Marked resolved by Ann", "internal")]
+    assert tuple(shopper) == ("sess-one-xxxxxxxxxxxxxxxx", "a@b.example")

@@ -1,6 +1,8 @@
 from chat.extensions import db
 from chat.models import Product
 
+from .chat_helpers import make_product
+
 
 def test_product_list_shows_every_demo_product(client, demo):
     response = client.get("/")
@@ -25,10 +27,7 @@ def test_product_page_shows_name_price_stock_and_description(client, app, demo):
 
 def test_product_text_is_escaped(client, app):
     with app.app_context():
-        product = Product(name="<script>alert(1)</script>", description="<b>bold</b>", price=1)
-        db.session.add(product)
-        db.session.commit()
-        product_id = product.id
+        product_id = make_product(name="<script>alert(1)</script>", description="<b>bold</b>", price=1).id
     page = client.get(f"/products/{product_id}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -7,7 +7,8 @@ from flask_sse import Message
 
 from ..extensions import db
 from ..live import events
-from ..live.stream import StreamHandler, event_stream, last_event_id
+from ..inputs import last_event_id, optional_id
+from ..live.stream import StreamHandler, event_stream
 from ..models import ProductInquiry, ProductMessage, User
 from ..services import conversations, inquiries
 from . import bp
@@ -89,7 +90,7 @@ def stream():
     if not current_app.config["SSE_ENABLED"]:
         return "", 204
     filters = inquiries.Filters.parse(request.args)
-    inquiry_id = request.args.get("inquiry", type=int)
+    inquiry_id = optional_id("inquiry")
     if inquiry_id:
         inquiries.get(inquiry_id)
     return event_stream(AdminStream(current_user.id, filters, inquiry_id), last_event_id())

@@ -19,7 +19,7 @@ def tokens():
                            created=created, error=error), status
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post("/tokens/<id:token_id>/revoke")
 def revoke_token(token_id):
     admin_tokens.revoke(current_user, token_id)
     return render_template("admin/tokens.html", tokens=admin_tokens.tokens_of(current_user),

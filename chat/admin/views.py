@@ -5,7 +5,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render, render_fragment
 from ..live import events
 from ..models import INQUIRY_STATUSES, PRIORITIES, Product
-from ..request_args import known_marks, optional_int
+from ..inputs import known_marks, optional_id
 from ..services import conversations, inquiries
 from . import bp
 
@@ -40,7 +40,7 @@ def _inquiry_context(inquiry_id):
                 waiting=inquiries.waiting_count())
 
 
-@bp.get("/inquiries/<int:inquiry_id>")
+@bp.get("/inquiries/<id:inquiry_id>")
 def inquiry_page(inquiry_id):
     context = _inquiry_context(inquiry_id)
     response = render("admin/inquiry.html", "admin/_inquiry.html", **context)
@@ -49,10 +49,10 @@ def inquiry_page(inquiry_id):
     return response
 
 
-@bp.get("/inquiries/<int:inquiry_id>/messages")
+@bp.get("/inquiries/<id:inquiry_id>/messages")
 def inquiry_messages(inquiry_id):
     inquiries.get(inquiry_id)
-    after, before = optional_int("after"), optional_int("before")
+    after, before = optional_id("after"), optional_id("before")
     page = conversations.list_messages(inquiry_id, before=before, after=after,
                                        limit=current_app.config["CHAT_PAGE_SIZE"], viewer="admin")
     marks = conversations.changed_marks(inquiry_id, "admin", known_marks())
@@ -64,11 +64,12 @@ def inquiry_messages(inquiry_id):
     return response
 
 
-@bp.post("/inquiries/<int:inquiry_id>/messages")
+@bp.post("/inquiries/<id:inquiry_id>/messages")
 def answer(inquiry_id):
-    message = inquiries.respond(inquiry_id, current_user, request.form.get("message_text", ""),
-                                request.form.get("client_message_id"))
-    return render_fragment("conversation/_message.html", message=message, viewer="admin", status=201)
+    result = inquiries.respond(inquiry_id, current_user, request.form.get("message_text", ""),
+                               request.form.get("client_message_id"))
+    return render_fragment("conversation/_message.html", message=result.message, viewer="admin",
+                           status=201 if result.created else 200)
 
 
 def _controls(inquiry):
@@ -77,29 +78,29 @@ def _controls(inquiry):
                            status_labels=inquiries.STATUS_LABELS)
 
 
-@bp.post("/inquiries/<int:inquiry_id>/status")
+@bp.post("/inquiries/<id:inquiry_id>/status")
 def change_status(inquiry_id):
     return _controls(inquiries.set_status(inquiry_id, current_user, request.form.get("status", "")))
 
 
-@bp.post("/inquiries/<int:inquiry_id>/priority")
+@bp.post("/inquiries/<id:inquiry_id>/priority")
 def change_priority(inquiry_id):
     return _controls(inquiries.set_priority(inquiry_id, current_user, request.form.get("priority", "")))
 
 
-@bp.post("/inquiries/<int:inquiry_id>/assignee")
+@bp.post("/inquiries/<id:inquiry_id>/assignee")
 def change_assignee(inquiry_id):
     return _controls(inquiries.assign(inquiry_id, current_user, request.form.get("admin_id") or None))
 
 
-@bp.post("/inquiries/<int:inquiry_id>/read")
+@bp.post("/inquiries/<id:inquiry_id>/read")
 def read(inquiry_id):
     inquiries.get(inquiry_id)
     conversations.mark_read(inquiry_id, reader="admin")
     return "", 204
 
 
-@bp.post("/inquiries/<int:inquiry_id>/typing")
+@bp.post("/inquiries/<id:inquiry_id>/typing")
 def typing(inquiry_id):
     inquiry = inquiries.get(inquiry_id)
     events.publish_now(events.customer_channel(inquiry.session_id), "typing",

@@ -1,23 +1,44 @@
-"""The JSON API for integrators: the seed's endpoints, over the service layer."""
-from flask import Blueprint, request
+"""The JSON API: customer endpoints (the seed's), the admin API and the catalog sync API.
 
-from ..customer import identity
+Each audience is a nested blueprint; this parent gives them one error format:
+``{"error": ..., "fields": {...}}`` with the status, never an HTML page.
+"""
+from flask import Blueprint, jsonify
+from werkzeug.exceptions import HTTPException
+
 from ..extensions import csrf
+from ..services import ServiceError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-csrf.exempt(bp)
 
 
-@bp.before_request
-def csrf_unless_header_session():
-    # CSRF rides on cookies: a caller whose session comes from our cookie
-    # must send the token. A custom header cannot be sent cross-site without
-    # CORS, so X-Chat-Session callers (and first calls with no session) need none.
-    if request.path.startswith("/api/admin/"):
-        return  # the admin API checks its own (chat/api/admin.py)
-    unsafe = request.method in ("POST", "PUT", "PATCH", "DELETE")
-    if unsafe and not identity.via_header() and request.cookies.get(identity.COOKIE_NAME):
-        csrf.protect()
+def error_body(message, status, fields=None):
+    body = {"error": message}
+    if fields:
+        body["fields"] = fields
+    return jsonify(body), status
 
 
-from . import admin, customer  # noqa: E402,F401
+@bp.errorhandler(ServiceError)
+def service_error(error):
+    return error_body(error.message, error.status, error.fields)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error):
+    response = error.get_response()
+    body, status = error_body(error.description or error.name, error.code)
+    for name in ("Retry-After", "Allow", "WWW-Authenticate"):
+        if name in response.headers:
+            body.headers[name] = response.headers[name]
+    return body, status
+
+
+from . import admin, customer  # noqa: E402
+
+bp.register_blueprint(customer.bp)
+bp.register_blueprint(admin.bp)
+# Cookie callers of the customer API are checked in customer.py, session callers
+# of the admin API in admin.py; header and bearer callers cannot be forged cross-site.
+for nested in (customer.bp, admin.bp):
+    csrf.exempt(nested)

@@ -3,15 +3,15 @@
 Authenticated by the admin's login session (with the CSRF token for changes)
 or by an API token the admin created (``Authorization: Bearer ...``).
 """
-from flask import current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask_login import current_user
 
-from ..extensions import csrf, login_manager
-from ..request_args import optional_int
+from ..extensions import csrf
+from ..inputs import field, json_object, optional_id, optional_int
 from ..services import ValidationError, admin_tokens, conversations, inquiries
-from . import bp
-from .body import field, json_object
 from .serializers import inquiry_dict, iso, message_dict
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def current_admin():
@@ -29,10 +29,8 @@ def current_admin():
 
 @bp.before_request
 def admin_api_auth():
-    if not request.path.startswith("/api/admin/"):
-        return None
     if current_admin() is None:
-        return login_manager.unauthorized()
+        return jsonify(error="Log in, or send an admin API token (Authorization: Bearer ...)."), 401
     # Session callers carry the CSRF token; a bearer token cannot be sent cross-site.
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and not g.api_admin_by_token:
         csrf.protect()
@@ -51,26 +49,29 @@ def _one(inquiry):
     return _inquiry_json(inquiries.rows_for([inquiry])[0])
 
 
-@bp.get("/admin/inquiries")
+@bp.get("/inquiries")
 def admin_list_inquiries():
+    """The queue, filtered like the panel's list; keyset pages via ``after``."""
     filters = inquiries.Filters.parse(request.args)
-    limit = request.args.get("limit", type=int) or current_app.config["ADMIN_PAGE_SIZE"]
-    page = inquiries.list_inquiries(filters, current_admin(), after=request.args.get("after") or None,
-                                    limit=max(1, min(limit, 200)))
+    limit = optional_int("limit", current_app.config["ADMIN_PAGE_SIZE"], 1, 200)
+    page = inquiries.list_inquiries(filters, current_admin(), after=inquiries.queue_cursor(request.args.get("after")),
+                                    limit=limit)
     return jsonify(inquiries=[_inquiry_json(r) for r in page.rows], next_after=page.next_after)
 
 
-@bp.get("/admin/inquiries/<int:inquiry_id>")
+@bp.get("/inquiries/<id:inquiry_id>")
 def admin_get_inquiry(inquiry_id):
+    """One inquiry with a page of its messages (internal notes included)."""
     inquiry = inquiries.get(inquiry_id)
-    page = conversations.list_messages(inquiry.id, before=optional_int("before"), after=optional_int("after"),
+    page = conversations.list_messages(inquiry.id, before=optional_id("before"), after=optional_id("after"),
                                        limit=100, viewer="admin")
     return jsonify(inquiry=_one(inquiry), messages=[message_dict(m) for m in page.messages],
                    has_older=page.has_older)
 
 
-@bp.post("/admin/inquiries/<int:inquiry_id>/respond")
+@bp.post("/inquiries/<id:inquiry_id>/respond")
 def admin_respond(inquiry_id):
+    """Answer the customer (201; 200 with the stored answer when its client id repeats)."""
     data = json_object()
     field(data, "message_text")
     admin = current_admin()
@@ -78,22 +79,25 @@ def admin_respond(inquiry_id):
     # The seed's AdminResponse names admin_id; it must be the caller, never someone else.
     if claimed is not None and claimed != admin.id:
         raise ValidationError("admin_id must be your own id (or left out).", {"admin_id": "not the caller"})
-    message = inquiries.respond(inquiry_id, admin, data["message_text"], data.get("client_message_id"))
-    return jsonify(message_dict(message)), 201
+    result = inquiries.respond(inquiry_id, admin, data["message_text"], data.get("client_message_id"))
+    return jsonify(message_dict(result.message)), 201 if result.created else 200
 
 
-@bp.put("/admin/inquiries/<int:inquiry_id>/status")
+@bp.put("/inquiries/<id:inquiry_id>/status")
 def admin_set_status(inquiry_id):
+    """Change the status (a note for admins when it really changes)."""
     status = field(json_object(), "status", str)
     return jsonify(_one(inquiries.set_status(inquiry_id, current_admin(), status)))
 
 
-@bp.put("/admin/inquiries/<int:inquiry_id>/priority")
+@bp.put("/inquiries/<id:inquiry_id>/priority")
 def admin_set_priority(inquiry_id):
+    """Change the priority; raising it to high emails the admins."""
     priority = field(json_object(), "priority", str)
     return jsonify(_one(inquiries.set_priority(inquiry_id, current_admin(), priority)))
 
 
-@bp.put("/admin/inquiries/<int:inquiry_id>/assignee")
+@bp.put("/inquiries/<id:inquiry_id>/assignee")
 def admin_assign(inquiry_id):
+    """Assign to an admin (``admin_id``) or to nobody (null)."""
     return jsonify(_one(inquiries.assign(inquiry_id, current_admin(), field(json_object(), "admin_id"))))

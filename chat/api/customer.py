@@ -1,14 +1,25 @@
 """Customer endpoints: GET/POST /api/products/<id>/messages, PUT .../messages/read."""
-from flask import current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
-from ..customer import identity
+from .. import identity
 from ..customer.limits import send_limit
-from ..request_args import optional_int
-from ..services import ValidationError, conversations, validation
+from ..extensions import csrf
+from ..inputs import field, json_object, optional_id, optional_int
+from ..services import ValidationError, conversations, shoppers, validation
 from ..services.errors import Forbidden, NotFound
-from . import bp
-from .body import field, json_object
 from .serializers import inquiry_dict, message_dict
+
+bp = Blueprint("customer", __name__)
+
+
+@bp.before_request
+def csrf_unless_header_session():
+    """CSRF rides on cookies: a caller whose session comes from our cookie must send
+    the token. A custom header cannot be sent cross-site without CORS, so
+    X-Chat-Session callers (and first calls with no session) need none."""
+    unsafe = request.method in ("POST", "PUT", "PATCH", "DELETE")
+    if unsafe and not identity.via_header() and request.cookies.get(identity.COOKIE_NAME):
+        csrf.protect()
 
 
 def _session_from_body(data):
@@ -18,7 +29,7 @@ def _session_from_body(data):
         return identity.ensure()
     if not isinstance(token, str):
         raise ValidationError("session_id must be a string.", {"session_id": "must be a string"})
-    claimed = identity.unsign(token)
+    claimed = identity.session_from_token(token)
     current = identity.from_request()
     if claimed is None or (current is not None and claimed != current):
         raise Forbidden("That is not your chat session.", {"session_id": "not the caller's session"})
@@ -32,15 +43,14 @@ def _inquiry_json(inquiry):
     return inquiry_dict(inquiry, count, conversations.unread_count(inquiry.id, reader="customer"))
 
 
-@bp.get("/products/<int:product_id>/messages")
+@bp.get("/products/<id:product_id>/messages")
 def list_product_messages(product_id):
-    before, after = optional_int("before"), optional_int("after")
-    limit = request.args.get("limit", type=int) or current_app.config["CHAT_PAGE_SIZE"]
+    """The caller's own conversation about the product, a page at a time."""
+    before, after = optional_id("before"), optional_id("after")
+    limit = optional_int("limit", current_app.config["CHAT_PAGE_SIZE"], 1, 100)
     conversations.get_product(product_id)
     inquiry = identity.own_inquiry(product_id)
-    page = conversations.list_messages(
-        inquiry.id if inquiry else None, before=before, after=after, limit=max(1, min(limit, 100))
-    )
+    page = conversations.list_messages(inquiry.id if inquiry else None, before=before, after=after, limit=limit)
     body = dict(
         inquiry=_inquiry_json(inquiry),
         messages=[message_dict(m) for m in page.messages],
@@ -52,9 +62,10 @@ def list_product_messages(product_id):
     return jsonify(body)
 
 
-@bp.post("/products/<int:product_id>/messages")
+@bp.post("/products/<id:product_id>/messages")
 @send_limit
 def send_product_message(product_id):
+    """A customer's message (201 new, 200 when its client id was stored before)."""
     data = json_object()
     sender_type = data.get("sender_type", "customer")
     if sender_type == "admin":
@@ -75,15 +86,16 @@ def send_product_message(product_id):
         product_id, session_id, data["message_text"], data.get("client_message_id")
     )
     if email is not None:
-        conversations.set_customer_email(product_id, session_id, email, True)
+        shoppers.set_email(session_id, email, True)
     response = jsonify(message_dict(result.message))
     response.status_code = 201 if result.created else 200
     response.headers[identity.HEADER_NAME] = identity.sign(session_id)
     return response
 
 
-@bp.put("/products/<int:product_id>/messages/read")
+@bp.put("/products/<id:product_id>/messages/read")
 def mark_product_messages_read(product_id):
+    """The caller has read the shop's answers (all, or the listed ids)."""
     data = json_object(optional=True)
     message_ids = validation.message_id_list(data.get("message_ids"))
     conversations.get_product(product_id)

@@ -2,7 +2,7 @@
 from flask import current_app
 
 from ..extensions import limiter
-from . import identity
+from .. import identity
 
 # One shared budget for sending, whichever endpoint the message comes through.
 send_limit = limiter.shared_limit(lambda: current_app.config["CHAT_SEND_RATE_LIMIT"], scope="chat-send",

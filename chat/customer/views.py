@@ -2,10 +2,11 @@ from flask import current_app, redirect, request, url_for
 
 from ..htmx import is_htmx, render, render_fragment
 from ..live import events
-from ..live.stream import event_stream, last_event_id
-from ..request_args import known_marks, optional_int
-from ..services import ValidationError, conversations
-from . import bp, identity
+from ..inputs import known_marks, last_event_id, optional_id
+from ..live.stream import event_stream
+from ..services import ValidationError, conversations, shoppers
+from .. import identity
+from . import bp
 from .limits import send_limit, typing_limit
 from .live import CustomerStream
 
@@ -36,7 +37,7 @@ def panel(product_id):
 
 @bp.get("/messages")
 def messages(product_id):
-    after, before = optional_int("after"), optional_int("before")
+    after, before = optional_id("after"), optional_id("before")
     conversations.get_product(product_id)
     inquiry = identity.own_inquiry(product_id)
     inquiry_id = inquiry.id if inquiry else None
@@ -79,9 +80,9 @@ def email(product_id):
     session_id = identity.ensure()
     address = request.form.get("customer_email", "")
     try:
-        inquiry = conversations.set_customer_email(
-            product_id, session_id, address, request.form.get("email_consent") == "yes"
-        )
+        conversations.get_product(product_id)
+        shoppers.set_email(session_id, address, request.form.get("email_consent") == "yes")
+        inquiry = identity.own_inquiry(product_id)
     except ValidationError as error:
         if not is_htmx():
             raise
@@ -99,7 +100,8 @@ def email(product_id):
 def forget_email(product_id):
     product = conversations.get_product(product_id)
     session_id = identity.from_request()
-    inquiry = conversations.forget_customer_email(product_id, session_id) if session_id else None
+    shoppers.forget_email(session_id)
+    inquiry = identity.own_inquiry(product_id)
     return _answer(product_id, "customer/_email_form.html",
                    product=product, inquiry=inquiry, forgotten=True)
 
@@ -142,10 +144,8 @@ def typing(product_id):
 @bp.get("/resume/<token>")
 def resume(product_id, token):
     """The link in an answer email: back into this conversation, in any browser."""
-    from ..services import notifications
-
     conversations.get_product(product_id)
-    session_id = notifications.read_resume_token(token)
+    session_id = identity.read_resume_token(token)
     target = url_for("storefront.product_detail", product_id=product_id, chat="open")
     response = redirect(target, code=303)
     if session_id and conversations.find_inquiry(product_id, session_id) is not None:

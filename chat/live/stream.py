@@ -27,13 +27,6 @@ def _count(delta):
         _open["streams"] += delta
 
 
-def last_event_id():
-    """Where the client is: Last-Event-ID (EventSource's own reconnect) or after=."""
-    candidates = [request.headers.get("Last-Event-ID"), request.args.get("after")]
-    values = [int(v) for v in candidates if v and v.isdigit()]
-    return max(values) if values else None
-
-
 class StreamHandler:
     """What a stream shows. Subclasses say how to replay and render for their viewer."""
 

@@ -7,8 +7,8 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..live import events
 from ..models import Product, ProductInquiry, ProductMessage, utcnow
-from . import notifications, validation
-from .errors import NotFound
+from . import notifications, shoppers, validation
+from .errors import Conflict, NotFound
 
 
 def get_product(product_id):
@@ -55,21 +55,27 @@ class SendResult:
 
 
 def send_customer_message(product_id, session_id, text, client_msg_id=None):
-    """Store a customer's message; a repeated client id returns the first one."""
+    """Store a customer's message; a repeated client id returns the first one.
+
+    The inquiry (on the first message), the shopper row and the message are
+    written in one transaction: nothing is half-written.
+    """
     text = validation.message_text(text)
     client_msg_id = validation.client_msg_id(client_msg_id)
-    get_product(product_id)
+    product = get_product(product_id)
     inquiry = _inquiry_for_sending(product_id, session_id)
     inquiry_id = inquiry.id
     if client_msg_id:
         existing = _by_client_id(inquiry_id, client_msg_id)
         if existing is not None:
             return SendResult(existing, created=False)
+    shoppers.ensure(session_id, product.site_id)
     message = ProductMessage(
         inquiry_id=inquiry_id, sender_type="customer", message_text=text, client_msg_id=client_msg_id
     )
-    if inquiry.status in ("resolved", "closed"):
-        # A customer writing again reopens the conversation.
+    reopened = inquiry.status in ("resolved", "closed")
+    if reopened:
+        # A customer writing again reopens the conversation (a note tells the admins).
         inquiry.status = "pending"
     first_message = message_count(inquiry_id) == 0
     now = utcnow()
@@ -79,22 +85,34 @@ def send_customer_message(product_id, session_id, text, client_msg_id=None):
         inquiry.waiting_since = now
     if first_message and notifications.sounds_urgent(text):
         inquiry.priority = "high"
+    if first_message:
+        shoppers.apply_email(inquiry)
     inquiry.refresh_queue_key()
     db.session.add(message)
     try:
         db.session.flush()
+        if reopened:
+            db.session.add(ProductMessage(
+                inquiry_id=inquiry_id, sender_type="admin", message_type="system", system_event="status",
+                visibility="internal", message_text="Reopened: the customer wrote again", created_at=now))
         if first_message and inquiry.priority == "high":
             notifications.queue_high_priority(inquiry, text)
         announce_message(message, inquiry)
         db.session.commit()
     except IntegrityError:
         # The same client id raced in from a retry: answer with the stored one.
-        db.session.rollback()
-        existing = _by_client_id(inquiry_id, client_msg_id) if client_msg_id else None
-        if existing is None:
-            raise
-        return SendResult(existing, created=False)
+        return _replay(inquiry_id, client_msg_id)
     return SendResult(message, created=True)
+
+
+def _replay(inquiry_id, client_msg_id):
+    """After a unique-key race: the stored message, read in a fresh transaction
+    (MariaDB's repeatable-read snapshot would not show the other request's row)."""
+    db.session.rollback()
+    existing = _by_client_id(inquiry_id, client_msg_id) if client_msg_id else None
+    if existing is None:
+        raise Conflict("The conversation changed while this was sent; please send it again.")
+    return SendResult(existing, created=False)
 
 
 def _by_client_id(inquiry_id, client_msg_id):
@@ -104,19 +122,23 @@ def _by_client_id(inquiry_id, client_msg_id):
 
 
 def add_admin_message(inquiry_id, text, admin_id=None, message_type="text", system_event=None,
-                      client_msg_id=None, commit=True):
-    """Store an answer (or a system note) from the shop in an inquiry."""
+                      client_msg_id=None, visibility="public", commit=True):
+    """Store an answer (or a note) from the shop in an inquiry; returns a SendResult.
+
+    A repeated client id returns the stored answer, however many retries race.
+    """
     text = validation.message_text(text) if message_type == "text" else text
     client_msg_id = validation.client_msg_id(client_msg_id)
     inquiry = get_inquiry(inquiry_id)
     if client_msg_id:
         existing = _by_client_id(inquiry.id, client_msg_id)
         if existing is not None:
-            return existing
+            return SendResult(existing, created=False)
     now = utcnow()
     message = ProductMessage(
         inquiry_id=inquiry.id, sender_type="admin", sender_id=admin_id, message_text=text,
         message_type=message_type, system_event=system_event, client_msg_id=client_msg_id, created_at=now,
+        visibility=visibility,
     )
     db.session.add(message)
     inquiry.updated_at = now
@@ -125,11 +147,14 @@ def add_admin_message(inquiry_id, text, admin_id=None, message_type="text", syst
         inquiry.last_message_at = now
         inquiry.waiting_since = None
     inquiry.refresh_queue_key()
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        return _replay(inquiry.id, client_msg_id)
     announce_message(message, inquiry)
     if commit:
         db.session.commit()
-    return message
+    return SendResult(message, created=True)
 
 
 def announce_message(message, inquiry):
@@ -158,9 +183,7 @@ def list_messages(inquiry_id, before=None, after=None, limit=30, viewer="custome
         return Page([], False)
     query = sa.select(ProductMessage).where(ProductMessage.inquiry_id == inquiry_id)
     if viewer == "customer":
-        # Of the shop's system notes, customers see only status changes.
-        query = query.where(sa.or_(ProductMessage.message_type == "text",
-                                   ProductMessage.system_event == "status"))
+        query = query.where(customer_visible())
     else:
         # Admins see who answered: load the senders in one query.
         query = query.options(sa.orm.selectinload(ProductMessage.sender))
@@ -173,6 +196,11 @@ def list_messages(inquiry_id, before=None, after=None, limit=30, viewer="custome
         query = query.where(ProductMessage.id < before)
     rows = db.session.scalars(query.order_by(ProductMessage.id.desc()).limit(limit + 1)).all()
     return Page(list(reversed(rows[:limit])), len(rows) > limit)
+
+
+def customer_visible():
+    """The one condition for what a customer may see: rows meant for both sides."""
+    return ProductMessage.visibility == "public"
 
 
 def changed_marks(inquiry_id, sender_type, known):
@@ -258,30 +286,3 @@ def mark_read(inquiry_id, reader="customer", message_ids=None):
 def mark_delivered(inquiry_id, recipient="customer", message_ids=None):
     """The recipient's stream or fetch received these messages."""
     return _mark(inquiry_id, recipient, "delivered", message_ids)
-
-
-def set_customer_email(product_id, session_id, email, consent):
-    """Record the customer's email for follow-up; only with explicit consent."""
-    email = validation.email(email)
-    if consent is not True:
-        raise validation.ValidationError(
-            "Please tick the box to agree that we email you about this question.",
-            {"email_consent": "consent is required to store an email"},
-        )
-    get_product(product_id)
-    inquiry = find_inquiry(product_id, session_id)
-    if inquiry is None:
-        raise NotFound("Ask your question first, then leave your email.", {"inquiry": "no conversation yet"})
-    inquiry.customer_email = email
-    inquiry.email_consent_at = utcnow()
-    db.session.commit()
-    return inquiry
-
-
-def forget_customer_email(product_id, session_id):
-    inquiry = find_inquiry(product_id, session_id)
-    if inquiry is not None:
-        inquiry.customer_email = None
-        inquiry.email_consent_at = None
-        db.session.commit()
-    return inquiry

@@ -13,6 +13,12 @@ class ValidationError(ServiceError):
     status = 422
 
 
+class BadParameter(ValidationError):
+    """A malformed query parameter or id (``²``, ``-1``, past 2**63): 400, naming it."""
+
+    status = 400
+
+
 class UnknownChoice(ValidationError):
     """A value outside a fixed set (status, priority): 400, naming the allowed ones."""
 
@@ -25,3 +31,7 @@ class NotFound(ServiceError):
 
 class Forbidden(ServiceError):
     status = 403
+
+
+class Conflict(ServiceError):
+    status = 409

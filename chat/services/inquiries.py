@@ -1,4 +1,10 @@
-"""The shop's side: the inquiry list, answering, status, priority, assignment."""
+"""The shop's side: the inquiry queue, answering, status, priority, assignment.
+
+The queue is "who owes the next word": an inquiry is *waiting* while its last
+customer message has no later answer (``waiting_since`` is set), whatever its
+status. Changes are compare-and-set updates, so racing requests leave one
+note per real change.
+"""
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,50 +23,87 @@ from ..models import (
     utcnow,
 )
 from . import conversations, notifications
-from .errors import UnknownChoice, ValidationError
+from .errors import BadParameter, ValidationError
+from .validation import choice, clean_text, parse_id
 
 STATUS_LABELS = {"pending": "pending", "in_progress": "in progress", "resolved": "resolved", "closed": "closed"}
 ASSIGNEE_FILTERS = ("mine", "unassigned", "everyone")
+# The panel's views: "waiting" (the default: who owes the next word) and the statuses.
+VIEWS = ("waiting",) + INQUIRY_STATUSES + ("all",)
+RESOLVED_NOTICE = "Marked as answered — write again any time."
 
 
-def choice(value, allowed, field):
-    """``value`` if it is one of ``allowed``; else a 400 that names them."""
-    if value not in allowed:
-        names = ", ".join(allowed)
-        raise UnknownChoice(f"Unknown {field} {value!r}; use one of: {names}.", {field: f"one of {names}"})
+def queue_cursor(value):
+    """The ``after`` cursor of a list page: a queue key (digits only), or None."""
+    if value in (None, ""):
+        return None
+    if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 40):
+        raise BadParameter("after must be the next_after value of a previous page.", {"after": "a queue key"})
     return value
 
 
 @dataclass
 class Filters:
-    status: str = "pending"  # or "all"
+    status: str = "pending"  # a status, or "all"
     priority: str = ""
     assignee: str = "everyone"  # mine | unassigned | everyone | <admin id>
     product_id: int | None = None
     q: str = ""
+    waiting: bool = False  # only inquiries whose customer waits for an answer
 
     @classmethod
-    def parse(cls, args):
-        """Validate list filters from a query string or JSON; unknown values are a 400."""
-        status = choice((args.get("status") or "pending").strip(), INQUIRY_STATUSES + ("all",), "status")
-        priority = (args.get("priority") or "").strip()
+    def parse(cls, args, default="pending"):
+        """Validate list filters from a query string or JSON; unknown values are a 400.
+
+        ``status=waiting`` (the panel's default view) means every status, waiting only.
+        """
+        status = choice(_arg(args, "status") or default, VIEWS, "status")
+        waiting = _flag(args, "waiting")
+        if status == "waiting":
+            status, waiting = "all", True
+        priority = _arg(args, "priority")
         if priority:
             choice(priority, PRIORITIES, "priority")
-        assignee = (args.get("assignee") or "everyone").strip()
-        if assignee not in ASSIGNEE_FILTERS and not assignee.isdigit():
-            raise ValidationError("assignee must be mine, unassigned, everyone or an admin id.",
-                                  {"assignee": "mine, unassigned, everyone or an admin id"})
-        product = (args.get("product") or args.get("product_id") or "")
-        product = str(product).strip()
-        if product and not product.isdigit():
-            raise ValidationError("product must be a product id.", {"product": "a product id"})
-        q = (args.get("q") or "").strip()[:100]
-        return cls(status, priority, assignee, int(product) if product else None, q)
+        assignee = _arg(args, "assignee") or "everyone"
+        if assignee not in ASSIGNEE_FILTERS:
+            try:
+                assignee = str(parse_id(assignee, "assignee"))
+            except BadParameter:
+                raise BadParameter("assignee must be mine, unassigned, everyone or an admin id.",
+                                   {"assignee": "mine, unassigned, everyone or an admin id"}) from None
+        product = _arg(args, "product") or _arg(args, "product_id")
+        product_id = parse_id(product, "product") if product else None
+        q = clean_text(_arg(args, "q"), "q", required=False, what="Search")[:100]
+        return cls(status, priority, assignee, product_id, q, waiting)
+
+    @property
+    def view(self):
+        return "waiting" if self.waiting and self.status == "all" else self.status
 
     def as_args(self):
-        args = {"status": self.status, "priority": self.priority, "assignee": self.assignee,
+        args = {"status": self.view, "priority": self.priority, "assignee": self.assignee,
                 "product": self.product_id or "", "q": self.q}
+        if self.waiting and self.status != "all":
+            args["waiting"] = "true"
         return {k: v for k, v in args.items() if v not in ("", None)}
+
+
+def _arg(args, name):
+    value = args.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadParameter(f"{name} must be text.", {name: "must be a string"})
+    return value.strip()
+
+
+def _flag(args, name):
+    value = _arg(args, name).lower()
+    if value in ("", "false", "0", "no"):
+        return False
+    if value in ("true", "1", "yes"):
+        return True
+    raise BadParameter(f"{name} must be true or false.", {name: "true or false"})
 
 
 @dataclass
@@ -80,6 +123,8 @@ class ListPage:
 
 def filtered_query(filters, admin):
     query = sa.select(ProductInquiry)
+    if filters.waiting:
+        query = query.where(ProductInquiry.waiting_since.is_not(None))
     if filters.status != "all":
         query = query.where(ProductInquiry.status == filters.status)
     if filters.priority:
@@ -88,7 +133,7 @@ def filtered_query(filters, admin):
         query = query.where(ProductInquiry.assigned_admin_id == admin.id)
     elif filters.assignee == "unassigned":
         query = query.where(ProductInquiry.assigned_admin_id.is_(None))
-    elif filters.assignee.isdigit():
+    elif filters.assignee not in ASSIGNEE_FILTERS:
         query = query.where(ProductInquiry.assigned_admin_id == int(filters.assignee))
     if filters.product_id:
         query = query.where(ProductInquiry.product_id == filters.product_id)
@@ -143,9 +188,13 @@ def rows_for(inquiries):
 
 
 def waiting_count():
-    """Inquiries whose customer waits for an answer (the tab title's number)."""
-    return db.session.scalar(sa.select(sa.func.count(ProductInquiry.id)).where(
-        ProductInquiry.waiting_since.is_not(None), ProductInquiry.status.in_(("pending", "in_progress"))))
+    """Inquiries whose customer waits for an answer: the badge and the tab title.
+
+    The same filter as the default "Waiting for us" view, so the number and
+    the rows can never disagree.
+    """
+    query = filtered_query(Filters(status="all", waiting=True), None)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
 
 
 get = conversations.get_inquiry
@@ -165,31 +214,61 @@ def admins():
     return db.session.scalars(sa.select(User).where(User.is_active.is_(True)).order_by(User.name)).all()
 
 
-def _system(inquiry, admin, text, event):
-    """The note of a change. Adding it also refreshes the inquiry's queue key and
-    tells the admin list (after commit), so a change needs nothing more."""
-    conversations.add_admin_message(inquiry.id, text, admin_id=admin.id, message_type="system",
-                                    system_event=event, commit=False)
+def _note(inquiry, admin, text, event):
+    """A workflow note (admins only). Adding it also refreshes the inquiry's queue
+    key and tells the admin list (after commit), so a change needs nothing more."""
+    conversations.add_admin_message(inquiry.id, text, admin_id=admin.id if admin else None,
+                                    message_type="system", system_event=event, visibility="internal",
+                                    commit=False)
+
+
+def _change(inquiry, column, value):
+    """Compare-and-set ``column`` to ``value``: True only for the request that changed it."""
+    changed = db.session.execute(
+        sa.update(ProductInquiry).where(ProductInquiry.id == inquiry.id, column != value)
+        .values({column.key: value, "updated_at": utcnow()})
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if changed:
+        db.session.refresh(inquiry)
+    return changed
+
+
+def _claim_pending(inquiry):
+    """pending -> in_progress, once, however many first answers race."""
+    changed = db.session.execute(
+        sa.update(ProductInquiry).where(ProductInquiry.id == inquiry.id, ProductInquiry.status == "pending")
+        .values(status="in_progress").execution_options(synchronize_session=False)).rowcount == 1
+    if changed:
+        db.session.refresh(inquiry)
+    return changed
 
 
 def respond(inquiry_id, admin, text, client_msg_id=None):
-    """An admin answers; a pending inquiry moves to in progress."""
+    """An admin answers; a pending inquiry moves to in progress.
+
+    Returns a ``SendResult``: a repeated client id gives the stored answer
+    (``created`` False) and changes nothing else.
+    """
     inquiry = get(inquiry_id)
-    message = conversations.add_admin_message(inquiry.id, text, admin_id=admin.id,
-                                              client_msg_id=client_msg_id, commit=False)
-    if inquiry.status == "pending":
-        inquiry.status = "in_progress"
-        _system(inquiry, admin, f"Marked in progress by {admin.name}", "status")
+    result = conversations.add_admin_message(inquiry.id, text, admin_id=admin.id,
+                                             client_msg_id=client_msg_id, commit=False)
+    if not result.created:
+        return result
+    if _claim_pending(inquiry):
+        _note(inquiry, admin, f"Marked in progress by {admin.name}", "status")
     db.session.commit()
-    return message
+    return result
 
 
 def set_status(inquiry_id, admin, status):
     choice(status, INQUIRY_STATUSES, "status")
     inquiry = get(inquiry_id)
-    if inquiry.status != status:
-        inquiry.status = status
-        _system(inquiry, admin, f"Marked {STATUS_LABELS[status]} by {admin.name}", "status")
+    if _change(inquiry, ProductInquiry.status, status):
+        _note(inquiry, admin, f"Marked {STATUS_LABELS[status]} by {admin.name}", "status")
+        if status == "resolved":
+            # The one workflow line a customer sees.
+            conversations.add_admin_message(inquiry.id, RESOLVED_NOTICE, admin_id=admin.id,
+                                            message_type="system", system_event="resolved", commit=False)
     db.session.commit()
     return inquiry
 
@@ -197,9 +276,8 @@ def set_status(inquiry_id, admin, status):
 def set_priority(inquiry_id, admin, priority):
     choice(priority, PRIORITIES, "priority")
     inquiry = get(inquiry_id)
-    if inquiry.priority != priority:
-        inquiry.priority = priority
-        _system(inquiry, admin, f"Priority set to {priority} by {admin.name}", "priority")
+    if _change(inquiry, ProductInquiry.priority, priority):
+        _note(inquiry, admin, f"Priority set to {priority} by {admin.name}", "priority")
         if priority == "high":
             last = db.session.scalar(sa.select(ProductMessage.message_text).where(
                 ProductMessage.inquiry_id == inquiry.id, ProductMessage.sender_type == "customer")
@@ -213,16 +291,25 @@ def assign(inquiry_id, admin, assignee_id):
     inquiry = get(inquiry_id)
     assignee = None
     if assignee_id not in (None, ""):
-        if isinstance(assignee_id, bool) or not str(assignee_id).isdigit():
-            raise ValidationError("assignee must be an admin id or empty.", {"admin_id": "an admin id or null"})
-        assignee = db.session.get(User, int(assignee_id))
+        try:
+            assignee_id = parse_id(assignee_id, "admin_id")
+        except BadParameter:
+            raise ValidationError("assignee must be an admin id or empty.", {"admin_id": "an admin id or null"}) \
+                from None
+        assignee = db.session.get(User, assignee_id)
         if assignee is None or not assignee.is_active:
             raise ValidationError("No such admin.", {"admin_id": "unknown admin"})
-    if inquiry.assigned_admin_id != (assignee.id if assignee else None):
-        inquiry.assigned_admin_id = assignee.id if assignee else None
+    target = assignee.id if assignee else None
+    changed = db.session.execute(
+        sa.update(ProductInquiry).where(ProductInquiry.id == inquiry.id,
+                                        ProductInquiry.assigned_admin_id.is_distinct_from(target))
+        .values(assigned_admin_id=target, updated_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if changed:
+        db.session.refresh(inquiry)
         text = (f"Taken by {admin.name}" if assignee and assignee.id == admin.id
                 else f"Assigned to {assignee.name} by {admin.name}" if assignee else f"Unassigned by {admin.name}")
-        _system(inquiry, admin, text, "assignee")
+        _note(inquiry, admin, text, "assignee")
     db.session.commit()
     return inquiry
 

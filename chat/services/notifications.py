@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
+from .. import identity
 from ..extensions import db
 from ..models import OutboxEmail, ProductInquiry, ProductMessage, User, utcnow
 
@@ -56,18 +56,6 @@ def queue_high_priority(inquiry, text):
                inquiry=inquiry, text=text, link=admin_link(inquiry))
 
 
-def resume_token(session_id):
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="chat-resume").dumps(session_id)
-
-
-def read_resume_token(token, max_age_days=30):
-    try:
-        return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="chat-resume").loads(
-            token, max_age=max_age_days * 86400)
-    except Exception:  # noqa: BLE001 - bad, altered or expired: no session
-        return None
-
-
 def scan(now=None):
     """Queue mails for inquiries waiting too long and answers left unread. Returns how many."""
     now = now or utcnow()
@@ -109,7 +97,7 @@ def scan(now=None):
     ).all()
     base = config["PUBLIC_BASE_URL"].rstrip("/")
     for message, inquiry in answers:
-        link = f"{base}/products/{inquiry.product_id}/chat/resume/{resume_token(inquiry.session_id)}"
+        link = f"{base}/products/{inquiry.product_id}/chat/resume/{identity.resume_token(inquiry.session_id)}"
         if _queue(f"answer:{message.id}", inquiry.customer_email,
                   f"The shop answered your question about {inquiry.product.name}", "customer_answer",
                   inquiry=inquiry, message=message, link=link):

@@ -1,27 +1,61 @@
-"""Input checks shared by every entry point."""
+"""Value rules shared by every entry point (HTML forms, JSON, CLI).
+
+Ids are ASCII digits within a signed 64-bit range (``"²".isdigit()`` is True
+and ``int("²")`` raises; SQLite overflows past 2**63). Text is a str without
+lone surrogates (JSON's ``"\\ud800"`` parses into one and cannot be encoded
+as UTF-8) and without NUL.
+"""
 import re
 import uuid
+from urllib.parse import urlsplit
 
 from flask import current_app
 
-from .errors import ValidationError
+from .errors import BadParameter, UnknownChoice, ValidationError
+
+MAX_ID = 2**63 - 1
 
 # Deliberately simple: one @, a dot in the domain, no spaces. Real checking
 # is the confirmation mail; this catches typos without rejecting real ones.
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def parse_id(value, field, allow_zero=False):
+    """``value`` (str or int) as a database id, or a 400 naming ``field``."""
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        number = int(value)
+    else:
+        number = None
+    if number is None or not (0 if allow_zero else 1) <= number <= MAX_ID:
+        raise BadParameter(f"{field} must be an id (a positive whole number).",
+                           {field: "must be a positive integer below 2^63"})
+    return number
+
+
+def clean_text(value, field, max_length=None, required=True, what="Text"):
+    """A str without lone surrogates or NUL, within ``max_length``; 422 otherwise."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be text.", {field: "must be a string"})
+    if _SURROGATE.search(value) or "\x00" in value:
+        raise ValidationError(f"{what} contains characters that are not valid text.",
+                              {field: "must be valid UTF-8 text without NUL"})
+    if required and not value.strip():
+        raise ValidationError(f"Please fill in {field.replace('_', ' ')}.", {field: "must not be empty"})
+    if max_length is not None and len(value) > max_length:
+        raise ValidationError(f"{what} can be at most {max_length} characters (this one has {len(value)}).",
+                              {field: f"at most {max_length} characters"})
+    return value
 
 
 def message_text(value, field="message_text"):
-    if not isinstance(value, str):
-        raise ValidationError("Message must be text.", {field: "must be a string"})
-    if not value.strip():
+    if isinstance(value, str) and not value.strip() and not _SURROGATE.search(value):
         raise ValidationError("Please type a message.", {field: "must not be empty"})
-    limit = current_app.config["CHAT_MAX_MESSAGE_LENGTH"]
-    if len(value) > limit:
-        raise ValidationError(
-            f"Messages can be at most {limit} characters (this one has {len(value)}).",
-            {field: f"at most {limit} characters"},
-        )
+    value = clean_text(value, field, current_app.config["CHAT_MAX_MESSAGE_LENGTH"], what="Message")
     # Stored as typed; only normalise line endings so \r\n and \n render alike.
     return value.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -29,8 +63,10 @@ def message_text(value, field="message_text"):
 def client_msg_id(value, field="client_message_id"):
     if value in (None, ""):
         return None
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValidationError("Bad message id.", {field: "must be a UUID"})
     try:
-        return str(uuid.UUID(str(value)))
+        return str(uuid.UUID(value))
     except (ValueError, TypeError, AttributeError):
         raise ValidationError("Bad message id.", {field: "must be a UUID"}) from None
 
@@ -38,7 +74,7 @@ def client_msg_id(value, field="client_message_id"):
 def email(value, field="customer_email"):
     if not isinstance(value, str):
         raise ValidationError("Email must be text.", {field: "must be a string"})
-    value = value.strip()
+    value = clean_text(value, field, what="Email").strip()
     if len(value) > 254 or not EMAIL_RE.match(value):
         raise ValidationError("Please enter a valid email address.", {field: "not a valid email address"})
     return value
@@ -47,6 +83,42 @@ def email(value, field="customer_email"):
 def message_id_list(value, field="message_ids"):
     if value is None:
         return None
-    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+    if not isinstance(value, list) or len(value) > 500:
+        raise ValidationError("message_ids must be a list of ids.", {field: "must be a list of at most 500 ids"})
+    if any(isinstance(item, str) for item in value):  # JSON ids are numbers, not strings
         raise ValidationError("message_ids must be a list of integers.", {field: "must be a list of integers"})
+    return [parse_id(item, field) for item in value]
+
+
+def choice(value, allowed, field):
+    """``value`` if it is one of ``allowed``; else a 400 that names them."""
+    if not isinstance(value, str) or value not in allowed:
+        names = ", ".join(allowed)
+        raise UnknownChoice(f"Unknown {field} {value!r}; use one of: {names}."[:300], {field: f"one of {names}"})
+    return value
+
+
+def http_url(value, field, required=False):
+    """An absolute http(s) URL of at most 500 characters, or None when empty and optional."""
+    if value in (None, "") and not required:
+        return None
+    value = clean_text(value, field, 500, what="URL").strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError(f"{field} must be an http(s) URL.", {field: "must be an absolute http(s) URL"})
+    return value
+
+
+def origin(value, field="origin"):
+    """``scheme://host[:port]``, lower-cased, with nothing after it."""
+    value = clean_text(value, field, 200, what="Origin").strip().rstrip("/").lower()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query \
+            or parts.fragment or parts.username or parts.password:
+        raise ValidationError(f"{value!r} is not an origin such as https://shop.example.",
+                              {field: "scheme://host[:port], nothing after it"})
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ValidationError(f"{value!r} has a bad port.", {field: "bad port"}) from None
     return value

@@ -1,6 +1,6 @@
 from flask import render_template
 
-from ..customer import identity
+from .. import identity
 from ..extensions import db
 from ..models import Product
 from ..services import conversations
@@ -13,7 +13,7 @@ def product_list():
     return render_template("storefront/product_list.html", products=products)
 
 
-@bp.get("/products/<int:product_id>")
+@bp.get("/products/<id:product_id>")
 def product_detail(product_id):
     product = db.get_or_404(Product, product_id)
     inquiry = identity.own_inquiry(product_id)

@@ -1,0 +1,135 @@
+"""Sites: the shops that offer the chat, their allowed origins, API keys and identity secret."""
+import hashlib
+import hmac
+import secrets
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Site, SiteApiKey, utcnow
+from . import validation
+from .errors import NotFound, ValidationError
+
+DEMO_SITE_ID = "demo"
+KEY_PREFIX = "pcs_"  # product chat site key: tells it apart from admin API tokens
+
+
+def _hash(key):
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def get(public_id):
+    """The site with this public id, or a 404."""
+    site = find(public_id)
+    if site is None:
+        raise NotFound("No such site.", {"site": "unknown site"})
+    return site
+
+
+def find(public_id):
+    if not isinstance(public_id, str) or not 1 <= len(public_id) <= 40:
+        return None
+    return db.session.scalar(sa.select(Site).filter_by(public_id=public_id))
+
+
+def all_sites():
+    return db.session.scalars(sa.select(Site).order_by(Site.id)).all()
+
+
+def clean_origins(origins):
+    """Validated, de-duplicated origins (a list of strings, or text with one per line)."""
+    if isinstance(origins, str):
+        origins = origins.split()
+    if not isinstance(origins, list) or len(origins) > 50:
+        raise ValidationError("Give at most 50 origins.", {"origins": "a list of at most 50 origins"})
+    cleaned = []
+    for value in origins:
+        value = validation.origin(value, "origins")
+        if value not in cleaned:
+            cleaned.append(value)
+    return cleaned
+
+
+def _clean_name(name):
+    return validation.clean_text(name, "name", 120, what="Name").strip()
+
+
+def create(name, origins=(), public_id=None, commit=True):
+    """A new site; returns (site, api_key) - the key is shown once, only its hash is kept."""
+    site = Site(public_id=public_id or "s" + secrets.token_hex(5), name=_clean_name(name),
+                allowed_origins="\n".join(clean_origins(list(origins))),
+                identity_secret=secrets.token_hex(32))
+    db.session.add(site)
+    db.session.flush()
+    key = add_key(site, "default", commit=False)
+    if commit:
+        db.session.commit()
+    return site, key
+
+
+def update(site, name=None, origins=None):
+    if name is not None:
+        site.name = _clean_name(name)
+    if origins is not None:
+        site.allowed_origins = "\n".join(clean_origins(origins))
+    db.session.commit()
+    return site
+
+
+def rotate_identity_secret(site):
+    site.identity_secret = secrets.token_hex(32)
+    db.session.commit()
+    return site.identity_secret
+
+
+def add_key(site, name, commit=True):
+    name = validation.clean_text(name or "key", "name", 100, what="Name").strip()
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(SiteApiKey(site_id=site.id, name=name, key_hash=_hash(key), prefix=key[:10]))
+    if commit:
+        db.session.commit()
+    return key
+
+
+def keys_of(site):
+    return db.session.scalars(sa.select(SiteApiKey).filter_by(site_id=site.id).order_by(SiteApiKey.id)).all()
+
+
+def revoke_key(site, key_id):
+    db.session.execute(sa.delete(SiteApiKey).where(SiteApiKey.id == key_id, SiteApiKey.site_id == site.id))
+    db.session.commit()
+
+
+def site_for_key(key):
+    """The site an API key belongs to, or None."""
+    if not isinstance(key, str) or not key.startswith(KEY_PREFIX) or len(key) > 100:
+        return None
+    row = db.session.scalar(sa.select(SiteApiKey).filter_by(key_hash=_hash(key)))
+    if row is None:
+        return None
+    row.last_used_at = utcnow()
+    db.session.commit()
+    return row.site
+
+
+def origin_allowed(site, origin):
+    return bool(origin) and origin.lower() in site.origins
+
+
+def demo_site():
+    """Our own shop's site, made on first use."""
+    site = find(DEMO_SITE_ID)
+    if site is None:
+        site, _ = create("Demo Shop", public_id=DEMO_SITE_ID)
+    return site
+
+
+def verify_identity(site, customer_id, email, timestamp, signature, max_age_seconds, now):
+    """Is ``signature`` the site's HMAC-SHA256 of ``customer_id:email:timestamp``, recent enough?"""
+    if not all(isinstance(v, str) for v in (customer_id, email, timestamp, signature)):
+        return False
+    if not (timestamp.isascii() and timestamp.isdigit()) or abs(now - int(timestamp)) > max_age_seconds:
+        return False
+    expected = hmac.new(site.identity_secret.encode(), f"{customer_id}:{email}:{timestamp}".encode(),
+                        hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature.lower())
