@@ -147,10 +147,11 @@ def add_admin_message(inquiry_id, text, admin_id=None, message_type="text", syst
         inquiry.last_message_at = now
         inquiry.waiting_since = None
     inquiry.refresh_queue_key()
+    inquiry_id = inquiry.id  # read before a failed flush leaves the session unusable
     try:
         db.session.flush()
     except IntegrityError:
-        return _replay(inquiry.id, client_msg_id)
+        return _replay(inquiry_id, client_msg_id)
     announce_message(message, inquiry)
     if commit:
         db.session.commit()
