@@ -60,7 +60,17 @@ class Config:
     # Shared limits across workers when Redis is there; per process otherwise.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    # Retry-After (and X-RateLimit-*) on limited routes, so clients know when to retry.
+    RATELIMIT_HEADERS_ENABLED = True
     CHAT_SEND_RATE_LIMIT = os.environ.get("CHAT_SEND_RATE_LIMIT", "30/minute")
+    # Abuse limits per IP address: new chat sessions, new conversations.
+    CHAT_NEW_SESSIONS_PER_IP = os.environ.get("CHAT_NEW_SESSIONS_PER_IP", "20/minute;200/hour")
+    CHAT_NEW_INQUIRIES_PER_IP = os.environ.get("CHAT_NEW_INQUIRIES_PER_IP", "10/minute;60/hour")
+    CHAT_TYPING_RATE_LIMIT = os.environ.get("CHAT_TYPING_RATE_LIMIT", "40/minute")
+    # Past this many urgent-question mails to one admin in an hour, one digest.
+    CHAT_URGENT_MAILS_PER_HOUR = _int("CHAT_URGENT_MAILS_PER_HOUR", 10)
+    # Privacy: resolved or closed inquiries older than this are purged.
+    CHAT_RETENTION_DAYS = _int("CHAT_RETENTION_DAYS", 365)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -105,4 +105,7 @@ def create_app(config_name_or_object=None):
     app.register_blueprint(admin_bp)
     register_error_handlers(app)
     register_cli(app)
+    from . import security
+
+    security.init_app(app)
     return app

@@ -120,3 +120,75 @@ def create_token_command(email, name):
 
 def register_cli(app):
     app.cli.add_command(chat_cli)
+
+
+def _customer_option(email, inquiry_id):
+    from .services import ServiceError, privacy
+
+    try:
+        return privacy.find_customer(email=email, inquiry_id=inquiry_id)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+
+
+customer_options = [
+    click.option("--email", default=None, help="The customer's email address."),
+    click.option("--inquiry", "inquiry_id", type=int, default=None, help="One of the customer's inquiry ids."),
+]
+
+
+def _with_customer_options(command):
+    for option in reversed(customer_options):
+        command = option(command)
+    return command
+
+
+@chat_cli.command("export-customer")
+@_with_customer_options
+def export_customer_command(email, inquiry_id):
+    """Print everything stored about one customer as JSON."""
+    import json
+
+    from .services import privacy
+
+    click.echo(json.dumps(privacy.export(_customer_option(email, inquiry_id)), indent=2, ensure_ascii=False))
+
+
+@chat_cli.command("erase-customer")
+@_with_customer_options
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase_customer_command(email, inquiry_id, yes):
+    """Delete all conversations, messages and mails of one customer."""
+    from .services import privacy
+
+    customer = _customer_option(email, inquiry_id)
+    if not yes:
+        click.confirm(f"Erase {len(customer.inquiries())} conversation(s) of this customer?", abort=True)
+    counts = privacy.erase(customer)
+    click.echo(f"Erased {counts['inquiries']} conversation(s), {counts['messages']} message(s), "
+               f"{counts['emails']} mail(s).")
+
+
+@chat_cli.command("revoke-customer")
+@_with_customer_options
+def revoke_customer_command(email, inquiry_id):
+    """End every chat session of one customer."""
+    from .services import shoppers
+
+    click.echo(f"Ended {shoppers.revoke(_customer_option(email, inquiry_id).sessions)} session(s).")
+
+
+@chat_cli.command("purge")
+@click.option("--days", type=int, default=None,
+              help="Retention in days (default: CHAT_RETENTION_DAYS, 365). Resolved or closed longer ago: deleted.")
+def purge_command(days):
+    """Delete resolved or closed inquiries older than the retention period (safe from cron)."""
+    from flask import current_app
+
+    from .services import privacy
+
+    days = days if days is not None else current_app.config["CHAT_RETENTION_DAYS"]
+    if days < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--days")
+    counts = privacy.purge(days)
+    click.echo(f"Purged {counts['inquiries']} inquiries and {counts['messages']} messages older than {days} days.")

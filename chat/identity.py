@@ -91,12 +91,13 @@ def from_request():
     """The caller's session id, or None if it has none (yet)."""
     if "chat_session_id" not in g:
         header = request.headers.get(HEADER_NAME)
-        token = header or request.cookies.get(COOKIE_NAME)
+        # An empty header means "no session yet" (and never falls back to the cookie).
+        token = header if HEADER_NAME in request.headers else request.cookies.get(COOKIE_NAME)
         parsed = read(token)
         if parsed is not None and _revoked(*parsed):
             parsed = None
         g.chat_session_id = parsed[0] if parsed else None
-        g.chat_session_via_header = bool(header)
+        g.chat_session_via_header = HEADER_NAME in request.headers
         if parsed and _now_ms() - parsed[1] > RENEW_AFTER_SECONDS * 1000:
             g.chat_session_renew = True
     return g.chat_session_id
@@ -125,6 +126,26 @@ def adopt(session_id):
 def via_header():
     from_request()
     return g.get("chat_session_via_header", False)
+
+
+def csrf_unless_header():
+    """before_request for customer routes: when is a CSRF token needed?
+
+    When the session comes from our cookie (browsers attach it to forged
+    requests), and for any form post without our header (a cross-site page can
+    send one, and its answer could replace the shopper's cookie). A request with
+    the ``X-Chat-Session`` header (even empty: "no session yet") or a JSON body
+    cannot be sent cross-site without a CORS preflight, so it needs none.
+    """
+    from .extensions import csrf
+
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return
+    header = HEADER_NAME in request.headers
+    cookie_session = not header and request.cookies.get(COOKIE_NAME)
+    simple_form = not header and not request.is_json
+    if cookie_session or simple_form:
+        csrf.protect()
 
 
 def header_only():

@@ -77,7 +77,8 @@ def deliver_due(limit=50, now=None):
             mail.claimed_until = None
             if mail.attempts >= config["MAIL_MAX_ATTEMPTS"]:
                 mail.failed_at = now
-                log.error("mail %s to %s given up after %s attempts", mail.id, mail.to_addr, mail.attempts)
+                # The id only: logs never carry addresses or message text.
+                log.error("mail %s given up after %s attempts", mail.id, mail.attempts)
             else:
                 mail.next_attempt_at = now + timedelta(seconds=min(3600, 30 * 2 ** (mail.attempts - 1)))
             failed += 1

@@ -345,6 +345,9 @@ class OutboxEmail(db.Model):
 
     id = sa.Column(sa.Integer, primary_key=True)
     dedupe_key = sa.Column(sa.String(190), nullable=False, unique=True)
+    # The inquiry a mail is about (None for digests): erasing or purging the
+    # inquiry deletes its mails too, so no text or address outlives it.
+    inquiry_id = sa.Column(sa.Integer, sa.ForeignKey("product_inquiries.id", ondelete="CASCADE"), index=True)
     to_addr = sa.Column(sa.String(255), nullable=False)
     subject = sa.Column(sa.String(255), nullable=False)
     body_text = sa.Column(sa.Text, nullable=False)

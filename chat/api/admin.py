@@ -101,3 +101,35 @@ def admin_set_priority(inquiry_id):
 def admin_assign(inquiry_id):
     """Assign to an admin (``admin_id``) or to nobody (null)."""
     return jsonify(_one(inquiries.assign(inquiry_id, current_admin(), field(json_object(), "admin_id"))))
+
+
+def _customer_from(source):
+    """The customer named by ``email`` or ``inquiry_id`` (query string or JSON body)."""
+    from ..services import privacy
+
+    email, inquiry_id = source.get("email"), source.get("inquiry_id")
+    return privacy.find_customer(email=email or None, inquiry_id=inquiry_id if inquiry_id not in ("", None) else None)
+
+
+@bp.get("/customers/export")
+def admin_export_customer():
+    """Everything stored about one customer (``?email=`` or ``?inquiry_id=``)."""
+    from ..services import privacy
+
+    return jsonify(privacy.export(_customer_from(request.args)))
+
+
+@bp.post("/customers/erase")
+def admin_erase_customer():
+    """Delete all data of one customer (``{"email"}`` or ``{"inquiry_id"}``); returns counts."""
+    from ..services import privacy
+
+    return jsonify(erased=privacy.erase(_customer_from(json_object())))
+
+
+@bp.post("/customers/revoke-sessions")
+def admin_revoke_customer_sessions():
+    """End every chat session of one customer (``{"email"}`` or ``{"inquiry_id"}``)."""
+    from ..services import shoppers
+
+    return jsonify(revoked_sessions=shoppers.revoke(_customer_from(json_object()).sessions))

@@ -3,7 +3,6 @@ from flask import Blueprint, current_app, jsonify, request
 
 from .. import identity
 from ..customer.limits import send_limit
-from ..extensions import csrf
 from ..inputs import field, json_object, optional_id, optional_int
 from ..services import ValidationError, conversations, shoppers, validation
 from ..services.errors import Forbidden, NotFound
@@ -12,14 +11,7 @@ from .serializers import inquiry_dict, message_dict
 bp = Blueprint("customer", __name__)
 
 
-@bp.before_request
-def csrf_unless_header_session():
-    """CSRF rides on cookies: a caller whose session comes from our cookie must send
-    the token. A custom header cannot be sent cross-site without CORS, so
-    X-Chat-Session callers (and first calls with no session) need none."""
-    unsafe = request.method in ("POST", "PUT", "PATCH", "DELETE")
-    if unsafe and not identity.via_header() and request.cookies.get(identity.COOKIE_NAME):
-        csrf.protect()
+bp.before_request(identity.csrf_unless_header)
 
 
 def _session_from_body(data):

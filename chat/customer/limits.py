@@ -1,10 +1,57 @@
-"""Rate limits shared by the HTML and JSON sides (one budget per customer)."""
-from flask import current_app
+"""Customer rate limits, shared by the HTML, embed and JSON sides (Flask-Limiter).
 
-from ..extensions import limiter
+- sending: one budget per chat session (or per address for a caller with none);
+- new chat sessions per IP address, counted only when a request really mints one;
+- new conversations per IP address, counted only when a message really opens one;
+- the typing signal per session.
+
+A limited visitor gets a 429 with ``Retry-After`` and a friendly sentence;
+callers with a session or conversation of their own are never held back by
+the per-IP limits of strangers behind the same address.
+"""
+from flask import current_app, g, request
+from flask_limiter.util import get_remote_address
+
 from .. import identity
+from ..extensions import limiter
 
-# One shared budget for sending, whichever endpoint the message comes through.
-send_limit = limiter.shared_limit(lambda: current_app.config["CHAT_SEND_RATE_LIMIT"], scope="chat-send",
-                                  key_func=identity.rate_key)
-typing_limit = limiter.limit("40/minute", key_func=identity.rate_key)
+SLOW_DOWN = "You're sending messages faster than we can take them. Please wait a moment and try again."
+TOO_MANY_NEW = ("Too many new conversations have been started from your network just now. "
+                "Please wait a few minutes and try again.")
+
+
+def _config(name):
+    return lambda: current_app.config[name]
+
+
+def _has_session():
+    return identity.from_request() is not None
+
+
+def _has_conversation_here():
+    """The caller already talks about this product: not a new conversation."""
+    product_id = (request.view_args or {}).get("product_id")
+    if product_id is None and "chat_product" in g:
+        product_id = g.chat_product.id if g.chat_product is not None else None
+    return product_id is not None and identity.own_inquiry(product_id) is not None
+
+
+_per_session = limiter.shared_limit(_config("CHAT_SEND_RATE_LIMIT"), scope="chat-send",
+                                    key_func=identity.rate_key, error_message=SLOW_DOWN)
+_new_sessions = limiter.shared_limit(
+    _config("CHAT_NEW_SESSIONS_PER_IP"), scope="chat-new-session", key_func=get_remote_address,
+    exempt_when=_has_session, error_message=TOO_MANY_NEW,
+    deduct_when=lambda response: identity.is_new() and response.status_code < 400)
+_new_inquiries = limiter.shared_limit(
+    _config("CHAT_NEW_INQUIRIES_PER_IP"), scope="chat-new-inquiry", key_func=get_remote_address,
+    exempt_when=_has_conversation_here, error_message=TOO_MANY_NEW,
+    deduct_when=lambda response: bool(g.get("chat_inquiry_created")) and response.status_code < 400)
+
+
+def send_limit(view):
+    """Every limit a send is subject to, whichever endpoint it comes through."""
+    return _per_session(_new_sessions(_new_inquiries(view)))
+
+
+typing_limit = limiter.limit(_config("CHAT_TYPING_RATE_LIMIT"), key_func=identity.rate_key,
+                             error_message=SLOW_DOWN)

@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -40,6 +41,8 @@ def _inquiry_for_sending(product_id, session_id):
     db.session.add(inquiry)
     try:
         db.session.flush()
+        if has_request_context():
+            g.chat_inquiry_created = True  # counted by the per-IP limit on new conversations
     except IntegrityError:
         # Another request of the same session created it first; a new
         # transaction sees its row (MySQL's snapshot would not).

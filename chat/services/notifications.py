@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
-from .. import identity
+from .. import identity, links
 from ..extensions import db
 from ..models import OutboxEmail, ProductInquiry, ProductMessage, User, utcnow
 
@@ -30,30 +31,64 @@ def _admin_recipients(inquiry):
     return list(db.session.scalars(sa.select(User).where(User.is_active.is_(True)).order_by(User.id)))
 
 
-def _queue(dedupe_key, to_addr, subject, template, **context):
+def _queue(dedupe_key, to_addr, subject, template, inquiry=None, **context):
     """Add one mail to the outbox unless the same key is queued already."""
     exists = db.session.scalar(sa.select(OutboxEmail.id).filter_by(dedupe_key=dedupe_key))
     if exists:
         return None
     mail = OutboxEmail(
-        dedupe_key=dedupe_key, to_addr=to_addr, subject=subject,
-        body_text=render_template(f"email/{template}.txt", **context),
-        body_html=render_template(f"email/{template}.html", **context),
+        dedupe_key=dedupe_key, to_addr=to_addr, subject=subject, inquiry_id=inquiry.id if inquiry else None,
+        body_text=render_template(f"email/{template}.txt", inquiry=inquiry, **context),
+        body_html=render_template(f"email/{template}.html", inquiry=inquiry, **context),
     )
     db.session.add(mail)
     return mail
 
 
 def admin_link(inquiry):
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/admin/inquiries/{inquiry.id}"
+    return links.external("admin.inquiry_page", inquiry_id=inquiry.id)
 
 
 def queue_high_priority(inquiry, text):
-    """A new (or newly raised) high-priority inquiry: tell the assignee or every admin."""
+    """A new (or newly raised) high-priority inquiry: tell the assignee or every admin.
+
+    Past ``CHAT_URGENT_MAILS_PER_HOUR`` urgent mails to one admin in the last
+    hour, the rest go into one digest for the hour (no message text in it),
+    so a flood of "urgent" questions cannot flood anyone's inbox.
+    """
+    limit = current_app.config["CHAT_URGENT_MAILS_PER_HOUR"]
+    since = utcnow() - timedelta(hours=1)
     for admin in _admin_recipients(inquiry):
-        _queue(f"high:{inquiry.id}:{admin.id}", admin.email,
-               f"Urgent question about {inquiry.product.name}", "admin_urgent",
-               inquiry=inquiry, text=text, link=admin_link(inquiry))
+        recent = db.session.scalar(sa.select(sa.func.count(OutboxEmail.id)).where(
+            OutboxEmail.to_addr == admin.email, OutboxEmail.dedupe_key.like("high:%"),
+            OutboxEmail.created_at >= since))
+        if recent >= limit:
+            _add_to_digest(admin, inquiry)
+        else:
+            _queue(f"high:{inquiry.id}:{admin.id}", admin.email,
+                   f"Urgent question about {inquiry.product.name}", "admin_urgent",
+                   inquiry=inquiry, text=text, link=admin_link(inquiry))
+
+
+def _add_to_digest(admin, inquiry):
+    """One mail per admin and hour listing further urgent inquiries; sent when the hour ends."""
+    now = utcnow()
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    key = f"digest:{admin.id}:{hour:%Y%m%d%H}"
+    line = f"- {inquiry.product.name}: {admin_link(inquiry)}"
+    html_line = Markup(render_template("email/_digest_item.html", inquiry=inquiry, link=admin_link(inquiry)))
+    digest = db.session.scalar(sa.select(OutboxEmail).filter_by(dedupe_key=key))
+    if digest is None or digest.sent_at is not None:
+        if digest is not None:
+            return  # this hour's digest went out already; the list page shows the rest
+        digest = _queue(key, admin.email, "More urgent questions", "admin_digest",
+                        hour=hour, first_line=line, first_html=html_line)
+        digest.next_attempt_at = hour + timedelta(hours=1)
+        return
+    digest.body_text = digest.body_text.rstrip("\n") + "\n" + line
+    digest.body_html = digest.body_html.replace("</ul>", str(html_line) + "</ul>")
+    count = digest.body_text.count("\n- ")
+    digest.subject = f"More urgent questions ({count})"
 
 
 def scan(now=None):
@@ -64,7 +99,6 @@ def scan(now=None):
     waiting_limit = now - timedelta(minutes=config["NOTIFY_UNANSWERED_MINUTES"])
     waiting = db.session.scalars(
         sa.select(ProductInquiry).where(
-            ProductInquiry.status.in_(("pending", "in_progress")),
             ProductInquiry.waiting_since.is_not(None),
             ProductInquiry.waiting_since <= waiting_limit,
             sa.or_(ProductInquiry.notified_waiting_since.is_(None),

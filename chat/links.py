@@ -1,0 +1,12 @@
+"""Absolute links for emails, built with url_for against PUBLIC_BASE_URL.
+
+Mails are written in requests (an urgent question) and in the worker (the
+periodic scan); both must link to the public address, not to whatever host
+the request came in on.
+"""
+from flask import current_app, url_for
+
+
+def external(endpoint, **values):
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+        return url_for(endpoint, _external=True, **values)

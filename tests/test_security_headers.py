@@ -1,0 +1,45 @@
+"""Every response carries the security headers; scripts only from our own origin."""
+import re
+
+from .chat_helpers import admin_login, first_product_id, make_inquiry
+
+
+def _script_src(policy):
+    return re.search(r"script-src ([^;]+)", policy).group(1).split()
+
+
+def test_every_kind_of_response_has_the_headers(app, client, demo):
+    pid = first_product_id(app)
+    inquiry_id = make_inquiry(app, pid, "hello")
+    admin = app.test_client()
+    admin_login(admin, demo["admin_email"], demo["admin_password"])
+    responses = {
+        "page": client.get("/"),
+        "product": client.get(f"/products/{pid}"),
+        "fragment": client.get(f"/products/{pid}/chat", headers={"HX-Request": "true"}),
+        "json": client.get(f"/api/products/{pid}/messages"),
+        "json error": client.get("/api/products/999999/messages"),
+        "html 404": client.get("/no-such-page"),
+        "static": client.get("/static/css/app.css"),
+        "admin": admin.get(f"/admin/inquiries/{inquiry_id}"),
+        "login": client.get("/admin/login"),
+    }
+    for name, response in responses.items():
+        policy = response.headers.get("Content-Security-Policy", "")
+        assert _script_src(policy) == ["'self'"], name
+        assert "'unsafe-eval'" not in policy and "frame-ancestors 'self'" in policy, name
+        assert response.headers["X-Content-Type-Options"] == "nosniff", name
+        assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin", name
+
+
+def test_no_page_carries_inline_script(app, client, demo):
+    pid = first_product_id(app)
+    admin = app.test_client()
+    admin_login(admin, demo["admin_email"], demo["admin_password"])
+    pages = [client.get("/"), client.get(f"/products/{pid}"), client.get("/admin/login"), admin.get("/admin"),
+             admin.get("/admin/tokens")]
+    for page in pages:
+        html = page.get_data(as_text=True)
+        # Every <script> has a src; no inline handlers (CSP would block them).
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+        assert not re.search(r"\son[a-z]+=", html)
