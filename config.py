@@ -33,6 +33,8 @@ class Config:
     CHAT_MAX_MESSAGE_LENGTH = _int("CHAT_MAX_MESSAGE_LENGTH", 2000)
     CHAT_PAGE_SIZE = _int("CHAT_PAGE_SIZE", 30)
     CHAT_SESSION_DAYS = _int("CHAT_SESSION_DAYS", 365)
+    # How long a shop's signature of a logged-in customer stays valid.
+    CHAT_IDENTITY_MAX_AGE_SECONDS = _int("CHAT_IDENTITY_MAX_AGE_SECONDS", 86400)
     ADMIN_PAGE_SIZE = _int("ADMIN_PAGE_SIZE", 50)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)
 

@@ -95,17 +95,26 @@ def create_app(config_name_or_object=None):
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .cli import register_cli
-    from .customer import bp as customer_bp
+    from .embed import bp as embed_bp
     from .errors import register_error_handlers
     from .storefront import bp as storefront_bp
 
     app.register_blueprint(storefront_bp)
-    app.register_blueprint(customer_bp)
+    app.register_blueprint(embed_bp)
+    from . import identity
+
+    # Hands a new or renewed customer session token to the client.
+    app.after_request(identity.attach)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     register_error_handlers(app)
     register_cli(app)
     from . import security
+    from .live.names import Event, names_for_js
 
     security.init_app(app)
+    # Live event names for templates (sse-swap) and, as JSON, for JavaScript.
+    from .links import product_page
+
+    app.jinja_env.globals.update(live=Event, live_events=names_for_js(), product_page=product_page)
     return app

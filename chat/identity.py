@@ -50,7 +50,7 @@ def sign(session_id, issued_ms=None):
 def read(token):
     """``(session_id, issued_ms)`` for a well-signed, unexpired token, else None.
 
-    Revocation is checked separately (``_revoked``), as it needs the database.
+    Revocation is checked separately (``is_revoked``), as it needs the database.
     """
     if not token or not isinstance(token, str) or len(token) > 200:
         return None
@@ -68,7 +68,8 @@ def read(token):
     return session_id, issued_ms
 
 
-def _revoked(session_id, issued_ms):
+def is_revoked(session_id, issued_ms):
+    """Was every token issued at ``issued_ms`` for this session revoked since?"""
     from .models import Shopper
 
     valid_after = db.session.scalar(sa.select(Shopper.tokens_valid_after).filter_by(session_id=session_id))
@@ -82,7 +83,7 @@ def _epoch_ms(naive_utc):
 def session_from_token(token):
     """The session id a token names, if it is valid, unexpired and not revoked."""
     parsed = read(token)
-    if parsed is None or _revoked(*parsed):
+    if parsed is None or is_revoked(*parsed):
         return None
     return parsed[0]
 
@@ -94,7 +95,7 @@ def from_request():
         # An empty header means "no session yet" (and never falls back to the cookie).
         token = header if HEADER_NAME in request.headers else request.cookies.get(COOKIE_NAME)
         parsed = read(token)
-        if parsed is not None and _revoked(*parsed):
+        if parsed is not None and is_revoked(*parsed):
             parsed = None
         g.chat_session_id = parsed[0] if parsed else None
         g.chat_session_via_header = HEADER_NAME in request.headers
@@ -204,6 +205,6 @@ def read_resume_token(token, max_age_days=30):
                                                         return_timestamp=True)
     except Exception:  # noqa: BLE001 - bad, altered or expired: no session
         return None
-    if not isinstance(session_id, str) or _revoked(session_id, int(issued.timestamp() * 1000)):
+    if not isinstance(session_id, str) or is_revoked(session_id, int(issued.timestamp() * 1000)):
         return None
     return session_id

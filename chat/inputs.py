@@ -78,17 +78,16 @@ def last_event_id():
     return max(values) if values else None
 
 
-def known_marks(name="marks", limit=100):
-    """``marks=12.sent,13.delivered``: the marks a polling client shows now (bad items skipped)."""
-    known = {}
-    for item in (request.args.get(name) or "").split(",")[:limit]:
-        message_id, _, state = item.partition(".")
-        if state in ("sent", "delivered", "read"):
-            try:
-                known[parse_id(message_id, name)] = state
-            except ValidationError:
-                continue
-    return known
+def parse_since(value, name="since"):
+    """A polling cursor the server handed out (an ISO timestamp); None when absent, 400 when not one."""
+    from datetime import datetime
+
+    if value in (None, ""):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise BadParameter(f"{name} must be the value the server sent.", {name: "a timestamp"}) from None
 
 
 # -- JSON bodies ---------------------------------------------------------------

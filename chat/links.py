@@ -10,3 +10,29 @@ from flask import current_app, url_for
 def external(endpoint, **values):
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
         return url_for(endpoint, _external=True, **values)
+
+
+def product_page(product, in_email=False):
+    """Where shoppers see the product: the shop's page (synced or seen by the widget);
+    for the demo shop, our own product page; None while unknown."""
+    if product.page_url:
+        return product.page_url.split("#", 1)[0]
+    if product.site.public_id == "demo":
+        if in_email:
+            return external("storefront.product_detail", product_id=product.id)
+        return url_for("storefront.product_detail", product_id=product.id, _external=True)
+    return None
+
+
+def resume_link(inquiry):
+    """The link in an answer email: the product's page, with a resume token in the fragment.
+
+    The fragment never reaches a server (or its logs); the loader on that page
+    hands the token to the chat, which exchanges it for a session.
+    """
+    from . import identity
+
+    product = inquiry.product
+    page = product_page(product, in_email=True) or external("embed.page", site=product.site.public_id,
+                                              external_id=product.external_id)
+    return f"{page}#productchat-resume={identity.resume_token(inquiry.session_id)}"

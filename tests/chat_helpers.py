@@ -24,21 +24,10 @@ def make_product(**fields):
     return product
 
 
-def csrf_token(client, product_id):
-    page = client.get(f"/products/{product_id}").get_data(as_text=True)
-    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
-
-
-def htmx_headers(token):
-    return {"HX-Request": "true", "X-CSRFToken": token}
-
-
-def send_html(client, product_id, text, token, client_id=None):
-    return client.post(
-        f"/products/{product_id}/chat/messages",
-        data={"message_text": text, "client_message_id": client_id or str(uuid.uuid4())},
-        headers=htmx_headers(token),
-    )
+def csrf_token(client, product_id=None):
+    """A CSRF token for this client's session, from the login page's form."""
+    page = client.get("/admin/login").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
 def count(app, model):
@@ -76,3 +65,42 @@ def make_inquiry(app, product_id, text, session=None):
     with app.app_context():
         result = conversations.send_customer_message(product_id, session or uuid.uuid4().hex, text)
         return result.message.inquiry_id
+
+
+class Shopper:
+    """A shopper's browser as the widget's iframe sees the server: the session token
+    travels in the X-Chat-Session header (kept from answers), never in a cookie."""
+
+    def __init__(self, app, site="demo"):
+        self.client = app.test_client()
+        self.site = site
+        self.token = ""
+
+    def _keep(self, response):
+        token = response.headers.get("X-Chat-Session")
+        if token:
+            self.token = token
+        return response
+
+    def headers(self, **extra):
+        return {"X-Chat-Session": self.token, "HX-Request": "true", **extra}
+
+    def url(self, path):
+        return f"/embed/{self.site}{path}"
+
+    def get(self, path, **kwargs):
+        return self._keep(self.client.get(self.url(path), headers=self.headers(), **kwargs))
+
+    def post(self, path, **kwargs):
+        return self._keep(self.client.post(self.url(path), headers=self.headers(), **kwargs))
+
+    def send(self, product, text, client_id=None, **form):
+        return self.post(f"/products/{product}/messages",
+                         data={"message_text": text, "client_message_id": client_id or str(uuid.uuid4()), **form})
+
+    def conversation(self, product):
+        return self.get(f"/products/{product}/conversation").get_data(as_text=True)
+
+
+def message_ids(html):
+    return [int(i) for i in re.findall(r'id="msg-(\d+)"', html)]

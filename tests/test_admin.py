@@ -8,7 +8,7 @@ from chat.extensions import db
 from chat.models import ProductInquiry, ProductMessage, User
 from chat.services import conversations, inquiries, shoppers
 
-from .chat_helpers import admin_login, csrf_token, first_product_id, make_inquiry
+from .chat_helpers import Shopper, admin_login, csrf_token, first_product_id, make_inquiry
 
 ADMIN_GETS = ["/admin", "/admin/inquiries", "/admin/inquiries/1", "/admin/inquiries/1/messages", "/admin/stream",
               "/admin/tokens", "/api/admin/inquiries", "/api/admin/inquiries/1"]
@@ -59,10 +59,10 @@ def test_every_admin_route_refuses_anonymous_callers(app, demo):
 
 def test_a_customer_session_cannot_reach_admin_data(app, demo):
     pid = first_product_id(app)
-    customer = app.test_client()
-    token = csrf_token(customer, pid)
-    customer.post(f"/products/{pid}/chat/messages", data={"message_text": "mine"}, headers=headers(token))
-    assert customer.get("/api/admin/inquiries").status_code == 401
+    shopper = Shopper(app)
+    shopper.send(str(pid), "mine")
+    customer = shopper.client
+    assert customer.get("/api/admin/inquiries", headers={"X-Chat-Session": shopper.token}).status_code == 401
     assert customer.get("/admin/inquiries/1").status_code == 302
     assert customer.get("/api/admin/inquiries", headers={"Authorization": "Bearer not-a-token"}).status_code == 401
 
@@ -245,7 +245,7 @@ def test_inquiry_view_shows_product_customer_and_other_inquiries(app, admin):
         shoppers.set_email(session, "cy@example.com", True)
     page = client.get(f"/admin/inquiries/{first}").get_data(as_text=True)
     assert "Trailhead 35L Hiking Backpack" in page and "129.00 EUR" in page and "In stock (14)" in page
-    assert f'href="/products/{pid}"' in page
+    assert f'href="http://localhost/products/{pid}"' in page  # the product's page, to open beside
     assert "cy@example.com" in page
     assert f'href="/admin/inquiries/{second}"' in page and "Aeropress Go Coffee Maker" in page
     assert client.get("/admin/inquiries/999999").status_code == 404

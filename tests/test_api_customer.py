@@ -7,13 +7,7 @@ import pytest
 from chat.models import ProductInquiry, ProductMessage
 from chat.services import conversations
 
-from .chat_helpers import (
-    count,
-    csrf_token,
-    first_product_id,
-    only_inquiry_id,
-    send_html,
-)
+from .chat_helpers import count, first_product_id, only_inquiry_id
 
 
 @pytest.fixture
@@ -166,8 +160,9 @@ def test_mark_read(app, pid):
 
 def test_cookie_callers_need_the_csrf_token(app, pid):
     client = app.test_client()
-    token = csrf_token(client, pid)
-    send_html(client, pid, "started on the page", token)  # now the cookie is the session
+    started = post_json(client, pid, {"message_text": "started on the page"})  # no session yet: no token needed
+    assert started.status_code == 201 and client.get_cookie("chat_session").http_only
+    token = started.headers["X-CSRFToken"]  # now the cookie is the session
     refused = post_json(client, pid, {"message_text": "no token"})
     assert refused.status_code == 400 and "CSRF" in refused.get_json()["error"]
     allowed = post_json(client, pid, {"message_text": "with token"}, {"X-CSRFToken": token})

@@ -13,7 +13,7 @@ from chat.mail import deliver_due
 from chat.models import OutboxEmail, User, utcnow
 from chat.services import conversations, inquiries, notifications, shoppers
 
-from .chat_helpers import first_product_id
+from .chat_helpers import Shopper, first_product_id
 from .live_server import free_port
 
 
@@ -124,17 +124,19 @@ def test_an_unread_answer_emails_a_consenting_customer_with_a_link_back(app, smt
     rcpt, message = next((r, m) for r, m in smtp.mails if r == ["cy@example.com"])
     text, html = bodies(message)
     assert "Yes & it <fits>." in text and "Yes &amp; it &lt;fits&gt;." in html
-    link = re.search(r"http://shop\.test(/products/\d+/chat/resume/\S+)", text).group(1)
-    # The link opens the conversation in a browser that never saw it.
-    fresh = app.test_client()
-    response = fresh.get(link)
-    assert response.status_code == 303 and response.headers["Location"].endswith("?chat=open")
-    panel = fresh.get(f"/products/{ctx}/chat", headers={"HX-Request": "true"}).get_data(as_text=True)
+    # The link goes to the product's page; the resume token rides in the fragment (never sent to a server).
+    token = re.search(rf"http://shop\.test/products/{ctx}#productchat-resume=(\S+)", text).group(1)
+    # The widget there hands it over, and the conversation opens in a browser that never saw it.
+    fresh = Shopper(app)
+    fresh._keep(fresh.client.post("/embed/demo/resume", json={"token": token}, headers={"X-Chat-Session": ""}))
+    assert fresh.token
+    panel = fresh.conversation(ctx)
     assert "does it fit?" in panel and "it &lt;fits&gt;" in panel
     # Once read, no more mail for it.
     conversations.mark_read(inquiry_id, "customer")
     assert notifications.scan(now=later) == 0
-    assert app.test_client().get(f"/products/{ctx}/chat/resume/forged-token").status_code == 303
+    forged = app.test_client().post("/embed/demo/resume", json={"token": "forged"}, headers={"X-Chat-Session": ""})
+    assert forged.status_code == 403
 
 
 def test_an_smtp_failure_is_retried_and_loses_nothing(app, smtp, ctx):

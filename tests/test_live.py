@@ -26,11 +26,19 @@ def api_send(server, text, token=None, client_id=None):
         return json.load(response), response.headers["X-Chat-Session"]
 
 
+def stream_ticket(server, token, site="demo"):
+    """What the widget does before every (re)connect: trade its header for a single-use ticket."""
+    request = urllib.request.Request(f"{server.url}/embed/{site}/stream-ticket", data=b"", method="POST",
+                                     headers={"X-Chat-Session": token})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["ticket"]
+
+
 def stream(server, token, after=None, last_event_id=None, product_id=1):
-    url = f"{server.url}/products/{product_id}/chat/stream"
+    url = f"{server.url}/embed/demo/stream?product={product_id}&ticket={stream_ticket(server, token)}"
     if after is not None:
-        url += f"?after={after}"
-    headers = {"Cookie": f"chat_session={token}"}
+        url += f"&after={after}"
+    headers = {}
     if last_event_id is not None:
         headers["Last-Event-ID"] = str(last_event_id)
     return SSEClient(url, headers)
@@ -85,10 +93,15 @@ def test_stream_headers_and_retry_hint(live_server):
         client.close()
 
 
-def test_no_session_means_no_stream(live_server):
-    request = urllib.request.Request(live_server.url + "/products/1/chat/stream")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        assert response.status == 204
+def test_no_session_no_ticket_means_no_stream(live_server):
+    import urllib.error
+
+    with pytest.raises(urllib.error.HTTPError) as no_session:
+        stream_ticket(live_server, "")
+    assert no_session.value.code == 401
+    with pytest.raises(urllib.error.HTTPError) as no_ticket:
+        urllib.request.urlopen(live_server.url + "/embed/demo/stream?product=1", timeout=5)
+    assert no_ticket.value.code == 403
 
 
 def test_a_message_reaches_its_own_stream_and_never_another_sessions(live_server):
@@ -170,8 +183,9 @@ def test_heartbeat_on_an_idle_stream_and_a_closed_client_is_cleaned_up(live_serv
 
 def test_polling_an_unchanged_conversation_costs_a_204(live_server):
     first, token = api_send(live_server, "poll me")
-    headers = {"Cookie": f"chat_session={token}", "HX-Request": "true"}
-    request = urllib.request.Request(f"{live_server.url}/products/1/chat/messages?after={first['id']}", headers=headers)
+    headers = {"X-Chat-Session": token, "HX-Request": "true"}
+    request = urllib.request.Request(f"{live_server.url}/embed/demo/products/1/messages?after={first['id']}",
+                                     headers=headers)
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 204 and response.read() == b""
     second, _ = api_send(live_server, "new one", token)

@@ -5,7 +5,7 @@ import pytest
 
 from chat.models import ProductMessage
 
-from .chat_helpers import count, csrf_token, first_product_id, send_html
+from .chat_helpers import Shopper, count, first_product_id
 
 
 @pytest.fixture
@@ -13,14 +13,18 @@ def app_config():
     return {"RATELIMIT_ENABLED": True, "CHAT_SEND_RATE_LIMIT": "3/minute", "RATELIMIT_STORAGE_URI": "memory://"}
 
 
-def test_a_flood_of_messages_is_refused_with_429(client, app, demo):
+def test_a_flood_of_messages_is_refused_with_429(app, demo):
     pid = first_product_id(app)
-    token = csrf_token(client, pid)
-    client.get(f"/products/{pid}/chat", headers={"HX-Request": "true"})  # opening the panel starts the session
-    statuses = [send_html(client, pid, f"spam {i}", token).status_code for i in range(5)]
+    shopper = Shopper(app)
+    assert shopper.send(pid, "hello").status_code == 201  # before it had a session: counted for its address
+    statuses = [shopper.send(pid, f"spam {i}").status_code for i in range(5)]
     assert statuses == [201, 201, 201, 429, 429]
-    assert count(app, ProductMessage) == 3
-    api = client.post(f"/api/products/{pid}/messages", json={"message_text": "more"}, headers={"X-CSRFToken": token})
+    limited = shopper.send(pid, "again")
+    assert "Retry-After" in limited.headers and "faster than we can take them" in limited.get_data(as_text=True)
+    assert count(app, ProductMessage) == 4
+    # One budget, whichever way the messages come in.
+    api = shopper.client.post(f"/api/products/{pid}/messages", json={"message_text": "more"},
+                              headers={"X-Chat-Session": shopper.token})
     assert api.status_code == 429 and "error" in api.get_json()
 
 
@@ -86,7 +90,7 @@ def test_typing_signals_are_limited_per_session(app, demo):
     pid = first_product_id(app)
     token = _first_message(app, pid, "203.0.113.20").headers["X-Chat-Session"]
     client = app.test_client()
-    statuses = [client.post(f"/products/{pid}/chat/typing", headers={"X-Chat-Session": token}).status_code
+    statuses = [client.post(f"/embed/demo/products/{pid}/typing", headers={"X-Chat-Session": token}).status_code
                 for _ in range(3)]
     assert statuses == [204, 204, 429]
 

@@ -16,7 +16,8 @@ def test_every_kind_of_response_has_the_headers(app, client, demo):
     responses = {
         "page": client.get("/"),
         "product": client.get(f"/products/{pid}"),
-        "fragment": client.get(f"/products/{pid}/chat", headers={"HX-Request": "true"}),
+        "fragment": client.get(f"/embed/demo/products/{pid}/conversation", headers={"HX-Request": "true"}),
+        "loader": client.get("/widget.js"),
         "json": client.get(f"/api/products/{pid}/messages"),
         "json error": client.get("/api/products/999999/messages"),
         "html 404": client.get("/no-such-page"),

@@ -1,12 +1,12 @@
 """The admins' live stream: list rows, the open inquiry's messages, typing, presence."""
-import json
-
+import sqlalchemy as sa
 from flask import current_app, render_template, request
 from flask_login import current_user
 from flask_sse import Message
 
 from ..extensions import db
 from ..live import events
+from ..live.names import Event
 from ..inputs import last_event_id, optional_id
 from ..live.stream import StreamHandler, event_stream
 from ..models import ProductInquiry, ProductMessage, User
@@ -26,7 +26,7 @@ class AdminStream(StreamHandler):
 
     def _message(self, message):
         html = render_template("conversation/_message.html", message=message, viewer="admin").strip()
-        return Message(html, type="message", id=message.id)
+        return Message(html, type=Event.MESSAGE, id=message.id)
 
     def replay(self, after):
         if after is None or not self.inquiry_id:
@@ -39,23 +39,24 @@ class AdminStream(StreamHandler):
         kind = event.get("type")
         mine = self.inquiry_id and data.get("inquiry_id") == self.inquiry_id
         out = []
-        if kind == "inquiry":
+        if kind == Event.INQUIRY:
             out.extend(self._row(data["inquiry_id"]))
-            out.append(Message(str(inquiries.waiting_count()), type="count"))
-        elif kind == "message" and mine:
+            out.append(Message(str(inquiries.waiting_count()), type=Event.WAITING))
+        elif kind == Event.MESSAGE and mine:
             message = db.session.get(ProductMessage, data["message_id"])
             if message is not None:
                 out.append(self._message(message))
                 if message.sender_type == "customer":
-                    out.append(Message('<span class="typing-note" hidden></span>', type="typing"))
-        elif kind == "status" and mine and data.get("reader") == "customer":
-            out.append(Message(json.dumps({"ids": data["ids"], "state": data["state"]}), type="status"))
-        elif kind == "typing" and mine and data.get("from") == "customer":
-            out.append(Message(render_template("conversation/_typing.html", who="The customer"), type="typing"))
-        elif kind == "presence" and mine:
+                    out.append(Message('<span class="typing-note" hidden></span>', type=Event.TYPING))
+        elif kind == Event.MARKS and mine and data.get("reader") == "customer":
+            marks = db.session.scalars(sa.select(ProductMessage).where(ProductMessage.id.in_(data["ids"]))).all()
+            out.append(Message(render_template("conversation/_marks.html", marks=marks).strip(), type=Event.MARKS))
+        elif kind == Event.TYPING and mine and data.get("from") == "customer":
+            out.append(Message(render_template("conversation/_typing.html", who="The customer"), type=Event.TYPING))
+        elif kind == Event.PRESENCE and mine:
             viewers = [v for v in inquiries.viewers(self.inquiry_id) if v.id != self.admin_id]
             out.append(Message(render_template("admin/_viewers.html", viewers=viewers).strip() or " ",
-                               type="presence"))
+                               type=Event.PRESENCE))
         return out
 
     def _row(self, inquiry_id):
@@ -64,10 +65,10 @@ class AdminStream(StreamHandler):
         query = inquiries.filtered_query(self.filters, admin).where(ProductInquiry.id == inquiry_id)
         inquiry = db.session.scalars(query).first()
         if inquiry is None:
-            return [Message(str(inquiry_id), type="remove")]
+            return [Message(str(inquiry_id), type=Event.REMOVE)]
         row = inquiries.rows_for([inquiry])[0]
         html = render_template("admin/_row.html", row=row).strip()
-        return [Message(html, type="row")]
+        return [Message(html, type=Event.ROW)]
 
     def delivered(self, message_ids):
         if self.inquiry_id:

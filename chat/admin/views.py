@@ -1,11 +1,11 @@
-from flask import current_app, request
+from flask import current_app, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
 from ..htmx import is_htmx, render, render_fragment
 from ..live import events
-from ..models import INQUIRY_STATUSES, PRIORITIES, Product
-from ..inputs import known_marks, optional_id
+from ..models import INQUIRY_STATUSES, PRIORITIES, Product, utcnow
+from ..inputs import optional_id, parse_since
 from ..services import conversations, inquiries
 from . import bp
 
@@ -33,7 +33,8 @@ def inquiries_page():
 def _inquiry_context(inquiry_id):
     inquiry = inquiries.get(inquiry_id)
     page = conversations.list_messages(inquiry.id, limit=current_app.config["CHAT_PAGE_SIZE"], viewer="admin")
-    return dict(inquiry=inquiry, product=inquiry.product, page=page, viewer="admin",
+    return dict(inquiry=inquiry, product=inquiry.product, page=page, viewer="admin", now_iso=utcnow().isoformat(),
+                messages_url=url_for("admin.inquiry_messages", inquiry_id=inquiry.id),
                 others=inquiries.other_inquiries(inquiry), admins=inquiries.admins(),
                 statuses=INQUIRY_STATUSES, priorities=PRIORITIES, status_labels=inquiries.STATUS_LABELS,
                 viewers=[v for v in inquiries.viewers(inquiry.id) if v.id != current_user.id],
@@ -51,15 +52,21 @@ def inquiry_page(inquiry_id):
 
 @bp.get("/inquiries/<id:inquiry_id>/messages")
 def inquiry_messages(inquiry_id):
+    """Older messages (``before``), or what changed since the last poll (``after``, ``since``)."""
     inquiries.get(inquiry_id)
     after, before = optional_id("after"), optional_id("before")
+    since = parse_since(request.args.get("since"))
     page = conversations.list_messages(inquiry_id, before=before, after=after,
                                        limit=current_app.config["CHAT_PAGE_SIZE"], viewer="admin")
-    marks = conversations.changed_marks(inquiry_id, "admin", known_marks())
-    if not page.messages and not marks and after is not None:
+    context = dict(page=page, viewer="admin", messages_url=url_for("admin.inquiry_messages", inquiry_id=inquiry_id))
+    if before is not None:
+        return render_fragment("conversation/_older.html", **context)
+    now = utcnow()
+    marks = conversations.marks_since(inquiry_id, "admin", since) if since else []
+    if after is not None and not page.messages and not marks:
         return "", 204  # polling: nothing new
-    response = render_fragment("admin/_message_items.html", page=page, viewer="admin", inquiry_id=inquiry_id,
-                               marks=marks)
+    response = render_fragment("conversation/_updates.html", marks=marks, since=now.isoformat(),
+                               after=page.messages[-1].id if page.messages else after or 0, **context)
     conversations.mark_delivered(inquiry_id, "admin", [m.id for m in page.messages])
     return response
 

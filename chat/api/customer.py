@@ -2,7 +2,7 @@
 from flask import Blueprint, current_app, jsonify, request
 
 from .. import identity
-from ..customer.limits import send_limit
+from ..limits import send_limit
 from ..inputs import field, json_object, optional_id, optional_int
 from ..services import ValidationError, conversations, shoppers, validation
 from ..services.errors import Forbidden, NotFound
@@ -12,6 +12,17 @@ bp = Blueprint("customer", __name__)
 
 
 bp.before_request(identity.csrf_unless_header)
+
+
+@bp.after_request
+def csrf_token_for_cookie_callers(response):
+    """A caller whose session rides on our cookie needs the CSRF token for its next
+    change: hand it over in a header (only same-origin scripts can read it)."""
+    from flask_wtf.csrf import generate_csrf
+
+    if not identity.via_header() and (request.cookies.get(identity.COOKIE_NAME) or identity.is_new()):
+        response.headers["X-CSRFToken"] = generate_csrf()
+    return response
 
 
 def _session_from_body(data):

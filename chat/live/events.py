@@ -12,6 +12,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from . import broker
+from .names import ADMINS, Event, customer_channel, inquiry_channel  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 _KEY = "chat_live_pending"
@@ -56,14 +57,3 @@ def register():
         sa_event.listen(Session, "after_soft_rollback", lambda session, previous: _after_rollback(session))
         _registered = True
 
-
-# Channel names, derived on the server from the session or the login.
-def customer_channel(session_id):
-    return f"customer:{session_id}"
-
-
-def inquiry_channel(inquiry_id):
-    return f"inquiry:{inquiry_id}"
-
-
-ADMINS = "admins"

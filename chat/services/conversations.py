@@ -7,8 +7,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..live import events
+from ..live.names import Event
 from ..models import Product, ProductInquiry, ProductMessage, utcnow
-from . import notifications, shoppers, validation
+from . import notifications, rows, shoppers, validation
 from .errors import Conflict, NotFound
 
 
@@ -37,18 +38,12 @@ def _inquiry_for_sending(product_id, session_id):
     inquiry = find_inquiry(product_id, session_id)
     if inquiry is not None:
         return inquiry
-    inquiry = ProductInquiry(product_id=product_id, session_id=session_id)
-    db.session.add(inquiry)
-    try:
-        db.session.flush()
-        if has_request_context():
-            g.chat_inquiry_created = True  # counted by the per-IP limit on new conversations
-    except IntegrityError:
-        # Another request of the same session created it first; a new
-        # transaction sees its row (MySQL's snapshot would not).
-        db.session.rollback()
-        inquiry = find_inquiry(product_id, session_id)
-    return inquiry
+    # Another request of the same session (a double click) may race to make it.
+    now = utcnow()
+    if rows.insert_if_absent(ProductInquiry, product_id=product_id, session_id=session_id, created_at=now,
+                             updated_at=now) and has_request_context():
+        g.chat_inquiry_created = True  # counted by the per-IP limit on new conversations
+    return rows.locked(sa.select(ProductInquiry).filter_by(product_id=product_id, session_id=session_id))
 
 
 @dataclass
@@ -166,8 +161,8 @@ def announce_message(message, inquiry):
     data = {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "message_id": message.id,
             "sender_type": message.sender_type}
     for channel in (events.customer_channel(inquiry.session_id), events.inquiry_channel(inquiry.id)):
-        events.publish_after_commit(db.session, channel, "message", data, id_=message.id)
-    events.publish_after_commit(db.session, events.ADMINS, "inquiry", data)
+        events.publish_after_commit(db.session, channel, Event.MESSAGE, data, id_=message.id)
+    events.publish_after_commit(db.session, events.ADMINS, Event.INQUIRY, data)
 
 
 @dataclass
@@ -207,17 +202,6 @@ def customer_visible():
     return ProductMessage.visibility == "public"
 
 
-def changed_marks(inquiry_id, sender_type, known):
-    """Of ``known`` ({message id: state the client shows}), the sender's messages whose
-    mark moved on: what a polling client needs to update its sent/delivered/read marks."""
-    if inquiry_id is None or not known:
-        return []
-    rows = db.session.scalars(sa.select(ProductMessage).where(
-        ProductMessage.inquiry_id == inquiry_id, ProductMessage.sender_type == sender_type,
-        ProductMessage.message_type == "text", ProductMessage.id.in_(list(known)))).all()
-    return [m for m in rows if m.state != known[m.id]]
-
-
 def message_count(inquiry_id):
     return db.session.scalar(
         sa.select(sa.func.count(ProductMessage.id)).where(ProductMessage.inquiry_id == inquiry_id)
@@ -240,6 +224,61 @@ def unread_count(inquiry_id, reader="customer"):
             ProductMessage.is_read.is_(False),
         )
     )
+
+
+def _unread_answers():
+    return sa.and_(ProductMessage.sender_type == "admin", ProductMessage.message_type == "text",
+                   ProductMessage.is_read.is_(False), customer_visible())
+
+
+def unread_across(session_id, site_id):
+    """Answers the shopper has not read, in all their conversations on a site (the launcher's badge)."""
+    if session_id is None:
+        return 0
+    return db.session.scalar(
+        sa.select(sa.func.count(ProductMessage.id))
+        .join(ProductInquiry, ProductInquiry.id == ProductMessage.inquiry_id)
+        .join(Product, Product.id == ProductInquiry.product_id)
+        .where(ProductInquiry.session_id == session_id, Product.site_id == site_id, _unread_answers()))
+
+
+@dataclass
+class Question:
+    inquiry: ProductInquiry
+    unread: int
+    last_text: str | None
+
+
+def questions_of(session_id, site_id, limit=20):
+    """The shopper's conversations on a site, most recent first, with unread counts ("Your questions")."""
+    inquiries = db.session.scalars(
+        sa.select(ProductInquiry).join(Product, Product.id == ProductInquiry.product_id)
+        .where(ProductInquiry.session_id == session_id, Product.site_id == site_id)
+        .order_by(ProductInquiry.updated_at.desc()).limit(limit)).all()
+    ids = [i.id for i in inquiries]
+    unread, last = {}, {}
+    if ids:
+        unread = dict(db.session.execute(
+            sa.select(ProductMessage.inquiry_id, sa.func.count(ProductMessage.id))
+            .where(ProductMessage.inquiry_id.in_(ids), _unread_answers()).group_by(ProductMessage.inquiry_id)).all())
+        last_ids = db.session.scalars(
+            sa.select(sa.func.max(ProductMessage.id)).where(
+                ProductMessage.inquiry_id.in_(ids), ProductMessage.message_type == "text", customer_visible())
+            .group_by(ProductMessage.inquiry_id)).all()
+        last = {m.inquiry_id: m.message_text for m in db.session.scalars(
+            sa.select(ProductMessage).where(ProductMessage.id.in_(last_ids)))}
+    return [Question(i, unread.get(i.id, 0), last.get(i.id)) for i in inquiries]
+
+
+def marks_since(inquiry_id, sender_type, since):
+    """The sender's messages whose delivered or read mark moved after ``since`` (a polling cursor)."""
+    if inquiry_id is None or since is None:
+        return []
+    return db.session.scalars(sa.select(ProductMessage).where(
+        ProductMessage.inquiry_id == inquiry_id, ProductMessage.sender_type == sender_type,
+        ProductMessage.message_type == "text",
+        sa.or_(ProductMessage.delivered_at > since, ProductMessage.read_at > since))
+        .order_by(ProductMessage.id)).all()
 
 
 def _mark(inquiry_id, recipient, state, message_ids=None):
@@ -276,8 +315,11 @@ def _mark(inquiry_id, recipient, state, message_ids=None):
     # The sender's side sees its marks move; the admin list sees unread counts change.
     sender_channel = (events.inquiry_channel(inquiry_id) if recipient == "customer"
                       else events.customer_channel(inquiry.session_id))
-    events.publish_after_commit(db.session, sender_channel, "status", data)
-    events.publish_after_commit(db.session, events.ADMINS, "inquiry", data)
+    events.publish_after_commit(db.session, sender_channel, Event.MARKS, data)
+    if recipient == "customer" and state == "read":
+        # The shopper's other tabs and pages: their unread badge moves too.
+        events.publish_after_commit(db.session, events.customer_channel(inquiry.session_id), Event.UNREAD, data)
+    events.publish_after_commit(db.session, events.ADMINS, Event.INQUIRY, data)
     db.session.commit()
     return ids
 

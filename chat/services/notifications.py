@@ -12,7 +12,7 @@ from flask import current_app, render_template
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
-from .. import identity, links
+from .. import links
 from ..extensions import db
 from ..models import OutboxEmail, ProductInquiry, ProductMessage, User, utcnow
 
@@ -129,9 +129,8 @@ def scan(now=None):
             ProductInquiry.email_consent_at.is_not(None),
         ).order_by(ProductMessage.id).limit(500)
     ).all()
-    base = config["PUBLIC_BASE_URL"].rstrip("/")
     for message, inquiry in answers:
-        link = f"{base}/products/{inquiry.product_id}/chat/resume/{identity.resume_token(inquiry.session_id)}"
+        link = links.resume_link(inquiry)
         if _queue(f"answer:{message.id}", inquiry.customer_email,
                   f"The shop answered your question about {inquiry.product.name}", "customer_answer",
                   inquiry=inquiry, message=message, link=link):

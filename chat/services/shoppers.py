@@ -5,11 +5,10 @@ to every inquiry of theirs (the seed's ``customer_email`` column on each
 inquiry is kept in step, for the admin list and its search).
 """
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import ProductInquiry, Shopper, utcnow
-from . import validation
+from . import rows, validation
 from .errors import NotFound, ValidationError
 
 
@@ -19,17 +18,13 @@ def find(session_id):
 
 def ensure(session_id, site_id=None):
     """The shopper row of a session, created with its first message (same transaction)."""
+    now = utcnow()
     shopper = find(session_id)
-    if shopper is not None:
-        shopper.last_seen_at = utcnow()
-        return shopper
-    shopper = Shopper(session_id=session_id, site_id=site_id, last_seen_at=utcnow())
-    try:
-        with db.session.begin_nested():
-            db.session.add(shopper)
-    except IntegrityError:
-        # The session's other first message (another product) made it first.
-        shopper = None
+    if shopper is None:
+        # The session's other first message (another product) may race to make it.
+        rows.insert_if_absent(Shopper, session_id=session_id, site_id=site_id, created_at=now, last_seen_at=now)
+        shopper = rows.locked(sa.select(Shopper).filter_by(session_id=session_id))
+    shopper.last_seen_at = now
     return shopper
 
 
@@ -68,6 +63,49 @@ def forget_email(session_id):
                            .values(customer_email=None, email_consent_at=None))
         db.session.commit()
     return shopper
+
+
+def identify(site, customer_id, email, anonymous_session=None):
+    """The session of the shop's logged-in customer ``customer_id`` (verified by the caller).
+
+    The first time, the anonymous session in use becomes theirs (its
+    conversations stay); later, on another device, that device's anonymous
+    conversations move over, unless the customer already asks about the
+    same product. Returns the session id to hand to the browser.
+    """
+    customer_id = validation.clean_text(customer_id, "customer_id", 190, what="Customer id").strip()
+    email = validation.email(email, "email")
+    now = utcnow()
+    shopper = db.session.scalar(sa.select(Shopper).filter_by(site_id=site.id, external_id=customer_id))
+    current = find(anonymous_session)
+    if shopper is None and current is not None and current.external_id is None:
+        shopper = current  # this browser's history becomes the customer's
+        shopper.site_id, shopper.external_id = site.id, customer_id
+    elif shopper is None:
+        from .. import identity
+
+        shopper = Shopper(session_id=anonymous_session or identity.new_session_id(), site_id=site.id,
+                          external_id=customer_id)
+        if find(shopper.session_id) is not None:
+            shopper.session_id = identity.new_session_id()  # that session belongs to another customer
+        db.session.add(shopper)
+    elif anonymous_session and anonymous_session != shopper.session_id and (
+            current is None or current.external_id is None):
+        # Materialised first: MySQL cannot update a table it selects from in a subquery.
+        taken = list(db.session.scalars(sa.select(ProductInquiry.product_id)
+                                        .where(ProductInquiry.session_id == shopper.session_id)))
+        db.session.execute(sa.update(ProductInquiry).where(
+            ProductInquiry.session_id == anonymous_session, ProductInquiry.product_id.not_in(taken))
+            .values(session_id=shopper.session_id))
+    shopper.verified_at = now
+    if shopper.email != email:
+        # The shop's verified address; mails still need the customer's own consent.
+        shopper.email, shopper.email_consent_at = email, None
+        db.session.execute(sa.update(ProductInquiry).where(ProductInquiry.session_id == shopper.session_id)
+                           .values(customer_email=None, email_consent_at=None))
+    shopper.last_seen_at = now
+    db.session.commit()
+    return shopper.session_id
 
 
 def revoke(session_ids):

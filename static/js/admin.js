@@ -1,7 +1,14 @@
 /* Admin inquiry list: live rows (insert, move, remove), the waiting count in
-   the tab title, "waited for" times. The conversation view uses chat.js. */
+   the tab title, "waited for" times. The inquiry view's conversation is
+   conversation.js; this file gives it the CSRF header. */
 (function () {
   "use strict";
+  var EV = JSON.parse(document.body.dataset.liveEvents || "{}");
+  var csrf = document.querySelector('meta[name="csrf-token"]');
+  if (window.chatConversation) {
+    // The inquiry view's answers and read marks carry the CSRF token.
+    window.chatConversation.headers = function () { return { "X-CSRFToken": csrf ? csrf.content : "" }; };
+  }
 
   function fragment(html) {
     var tpl = document.createElement("template");
@@ -40,12 +47,12 @@
 
   document.addEventListener("htmx:sseBeforeMessage", function (e) {
     var type = e.detail.type;
-    if (type === "count") { e.preventDefault(); setWaiting(parseInt(e.detail.data, 10) || 0); return; }
-    if (type !== "row" && type !== "remove") return;
+    if (type === EV.waiting) { e.preventDefault(); setWaiting(parseInt(e.detail.data, 10) || 0); return; }
+    if (type !== EV.row && type !== EV.remove) return;
     e.preventDefault();
     var tbody = document.getElementById("inquiry-rows");
     if (!tbody) return;
-    if (type === "remove") {
+    if (type === EV.remove) {
       var gone = document.getElementById("inq-" + e.detail.data.trim());
       if (gone) gone.remove();
     } else {

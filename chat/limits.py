@@ -12,8 +12,8 @@ the per-IP limits of strangers behind the same address.
 from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
 
-from .. import identity
-from ..extensions import limiter
+from . import identity
+from .extensions import limiter
 
 SLOW_DOWN = "You're sending messages faster than we can take them. Please wait a moment and try again."
 TOO_MANY_NEW = ("Too many new conversations have been started from your network just now. "

@@ -1,0 +1,148 @@
+"""The shopper's live stream, opened with a short-lived single-use ticket.
+
+EventSource cannot send our header, and the session token must never travel
+in a URL (servers and proxies log URLs). So the iframe first asks for a
+ticket with its header; the ticket names the session, lives a minute, and
+opens exactly one stream (its nonce is recorded when used). A reconnect asks
+for a new one.
+"""
+import secrets
+
+import sqlalchemy as sa
+
+from flask import current_app, g, jsonify, render_template, request
+from flask_sse import Message
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+
+from .. import identity
+from ..extensions import db
+from ..inputs import last_event_id
+from ..live.names import Event, customer_channel
+from ..live.stream import StreamHandler, event_stream
+from ..models import ProductMessage, StreamTicket
+from ..services import conversations, products
+from . import bp
+
+TICKET_SECONDS = 60
+
+
+def _tickets():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="stream-ticket")
+
+
+@bp.post("/embed/<site>/stream-ticket")
+def stream_ticket():
+    """A ticket that opens one stream of the caller's session, within a minute."""
+    session_id = identity.from_request()
+    if session_id is None:
+        return jsonify(error="No chat session yet: send a message first."), 401
+    ticket = _tickets().dumps([session_id, g.chat_site.public_id, secrets.token_hex(16)])
+    return jsonify(ticket=ticket, expires_in=TICKET_SECONDS)
+
+
+def _redeem(ticket):
+    """The session a ticket names, once; None if it is bad, expired, for another site or used."""
+    try:
+        (session_id, site_id, nonce), issued = _tickets().loads(ticket or "", max_age=TICKET_SECONDS,
+                                                                return_timestamp=True)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if site_id != g.chat_site.public_id or identity.is_revoked(session_id, int(issued.timestamp() * 1000)):
+        return None
+    db.session.add(StreamTicket(nonce=nonce))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return None  # used before: a replay
+    return session_id
+
+
+# EventSource drops events with no data, so "stopped typing" carries an empty element.
+NOT_TYPING = '<span class="typing-note" hidden></span>'
+
+
+def render_message(message, viewer):
+    return render_template("conversation/_message.html", message=message, viewer=viewer).strip()
+
+
+class ShopperStream(StreamHandler):
+    """One shopper's events on a site: this product's conversation rendered for them,
+    and the unread count across all their conversations (the launcher's badge)."""
+
+    def __init__(self, session_id, site_id, external_id):
+        self.session_id = session_id
+        self.site_id = site_id
+        self.external_id = external_id
+        self.channels = (customer_channel(session_id),)
+        self._inquiry_id = None
+
+    def inquiry_id(self):
+        if self._inquiry_id is None:
+            from ..models import Site
+
+            site = db.session.get(Site, self.site_id)
+            product = products.find(site, self.external_id)
+            inquiry = conversations.find_inquiry(product.id, self.session_id) if product else None
+            self._inquiry_id = inquiry.id if inquiry else None
+        return self._inquiry_id
+
+    def _message(self, message):
+        return Message(render_message(message, "customer"), type=Event.MESSAGE, id=message.id)
+
+    def _unread(self):
+        return Message(str(conversations.unread_across(self.session_id, self.site_id)), type=Event.UNREAD)
+
+    def replay(self, after):
+        if after is None or self.inquiry_id() is None:
+            return []
+        page = conversations.list_messages(self.inquiry_id(), after=after, limit=500)
+        return [(m.id, self._message(m)) for m in page.messages]
+
+    def handle(self, event):
+        data = event.get("data") or {}
+        kind = event.get("type")
+        here = data.get("inquiry_id") is not None and data.get("inquiry_id") == self.inquiry_id()
+        if kind == Event.MESSAGE:
+            message = db.session.get(ProductMessage, data["message_id"])
+            if message is None or message.visibility != "public":
+                return []  # workflow notes are for admins only
+            out = []
+            if here or (self.inquiry_id() is None and self._is_this_product(message)):
+                self._inquiry_id = message.inquiry_id
+                out.append(self._message(message))
+                if message.sender_type == "admin":
+                    out.append(Message(NOT_TYPING, type=Event.TYPING))  # the answer replaces "typing…"
+            if message.sender_type == "admin":
+                out.append(self._unread())
+            return out
+        if kind == Event.UNREAD:
+            return [self._unread()]
+        if kind == Event.MARKS and here and data.get("reader") == "admin":
+            marks = db.session.scalars(sa.select(ProductMessage).where(ProductMessage.id.in_(data["ids"]))).all()
+            html = render_template("conversation/_marks.html", marks=marks).strip()
+            return [Message(html, type=Event.MARKS)] if html else []
+        if kind == Event.TYPING and here and data.get("from") == "admin":
+            return [Message(render_template("conversation/_typing.html", who="The shop"), type=Event.TYPING)]
+        return []
+
+    def _is_this_product(self, message):
+        return message.inquiry.product.site_id == self.site_id and message.inquiry.product.external_id == \
+            self.external_id and message.inquiry.session_id == self.session_id
+
+    def delivered(self, message_ids):
+        if self.inquiry_id() is not None:
+            conversations.mark_delivered(self.inquiry_id(), "customer", message_ids)
+
+
+@bp.get("/embed/<site>/stream")
+def stream():
+    """Server-sent events for the shopper named by a single-use ticket."""
+    if not current_app.config["SSE_ENABLED"]:
+        return "", 204  # EventSource stops retrying on 204; the widget polls instead
+    session_id = _redeem(request.args.get("ticket"))
+    if session_id is None:
+        return jsonify(error="This stream ticket is not valid (expired or used): ask for a new one."), 403
+    external_id = request.args.get("product", "")
+    return event_stream(ShopperStream(session_id, g.chat_site.id, external_id), last_event_id())

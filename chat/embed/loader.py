@@ -1,0 +1,41 @@
+"""GET /widget.js: the one tag a shop pastes. Small, dependency-free, cached long.
+
+The file's content hash is its version: it is the ETag, and the loader puts
+it in the iframe's URL, so a new loader always talks to the page it was
+written for.
+"""
+import hashlib
+import os
+
+import rjsmin
+
+from flask import current_app, request
+
+from . import bp
+
+_cache = {}
+
+
+def _loader():
+    path = os.path.join(current_app.static_folder, "js", "widget.js")
+    mtime = os.path.getmtime(path)
+    if _cache.get("mtime") != mtime:
+        with open(path, encoding="utf-8") as fh:
+            source = fh.read()
+        version = hashlib.sha256(source.encode()).hexdigest()[:12]
+        # Served minified (rjsmin: comments and spaces go), readable in the repository.
+        body = rjsmin.jsmin(source.replace("__VERSION__", version)).encode()
+        _cache.update(mtime=mtime, version=version, body=body)
+    return _cache["version"], _cache["body"]
+
+
+@bp.get("/widget.js")
+def loader():
+    """The loader script: draws the launcher, opens the chat in an iframe on demand."""
+    version, body = _loader()
+    response = current_app.response_class(body, mimetype="text/javascript")
+    response.set_etag(version)
+    # A day fresh, then revalidated in the background: fixes reach every shop within a day.
+    response.headers["Cache-Control"] = "public, max-age=86400, stale-while-revalidate=604800"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response.make_conditional(request)

@@ -1,0 +1,327 @@
+/* One conversation on a page (the widget's iframe, the admin's inquiry view):
+   what HTMX cannot do declaratively. Sending shows the message at once and
+   queues it (same client id) until the server has it, in order, across
+   network outages; live messages are de-duplicated; server-rendered marks
+   are put in place; the stream falls back to polling and says "Reconnecting…"
+   when the server cannot be reached. Page-specific headers come from
+   chatConversation.headers (the shopper's token, or the admin's CSRF token). */
+(function () {
+  "use strict";
+  var api = window.chatConversation = {
+    headers: function () { return {}; },
+    afterResponse: function () {},
+    onUnread: function () {},
+    visible: function () { return !document.hidden; }
+  };
+  var EV = JSON.parse(document.body.dataset.liveEvents || "{}");
+  var RANK = { sent: 0, delivered: 1, read: 2 };
+  var touch = window.matchMedia && matchMedia("(pointer: coarse)").matches;
+
+  function section() { return document.querySelector("[data-conversation]"); }
+  function log() { return document.getElementById("chat-log"); }
+  function fragment(html) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = html.trim();
+    return tpl.content.firstElementChild;
+  }
+  function request(url, method, body) {
+    var headers = Object.assign({ "HX-Request": "true" }, api.headers());
+    return fetch(url, { method: method || "GET", body: body, headers: headers, credentials: "same-origin" })
+      .then(function (r) { api.afterResponse(r); return r; });
+  }
+  api.request = request;
+
+  function localizeTimes(root) {
+    (root || document).querySelectorAll("time[data-local]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      el.textContent = d.toDateString() === new Date().toDateString()
+        ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+        : d.toLocaleString([], { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+      el.removeAttribute("data-local");
+    });
+  }
+  function scrollToEnd() { var l = log(); if (l) l.scrollTop = l.scrollHeight; }
+
+  /* ---- sending: optimistic bubble, a queue in order, retries ----------- */
+  var queue = [], sending = false, retryTimer = null, retryDelay = 1000;
+
+  function uuid() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
+  }
+  function showError(text) {
+    var box = document.getElementById("chat-error") || document.querySelector(".chat-error");
+    box.textContent = "";
+    if (!text) return;
+    var p = document.createElement("p");
+    p.className = "form-error"; p.setAttribute("role", "alert"); p.textContent = text;
+    box.appendChild(p);
+  }
+  function setState(li, label, failed) {
+    var meta = li.querySelector(".meta");
+    meta.textContent = "";
+    var mark = document.createElement("span");
+    mark.className = "mark " + (failed ? "mark-failed" : "mark-sending");
+    mark.textContent = label;
+    meta.appendChild(mark);
+    if (failed) {
+      var retry = document.createElement("button");
+      retry.type = "button"; retry.className = "link-button"; retry.textContent = "Retry";
+      retry.setAttribute("data-retry", "");
+      meta.append(" ", retry);
+    }
+    li.classList.toggle("failed", !!failed);
+  }
+  function pendingBubble(text) {
+    var li = document.createElement("li");
+    li.className = "msg own pending";
+    li.dataset.clientId = uuid();
+    li.dataset.text = text;
+    var p = document.createElement("p");
+    p.className = "text"; p.textContent = text;
+    var meta = document.createElement("p");
+    meta.className = "meta";
+    li.append(p, meta);
+    setState(li, "Sending…");
+    return li;
+  }
+  function send(form) {
+    var box = form.querySelector("textarea"), text = box.value;
+    var max = parseInt(box.getAttribute("maxlength") || "0", 10);
+    if (!text.trim()) { showError("Please type a message."); return; }
+    if (max && text.length > max) { showError("Messages can be at most " + max + " characters."); return; }
+    showError("");
+    var li = pendingBubble(text);
+    log().appendChild(li);
+    scrollToEnd();
+    box.value = "";
+    queue.push(li);
+    flush();
+  }
+  function flush() {
+    if (sending || !queue.length) return;
+    var li = queue[0], form = document.querySelector("[data-chat-form]");
+    var body = new URLSearchParams(new FormData(form));
+    body.set("message_text", li.dataset.text);
+    body.set("client_message_id", li.dataset.clientId);
+    sending = true;
+    setState(li, "Sending…");
+    request(section().dataset.sendUrl, "POST", body).then(function (r) {
+      return r.text().then(function (html) {
+        sending = false;
+        if (r.ok) {
+          queue.shift(); retryDelay = 1000; setOffline(false);
+          settle(li, html, r);
+        } else if (r.status >= 500 || r.status === 408) {
+          return later(li);  // the server is back but not ready (503): keep it, try again
+        } else {
+          // Refused for what it says (too long, limited, gone): give the text back, say why.
+          queue.shift();
+          var reason = fragment(html);
+          showError(reason ? reason.textContent.trim() : "Your message could not be sent.");
+          if (r.status === 429) { setState(li, "Not sent", true); } else {
+            li.remove();
+            var box = form.querySelector("textarea");
+            if (!box.value) box.value = li.dataset.text;
+          }
+        }
+        flush();
+      });
+    }).catch(function () { sending = false; later(li); });
+  }
+  function later(li) {
+    setState(li, "Waiting to send…");
+    setOffline(true);
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(flush, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 15000);
+  }
+  function settle(li, html, response) {
+    var stored = fragment(html);
+    if (!stored) { li.remove(); return; }
+    if (document.getElementById(stored.id) || !li.isConnected) {
+      li.remove();
+      htmx.swap(document.body, html, { swapStyle: "none", swapDelay: 0, settleDelay: 0 });  // out-of-band parts only
+    } else {
+      htmx.swap(li, html, { swapStyle: "outerHTML", swapDelay: 0, settleDelay: 0 });
+    }
+    arrived(document.getElementById(stored.id));
+    api.sent && api.sent(response);
+  }
+
+  /* ---- arrivals: de-duplicate, settle pending bubbles, place marks ------ */
+  var lateMarks = {};
+
+  function accept(li) {
+    if (!li || !li.id || document.getElementById(li.id)) return false;
+    var pending = li.dataset.clientId && document.querySelector('li.pending[data-client-id="' + li.dataset.clientId + '"]');
+    if (!pending) return true;
+    var i = queue.indexOf(pending);
+    if (i > 0) return true;  // cannot be: it was never sent
+    pending.replaceWith(li);
+    htmx.process(li);
+    arrived(li);
+    return false;
+  }
+  function placeMarks() {
+    var inbox = document.getElementById("marks-inbox");
+    if (inbox) Array.prototype.slice.call(inbox.children).forEach(function (m) { lateMarks[m.id] = m; m.remove(); });
+    Object.keys(lateMarks).forEach(function (id) {
+      var mark = lateMarks[id], old = document.getElementById(id);
+      if (!old) return;  // its message shows later (a send still on its way)
+      if (RANK[old.dataset.state] <= RANK[mark.dataset.state]) old.replaceWith(mark);
+      delete lateMarks[id];
+    });
+  }
+  function arrived(li) {
+    var s = section();
+    if (!s) return;
+    localizeTimes(s);
+    placeMarks();
+    scrollToEnd();
+    if (li && li.classList.contains("theirs")) {
+      var typing = document.getElementById("typing");
+      if (typing) typing.textContent = "";
+      markRead();
+    }
+  }
+  function markRead() {
+    var s = section();
+    if (!s || !s.dataset.readUrl || !api.visible()) return;
+    if (!document.querySelector("#chat-log li.theirs:not(.welcome)")) return;
+    request(s.dataset.readUrl, "POST").then(function (r) {
+      if (r.ok && (r.headers.get("Content-Type") || "").indexOf("json") >= 0) {
+        r.json().then(function (body) { api.onUnread(body.unread); });
+      }
+    }).catch(function () { /* best effort: the badge stays */ });
+  }
+  api.markRead = markRead;
+  api.arrived = arrived;
+
+  document.addEventListener("htmx:sseBeforeMessage", function (e) {
+    var type = e.detail.type;
+    if (type === EV.message) {
+      if (!accept(fragment(e.detail.data))) e.preventDefault();
+    } else if (type === EV.ready) {
+      e.preventDefault(); connection.ready();
+    } else if (type === EV.unread) {
+      e.preventDefault(); api.onUnread(parseInt(e.detail.data, 10) || 0);
+    }
+  });
+  document.addEventListener("htmx:sseMessage", function (e) {
+    if (e.detail.type === EV.message) arrived(log() && log().lastElementChild);
+    else if (e.detail.type === EV.marks) placeMarks();
+    else if (e.detail.type === EV.typing) armTyping();
+  });
+  // Polling answers arrive out of band: drop what is already shown.
+  document.addEventListener("htmx:oobBeforeSwap", function (e) {
+    if (!e.detail.target || e.detail.target.id !== "chat-log") return;
+    Array.prototype.slice.call(e.detail.fragment.children || []).forEach(function (li) {
+      if (!accept(li)) li.remove();
+    });
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "chat-log") arrived(log().lastElementChild);
+    if (e.detail.target && e.detail.target.id === "marks-inbox") placeMarks();
+  });
+
+  var typingTimer = null;
+  function armTyping() {
+    var note = document.querySelector("#typing .typing-note:not([hidden])");
+    clearTimeout(typingTimer);
+    if (note) typingTimer = setTimeout(function () { document.getElementById("typing").textContent = ""; },
+      parseFloat(note.dataset.ttl || "6") * 1000);
+  }
+
+  /* ---- the connection: stream, polling fallback, "Reconnecting…" -------- */
+  var connection = (function () {
+    var failures = 0, watchdog = null, probeTimer = null;
+    function liveBox() { return document.querySelector(".live"); }
+    function poll(on) {
+      var box = liveBox(), poller = document.querySelector("[data-poller]");
+      document.documentElement.classList.toggle("polling", on);
+      if (!on || !box) { if (poller) poller.remove(); return; }
+      if (poller) return;
+      poller = document.createElement("div");
+      poller.hidden = true;
+      poller.setAttribute("data-poller", "");
+      poller.setAttribute("hx-get", box.dataset.pollUrl);
+      poller.setAttribute("hx-include", "#cursor");
+      poller.setAttribute("hx-trigger", "every " + (box.dataset.pollSeconds || "4") + "s");
+      poller.setAttribute("hx-swap", "none");
+      box.appendChild(poller);
+      htmx.process(poller);
+    }
+    function probe() {
+      clearTimeout(probeTimer);
+      var url = section() && section().dataset.probeUrl;
+      if (!url) return;
+      request(url).then(function (r) {
+        if (r.status < 500) { setOffline(false); flush(); } else { probeTimer = setTimeout(probe, 3000); }
+      }, function () { setOffline(true); probeTimer = setTimeout(probe, 3000); });
+    }
+    return {
+      opened: function () {
+        clearTimeout(watchdog);
+        // No "ready" soon after connecting: something buffers the stream.
+        watchdog = setTimeout(function () { poll(true); }, 8000);
+      },
+      ready: function () { failures = 0; clearTimeout(watchdog); poll(false); setOffline(false); flush(); },
+      failed: function () { failures += 1; if (failures >= 2) poll(true); probe(); },
+      poll: poll,
+      probe: probe
+    };
+  })();
+  api.connection = connection;
+
+  function setOffline(on) {
+    var banner = document.querySelector("[data-offline]");
+    if (banner) banner.hidden = !on;
+    if (on) connection.probe && setTimeout(connection.probe, 3000);
+  }
+  api.setOffline = setOffline;
+
+  document.addEventListener("htmx:sseOpen", function () { connection.opened(); });
+  document.addEventListener("htmx:sseError", function () { connection.failed(); });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (!e.target.matches || !e.target.matches("[data-poller]")) return;
+    if (e.detail.successful) { setOffline(false); flush(); } else { setOffline(true); }
+  });
+  document.addEventListener("htmx:sendError", function (e) {
+    if (e.target.matches && e.target.matches("[data-poller]")) setOffline(true);
+  });
+  window.addEventListener("online", function () { connection.probe(); });
+
+  /* ---- events ---------------------------------------------------------- */
+  document.addEventListener("submit", function (e) {
+    var form = e.target.closest("[data-chat-form]");
+    if (!form) return;
+    e.preventDefault();
+    send(form);
+  });
+  document.addEventListener("keydown", function (e) {
+    // On a touch keyboard Enter is a new line; the Send button sends.
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !touch && e.target.matches("[data-chat-form] textarea")) {
+      e.preventDefault();
+      send(e.target.form);
+    }
+  });
+  document.addEventListener("click", function (e) {
+    var retry = e.target.closest("[data-retry]");
+    if (!retry) return;
+    var li = retry.closest("li.msg");
+    if (queue.indexOf(li) < 0) queue.push(li);
+    flush();
+  });
+  document.addEventListener("htmx:afterSwap", function (e) { localizeTimes(e.target); placeMarks(); });
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) markRead(); });
+  document.addEventListener("DOMContentLoaded", function () {
+    localizeTimes(document);
+    scrollToEnd();
+    if (touch) document.documentElement.classList.add("touch");
+  });
+})();

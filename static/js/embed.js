@@ -1,0 +1,164 @@
+/* The chat page inside the widget's iframe. It talks to the loader on the shop's
+   page by postMessage, with exact origins both ways (messages from any other
+   window or origin are ignored); it holds the shopper's token in memory (the
+   loader keeps it in the host page's own storage) and sends it as the
+   X-Chat-Session header; the stream opens with single-use tickets, since an
+   EventSource cannot send headers and tokens never go into URLs.
+   Protocol v1: every message is {pc: 1, type, ...}. Loader -> here: hello
+   {token, page: {url, title}, customer, resume, open}, open, close. Here ->
+   loader: ready, session {token}, conversation, unread {count}, close. */
+(function () {
+  "use strict";
+  var conv = window.chatConversation, body = document.body;
+  var EV = JSON.parse(body.dataset.liveEvents || "{}");
+  var allowed = JSON.parse(body.dataset.parentOrigins || "[]");
+  var framed = window.parent !== window;
+  var parentOrigin = framed ? null : location.origin;
+  var KEY = "productchat:" + location.pathname.split("/")[2];  // opened directly: our own storage
+  var token = "", open = !framed, started = false, hasConversation = false;
+
+  function tell(message) {
+    if (!framed || !parentOrigin) return;
+    message.pc = 1;
+    window.parent.postMessage(message, parentOrigin);
+  }
+  function keep(newToken) {
+    if (!newToken || newToken === token) return;
+    token = newToken;
+    if (framed) tell({ type: "session", token: token });
+    else try { localStorage.setItem(KEY, token); } catch (e) { /* private mode: this visit only */ }
+  }
+
+  conv.headers = function () { return { "X-Chat-Session": token }; };
+  conv.afterResponse = function (r) { keep(r.headers.get("X-Chat-Session")); };
+  conv.visible = function () { return open && !document.hidden; };
+  conv.onUnread = function (count) {
+    tell({ type: "unread", count: count });
+    var toggle = document.querySelector(".questions-toggle");
+    if (toggle) toggle.dataset.unread = count || "";
+  };
+  conv.sent = function () {
+    if (hasConversation) return;
+    hasConversation = true;
+    tell({ type: "conversation" });
+    showQuestionsToggle();
+    // The first message made the session: load the conversation and its stream.
+    if (!document.querySelector(".live[sse-connect], .live[data-sse=off]")) htmx.trigger(body, "chat:session");
+  };
+
+  document.addEventListener("htmx:configRequest", function (e) { e.detail.headers["X-Chat-Session"] = token; });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (e.detail.xhr) keep(e.detail.xhr.getResponseHeader("X-Chat-Session"));
+  });
+  body.addEventListener("chat:unread", function (e) { conv.onUnread(e.detail.value); });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (e.target.id !== "conversation") return;
+    if (document.querySelector("#chat-log li.msg[data-id]")) { hasConversation = true; showQuestionsToggle(); }
+    if (document.querySelector(".live[data-sse=off]")) conv.connection.poll(true);
+    conv.arrived(null);
+    conv.markRead();
+  });
+
+  /* EventSource with a fresh ticket for every (re)connection, for htmx's SSE extension. */
+  function TicketedSource(url) {
+    var self = this, source = null, closed = false, handlers = [];
+    var last = (url.match(/[?&]after=(\d+)/) || [0, 0])[1];
+    self.readyState = 0;
+    self.addEventListener = function (type, fn) {
+      handlers.push([type, fn]);
+      if (source) source.addEventListener(type, fn);
+    };
+    self.removeEventListener = function (type, fn) {
+      handlers = handlers.filter(function (h) { return h[1] !== fn; });
+      if (source) source.removeEventListener(type, fn);
+    };
+    self.close = function () { closed = true; self.readyState = 2; if (source) source.close(); };
+    function fail(e) {
+      if (source) source.close();
+      self.readyState = 2;  // CLOSED: the extension reconnects, through a new ticket
+      if (self.onerror) self.onerror(e);
+    }
+    conv.request(body.dataset.ticketUrl, "POST").then(function (r) {
+      if (!r.ok) throw new Error("no ticket (" + r.status + ")");
+      return r.json();
+    }).then(function (ticket) {
+      if (closed) return;
+      var target = url.replace(/([?&]after=)\d*/, "$1" + last) + "&ticket=" + encodeURIComponent(ticket.ticket);
+      source = new EventSource(target);
+      handlers.forEach(function (h) { source.addEventListener(h[0], h[1]); });
+      source.addEventListener(EV.message, function (e) { if (+e.lastEventId > last) last = +e.lastEventId; });
+      source.onopen = function (e) { self.readyState = 1; if (self.onopen) self.onopen(e); };
+      source.onerror = fail;
+    }).catch(fail);
+  }
+  htmx.createEventSource = function (url) { return new TicketedSource(url); };
+
+  /* ---- the loader's messages --------------------------------------------- */
+  function post(url, data) {
+    var headers = { "Content-Type": "application/json", "X-Chat-Session": token };
+    return fetch(url, { method: "POST", headers: headers, body: JSON.stringify(data) })
+      .then(function (r) { conv.afterResponse(r); return r; });
+  }
+  function start(hello) {
+    if (started) return;
+    started = true;
+    token = hello.token || "";
+    open = !!hello.open;
+    var page = hello.page || {};
+    document.querySelectorAll("[data-page-field]").forEach(function (input) {
+      input.value = String(page[input.dataset.pageField] || "").slice(0, 500);
+    });
+    var heading = document.querySelector("[data-page-title]");
+    if (heading && heading.dataset.known !== "1" && page.title) heading.textContent = String(page.title).slice(0, 200);
+    tell({ type: "ready" });
+    var steps = Promise.resolve();
+    if (hello.resume) steps = steps.then(function () { return post(body.dataset.resumeUrl, { token: hello.resume }); });
+    if (hello.customer) steps = steps.then(function () { return post(body.dataset.identifyUrl, hello.customer); });
+    steps.catch(function () { /* anonymous chat still works */ }).then(function () {
+      if (token) htmx.trigger(body, "chat:session");
+      if (open) focusBox();
+    });
+  }
+  function focusBox() { var box = document.querySelector("[data-chat-form] textarea"); if (box) box.focus(); }
+
+  window.addEventListener("message", function (e) {
+    if (!framed || e.source !== window.parent || allowed.indexOf(e.origin) < 0) return;
+    if (parentOrigin && e.origin !== parentOrigin) return;
+    var m = e.data;
+    if (!m || m.pc !== 1) return;
+    if (m.type === "hello") { parentOrigin = e.origin; start(m); }
+    else if (m.type === "open") { open = true; focusBox(); conv.markRead(); }
+    else if (m.type === "close") { open = false; }
+  });
+
+  /* ---- "Your questions", closing ------------------------------------------ */
+  function showQuestionsToggle() {
+    var toggle = document.querySelector(".questions-toggle");
+    if (toggle) toggle.hidden = false;
+  }
+  document.addEventListener("click", function (e) {
+    if (e.target.closest("[data-chat-close]")) {
+      if (framed) tell({ type: "close" }); else history.back();
+      return;
+    }
+    if (e.target.closest("[data-questions-toggle]")) {
+      var list = document.getElementById("your-questions");
+      var toggle = document.querySelector(".questions-toggle");
+      list.hidden = !list.hidden;
+      toggle.setAttribute("aria-expanded", String(!list.hidden));
+      if (!list.hidden) htmx.trigger(body, "chat:questions");
+    }
+  });
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape" && framed) tell({ type: "close" }); });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!framed) {
+      var stored = "";
+      try { stored = localStorage.getItem(KEY) || ""; } catch (e) { /* no storage */ }
+      var resume = (location.hash.match(/productchat-resume=([^&]+)/) || [])[1];
+      if (resume) history.replaceState(null, "", location.pathname + location.search);
+      start({ token: stored, open: true, resume: resume ? decodeURIComponent(resume) : "",
+              page: { url: location.href, title: document.title } });
+    }
+  });
+})();

@@ -1,0 +1,102 @@
+/* Product chat loader: <script src=".../widget.js" data-site="SITE" data-product="ID" async>.
+   Draws the launcher in a shadow root (its styles are a constructed sheet, which
+   a host page's CSP allows) and opens the chat in an iframe of ours: created on
+   first open, or at load when the shopper has a conversation (for the badge).
+   The shopper's token lives in this page's localStorage and goes to the iframe
+   by postMessage (exact origins both ways), never in a URL. No dependencies;
+   nothing else loads until then; if our server is down the page is untouched. */
+(function () {
+  "use strict";
+  var me = document.currentScript || document.querySelector("script[data-site][src*='widget.js']");
+  if (!me || window.productChatLoaded) return;
+  window.productChatLoaded = 1;
+  var d = me.dataset, site = d.site, product = d.product;
+  if (!site || !product) return;
+  var CHAT = new URL(me.src).origin, KEY = "productchat:" + site;
+  function get(s, k) { try { return JSON.parse(window[s].getItem(k)) || {}; } catch (e) { return {}; } }
+  function put(s, k, v) { try { window[s].setItem(k, JSON.stringify(v)); } catch (e) { /* no storage */ } }
+  var keep = get("localStorage", KEY);   // t: token, c: the customer it belongs to, h: has a conversation
+  var tab = get("sessionStorage", KEY);  // o: panel open, x: chat unavailable here
+  if (tab.x) return;
+  var who = d.customerId ? { customer_id: d.customerId, email: d.customerEmail || "",
+    timestamp: d.customerTimestamp || "", signature: d.customerSignature || "" } : null;
+  if ((keep.c || null) !== (who ? who.customer_id : null)) keep = {};  // another (or no) customer: not theirs
+  var hash = location.hash, resume = (hash.match(/productchat-resume=([^&]+)/) || [])[1];
+  if (resume) history.replaceState(null, "", location.pathname + location.search);
+  var host = document.createElement("div"), root = host.attachShadow({ mode: "open" });
+  var sheet = new CSSStyleSheet();
+  sheet.replaceSync(
+    ":host{all:initial}button{position:fixed;right:20px;bottom:20px;z-index:2147483000;display:flex;" +
+    "align-items:center;gap:8px;padding:12px 18px;border:0;border-radius:999px;background:#2557d6;color:#fff;" +
+    "font:600 15px/1.2 system-ui,sans-serif;box-shadow:0 6px 24px rgba(20,30,60,.25);cursor:pointer}" +
+    "button:focus-visible{outline:3px solid #f4b400;outline-offset:2px}svg{width:20px;height:20px}" +
+    "b{background:#b42318;border-radius:999px;min-width:20px;height:20px;padding:0 6px;display:grid;" +
+    "place-items:center;font-size:12px}b[hidden],iframe[hidden]{display:none}iframe{position:fixed;right:20px;" +
+    "bottom:84px;width:380px;height:min(620px,calc(100vh - 110px));border:0;border-radius:12px;background:#fff;" +
+    "box-shadow:0 12px 40px rgba(20,30,60,.3);z-index:2147483001}@media(max-width:560px){button{padding:14px}" +
+    "button span{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
+    "iframe{inset:0;width:100%;height:100%;border-radius:0}}");
+  root.adoptedStyleSheets = [sheet];
+  var button = document.createElement("button");
+  button.type = "button";
+  button.setAttribute("aria-expanded", "false");
+  button.innerHTML = '<svg aria-hidden="true" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2">' +
+    '<path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1.1-4.6A8 8 0 1 1 21 12z"/></svg><span>Ask a question</span><b hidden></b>';
+  var badge = button.querySelector("b"), frame = null, ready = false, open = false, timer = 0;
+  var title = document.title, count = 0;
+
+  function tell(m) { if (frame && frame.contentWindow) { m.pc = 1; frame.contentWindow.postMessage(m, CHAT); } }
+  function hello() {
+    tell({ type: "hello", token: keep.t || "", customer: who, resume: resume ? decodeURIComponent(resume) : "",
+      open: open, page: { url: location.href, title: document.title } });
+  }
+  function gone() {  // blocked here (origin not allowed), or our server is down: no chat, no broken page
+    if (ready) return;
+    host.remove();
+    tab.x = 1; put("sessionStorage", KEY, tab);
+  }
+  function make() {
+    if (frame) return;
+    frame = document.createElement("iframe");
+    frame.title = "Chat with the shop";
+    frame.hidden = !open;
+    frame.src = CHAT + "/embed/" + encodeURIComponent(site) + "/products/" + encodeURIComponent(product) + "?v=__VERSION__";
+    frame.addEventListener("load", function () { hello(); clearTimeout(timer); timer = setTimeout(gone, 8000); });
+    root.insertBefore(frame, button);
+  }
+  function show(on) {
+    open = on; tab.o = on ? 1 : 0; put("sessionStorage", KEY, tab);
+    make();
+    frame.hidden = !on;
+    button.setAttribute("aria-expanded", String(on));
+    button.style.display = on && innerWidth <= 560 ? "none" : "";  // the panel fills a phone's screen
+    tell({ type: on ? "open" : "close" });
+    if (on && ready) frame.focus(); else if (!on) button.focus();
+  }
+  function unread(n) {
+    n = Math.max(0, parseInt(n, 10) || 0);
+    badge.hidden = !n; badge.textContent = n;
+    button.setAttribute("aria-label", "Ask a question" + (n ? ", " + n + " unread " + (n > 1 ? "answers" : "answer") : ""));
+    if (n > count && document.hidden) document.title = "(" + n + ") New answer · " + title;
+    count = n;
+  }
+  button.addEventListener("click", function () { show(!open); });
+  addEventListener("message", function (e) {
+    if (!frame || e.source !== frame.contentWindow || e.origin !== CHAT || !e.data || e.data.pc !== 1) return;
+    var m = e.data;
+    if (m.type === "ready") { ready = true; clearTimeout(timer); if (open) frame.focus(); }
+    else if (m.type === "session" && typeof m.token === "string") {
+      keep.t = m.token; keep.c = who ? who.customer_id : null; put("localStorage", KEY, keep);
+    } else if (m.type === "conversation") { keep.h = 1; put("localStorage", KEY, keep); }
+    else if (m.type === "unread") unread(m.count);
+    else if (m.type === "close") show(false);
+  });
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) document.title = title; });
+  function mount() {
+    root.appendChild(button);
+    document.body.appendChild(host);
+    if (tab.o || resume || /chat=open/.test(hash + location.search)) show(true);
+    else if (keep.h) make();  // a returning shopper: the badge counts answers, live
+  }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();
