@@ -61,6 +61,8 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     CHAT_SEND_RATE_LIMIT = os.environ.get("CHAT_SEND_RATE_LIMIT", "30/minute")
+    # An admin session unused this long has ended (also the longest "Keep me logged in" lasts idle).
+    ADMIN_SESSION_IDLE_DAYS = _int("ADMIN_SESSION_IDLE_DAYS", 30)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

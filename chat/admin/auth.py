@@ -1,12 +1,11 @@
-"""Admin login with Flask-Login; every admin route requires it."""
+"""Admin login with Flask-Login over server-side sessions; every admin route requires it."""
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user
 
-from ..extensions import db, limiter, login_manager
-from ..models import User
+from ..extensions import limiter, login_manager
+from ..services import admin_sessions
 from . import bp
 
 login_manager.login_view = "admin.login"
@@ -46,13 +45,15 @@ def _safe_next(target):
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10/minute", methods=["POST"])
 def login():
+    """The login form; the right email and password start a new server-side session."""
     error = None
     email = ""
     if request.method == "POST":
-        email = request.form.get("email", "").strip().lower()
-        user = db.session.scalar(sa.select(User).filter_by(email=email))
-        if user is not None and user.is_active and user.check_password(request.form.get("password", "")):
-            login_user(user, remember=bool(request.form.get("remember")))
+        email = admin_sessions.normalise_email(request.form.get("email", ""))
+        user = admin_sessions.authenticate(email, request.form.get("password", ""))
+        if user is not None:
+            admin_sessions.log_in(user, request.headers.get("User-Agent"), remember=bool(request.form.get("remember")))
+            # Redirect after POST: a reload does not send the password again.
             return redirect(_safe_next(request.args.get("next")) or url_for("admin.inquiries"))
         error = "Wrong email or password."
     status = 401 if error else 200
@@ -60,8 +61,17 @@ def login():
 
 
 @bp.post("/logout")
-@login_required
 def logout():
-    logout_user()
+    """End this session on the server; a kept copy of its cookies no longer logs in."""
+    admin_sessions.log_out()
     flash("You are logged out.")
+    return redirect(url_for("admin.login"))
+
+
+@bp.post("/logout/everywhere")
+def logout_everywhere():
+    """End every session of this admin, this one included."""
+    count = admin_sessions.end_all(current_user)
+    admin_sessions.log_out()
+    flash(f"You are logged out everywhere ({count} session{'s' if count != 1 else ''} ended).")
     return redirect(url_for("admin.login"))
