@@ -1,4 +1,4 @@
-"""Admin sessions end on the server: logout, log out everywhere; a kept copy of the cookies is refused everywhere afterwards."""
+"""Admin sessions end on the server: logout, log out everywhere, password changes; a kept copy of the cookies is refused everywhere afterwards."""
 import re
 from datetime import timedelta
 
@@ -12,6 +12,7 @@ from chat.services import admin_sessions
 from .chat_helpers import BO_EMAIL, BO_PASSWORD, admin_login, first_product_id, login_form_token, make_inquiry
 
 
+FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0"
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
           "Version/17.5 Mobile/15E148 Safari/604.1")
 COOKIES = ("session", "remember_token")
@@ -74,7 +75,7 @@ def test_a_kept_cookie_is_refused_on_every_admin_route_after_logout(app, admin):
     assert client.post("/admin/logout", data={"csrf_token": token}).status_code == 302
     thief = replay(app, kept)
     routes = admin_routes(app)
-    assert {"admin.stream", "admin.logout_everywhere", "api.admin.admin_set_status"} <= {
+    assert {"admin.stream", "admin.account", "admin.logout_everywhere", "api.admin.admin_set_status"} <= {
         rule.endpoint for _, rule in routes}
     for method, rule in routes:
         assert set(rule.arguments) <= set(values), f"new route argument in {rule}: add it to `values`"
@@ -168,6 +169,111 @@ def test_log_out_everywhere_ends_every_session_of_that_admin_only(app, admin, de
     assert refused(replay(app, phone_remember).get("/admin"))
     assert sessions_of(app, ids["me"]) == 0
     assert bo.get("/admin").status_code == 200  # another admin is not touched
+
+
+def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(app, admin, demo):
+    client, token, ids = admin
+    phone, _ = logged_in(app, demo["admin_email"], demo["admin_password"], IPHONE, remember=True)
+    phone_remember = {"remember_token": phone.get_cookie("remember_token").value}
+    new = "a-much-longer-secret"
+
+    def change(current, new_password, confirm=None):
+        return client.post("/admin/account/password", data={
+            "current_password": current, "new_password": new_password,
+            "confirm_password": new_password if confirm is None else confirm, "csrf_token": token})
+
+    wrong = change("not-it", new)
+    assert wrong.status_code == 403 and "Your current password is not right." in wrong.get_data(as_text=True)
+    short = change(demo["admin_password"], "short")
+    assert short.status_code == 422 and "at least 8 characters" in short.get_data(as_text=True)
+    differ = change(demo["admin_password"], new, new + "x")
+    assert differ.status_code == 422 and "The two new passwords differ." in differ.get_data(as_text=True)
+    assert phone.get("/admin").status_code == 200  # refused changes end nothing
+
+    done = change(demo["admin_password"], new)
+    assert done.status_code == 302 and done.headers["Location"] == "/admin/account"
+    page = client.get("/admin/account").get_data(as_text=True)
+    assert "Your password is changed. 1 other session was ended." in page
+    assert client.get("/admin").status_code == 200
+    assert refused(phone.get("/admin"))
+    assert refused(replay(app, phone_remember).get("/admin"))
+    assert sessions_of(app, ids["me"]) == 1
+    fresh = app.test_client()
+    bad = fresh.post("/admin/login", data={"email": demo["admin_email"], "password": demo["admin_password"],
+                                           "csrf_token": login_form_token(fresh)})
+    assert bad.status_code == 401
+    admin_login(fresh, demo["admin_email"], new)
+
+
+def test_account_page_lists_sessions_and_ends_one(app, admin, demo):
+    other, _, _ = admin
+    me, token = logged_in(app, demo["admin_email"], demo["admin_password"], FIREFOX)
+    phone, _ = logged_in(app, demo["admin_email"], demo["admin_password"], IPHONE)
+    bo, _ = logged_in(app, BO_EMAIL, BO_PASSWORD)
+    assert 'href="/admin/account"' in me.get("/admin").get_data(as_text=True)
+    page = me.get("/admin/account").get_data(as_text=True)
+    rows = re.findall(r'<tr id="session-(\d+)"[^>]*>(.*?)</tr>', page, re.S)
+    assert len(rows) == 3  # the fixture's, Firefox, iPhone; not Bo's
+    texts = {int(i): re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)) for i, row in rows}
+    mine = [i for i, t in texts.items() if "(this device)" in t]
+    assert len(mine) == 1 and "Firefox 127 on Windows" in texts[mine[0]]
+    phone_id = next(i for i, t in texts.items() if "Mobile Safari 17 on iOS" in t)
+    assert re.search(r"\d\d \w{3} \d{4} \d\d:\d\d UTC", texts[phone_id])
+
+    ended = me.post(f"/admin/account/sessions/{phone_id}/end", data={"csrf_token": token})
+    assert ended.status_code == 302 and ended.headers["Location"] == "/admin/account"
+    assert refused(phone.get("/admin"))
+    assert me.get("/admin").status_code == 200
+    # Gone already, or someone else's: 404, and nothing ends.
+    assert me.post(f"/admin/account/sessions/{phone_id}/end", data={"csrf_token": token}).status_code == 404
+    with app.app_context():
+        bo_session = db.session.scalar(sa.select(AdminSession.id).join(User).where(User.email == BO_EMAIL))
+    assert me.post(f"/admin/account/sessions/{bo_session}/end", data={"csrf_token": token}).status_code == 404
+    assert me.post(f"/admin/account/sessions/{bo_session}/end").status_code == 400  # no CSRF token
+    assert bo.get("/admin").status_code == 200
+    # Ending this device's session is a logout.
+    response = me.post(f"/admin/account/sessions/{mine[0]}/end", data={"csrf_token": token})
+    assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+    assert refused(me.get("/admin"))
+    assert other.get("/admin").status_code == 200
+
+
+@pytest.mark.parametrize("value, status, stored", [
+    ("Anna from support", 302, "Anna from support"),
+    ("  Anna  ", 302, "Anna"),
+    ("", 302, None),
+    ("   ", 302, None),
+    ("Zoë 🌿 <b>Shop</b>", 302, "Zoë 🌿 <b>Shop</b>"),
+    ("x" * 120, 302, "x" * 120),
+    ("x" * 121, 422, "unchanged"),
+    ("two\nlines", 422, "unchanged"),
+    ("bell\x07", 422, "unchanged"),
+    ("nul\x00", 422, "unchanged"),
+    ("evil\u202eoverride", 422, "unchanged"),
+])
+def test_public_name_is_validated(app, admin, value, status, stored):
+    client, token, ids = admin
+    with app.app_context():
+        db.session.get(User, ids["me"]).public_name = "unchanged"
+        db.session.commit()
+    response = client.post("/admin/account/public-name", data={"public_name": value, "csrf_token": token})
+    assert response.status_code == status, response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, ids["me"]).public_name == stored
+    if status == 422:
+        body = response.get_data(as_text=True)
+        assert 'role="alert"' in body and ("at most 120 characters" in body or "plain text" in body
+                                           or "not valid text" in body)
+
+
+def test_public_name_is_shown_escaped(app, admin):
+    client, token, _ = admin
+    client.post("/admin/account/public-name", data={"public_name": '"><script>alert(1)</script>',
+                                                    "csrf_token": token})
+    page = client.get("/admin/account").get_data(as_text=True)
+    assert "<script>alert(1)" not in page
+    assert 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in page
+    assert "Leave it empty to answer as <strong>Demo Shop</strong>." in page
 
 
 def test_an_open_admin_stream_ends_when_its_session_ends(app, admin):
