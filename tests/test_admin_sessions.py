@@ -1,4 +1,5 @@
-"""Admin sessions end on the server: logout, log out everywhere, password changes; a kept copy of the cookies is refused everywhere afterwards."""
+"""Admin sessions end on the server: logout, log out everywhere, password changes,
+deactivation; a kept copy of the cookies is refused everywhere afterwards."""
 import re
 from datetime import timedelta
 
@@ -7,7 +8,7 @@ import sqlalchemy as sa
 
 from chat.extensions import db
 from chat.models import AdminSession, ApiToken, ProductInquiry, ProductMessage, User, utcnow
-from chat.services import admin_sessions
+from chat.services import admin_sessions, admin_tokens
 
 from .chat_helpers import BO_EMAIL, BO_PASSWORD, admin_login, first_product_id, login_form_token, make_inquiry
 
@@ -274,6 +275,51 @@ def test_public_name_is_shown_escaped(app, admin):
     assert "<script>alert(1)" not in page
     assert 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in page
     assert "Leave it empty to answer as <strong>Demo Shop</strong>." in page
+
+
+def test_deactivating_an_admin_ends_sessions_and_api_tokens(app, admin, runner, demo):
+    client, token, ids = admin
+    phone, _ = logged_in(app, demo["admin_email"], demo["admin_password"], remember=True)
+    phone_remember = {"remember_token": phone.get_cookie("remember_token").value}
+    with app.app_context():
+        api_token = admin_tokens.create(db.session.get(User, ids["me"]), "sync")
+    bearer = {"Authorization": f"Bearer {api_token}"}
+    assert app.test_client().get("/api/admin/inquiries", headers=bearer).status_code == 200
+
+    result = runner.invoke(args=["chat", "deactivate-admin", " Admin@Example.com "])
+    assert result.exit_code == 0, result.output
+    assert "Deactivated admin admin@example.com; ended 2 sessions." in result.output
+    assert refused(client.get("/admin"))
+    assert refused(phone.get("/admin"))
+    assert refused(replay(app, phone_remember).get("/admin"))
+    assert app.test_client().get("/api/admin/inquiries", headers=bearer).status_code == 401
+    fresh = app.test_client()
+    form = {"email": demo["admin_email"], "password": demo["admin_password"], "csrf_token": login_form_token(fresh)}
+    assert fresh.post("/admin/login", data=form).status_code == 401
+    assert sessions_of(app, ids["me"]) == 0
+    again = runner.invoke(args=["chat", "deactivate-admin", demo["admin_email"]])
+    assert again.exit_code == 0 and "Already inactive" in again.output
+
+    result = runner.invoke(args=["chat", "activate-admin", demo["admin_email"]])
+    assert result.exit_code == 0 and "Activated: admin admin@example.com can log in." in result.output
+    assert fresh.post("/admin/login", data=form).status_code == 302
+    assert app.test_client().get("/api/admin/inquiries", headers=bearer).status_code == 200
+    assert refused(client.get("/admin"))  # ended sessions stay ended
+
+
+def test_deactivate_and_activate_refuse_an_unknown_email(app, runner, demo):
+    for command in ("deactivate-admin", "activate-admin"):
+        result = runner.invoke(args=["chat", command, "nobody@example.com"])
+        assert result.exit_code == 2 and "no admin with the email 'nobody@example.com'" in result.output
+
+
+def test_create_admin_resetting_a_password_ends_that_admins_sessions(app, admin, runner, demo):
+    client, _, ids = admin
+    bo, _ = logged_in(app, BO_EMAIL, BO_PASSWORD)
+    result = runner.invoke(args=["chat", "create-admin", demo["admin_email"], "--password", "brand-new-pass"])
+    assert result.exit_code == 0 and "Updated admin admin@example.com; ended 1 session." in result.output
+    assert refused(client.get("/admin"))
+    assert bo.get("/admin").status_code == 200
 
 
 def test_an_open_admin_stream_ends_when_its_session_ends(app, admin):

@@ -7,11 +7,12 @@ logged in", Flask-Login's remember cookie), the table only its SHA-256.
 Flask-Login's "alternative tokens" pattern carries it: ``User.get_id()`` is
 ``"<user id>:<key>"`` and :func:`load` (the user loader) accepts it only while
 the row exists, belongs to that user, has been used recently and the user is
-active. Logging out, "log out everywhere", ending a session on the account page and a
-password change delete rows:
-every copy of those cookies then stops working.
+active. Logging out, "log out everywhere", End on the account page, a
+password change or reset and deactivation delete rows: every copy of those
+cookies then stops working.
 
-The HTML views and the JSON API (through the user loader) go through this module.
+The HTML views, the JSON API (through the user loader) and the CLI all go
+through this module.
 """
 import hashlib
 import re
@@ -251,3 +252,13 @@ def set_public_name(user, value):
     user.public_name = clean_public_name(value)
     db.session.commit()
     return user.public_name
+
+
+# -- the CLI -----------------------------------------------------------------
+
+def set_active(user, active):
+    """Activate or deactivate; deactivating ends all sessions at once (API tokens are refused
+    while inactive, see admin_tokens.user_for). Returns how many sessions ended."""
+    user.is_active = active
+    db.session.commit()
+    return 0 if active else end_all(user)
