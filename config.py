@@ -61,6 +61,9 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     CHAT_SEND_RATE_LIMIT = os.environ.get("CHAT_SEND_RATE_LIMIT", "30/minute")
+    # Failed admin logins (and wrong current passwords) allowed per account and per IP.
+    LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5/15 minutes")
+    LOGIN_FAILURES_PER_IP = os.environ.get("LOGIN_FAILURES_PER_IP", "20/15 minutes")
     # An admin session unused this long has ended (also the longest "Keep me logged in" lasts idle).
     ADMIN_SESSION_IDLE_DAYS = _int("ADMIN_SESSION_IDLE_DAYS", 30)
 

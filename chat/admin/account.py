@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from ..services import ServiceError, admin_sessions, sites
 from . import bp
+from .auth import per_user_password
 
 
 def account_page(status=200, headers=None, **errors):
@@ -23,6 +24,7 @@ def account():
 
 
 @bp.post("/account/password")
+@per_user_password
 def change_password():
     """New password (the current one required); every other session ends, this one goes on."""
     try:
