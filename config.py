@@ -73,6 +73,11 @@ class Config:
     CHAT_URGENT_MAILS_PER_HOUR = _int("CHAT_URGENT_MAILS_PER_HOUR", 10)
     # Privacy: resolved or closed inquiries older than this are purged.
     CHAT_RETENTION_DAYS = _int("CHAT_RETENTION_DAYS", 365)
+    # Failed admin logins (and wrong current passwords) allowed per account and per IP.
+    LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5/15 minutes")
+    LOGIN_FAILURES_PER_IP = os.environ.get("LOGIN_FAILURES_PER_IP", "20/15 minutes")
+    # An admin session unused this long has ended (also the longest "Keep me logged in" lasts idle).
+    ADMIN_SESSION_IDLE_DAYS = _int("ADMIN_SESSION_IDLE_DAYS", 30)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

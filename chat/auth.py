@@ -1,9 +1,9 @@
-"""Admin identity for Flask-Login."""
-from .extensions import db, login_manager
-from .models import User
+"""Admin identity for Flask-Login: one server-side session per login."""
+from .extensions import login_manager
+from .services import admin_sessions
 
 
 @login_manager.user_loader
-def load_user(user_id):
-    user = db.session.get(User, int(user_id)) if str(user_id).isdigit() else None
-    return user if user is not None and user.is_active else None
+def load_user(token):
+    # The session cookie and the remember cookie both carry "<user id>:<key>".
+    return admin_sessions.load(token)

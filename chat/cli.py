@@ -4,6 +4,7 @@ from flask.cli import AppGroup
 
 from .extensions import db
 from .models import User
+from .services import admin_sessions
 
 chat_cli = AppGroup("chat", help="Product chat administration.")
 
@@ -23,12 +24,13 @@ def seed_demo_command():
 @click.option("--name", default=None, help="Display name (defaults to the email's local part).")
 @click.password_option("--password", help="Password (prompted for when omitted).")
 def create_admin_command(email, name, password):
-    """Create an admin account, or reset its password."""
-    email = email.strip().lower()
+    """Create an admin account, or reset its password (which ends all its sessions)."""
+    email = admin_sessions.normalise_email(email)
     if "@" not in email:
         raise click.BadParameter("not an email address", param_hint="EMAIL")
-    if len(password) < 8:
-        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    if len(password) < admin_sessions.MIN_PASSWORD_LENGTH:
+        raise click.BadParameter(f"use at least {admin_sessions.MIN_PASSWORD_LENGTH} characters",
+                                 param_hint="--password")
     user = db.session.scalar(db.select(User).filter_by(email=email))
     created = user is None
     if created:
@@ -38,7 +40,46 @@ def create_admin_command(email, name, password):
         user.name = name
     user.set_password(password)
     db.session.commit()
-    click.echo(f"{'Created' if created else 'Updated'} admin {email}.")
+    if created:
+        click.echo(f"Created admin {email}.")
+        return
+    # A reset password must not leave a session of the old one open somewhere.
+    ended = admin_sessions.end_all(user)
+    click.echo(f"Updated admin {email}; ended {_sessions(ended)}.")
+
+
+def _sessions(count):
+    return f"{count} session{'' if count == 1 else 's'}"
+
+
+def _admin_by_email(email):
+    user = admin_sessions.find_admin(email)
+    if user is None:
+        raise click.BadParameter(f"no admin with the email {admin_sessions.normalise_email(email)!r}",
+                                 param_hint="EMAIL")
+    return user
+
+
+@chat_cli.command("deactivate-admin")
+@click.argument("email")
+def deactivate_admin_command(email):
+    """Lock an admin out: every session ends now, logins and API tokens are refused."""
+    user = _admin_by_email(email)
+    was_active = user.is_active
+    ended = admin_sessions.set_active(user, False)
+    state = "Deactivated" if was_active else "Already inactive:"
+    click.echo(f"{state} admin {user.email}; ended {_sessions(ended)}. "
+               f"Logins and API tokens are refused until `chat activate-admin`.")
+
+
+@chat_cli.command("activate-admin")
+@click.argument("email")
+def activate_admin_command(email):
+    """Let a deactivated admin log in (and use their API tokens) again."""
+    user = _admin_by_email(email)
+    was_active = user.is_active
+    admin_sessions.set_active(user, True)
+    click.echo(f"{'Already active' if was_active else 'Activated'}: admin {user.email} can log in.")
 
 
 @chat_cli.command("reply")

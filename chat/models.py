@@ -121,6 +121,25 @@ class User(UserMixin, db.Model):
     # What customers see next to this admin's answers (empty: the shop's name).
     public_name = sa.Column(sa.String(120))
 
+    # Which admin session this object was loaded for (set by services.admin_sessions;
+    # plain attributes, not columns).
+    session_key = None
+    admin_session_id = None
+
+    def get_id(self):
+        # Flask-Login's "alternative token": what it keeps in the session and the
+        # remember cookie names one row of admin_sessions, so deleting the row
+        # ends every copy of those cookies.
+        if self.session_key is None:
+            raise RuntimeError("log admins in through chat.services.admin_sessions.log_in")
+        return f"{self.id}:{self.session_key}"
+
+    # UserMixin compares users by get_id(), which now names a session: compare
+    # as plain ORM objects instead (one object per row within a db session).
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
     def set_password(self, password):
         # Werkzeug's scrypt hash: salted, slow, maintained with Flask.
         self.password_hash = generate_password_hash(password)

@@ -48,11 +48,21 @@ def only_inquiry_id(app):
 __all__ = ["ProductInquiry", "ProductMessage"]
 
 
-def admin_login(client, email, password):
-    """Log in through the real form (with its CSRF token); returns the token for later posts."""
+BO_EMAIL, BO_PASSWORD = "bo@shop.example", "bo-password-1"
+
+
+def login_form_token(client):
     page = client.get("/admin/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post("/admin/login", data={"email": email, "password": password, "csrf_token": token})
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def admin_login(client, email, password, remember=False):
+    """Log in through the real form (with its CSRF token); returns the token for later posts."""
+    token = login_form_token(client)
+    form = {"email": email, "password": password, "csrf_token": token}
+    if remember:
+        form["remember"] = "1"
+    response = client.post("/admin/login", data=form)
     assert response.status_code == 302, response.get_data(as_text=True)
     page = client.get("/admin").get_data(as_text=True)
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)

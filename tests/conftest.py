@@ -93,6 +93,31 @@ def demo(app):
     return {"admin_email": email, "admin_password": password}
 
 
+@pytest.fixture
+def admin(app, demo):
+    """The demo admin logged in through the real form, plus a second admin, Bo (not logged in).
+
+    Returns (client, csrf token for its posts, {"me": id, "bo": id}); Bo's
+    password is ``BO_PASSWORD``.
+    """
+    import sqlalchemy as sa
+
+    from chat.models import User
+
+    from .chat_helpers import BO_EMAIL, BO_PASSWORD, admin_login
+
+    client = app.test_client()
+    token = admin_login(client, demo["admin_email"], demo["admin_password"])
+    with app.app_context():
+        me = db.session.scalar(sa.select(User))
+        bo = User(email=BO_EMAIL, name="Bo")
+        bo.set_password(BO_PASSWORD)
+        db.session.add(bo)
+        db.session.commit()
+        ids = {"me": me.id, "bo": bo.id}
+    return client, token, ids
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

@@ -8,27 +8,13 @@ from chat.extensions import db
 from chat.models import ProductInquiry, ProductMessage, User
 from chat.services import conversations, inquiries, shoppers
 
-from .chat_helpers import Shopper, admin_login, csrf_token, first_product_id, make_inquiry
+from .chat_helpers import Shopper, csrf_token, first_product_id, make_inquiry
 
 ADMIN_GETS = ["/admin", "/admin/inquiries", "/admin/inquiries/1", "/admin/inquiries/1/messages", "/admin/stream",
               "/admin/tokens", "/api/admin/inquiries", "/api/admin/inquiries/1"]
 ADMIN_POSTS = ["/admin/inquiries/1/messages", "/admin/inquiries/1/status", "/admin/inquiries/1/priority",
                "/admin/inquiries/1/assignee", "/admin/inquiries/1/read", "/admin/inquiries/1/typing",
                "/admin/tokens", "/admin/logout"]
-
-
-@pytest.fixture
-def admin(app, demo):
-    client = app.test_client()
-    token = admin_login(client, demo["admin_email"], demo["admin_password"])
-    with app.app_context():
-        me = db.session.scalar(sa.select(User))
-        bo = User(email="bo@shop.example", name="Bo")
-        bo.set_password("bo-password-1")
-        db.session.add(bo)
-        db.session.commit()
-        ids = {"me": me.id, "bo": bo.id}
-    return client, token, ids
 
 
 def headers(token):

@@ -68,3 +68,30 @@ def test_admin_sees_the_inquiry_arrive_answers_live_and_resolves(browser, shop_s
     screenshot(customer, "customer-after-resolve")
     customer_context.close()
     admin_context.close()
+
+
+def test_account_page_public_name_sessions_and_log_out_everywhere(browser, shop_server):
+    other_context, other = admin_page(browser, shop_server)
+    context, page = admin_page(browser, shop_server)
+    page.click("nav >> text=Account")
+    page.wait_for_url(re.compile(r".*/admin/account$"))
+    rows = page.locator("table.sessions tbody tr")
+    assert rows.count() == 2
+    assert "(this device)" in page.locator("table.sessions tr.current").inner_text()
+    assert "Chrome" in page.locator("table.sessions tr.current").inner_text()
+
+    page.fill("#public-name", "Anna <from> support")
+    page.click("text=Save name")
+    page.locator(".flash", has_text="Your public name is saved.").wait_for()
+    assert page.input_value("#public-name") == "Anna <from> support"
+    screenshot(page, "admin-account")
+    page.locator("table.sessions").scroll_into_view_if_needed()
+    screenshot(page, "admin-account-sessions")
+
+    page.click("text=Log out everywhere")
+    page.wait_for_url(re.compile(r".*/admin/login$"))
+    assert "You are logged out everywhere (2 sessions ended)." in page.locator(".flash").inner_text()
+    other.reload()
+    other.wait_for_url(re.compile(r".*/admin/login.*"))
+    context.close()
+    other_context.close()

@@ -1,12 +1,16 @@
-"""Admin login with Flask-Login; every admin route requires it."""
+"""Admin login with Flask-Login over server-side sessions; every admin route requires it."""
+import hashlib
+import math
+import time
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
 
-from ..extensions import db, limiter, login_manager
-from ..models import User
+from ..extensions import limiter, login_manager
+from ..services import admin_sessions
 from . import bp
 
 login_manager.login_view = "admin.login"
@@ -43,16 +47,77 @@ def _safe_next(target):
     return target if target and not parts.scheme and not parts.netloc and target.startswith("/") else None
 
 
+# Failed attempts only: a limit is tested before the view and charged after it,
+# when the answer says the password was wrong (Flask-Limiter's deduct_when).
+def _account_key():
+    # The submitted email as the login looks it up, hashed: any email (even a
+    # made-up one) has its own budget, and no address is kept in the limiter's storage.
+    email = admin_sessions.normalise_email(request.form.get("email", ""))
+    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _user_key():
+    # Limits are checked before the login gate runs; an anonymous caller is turned away there.
+    return f"password-user:{getattr(current_user, 'id', 'anonymous')}"
+
+
+def _failed(status):
+    return lambda response: response.status_code == status
+
+
+per_account = limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"], key_func=_account_key,
+                            methods=["POST"], scope="login-account", deduct_when=_failed(401))
+per_ip = limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_IP"], key_func=get_remote_address,
+                       methods=["POST"], scope="login-ip", deduct_when=_failed(401))
+# A stolen session must not become a way to guess the password either.
+per_user_password = limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"], key_func=_user_key,
+                                  methods=["POST"], scope="password-user", deduct_when=_failed(403))
+
+
+def retry_after_seconds():
+    """Seconds until the breached limit's window lets an attempt through again."""
+    limit = limiter.current_limit
+    # window.reset_time is exact (RequestLimit.reset_at adds a second).
+    return max(1, math.ceil(limit.window.reset_time - time.time())) if limit is not None else 60
+
+
+def paused_message(seconds):
+    minutes = math.ceil(seconds / 60)
+    wait = "a minute" if minutes <= 1 else f"{minutes} minutes"
+    return (f"Too many failed attempts. To keep the account safe we have paused them; "
+            f"please try again in {wait}.")
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many_failures(error):
+    """A limited login or password change: its own page, with the message, 429 and Retry-After."""
+    seconds = retry_after_seconds()
+    headers = {"Retry-After": str(seconds)}
+    if request.endpoint == "admin.login":
+        page = render_template("admin/login.html", error=paused_message(seconds),
+                               email=admin_sessions.normalise_email(request.form.get("email", "")))
+        return page, 429, headers
+    if request.endpoint == "admin.change_password":
+        from .account import account_page
+
+        return account_page(password_error=paused_message(seconds), status=429, headers=headers)
+    return render_template("errors/page.html", code=429, name="Too Many Requests",
+                           message=paused_message(seconds)), 429, headers
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10/minute", methods=["POST"])
+@per_account
+@per_ip
 def login():
+    """The login form; the right email and password start a new server-side session."""
     error = None
     email = ""
     if request.method == "POST":
-        email = request.form.get("email", "").strip().lower()
-        user = db.session.scalar(sa.select(User).filter_by(email=email))
-        if user is not None and user.is_active and user.check_password(request.form.get("password", "")):
-            login_user(user, remember=bool(request.form.get("remember")))
+        email = admin_sessions.normalise_email(request.form.get("email", ""))
+        user = admin_sessions.authenticate(email, request.form.get("password", ""))
+        if user is not None:
+            admin_sessions.log_in(user, request.headers.get("User-Agent"), remember=bool(request.form.get("remember")))
+            # Redirect after POST: a reload does not send the password again.
             return redirect(_safe_next(request.args.get("next")) or url_for("admin.inquiries"))
         error = "Wrong email or password."
     status = 401 if error else 200
@@ -60,8 +125,17 @@ def login():
 
 
 @bp.post("/logout")
-@login_required
 def logout():
-    logout_user()
+    """End this session on the server; a kept copy of its cookies no longer logs in."""
+    admin_sessions.log_out()
     flash("You are logged out.")
+    return redirect(url_for("admin.login"))
+
+
+@bp.post("/logout/everywhere")
+def logout_everywhere():
+    """End every session of this admin, this one included."""
+    count = admin_sessions.end_all(current_user)
+    admin_sessions.log_out()
+    flash(f"You are logged out everywhere ({count} session{'s' if count != 1 else ''} ended).")
     return redirect(url_for("admin.login"))

@@ -81,6 +81,12 @@ class AdminStream(StreamHandler):
     def on_heartbeat(self):
         self.on_open()
 
+    def still_allowed(self):
+        # Each step runs in a request context rebuilt from the stream's request,
+        # so this asks the user loader again: a logout elsewhere, "log out
+        # everywhere" or a deactivation closes an open stream within a heartbeat.
+        return current_user.is_authenticated and current_user.id == self.admin_id
+
     def on_close(self):
         if self.inquiry_id:
             inquiries.leave(self.inquiry_id, self.admin_id)

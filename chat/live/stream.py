@@ -49,6 +49,10 @@ class StreamHandler:
     def on_heartbeat(self):
         """Each heartbeat of a live stream."""
 
+    def still_allowed(self):
+        """Checked at each heartbeat; False ends the stream (its viewer's login has ended)."""
+        return True
+
     def on_close(self):
         """The client went away."""
 
@@ -78,6 +82,13 @@ def event_stream(handler, after):
         except Exception:  # noqa: BLE001 - one bad event must not end the stream
             app.logger.exception("live stream: %s failed", getattr(fn, "__name__", fn))
             return []
+
+    def allowed():
+        try:
+            return run(handler.still_allowed)
+        except Exception:  # noqa: BLE001 - a database hiccup keeps the stream; the next beat asks again
+            app.logger.exception("live stream: still_allowed failed")
+            return True
 
     def generate():
         sub = broker.subscribe(handler.channels)
@@ -109,6 +120,8 @@ def event_stream(handler, after):
                 event = sub.get(timeout=max(0.0, next_beat - time.monotonic()))
                 if event is None:
                     yield ": heartbeat\n\n"
+                    if not allowed():
+                        return
                     safely(handler.on_heartbeat)
                     next_beat = time.monotonic() + heartbeat
                     continue

@@ -1,0 +1,67 @@
+"""The admin's own account: password, public name, and the sessions they are logged in with."""
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..services import ServiceError, admin_sessions, sites
+from . import bp
+from .auth import per_user_password
+
+
+def account_page(status=200, headers=None, **errors):
+    """The account page, with the form errors given (``password_error``, ``name_error``)."""
+    site = sites.find(sites.DEMO_SITE_ID)
+    context = dict(sessions=admin_sessions.sessions_of(current_user), shop_name=site.name if site else "the shop",
+                   password_error=None, name_error=None,
+                   public_name=current_user.public_name or "")
+    context.update(errors)
+    return render_template("admin/account.html", **context), status, headers or {}
+
+
+@bp.get("/account")
+def account():
+    """Change the password or public name; see and end the sessions of this account."""
+    return account_page()
+
+
+@bp.post("/account/password")
+@per_user_password
+def change_password():
+    """New password (the current one required); every other session ends, this one goes on."""
+    try:
+        ended = admin_sessions.change_password(current_user, request.form.get("current_password", ""),
+                                               request.form.get("new_password", ""),
+                                               request.form.get("confirm_password", ""))
+    except ServiceError as error:
+        return account_page(status=error.status, password_error=error.message)
+    flash(f"Your password is changed. {_ended(ended)}.")
+    return redirect(url_for("admin.account"))
+
+
+@bp.post("/account/public-name")
+def change_public_name():
+    """The name customers see next to this admin's answers (empty: the shop's name)."""
+    value = request.form.get("public_name", "")
+    try:
+        admin_sessions.set_public_name(current_user, value)
+    except ServiceError as error:
+        return account_page(status=error.status, name_error=error.message, public_name=value)
+    flash("Your public name is saved.")
+    return redirect(url_for("admin.account"))
+
+
+@bp.post("/account/sessions/<id:session_id>/end")
+def end_session(session_id):
+    """End one session of this account (ending this device's is a logout); 404 if not ours."""
+    if session_id == current_user.admin_session_id:
+        admin_sessions.log_out()
+        flash("You are logged out.")
+        return redirect(url_for("admin.login"))
+    admin_sessions.end(current_user, session_id)
+    flash("That session has ended; that browser must log in again.")
+    return redirect(url_for("admin.account"))
+
+
+def _ended(count):
+    if not count:
+        return "No other session was open"
+    return f"{count} other session{'s were' if count != 1 else ' was'} ended"
