@@ -5,6 +5,7 @@ and ``int("²")`` raises; SQLite overflows past 2**63). Text is a str without
 lone surrogates (JSON's ``"\\ud800"`` parses into one and cannot be encoded
 as UTF-8) and without NUL.
 """
+import ipaddress
 import re
 import unicodedata
 import uuid
@@ -105,8 +106,13 @@ def http_url(value, field, required=False):
     if value in (None, "") and not required:
         return None
     value = clean_text(value, field, 500, what="URL").strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # a malformed [IPv6] host
+        parts = urlsplit("")
+    # Spaces and control characters inside are a sign of a pasted mistake (browsers encode them).
+    if parts.scheme not in ("http", "https") or not parts.hostname \
+            or any(c.isspace() or unicodedata.category(c) == "Cc" for c in value):
         raise ValidationError(f"{field} must be an http(s) URL.", {field: "must be an absolute http(s) URL"})
     return value
 
@@ -114,7 +120,10 @@ def http_url(value, field, required=False):
 def origin(value, field="origin"):
     """``scheme://host[:port]``, lower-cased, with nothing after it."""
     value = clean_text(value, field, 200, what="Origin").strip().rstrip("/").lower()
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "https://[::1" and the like
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query \
             or parts.fragment or parts.username or parts.password:
         raise ValidationError(f"{value!r} is not an origin such as https://shop.example.",
@@ -123,7 +132,23 @@ def origin(value, field="origin"):
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
         raise ValidationError(f"{value!r} has a bad port.", {field: "bad port"}) from None
+    # Origins end up in CSP and CORS headers: a host of letters, digits, dots and
+    # hyphens (an IDN in its xn-- form, as browsers send it) or an [IPv6] literal.
+    if not (_HOST.match(parts.hostname) or _ipv6(parts)):
+        raise ValidationError(f"{value!r} has a host name with characters a browser never sends "
+                              f"(write an international name in its xn-- form).",
+                              {field: "host of letters, digits, dots and hyphens"})
     return value
+
+
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+
+
+def _ipv6(parts):
+    try:
+        return parts.netloc.startswith("[") and ipaddress.IPv6Address(parts.hostname) is not None
+    except ValueError:
+        return False
 
 
 # -- the catalog ----------------------------------------------------------------
