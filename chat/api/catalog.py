@@ -6,11 +6,13 @@ simply not found here.
 """
 from flask import Blueprint, g, jsonify, request, url_for
 
-from ..inputs import json_object, optional_int
+from ..inputs import RestOfPathConverter, json_object, optional_int
 from ..services import catalog, sites
 from .serializers import product_dict
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
+# Recorded before the routes, so the converter exists when they are added.
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("rest", RestOfPathConverter))
 
 
 @bp.before_request
@@ -60,7 +62,7 @@ def delete_product(external_id):
     return "", 204
 
 
-@bp.route("/products/<path:malformed>", methods=["GET", "PUT", "DELETE"])
+@bp.route("/products/<rest:malformed>", methods=["GET", "PUT", "DELETE"])
 def malformed_product_id(malformed):
     """An id the ``<external:...>`` converter refuses (a slash, whitespace, over 100
     characters): 404 naming the rule, like any malformed id in a path."""
