@@ -75,7 +75,7 @@ def check(name, origins):
         try:
             cleaned.append(clean(value))
         except ValidationError as error:
-            problems.update({name: error.message for name in error.fields})  # a sentence per field, for forms
+            problems.update({field: error.message for field in error.fields})  # a sentence per field, for forms
             messages.append(error.message)
     if problems:
         raise ValidationError(" ".join(messages), problems)
