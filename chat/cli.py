@@ -233,3 +233,55 @@ def purge_command(days):
         raise click.BadParameter("must be at least 1", param_hint="--days")
     counts = privacy.purge(days)
     click.echo(f"Purged {counts['inquiries']} inquiries and {counts['messages']} messages older than {days} days.")
+
+
+# -- sites (shops that embed the chat) -------------------------------------------
+
+def _site_option(public_id):
+    from .services import ServiceError, sites
+
+    try:
+        return sites.get(public_id)
+    except ServiceError as error:
+        raise click.ClickException(f"{error.message} (see `flask chat sites`)") from None
+
+
+@chat_cli.command("create-site")
+@click.argument("name")
+@click.option("--origin", "origins", multiple=True, required=True, metavar="ORIGIN",
+              help="An origin whose pages embed the chat, e.g. https://shop.example (repeat for more).")
+def create_site_command(name, origins):
+    """Create a site; prints one JSON object {"site", "api_key"} (the key is shown only this once)."""
+    import json
+
+    from .services import ServiceError, sites
+
+    try:
+        site, key = sites.create(name, list(origins))
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    # Nothing else on stdout: scripts parse this line.
+    click.echo(json.dumps({"site": site.public_id, "api_key": key}))
+
+
+@chat_cli.command("site-key")
+@click.argument("site")
+@click.option("--name", default="cli", show_default=True, help="What the key is for.")
+def site_key_command(site, name):
+    """Create another API key for SITE (its public id); the key is printed once."""
+    from .services import ServiceError, sites
+
+    try:
+        key = sites.add_key(_site_option(site), name)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(key)
+
+
+@chat_cli.command("sites")
+def sites_command():
+    """List the sites: public id, name and allowed origins, tab-separated."""
+    from .services import sites
+
+    for site in sites.all_sites():
+        click.echo("\t".join([site.public_id, site.name, " ".join(site.origins) or "-"]))

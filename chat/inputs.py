@@ -45,6 +45,15 @@ class ExternalIdConverter(BaseConverter):
     regex = r"[^/\s]{1,100}"
 
 
+class RestOfPathConverter(BaseConverter):
+    """``<rest:name>``: everything left of the path, newlines and slashes too (``path`` stops
+    at a newline), so a route can answer for ids the converters above refuse."""
+
+    regex = r"(?s:.+)"
+    part_isolating = False
+    weight = 300
+
+
 def optional_id(name, source=None):
     """An id from the query string (or ``source``); None when absent, 400 when malformed."""
     value = (request.args if source is None else source).get(name)

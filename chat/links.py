@@ -36,3 +36,8 @@ def resume_link(inquiry):
     page = product_page(product, in_email=True) or external("embed.page", site=product.site.public_id,
                                               external_id=product.external_id)
     return f"{page}#productchat-resume={identity.resume_token(inquiry.session_id)}"
+
+
+def widget_loader():
+    """Absolute URL of the embed loader script, on the host the admin is using."""
+    return url_for("embed.loader", _external=True)

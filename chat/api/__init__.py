@@ -34,11 +34,13 @@ def http_error(error):
     return body, status
 
 
-from . import admin, customer  # noqa: E402
+from . import admin, catalog, customer  # noqa: E402
 
 bp.register_blueprint(customer.bp)
 bp.register_blueprint(admin.bp)
+bp.register_blueprint(catalog.bp)
 # Cookie callers of the customer API are checked in customer.py, session callers
-# of the admin API in admin.py; header and bearer callers cannot be forged cross-site.
-for nested in (customer.bp, admin.bp):
+# of the admin API in admin.py; header and bearer callers cannot be forged cross-site
+# (the catalog API takes site API keys only, never cookies).
+for nested in (customer.bp, admin.bp, catalog.bp):
     csrf.exempt(nested)

@@ -37,3 +37,22 @@ def inquiry_dict(inquiry, message_count, unread_count):
         "message_count": message_count,
         "unread_count": unread_count,
     }
+
+
+def product_dict(product):
+    """A catalog product as the sync API shows it (``id`` is ours, ``external_id`` the shop's)."""
+    return {
+        "id": product.id,
+        "external_id": product.external_id,
+        "site": product.site.public_id,
+        "name": product.name,
+        "description": product.description,
+        "price": f"{product.price:.2f}" if product.price is not None else None,
+        "currency": product.currency,
+        "image_url": product.image_url,
+        "page_url": product.page_url,
+        "stock": product.stock,
+        "synced_at": iso(product.synced_at),
+        "created_at": iso(product.created_at),
+        "updated_at": iso(product.updated_at),
+    }

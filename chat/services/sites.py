@@ -36,29 +36,57 @@ def all_sites():
     return db.session.scalars(sa.select(Site).order_by(Site.id)).all()
 
 
+def count():
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Site))
+
+
 def clean_origins(origins):
-    """Validated, de-duplicated origins (a list of strings, or text with one per line)."""
+    """Validated, de-duplicated origins (a list of strings, or text with one per line).
+
+    Every bad one is named in a single error, so a form can show them all at once.
+    """
     if isinstance(origins, str):
         origins = origins.split()
     if not isinstance(origins, list) or len(origins) > 50:
         raise ValidationError("Give at most 50 origins.", {"origins": "a list of at most 50 origins"})
-    cleaned = []
+    cleaned, problems = [], []
     for value in origins:
-        value = validation.origin(value, "origins")
+        try:
+            value = validation.origin(value, "origins")
+        except ValidationError as error:
+            problems.append(error.message)
+            continue
         if value not in cleaned:
             cleaned.append(value)
+    if problems:
+        text = " ".join(problems) + " An origin is scheme://host[:port] with no path; give one per line."
+        raise ValidationError(text, {"origins": text})
     return cleaned
 
 
 def _clean_name(name):
-    return validation.clean_text(name, "name", 120, what="Name").strip()
+    return validation.one_line(name, "name", 120, what="Name")
+
+
+def check(name, origins):
+    """A site's name and origins, validated together: one error names every bad field."""
+    problems, messages, cleaned = {}, [], []
+    for clean, value in ((_clean_name, name), (clean_origins, origins)):
+        try:
+            cleaned.append(clean(value))
+        except ValidationError as error:
+            problems.update({field: error.message for field in error.fields})  # a sentence per field, for forms
+            messages.append(error.message)
+    if problems:
+        raise ValidationError(" ".join(messages), problems)
+    return cleaned
 
 
 def create(name, origins=(), public_id=None, commit=True):
     """A new site; returns (site, api_key) - the key is shown once, only its hash is kept."""
-    site = Site(public_id=public_id or "s" + secrets.token_hex(5), name=_clean_name(name),
-                allowed_origins="\n".join(clean_origins(list(origins))),
-                identity_secret=secrets.token_hex(32))
+    name, origins = check(name, origins if isinstance(origins, str) else list(origins))
+    site = Site(public_id=public_id or "s" + secrets.token_hex(5), name=name,
+                allowed_origins="\n".join(origins), identity_secret=secrets.token_hex(32))
     db.session.add(site)
     db.session.flush()
     key = add_key(site, "default", commit=False)
@@ -67,11 +95,10 @@ def create(name, origins=(), public_id=None, commit=True):
     return site, key
 
 
-def update(site, name=None, origins=None):
-    if name is not None:
-        site.name = _clean_name(name)
-    if origins is not None:
-        site.allowed_origins = "\n".join(clean_origins(origins))
+def update(site, name, origins):
+    """Change a site's name and origins (both checked before either is stored)."""
+    site.name, origins = check(name, origins)
+    site.allowed_origins = "\n".join(origins)
     db.session.commit()
     return site
 
@@ -83,7 +110,8 @@ def rotate_identity_secret(site):
 
 
 def add_key(site, name, commit=True):
-    name = validation.clean_text(name or "key", "name", 100, what="Name").strip()
+    """A new API key for the site; returned once, only its hash is kept."""
+    name = validation.one_line(name if isinstance(name, str) and name.strip() else "key", "name", 100, what="Name")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     db.session.add(SiteApiKey(site_id=site.id, name=name, key_hash=_hash(key), prefix=key[:10]))
     if commit:

@@ -5,8 +5,11 @@ and ``int("²")`` raises; SQLite overflows past 2**63). Text is a str without
 lone surrogates (JSON's ``"\\ud800"`` parses into one and cannot be encoded
 as UTF-8) and without NUL.
 """
+import ipaddress
 import re
+import unicodedata
 import uuid
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -103,8 +106,13 @@ def http_url(value, field, required=False):
     if value in (None, "") and not required:
         return None
     value = clean_text(value, field, 500, what="URL").strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # a malformed [IPv6] host
+        parts = urlsplit("")
+    # Spaces and control characters inside are a sign of a pasted mistake (browsers encode them).
+    if parts.scheme not in ("http", "https") or not parts.hostname \
+            or any(c.isspace() or unicodedata.category(c) == "Cc" for c in value):
         raise ValidationError(f"{field} must be an http(s) URL.", {field: "must be an absolute http(s) URL"})
     return value
 
@@ -112,7 +120,10 @@ def http_url(value, field, required=False):
 def origin(value, field="origin"):
     """``scheme://host[:port]``, lower-cased, with nothing after it."""
     value = clean_text(value, field, 200, what="Origin").strip().rstrip("/").lower()
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "https://[::1" and the like
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query \
             or parts.fragment or parts.username or parts.password:
         raise ValidationError(f"{value!r} is not an origin such as https://shop.example.",
@@ -121,4 +132,90 @@ def origin(value, field="origin"):
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
         raise ValidationError(f"{value!r} has a bad port.", {field: "bad port"}) from None
+    # Origins end up in CSP and CORS headers: a host of letters, digits, dots and
+    # hyphens (an IDN in its xn-- form, as browsers send it) or an [IPv6] literal.
+    if not (_HOST.match(parts.hostname) or _ipv6(parts)):
+        raise ValidationError(f"{value!r} has a host name with characters a browser never sends "
+                              f"(write an international name in its xn-- form).",
+                              {field: "host of letters, digits, dots and hyphens"})
+    return value
+
+
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+
+
+def _ipv6(parts):
+    try:
+        return parts.netloc.startswith("[") and ipaddress.IPv6Address(parts.hostname) is not None
+    except ValueError:
+        return False
+
+
+# -- the catalog ----------------------------------------------------------------
+
+EXTERNAL_ID_RULE = "1 to 100 characters, no '/', no whitespace or control characters"
+MAX_PRICE = 10**8  # products.price is NUMERIC(10, 2)
+MAX_STOCK = 2**31 - 1  # products.stock is a 32-bit INTEGER
+_PRICE_STRING = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,2})?$")
+
+
+def external_id(value, field="external_id"):
+    """A shop's own product id: the ``<external:...>`` shape plus valid text; 400 naming ``field``.
+
+    U+FFFD is refused too: it is what a path with invalid UTF-8 decodes to.
+    """
+    bad = (not isinstance(value, str) or not 1 <= len(value) <= 100 or "/" in value or "\ufffd" in value
+           or _SURROGATE.search(value) or any(c.isspace() or unicodedata.category(c) == "Cc" for c in value))
+    if bad:
+        raise BadParameter(f"{field} must be {EXTERNAL_ID_RULE}.", {field: EXTERNAL_ID_RULE})
+    return value
+
+
+def one_line(value, field, max_length, what="Text"):
+    """Required text on one line (no control characters), stripped."""
+    value = clean_text(value, field, max_length, what=what).strip()
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise ValidationError(f"{what} must be one line without control characters.",
+                              {field: "one line, no control characters"})
+    return value
+
+
+def price(value, field="price"):
+    """A price >= 0 with at most two decimals, below 10^8, from a JSON number or a decimal
+    string; None stays None. Returned as a Decimal with exactly two places."""
+    if value is None:
+        return None
+    problem = "a number or decimal string >= 0 with at most 2 decimals, below 100000000"
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValidationError(f"{field} must be {problem}.", {field: problem})
+    if isinstance(value, str) and not _PRICE_STRING.match(value):
+        raise ValidationError(f"{field} must be {problem}.", {field: problem})
+    try:
+        # repr() of a float is its shortest round-trip form: 19.99 stays 19.99.
+        number = Decimal(repr(value) if isinstance(value, float) else value)
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite() or number < 0 or number >= MAX_PRICE \
+            or number != number.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
+        raise ValidationError(f"{field} must be {problem}.", {field: problem})
+    return abs(number).quantize(Decimal("0.01"))  # abs: -0.0 is stored as 0.00
+
+
+def currency(value, field="currency"):
+    """An ISO 4217 code in use, upper-case (``EUR``)."""
+    from .currencies import CODES
+
+    if not isinstance(value, str) or value not in CODES:
+        raise ValidationError(f"{field} must be an ISO 4217 currency code such as EUR or USD.",
+                              {field: "an ISO 4217 code in use, three upper-case letters (EUR, USD, ...)"})
+    return value
+
+
+def stock(value, field="stock"):
+    """A whole number of items >= 0, or None (unknown)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_STOCK:
+        raise ValidationError(f"{field} must be a whole number >= 0 (or null).",
+                              {field: f"an integer from 0 to {MAX_STOCK}, or null"})
     return value
