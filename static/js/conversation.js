@@ -9,6 +9,7 @@
   "use strict";
   var api = window.chatConversation = {
     headers: function () { return {}; },
+    streamUrl: function (url) { return Promise.resolve(url); },
     afterResponse: function () {},
     onUnread: function () {},
     visible: function () { return !document.hidden; }
@@ -236,6 +237,44 @@
     if (note) typingTimer = setTimeout(function () { document.getElementById("typing").textContent = ""; },
       parseFloat(note.dataset.ttl || "6") * 1000);
   }
+
+  /* ---- the stream: an EventSource for htmx's SSE extension ---------------
+     Every (re)connection asks the page for its URL (the widget adds a fresh
+     ticket) and resumes after the last message shown. Errors reach the
+     extension without an Event object, which it would log as "[object Event]";
+     the source reports itself closed, so the extension reconnects with backoff. */
+  function lastShown() {
+    var ids = Array.prototype.map.call(document.querySelectorAll("#chat-log li.msg[data-id]"),
+      function (li) { return parseInt(li.dataset.id, 10) || 0; });
+    return ids.length ? Math.max.apply(null, ids) : 0;
+  }
+  function Source(url) {
+    var self = this, source = null, closed = false, handlers = [];
+    self.readyState = 0;
+    self.addEventListener = function (type, fn) {
+      handlers.push([type, fn]);
+      if (source) source.addEventListener(type, fn);
+    };
+    self.removeEventListener = function (type, fn) {
+      handlers = handlers.filter(function (h) { return h[1] !== fn; });
+      if (source) source.removeEventListener(type, fn);
+    };
+    self.close = function () { closed = true; self.readyState = 2; if (source) source.close(); };
+    function fail() {
+      if (source) source.close();
+      self.readyState = 2;
+      if (self.onerror) self.onerror();
+    }
+    // Resume after what the page shows: a new EventSource sends no Last-Event-ID.
+    api.streamUrl(url.replace(/([?&]after=)\d*/, "$1" + lastShown())).then(function (target) {
+      if (closed) return;
+      source = new EventSource(target, { withCredentials: true });
+      handlers.forEach(function (h) { source.addEventListener(h[0], h[1]); });
+      source.onopen = function (e) { self.readyState = 1; if (self.onopen) self.onopen(e); };
+      source.onerror = fail;
+    }).catch(fail);
+  }
+  htmx.createEventSource = function (url) { return new Source(url); };
 
   /* ---- the connection: stream, polling fallback, "Reconnecting…" -------- */
   var connection = (function () {

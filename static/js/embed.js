@@ -59,39 +59,13 @@
     conv.markRead();
   });
 
-  /* EventSource with a fresh ticket for every (re)connection, for htmx's SSE extension. */
-  function TicketedSource(url) {
-    var self = this, source = null, closed = false, handlers = [];
-    var last = (url.match(/[?&]after=(\d+)/) || [0, 0])[1];
-    self.readyState = 0;
-    self.addEventListener = function (type, fn) {
-      handlers.push([type, fn]);
-      if (source) source.addEventListener(type, fn);
-    };
-    self.removeEventListener = function (type, fn) {
-      handlers = handlers.filter(function (h) { return h[1] !== fn; });
-      if (source) source.removeEventListener(type, fn);
-    };
-    self.close = function () { closed = true; self.readyState = 2; if (source) source.close(); };
-    function fail(e) {
-      if (source) source.close();
-      self.readyState = 2;  // CLOSED: the extension reconnects, through a new ticket
-      if (self.onerror) self.onerror(e);
-    }
-    conv.request(body.dataset.ticketUrl, "POST").then(function (r) {
+  /* The stream opens with a fresh single-use ticket for every (re)connection. */
+  conv.streamUrl = function (url) {
+    return conv.request(body.dataset.ticketUrl, "POST").then(function (r) {
       if (!r.ok) throw new Error("no ticket (" + r.status + ")");
       return r.json();
-    }).then(function (ticket) {
-      if (closed) return;
-      var target = url.replace(/([?&]after=)\d*/, "$1" + last) + "&ticket=" + encodeURIComponent(ticket.ticket);
-      source = new EventSource(target);
-      handlers.forEach(function (h) { source.addEventListener(h[0], h[1]); });
-      source.addEventListener(EV.message, function (e) { if (+e.lastEventId > last) last = +e.lastEventId; });
-      source.onopen = function (e) { self.readyState = 1; if (self.onopen) self.onopen(e); };
-      source.onerror = fail;
-    }).catch(fail);
-  }
-  htmx.createEventSource = function (url) { return new TicketedSource(url); };
+    }).then(function (ticket) { return url + "&ticket=" + encodeURIComponent(ticket.ticket); });
+  };
 
   /* ---- the loader's messages --------------------------------------------- */
   function post(url, data) {
