@@ -78,7 +78,10 @@ class Product(db.Model):
 
     id = sa.Column(sa.Integer, primary_key=True)
     site_id = sa.Column(sa.Integer, sa.ForeignKey("sites.id", ondelete="CASCADE"), nullable=False)
-    external_id = sa.Column(sa.String(100), nullable=False)
+    # Compared exactly: the shop's "abc" and "ABC" are two products (MariaDB's
+    # default collation would fold case and accents).
+    external_id = sa.Column(sa.String(100).with_variant(mysql.VARCHAR(100, collation="utf8mb4_bin"), "mysql",
+                                                        "mariadb"), nullable=False)
     name = sa.Column(sa.String(200), nullable=False)
     description = sa.Column(sa.Text, nullable=False, default="")
     # Unknown until the shop syncs the product (a chat may start before that).

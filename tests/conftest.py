@@ -139,14 +139,16 @@ def shop_server(tmp_path):
     """
     import uuid
 
-    from .live_server import LiveServer, prepared_env
+    from .live_server import LiveServer, free_port, prepared_env
 
     redis_url = backends.REDIS_URL if backends.redis_available() is True else None
     if redis_url is None and backends.IN_CI:
         backends.require("redis")
+    port = free_port()
     env = prepared_env(tmp_path, database_url=f"sqlite:///{tmp_path}/browser.sqlite", redis_url=redis_url,
-                       CHAT_POLL_SECONDS="1", LIVE_CHANNEL_PREFIX=f"chat-browser-{uuid.uuid4().hex[:8]}:")
-    with LiveServer(env) as server:
+                       CHAT_POLL_SECONDS="1", LIVE_CHANNEL_PREFIX=f"chat-browser-{uuid.uuid4().hex[:8]}:",
+                       PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", ACCESS_LOG=str(tmp_path / "access.log"))
+    with LiveServer(env, port=port) as server:
         server.has_redis = redis_url is not None
         server.admin_password = _demo_password(env)
         yield server

@@ -56,7 +56,7 @@ class LiveServer:
              "--bind", f"127.0.0.1:{self.port}", "--workers", "1", self.app_spec],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log,
         )
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # generous: the 2 cores may be busy with other runs
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("server exited: " + self.log_text())
@@ -65,8 +65,9 @@ class LiveServer:
                 return self
             except OSError:
                 time.sleep(0.1)
+        log = self.log_text()
         self.stop()
-        raise RuntimeError("server did not answer within 20 s")
+        raise RuntimeError("server did not answer within 60 s: " + log[-2000:])
 
     def log_text(self):
         with open(self.log.name, errors="replace") as fh:
@@ -80,7 +81,7 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process:
+        if self.process and os.path.exists(self.log.name):
             os.unlink(self.log.name)
 
     def __enter__(self):

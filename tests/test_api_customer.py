@@ -169,3 +169,32 @@ def test_cookie_callers_need_the_csrf_token(app, pid):
     assert allowed.status_code == 201
     texts = [m["message_text"] for m in client.get(f"/api/products/{pid}/messages").get_json()["messages"]]
     assert texts == ["started on the page", "with token"]
+
+
+def test_a_sites_allowed_origins_may_call_the_api_across_origins(app, demo):
+    from chat.extensions import db as _db
+    from chat.services import sites
+
+    from .chat_helpers import make_product
+
+    with app.app_context():
+        site, _ = sites.create("Clay & Co", ["https://clay.example"])
+        theirs = make_product(name="Vase", price=65)
+        theirs.site_id = site.id
+        _db.session.commit()
+        theirs_id, ours_id = theirs.id, first_product_id(app)
+    client = app.test_client()
+    preflight = client.options(f"/api/products/{theirs_id}/messages", headers={
+        "Origin": "https://clay.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, x-chat-session"})
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://clay.example"
+    assert "X-Chat-Session" in preflight.headers["Access-Control-Allow-Headers"]
+    assert "Access-Control-Allow-Credentials" not in preflight.headers
+    sent = client.post(f"/api/products/{theirs_id}/messages", json={"message_text": "hi"},
+                       headers={"Origin": "https://clay.example", "X-Chat-Session": ""})
+    assert sent.status_code == 201 and sent.headers["Access-Control-Allow-Origin"] == "https://clay.example"
+    assert "X-Chat-Session" in sent.headers["Access-Control-Expose-Headers"]
+    # Another origin, or another site's product: no CORS grant (the browser blocks the answer).
+    for origin, product_id in (("https://evil.example", theirs_id), ("https://clay.example", ours_id)):
+        response = client.get(f"/api/products/{product_id}/messages", headers={"Origin": origin})
+        assert "Access-Control-Allow-Origin" not in response.headers

@@ -1,125 +1,150 @@
-"""A shopper's whole flow in a real browser (Chromium via Playwright)."""
-import os
+"""A shopper's whole flow on the demo shop, through the same one-tag widget every shop embeds."""
 import re
-import subprocess
 
 import pytest
 
 from .browser import screenshot
-from .live_server import BIN, ROOT
+from .widget import Widget, admin_reply, last_inquiry_id
 
 pytestmark = pytest.mark.browser
 
 
-def admin_reply(server, inquiry_id, text):
-    subprocess.run([os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "reply", str(inquiry_id), text],
-                   env=server.env, cwd=ROOT, check=True, capture_output=True)
-
-
-def open_widget(page):
-    page.get_by_role("button", name=re.compile("Ask a question")).click()
-    page.locator(".chat-panel textarea").wait_for()
-
-
-def test_customer_flow_history_escaping_badge(browser, shop_server):
+def test_customer_flow_history_escaping_badge_and_background_title(browser, shop_server):
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(shop_server.url + "/products/1")
-    launcher = page.get_by_role("button", name=re.compile("Ask a question"))
-    assert launcher.is_visible()
-    open_widget(page)
-    panel = page.locator(".chat-panel")
-    assert "Trailhead 35L Hiking Backpack" in panel.locator("h2").inner_text()
-    assert "Ask us anything about the Trailhead 35L Hiking Backpack" in panel.inner_text()
-    assert launcher.get_attribute("aria-expanded") == "true"
+    widget = Widget(page)
+    assert widget.launcher.is_visible()
+    widget.open()
+    assert "Trailhead 35L Hiking Backpack" in widget.frame.locator("h1").inner_text()
+    assert "Ask us anything about the Trailhead 35L Hiking Backpack" in widget.log.inner_text()
+    assert widget.launcher.get_attribute("aria-expanded") == "true"
 
-    box = page.locator(".chat-panel textarea")
-    box.fill("Does it fit a 15 inch laptop?")
-    box.press("Enter")
-    own = page.locator(".chat-log li.msg.own")
-    own.nth(0).locator(".mark-sent").wait_for()
-    box.type("Two lines:")
-    box.press("Shift+Enter")
-    box.type("line two")
-    assert "\n" in box.input_value()  # Shift+Enter is a new line, not a send
-    box.press("Enter")
-    own.nth(1).locator(".mark-sent").wait_for()
-    assert own.nth(1).locator(".text").inner_text() == "Two lines:\nline two"
-    box.fill("<script>alert(1)</script>")
-    box.press("Enter")
-    own.nth(2).locator(".mark-sent").wait_for()
-    assert own.nth(2).locator(".text").inner_text() == "<script>alert(1)</script>"
+    widget.send("Does it fit a 15 inch laptop?")
+    # The email option appears at once, no reload needed.
+    widget.frame.get_by_text("Get answers by email").wait_for()
+    widget.box.type("Two lines:")
+    widget.box.press("Shift+Enter")
+    widget.box.type("line two")
+    assert "\n" in widget.box.input_value()  # Shift+Enter is a new line, not a send
+    widget.box.press("Enter")
+    widget.log.locator("li.msg.own:not(.pending)").nth(1).wait_for()
+    widget.send("<script>alert(1)</script>")
+    assert widget.own_texts()[1] == "Two lines:\nline two"
     screenshot(page, "customer-chat-desktop")
 
-    # Reload: the history is there; nothing ran as script.
+    # Reload: the panel stays open and the history is there; nothing ran as script.
     page.reload()
-    open_widget(page)
-    texts = page.locator(".chat-log li.msg.own .text").all_inner_texts()
-    assert texts == ["Does it fit a 15 inch laptop?", "Two lines:\nline two", "<script>alert(1)</script>"]
+    widget.box.wait_for()
+    widget.log.locator("li.msg.own").nth(2).wait_for()
+    assert widget.own_texts() == ["Does it fit a 15 inch laptop?", "Two lines:\nline two",
+                                  "<script>alert(1)</script>"]
     assert dialogs == []
 
-    # The shop answers while the panel is closed: the badge counts it.
-    page.get_by_role("button", name="Close chat").click()
-    admin_reply(shop_server, 1, "Yes, the sleeve takes up to 15.6 inches.")
-    page.reload()
-    badge = page.locator("#chat-badge")
-    assert badge.is_visible() and badge.inner_text() == "1"
+    # The shop answers while the panel is closed: the launcher's badge counts it, live.
+    widget.close()
+    if shop_server.has_redis:
+        # A shopper in a background tab sees it in the title.
+        page.evaluate("Object.defineProperty(document, 'hidden', {value: true, configurable: true})")
+        admin_reply(shop_server, last_inquiry_id(shop_server), "Yes, the sleeve takes up to 15.6 inches.")
+        widget.badge.wait_for(state="visible", timeout=8000)
+        assert widget.badge.inner_text() == "1"
+        assert page.title().startswith("(1) New answer")
+        page.evaluate("Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
+                      "document.dispatchEvent(new Event('visibilitychange'))")
+        assert not page.title().startswith("(1)")
+    else:
+        admin_reply(shop_server, last_inquiry_id(shop_server), "Yes, the sleeve takes up to 15.6 inches.")
+        page.reload()
+        widget.badge.wait_for(state="visible", timeout=8000)
     screenshot(page, "customer-badge")
-    open_widget(page)
-    assert "Yes, the sleeve takes up to 15.6 inches." in page.locator(".chat-log").inner_text()
-    page.wait_for_function("document.getElementById('chat-badge').hidden")
-    page.reload()
-    assert not page.locator("#chat-badge").is_visible()
+    widget.open()
+    assert "Yes, the sleeve takes up to 15.6 inches." in widget.log.inner_text()
+    assert "Demo Shop" in widget.log.locator("li.theirs .who").last.inner_text()  # never an account name
+    widget.badge.wait_for(state="hidden")
     context.close()
 
 
-def test_failed_send_keeps_the_text_and_retry_sends_it_once(browser, shop_server):
+def test_messages_written_while_the_server_is_down_send_themselves_in_order(browser, shop_server):
     context = browser.new_context()
     page = context.new_page()
     page.goto(shop_server.url + "/products/2")
-    open_widget(page)
-    fail = {"on": True}
-
-    def maybe_fail(route):
-        if fail["on"]:
-            route.abort("internetdisconnected")
-        else:
-            route.continue_()
-
-    page.route("**/chat/messages", maybe_fail)
-    box = page.locator(".chat-panel textarea")
-    box.fill("Is the mug included?")
-    box.press("Enter")
-    failed = page.locator(".chat-log li.msg.failed")
-    failed.wait_for()
-    assert "Not sent" in failed.inner_text()
-    assert failed.locator(".text").inner_text() == "Is the mug included?"
-    screenshot(page, "customer-not-sent")
-    fail["on"] = False
-    failed.get_by_role("button", name="Retry").click()
-    page.locator(".chat-log li.msg.own .mark-sent").wait_for()
+    widget = Widget(page).open()
+    widget.send("Is the mug included?")
+    shop_server.stop()
+    banner = widget.frame.locator("[data-offline]")
+    widget.send("First while offline", wait=False)
+    widget.send("Second while offline", wait=False)
+    banner.wait_for(state="visible", timeout=15000)
+    waiting = widget.log.locator("li.msg.pending")
+    assert waiting.count() == 2 and "Waiting to send" in waiting.first.inner_text()
+    screenshot(page, "customer-offline-banner")
+    shop_server.start()
+    widget.log.locator("li.msg.own:not(.pending)", has_text="Second while offline").wait_for(timeout=30000)
+    banner.wait_for(state="hidden", timeout=15000)
     page.reload()
-    open_widget(page)
-    assert page.locator(".chat-log li.msg.own .text").all_inner_texts() == ["Is the mug included?"]
+    widget.log.locator("li.msg.own").nth(2).wait_for()
+    assert widget.own_texts() == ["Is the mug included?", "First while offline", "Second while offline"]
     context.close()
 
 
-def test_phone_viewport_fills_the_screen_and_works_by_keyboard(browser, shop_server):
+def test_phone_viewport_fills_the_screen_enter_adds_a_line(browser, shop_server):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.goto(shop_server.url + "/products/3")
-    launcher = page.get_by_role("button", name=re.compile("Ask a question"))
-    launcher.focus()
-    page.keyboard.press("Enter")
-    page.locator(".chat-panel textarea").wait_for()
-    box = page.locator(".chat-panel").bounding_box()
-    assert box["x"] == 0 and box["y"] == 0 and box["width"] == 390 and box["height"] == 844
-    page.keyboard.type("Which size for 1.80 m?")
-    page.keyboard.press("Enter")
-    page.locator(".chat-log li.msg.own .mark-sent").wait_for()
+    widget = Widget(page)
+    widget.launcher.tap()
+    widget.box.wait_for()
+    frame_box = page.locator("iframe[title='Chat with the shop']").bounding_box()
+    assert frame_box == {"x": 0, "y": 0, "width": 390, "height": 844}
+    assert not widget.frame.get_by_text("Shift+Enter").is_visible()  # no keyboard hint on a touch keyboard
+    widget.box.fill("Which size")
+    widget.box.press("Enter")
+    assert "\n" in widget.box.input_value()  # Enter is a new line on a phone
+    widget.box.type("for 1.80 m?")
+    widget.frame.get_by_role("button", name="Send").tap()
+    widget.log.locator("li.msg.own:not(.pending)").wait_for()
+    assert widget.own_texts() == ["Which size\nfor 1.80 m?"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "customer-chat-phone")
-    page.keyboard.press("Escape")
-    assert page.locator(".chat-panel").is_hidden()
+    widget.frame.get_by_role("button", name="Close chat").tap()
+    widget.launcher.wait_for(state="visible")
+    context.close()
+
+
+def test_one_shopper_many_products_email_badge_and_questions(browser, shop_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.goto(shop_server.url + "/products/1")
+    widget = Widget(page).open()
+    widget.send("Backpack question")
+    widget.frame.get_by_text("Get answers by email").click()
+    widget.frame.get_by_label("Email", exact=True).fill("ann@example.com")
+    widget.frame.get_by_role("checkbox").check()
+    widget.frame.get_by_role("button", name="Save email").click()
+    widget.frame.get_by_text("We'll email ann@example.com").wait_for()
+    backpack = last_inquiry_id(shop_server)
+
+    # Another product page: the panel is still open, and knows the shopper's email.
+    page.goto(shop_server.url + "/products/2")
+    widget = Widget(page)
+    widget.box.wait_for()
+    widget.send("Coffee maker question")
+    widget.frame.get_by_text("We'll email ann@example.com").wait_for()
+    widget.close()
+
+    # An answer about the backpack counts on the coffee maker's page too.
+    admin_reply(shop_server, backpack, "Backpack answer")
+    if not shop_server.has_redis:
+        page.reload()
+    widget.badge.wait_for(state="visible", timeout=8000)
+    assert widget.badge.inner_text() == "1"
+    widget.open()
+    widget.frame.get_by_role("button", name="Your questions").click()
+    questions = widget.frame.locator("#your-questions")
+    questions.get_by_text("Trailhead 35L Hiking Backpack").wait_for()
+    assert "1 new" in questions.inner_text() and "(this page)" in questions.inner_text()
+    screenshot(page, "customer-your-questions")
     context.close()

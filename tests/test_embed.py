@@ -232,3 +232,19 @@ def test_an_answer_emails_resume_link_hands_over_the_session(app, demo):
     browser._keep(browser.client.post("/embed/demo/resume", json={"token": token}, headers={"X-Chat-Session": ""}))
     assert "my question" in browser.conversation("1")
     del identity
+
+
+def test_the_loader_stays_within_its_budget_and_is_cached_long(client, demo):
+    import gzip
+
+    loader = client.get("/widget.js")
+    body = loader.get_data()
+    assert loader.status_code == 200 and loader.mimetype == "text/javascript"
+    assert len(body) <= 6 * 1024 and len(gzip.compress(body, 9)) <= 3 * 1024
+    assert "max-age=86400" in loader.headers["Cache-Control"]
+    version = loader.headers["ETag"].strip('"')
+    assert f"?v={version}".encode() in body  # the iframe's URL changes with the loader
+    assert client.get("/widget.js", headers={"If-None-Match": loader.headers["ETag"]}).status_code == 304
+    # No dependencies, no inline styles a host page's CSP must allow: a constructed sheet in a shadow root.
+    assert b"import" not in body and b"adoptedStyleSheets" in body and b"attachShadow" in body
+    assert b".style=" not in body.replace(b".style.display", b"")

@@ -6,12 +6,14 @@ from ..limits import send_limit
 from ..inputs import field, json_object, optional_id, optional_int
 from ..services import ValidationError, conversations, shoppers, validation
 from ..services.errors import Forbidden, NotFound
+from . import cors
 from .serializers import inquiry_dict, message_dict
 
 bp = Blueprint("customer", __name__)
 
 
 bp.before_request(identity.csrf_unless_header)
+bp.after_request(cors.add_headers)
 
 
 @bp.after_request

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Product, ProductInquiry, utcnow
-from . import validation
+from . import products, validation
 from .errors import Conflict, NotFound, ServiceError, ValidationError
 
 # What a PUT body may carry, and each field's value when left out or null.
@@ -36,21 +36,7 @@ def _path_id(external_id):
         raise NotFound(error.message, error.fields) from None
 
 
-def _find(site, external_id):
-    """The site's product with exactly this external id, or None.
-
-    MariaDB's default collations compare case- and accent-insensitively, so
-    the query may return a product whose id differs in case ("ABC" for "abc");
-    that one is not the product asked for.
-    """
-    product = db.session.scalar(sa.select(Product).filter_by(site_id=site.id, external_id=external_id))
-    return product if product is not None and product.external_id == external_id else None
-
-
-def _clashing(site, external_id):
-    """A product whose id the database takes for ``external_id`` though it is not equal (MariaDB)."""
-    product = db.session.scalar(sa.select(Product).filter_by(site_id=site.id, external_id=external_id))
-    return product if product is not None and product.external_id != external_id else None
+_find = products.find
 
 
 def get(site, external_id):
@@ -119,7 +105,6 @@ def put(site, external_id, data):
     product = _find(site, external_id)
     created = product is None
     if created:
-        _refuse_clash(site, external_id)
         now = utcnow()
         product = Product(site_id=site.id, external_id=external_id, synced_at=now, created_at=now,
                           updated_at=now, **fields)
@@ -132,7 +117,6 @@ def put(site, external_id, data):
             db.session.rollback()
             product = _find(site, external_id)
             if product is None:
-                _refuse_clash(site, external_id)
                 raise
     changed = product.synced_at is None or any(getattr(product, k) != v for k, v in fields.items())
     if changed:
@@ -142,14 +126,6 @@ def put(site, external_id, data):
         product.synced_at = product.updated_at = utcnow()
         db.session.commit()
     return PutResult(product, False, changed)
-
-
-def _refuse_clash(site, external_id):
-    other = _clashing(site, external_id)
-    if other is not None:
-        raise Conflict(f"Product {other.external_id!r} already exists, and this database cannot tell "
-                       f"ids apart that differ only in case or accents.",
-                       {"external_id": f"clashes with {other.external_id!r}"})
 
 
 def delete(site, external_id):

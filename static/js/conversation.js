@@ -45,7 +45,7 @@
   function scrollToEnd() { var l = log(); if (l) l.scrollTop = l.scrollHeight; }
 
   /* ---- sending: optimistic bubble, a queue in order, retries ----------- */
-  var queue = [], sending = false, retryTimer = null, retryDelay = 1000;
+  var queue = [], sending = false, retryTimer = null, retryDelay = 1000, waiting = false;
 
   function uuid() {
     if (crypto.randomUUID) return crypto.randomUUID();
@@ -101,6 +101,7 @@
     scrollToEnd();
     box.value = "";
     queue.push(li);
+    if (waiting) setState(li, "Waiting to send…");
     flush();
   }
   function flush() {
@@ -115,10 +116,10 @@
       return r.text().then(function (html) {
         sending = false;
         if (r.ok) {
-          queue.shift(); retryDelay = 1000; setOffline(false);
+          queue.shift(); retryDelay = 1000; waiting = false; setOffline(false);
           settle(li, html, r);
         } else if (r.status >= 500 || r.status === 408) {
-          return later(li);  // the server is back but not ready (503): keep it, try again
+          return later();  // the server is back but not ready (503): keep it, try again
         } else {
           // Refused for what it says (too long, limited, gone): give the text back, say why.
           queue.shift();
@@ -132,10 +133,11 @@
         }
         flush();
       });
-    }).catch(function () { sending = false; later(li); });
+    }).catch(function () { sending = false; later(); });
   }
-  function later(li) {
-    setState(li, "Waiting to send…");
+  function later() {
+    waiting = true;
+    queue.forEach(function (li) { setState(li, "Waiting to send…"); });
     setOffline(true);
     clearTimeout(retryTimer);
     retryTimer = setTimeout(flush, retryDelay);
