@@ -4,7 +4,7 @@ import re
 import pytest
 
 from .browser import screenshot
-from .test_browser_customer import open_widget
+from .widget import Widget
 
 pytestmark = pytest.mark.browser
 
@@ -29,10 +29,8 @@ def test_admin_sees_the_inquiry_arrive_answers_live_and_resolves(browser, shop_s
 
     # A customer asks: the admin's list gets the row live, and the tab title counts it.
     customer.goto(shop_server.url + "/products/5")
-    open_widget(customer)
-    customer.locator(".chat-panel textarea").fill("Do these <b>headphones</b> fold flat?")
-    customer.locator(".chat-panel textarea").press("Enter")
-    customer.locator(".chat-log li.msg.own .mark-sent").wait_for()
+    widget = Widget(customer).open()
+    widget.send("Do these <b>headphones</b> fold flat?")
     rows.first.wait_for(timeout=8000)
     assert "Noise-Cancelling Headphones" in rows.first.inner_text()
     assert "Do these <b>headphones</b> fold flat?" in rows.first.inner_text()
@@ -41,29 +39,31 @@ def test_admin_sees_the_inquiry_arrive_answers_live_and_resolves(browser, shop_s
 
     # The admin opens it; the customer's message is delivered, then read.
     rows.first.locator("a").click()
-    admin.locator("#answer-text").wait_for()
-    customer.locator(".chat-log li.msg.own .mark-read").wait_for(timeout=8000)
+    admin.locator("#chat-text").wait_for()
+    widget.log.locator("li.msg.own .mark-read").wait_for(timeout=8000)
 
     # Typing shows on the other side, both ways.
-    admin.locator("#answer-text").type("Yes, they fold")
-    customer.locator(".typing .typing-note").wait_for(timeout=5000)
-    assert "The shop is typing" in customer.locator(".typing").inner_text()
-    customer.locator(".chat-panel textarea").type("thanks in advance")
+    admin.locator("#chat-text").type("Yes, they fold")
+    widget.frame.locator(".typing .typing-note").wait_for(timeout=5000)
+    assert "The shop is typing" in widget.frame.locator(".typing").inner_text()
+    widget.box.type("thanks in advance")
     admin.locator(".typing .typing-note").wait_for(timeout=5000)
     assert "The customer is typing" in admin.locator(".typing").inner_text()
-    customer.locator(".chat-panel textarea").fill("")
+    widget.box.fill("")
 
     # The answer arrives live; the customer has it open, so it turns "read" for the admin.
-    admin.locator("#answer-text").type(" flat and come with a case.")
-    admin.locator("#answer-text").press("Enter")
-    answer = customer.locator(".chat-log li.msg.theirs", has_text="Yes, they fold flat and come with a case.")
+    admin.locator("#chat-text").type(" flat and come with a case.")
+    admin.locator("#chat-text").press("Enter")
+    answer = widget.log.locator("li.msg.theirs", has_text="Yes, they fold flat and come with a case.")
     answer.wait_for(timeout=5000)
+    assert "Demo Admin" not in answer.inner_text() and "Demo Shop" in answer.inner_text()
     admin.locator(".chat-log li.msg.own .mark-read").wait_for(timeout=8000)
 
-    # The admin resolves it: the customer sees the status note live.
+    # The admin resolves it: the admins' note names them; the customer gets one friendly line, live.
     admin.select_option("select[name=status]", "resolved")
     admin.locator(".chat-log li.msg.system", has_text="Marked resolved by Demo Admin").wait_for(timeout=5000)
-    customer.locator(".chat-log li.msg.system", has_text="Marked resolved by Demo Admin").wait_for(timeout=5000)
+    widget.log.locator("li.msg.system", has_text="Marked as answered").wait_for(timeout=5000)
+    assert "Demo Admin" not in widget.log.inner_text() and "in progress" not in widget.log.inner_text()
     screenshot(admin, "admin-inquiry")
     screenshot(customer, "customer-after-resolve")
     customer_context.close()

@@ -9,6 +9,7 @@
   "use strict";
   var api = window.chatConversation = {
     headers: function () { return {}; },
+    ready: Promise.resolve(),
     streamUrl: function (url) { return Promise.resolve(url); },
     afterResponse: function () {},
     onUnread: function () {},
@@ -107,12 +108,15 @@
   function flush() {
     if (sending || !queue.length) return;
     var li = queue[0], form = document.querySelector("[data-chat-form]");
-    var body = new URLSearchParams(new FormData(form));
-    body.set("message_text", li.dataset.text);
-    body.set("client_message_id", li.dataset.clientId);
     sending = true;
     setState(li, "Sending…");
-    request(section().dataset.sendUrl, "POST", body).then(function (r) {
+    // The page may not know who is writing yet (the widget waits for the loader's token).
+    api.ready.then(function () {
+      var body = new URLSearchParams(new FormData(form));
+      body.set("message_text", li.dataset.text);
+      body.set("client_message_id", li.dataset.clientId);
+      return request(section().dataset.sendUrl, "POST", body);
+    }).then(function (r) {
       return r.text().then(function (html) {
         sending = false;
         if (r.ok) {
@@ -363,6 +367,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     localizeTimes(document);
     scrollToEnd();
+    markRead();  // a conversation open on the page (the admin's inquiry view) is read
     if (touch) document.documentElement.classList.add("touch");
   });
 })();

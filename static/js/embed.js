@@ -15,7 +15,10 @@
   var framed = window.parent !== window;
   var parentOrigin = framed ? null : location.origin;
   var KEY = "productchat:" + location.pathname.split("/")[2];  // opened directly: our own storage
-  var token = "", open = !framed, started = false, hasConversation = false;
+  var token = "", open = !framed, started = false, hasConversation = false, whoKnown;
+  // Nothing is sent before the loader has said who the shopper is (or a first
+  // message would start a new session beside their stored one).
+  conv.ready = new Promise(function (resolve) { whoKnown = resolve; });
 
   function tell(message) {
     if (!framed || !parentOrigin) return;
@@ -89,6 +92,7 @@
     if (hello.resume) steps = steps.then(function () { return post(body.dataset.resumeUrl, { token: hello.resume }); });
     if (hello.customer) steps = steps.then(function () { return post(body.dataset.identifyUrl, hello.customer); });
     steps.catch(function () { /* anonymous chat still works */ }).then(function () {
+      whoKnown();
       if (token) htmx.trigger(body, "chat:session");
       if (open) focusBox();
     });
