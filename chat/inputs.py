@@ -54,12 +54,15 @@ class RestOfPathConverter(BaseConverter):
     weight = 300
 
 
-def optional_id(name, source=None):
-    """An id from the query string (or ``source``); None when absent, 400 when malformed."""
+def optional_id(name, source=None, allow_zero=False):
+    """An id from the query string (or ``source``); None when absent, 400 when malformed.
+
+    ``allow_zero`` for cursors: ``after=0`` means "from the start".
+    """
     value = (request.args if source is None else source).get(name)
     if value in (None, ""):
         return None
-    return parse_id(value, name)
+    return parse_id(value, name, allow_zero=allow_zero)
 
 
 def optional_int(name, default, low, high):

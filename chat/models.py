@@ -331,6 +331,15 @@ class ProductMessage(db.Model):
     read_at = sa.Column(Timestamp)
 
     @property
+    def public_sender_name(self):
+        """Who customers see answering: the admin's public name, or the shop's name (never the account)."""
+        if self.sender_type != "admin":
+            return None
+        if self.sender is not None and self.sender.public_name:
+            return self.sender.public_name
+        return self.inquiry.product.site.name
+
+    @property
     def state(self):
         if self.is_read:
             return "read"

@@ -248,3 +248,40 @@ def test_the_loader_stays_within_its_budget_and_is_cached_long(client, demo):
     # No dependencies, no inline styles a host page's CSP must allow: a constructed sheet in a shadow root.
     assert b"import" not in body and b"adoptedStyleSheets" in body and b"attachShadow" in body
     assert b".style=" not in body.replace(b".style.display", b"")
+
+
+def test_customers_never_see_account_names_or_workflow_notes(app, demo):
+    from chat.models import User
+    from chat.services import inquiries
+
+    with app.app_context():
+        zed = User(email="zed.internal@shop.example", name="Zed Internal-Account")
+        zed.set_password("zed-password-1")
+        db.session.add(zed)
+        db.session.commit()
+        zed_id = zed.id
+    shopper = Shopper(app)
+    shopper.send("1", "Does it come in red?")
+    with app.app_context():
+        zed = db.session.get(User, zed_id)
+        inquiry_id = only_inquiry_id(app)
+        inquiries.respond(inquiry_id, zed, "Yes, in red and blue.")
+        inquiries.set_priority(inquiry_id, zed, "high")
+        inquiries.assign(inquiry_id, zed, zed_id)
+        inquiries.set_status(inquiry_id, zed, "resolved")
+    html = shopper.conversation("1")
+    api = shopper.client.get("/api/products/1/messages", headers={"X-Chat-Session": shopper.token})
+    poll = shopper.get("/products/1/messages?after=0").get_data(as_text=True)
+    for body in (html, api.get_data(as_text=True), poll):
+        for secret in ("Zed Internal-Account", "zed.internal@", "Priority set", "Assigned", "Taken by",
+                       "Marked in progress", "Marked resolved"):
+            assert secret not in body, (secret, body[:300])
+        assert "Yes, in red and blue." in body and "Marked as answered" in body
+    answer = next(m for m in api.get_json()["messages"] if m["sender_type"] == "admin"
+                  and m["message_type"] == "text")
+    assert answer["sender_name"] == "Demo Shop" and answer["sender_id"] is None
+    # With a public name set, customers see that instead of the shop's name.
+    with app.app_context():
+        db.session.get(User, zed_id).public_name = "Zoë from Support"
+        db.session.commit()
+    assert "Zoë from Support" in shopper.conversation("1")

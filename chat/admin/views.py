@@ -54,7 +54,7 @@ def inquiry_page(inquiry_id):
 def inquiry_messages(inquiry_id):
     """Older messages (``before``), or what changed since the last poll (``after``, ``since``)."""
     inquiries.get(inquiry_id)
-    after, before = optional_id("after"), optional_id("before")
+    after, before = optional_id("after", allow_zero=True), optional_id("before")
     since = parse_since(request.args.get("since"))
     page = conversations.list_messages(inquiry_id, before=before, after=after,
                                        limit=current_app.config["CHAT_PAGE_SIZE"], viewer="admin")

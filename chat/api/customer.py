@@ -51,14 +51,14 @@ def _inquiry_json(inquiry):
 @bp.get("/products/<id:product_id>/messages")
 def list_product_messages(product_id):
     """The caller's own conversation about the product, a page at a time."""
-    before, after = optional_id("before"), optional_id("after")
+    before, after = optional_id("before"), optional_id("after", allow_zero=True)
     limit = optional_int("limit", current_app.config["CHAT_PAGE_SIZE"], 1, 100)
     conversations.get_product(product_id)
     inquiry = identity.own_inquiry(product_id)
     page = conversations.list_messages(inquiry.id if inquiry else None, before=before, after=after, limit=limit)
     body = dict(
         inquiry=_inquiry_json(inquiry),
-        messages=[message_dict(m) for m in page.messages],
+        messages=[message_dict(m, viewer="customer") for m in page.messages],
         has_older=page.has_older,
     )
     if inquiry is not None:
@@ -92,7 +92,7 @@ def send_product_message(product_id):
     )
     if email is not None:
         shoppers.set_email(session_id, email, True)
-    response = jsonify(message_dict(result.message))
+    response = jsonify(message_dict(result.message, viewer="customer"))
     response.status_code = 201 if result.created else 200
     response.headers[identity.HEADER_NAME] = identity.sign(session_id)
     return response

@@ -5,12 +5,16 @@ def iso(value):
     return value.isoformat() + "Z" if value is not None else None
 
 
-def message_dict(message):
-    return {
+def message_dict(message, viewer="admin"):
+    """A message as JSON. Customers get the shop's public name for answers, never an
+    admin's account or id; admins also see the visibility of internal notes."""
+    data = {
         "id": message.id,
         "inquiry_id": message.inquiry_id,
         "sender_type": message.sender_type,
-        "sender_id": message.sender_id,
+        "sender_id": message.sender_id if viewer == "admin" else None,
+        "sender_name": (message.public_sender_name if viewer == "customer"
+                        else message.sender.name if message.sender else None),
         "message_text": message.message_text,
         "message_type": message.message_type,
         "is_read": bool(message.is_read),
@@ -20,6 +24,9 @@ def message_dict(message):
         "delivered_at": iso(message.delivered_at),
         "read_at": iso(message.read_at),
     }
+    if viewer == "admin":
+        data["visibility"] = message.visibility
+    return data
 
 
 def inquiry_dict(inquiry, message_count, unread_count):

@@ -74,7 +74,7 @@ def conversation():
 @bp.get("/embed/<site>/products/<external:external_id>/messages")
 def messages():
     """Older messages (``before``), or what changed since the last poll (``after``, ``since``)."""
-    after, before = optional_id("after"), optional_id("before")
+    after, before = optional_id("after", allow_zero=True), optional_id("before")
     since = parse_since(request.args.get("since"))
     inquiry = _inquiry()
     inquiry_id = inquiry.id if inquiry else None
