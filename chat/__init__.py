@@ -92,6 +92,9 @@ def create_app(config_name_or_object=None):
     live.init_app(app)
 
     from . import auth, models  # noqa: F401  (register tables, user loader)
+    from .services import search
+
+    search.install(db.metadata)
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .cli import register_cli

@@ -208,8 +208,6 @@ class ProductInquiry(db.Model):
 
     __tablename__ = "product_inquiries"
     __table_args__ = (
-        sa.Index("idx_product_session", "product_id", "session_id"),
-        sa.Index("idx_status", "status"),
         sa.Index("idx_created_at", "created_at"),
         # One conversation per product per browser session, even when two
         # first messages race.

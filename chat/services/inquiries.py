@@ -22,7 +22,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import conversations, notifications
+from . import conversations, notifications, search
 from .errors import BadParameter, ValidationError
 from .validation import choice, clean_text, parse_id
 
@@ -138,14 +138,21 @@ def filtered_query(filters, admin):
     if filters.product_id:
         query = query.where(ProductInquiry.product_id == filters.product_id)
     if filters.q:
-        like = "%" + filters.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-        text_match = sa.select(ProductMessage.id).where(
-            ProductMessage.inquiry_id == ProductInquiry.id,
-            ProductMessage.message_text.like(like, escape="\\")).exists()
-        query = query.join(Product, Product.id == ProductInquiry.product_id).where(sa.or_(
-            text_match, ProductInquiry.customer_email.like(like, escape="\\"),
-            Product.name.like(like, escape="\\")))
+        query = query.where(_mentions(filters.q))
     return query
+
+
+def _mentions(text):
+    """Inquiries whose messages contain the words (full-text), or whose customer's email
+    starts with it, or whose product's name contains it (a small table)."""
+    escaped = text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+    products = sa.select(Product.id).where(Product.name.like(f"%{escaped}%", escape="\\"))
+    conditions = [ProductInquiry.customer_email.like(f"{escaped}%", escape="\\"),
+                  ProductInquiry.product_id.in_(products)]
+    in_messages = search.matching("product_messages", text, result_column="inquiry_id")
+    if in_messages is not None:
+        conditions.append(ProductInquiry.id.in_(in_messages))
+    return sa.or_(*conditions)
 
 
 def list_inquiries(filters, admin, after=None, limit=50):
