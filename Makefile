@@ -6,11 +6,11 @@ export CHAT_CONFIG ?= development
 
 .PHONY: run test install install-test vendor db clean
 
-run: install vendor db
+run: install db
 	@echo "Demo shop: http://127.0.0.1:5000   (admin panel: http://127.0.0.1:5000/admin)"
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: install-test vendor
+test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 $(BIN)/python:
@@ -26,18 +26,17 @@ $(VENV)/.installed-test: setup.cfg constraints.txt | $(BIN)/python
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $(VENV)/.installed $@
 
-# HTMX and its SSE extension, at the versions package-lock.json pins; `npm ci`
-# refuses any file whose sha512 differs from the lock's integrity field.
-vendor: static/vendor/.installed
-static/vendor/.installed: package.json package-lock.json
+# For maintainers: refresh the committed HTMX files from the npm registry, at the
+# versions package-lock.json pins (`npm ci` refuses a file whose sha512 differs),
+# and rewrite static/vendor/vendor.lock.json. Newcomers never need Node.js.
+vendor:
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.js static/vendor/
-	touch $@
+	$(PYTHON) tools/vendor_lock.py
 
 db: install
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi chat seed-demo
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor
+	rm -rf $(VENV) node_modules

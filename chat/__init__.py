@@ -81,6 +81,9 @@ def create_app(config_name_or_object=None):
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["external"] = ExternalIdConverter
     app.wsgi_app = BodyLimit(app.wsgi_app, app)
+    from . import static_files
+
+    static_files.init_app(app)
 
     db.init_app(app)
     migrate.init_app(

@@ -243,6 +243,8 @@ def test_the_loader_stays_within_its_budget_and_is_cached_long(client, demo):
     assert len(body) <= 6 * 1024 and len(gzip.compress(body, 9)) <= 3 * 1024
     assert "max-age=86400" in loader.headers["Cache-Control"]
     version = loader.headers["ETag"].strip('"')
+    zipped = client.get("/widget.js", headers={"Accept-Encoding": "gzip, br"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and len(zipped.get_data()) <= 3 * 1024
     assert f"?v={version}".encode() in body  # the iframe's URL changes with the loader
     assert client.get("/widget.js", headers={"If-None-Match": loader.headers["ETag"]}).status_code == 304
     # No dependencies, no inline styles a host page's CSP must allow: a constructed sheet in a shadow root.

@@ -44,3 +44,39 @@ def test_no_page_carries_inline_script(app, client, demo):
         # Every <script> has a src; no inline handlers (CSP would block them).
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
         assert not re.search(r"\son[a-z]+=", html)
+
+
+def test_static_files_are_compressed_and_cached_forever_under_hashed_names(app, client):
+    from flask import url_for
+
+    with app.test_request_context():
+        htmx = url_for("static", filename="vendor/htmx.min.js")
+        css = url_for("static", filename="css/app.css")
+    assert re.search(r"/static/vendor/htmx\.min\.[0-9a-f]{12}\.js$", htmx)
+    brotli = client.get(htmx, headers={"Accept-Encoding": "br, gzip"})
+    gzip = client.get(css, headers={"Accept-Encoding": "gzip"})
+    plain = client.get(css)
+    assert brotli.headers["Content-Encoding"] == "br" and gzip.headers["Content-Encoding"] == "gzip"
+    assert len(brotli.get_data()) < 52_000 / 3  # htmx is 52 KB as written
+    for response in (brotli, gzip, plain):
+        assert "immutable" in response.headers["Cache-Control"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # A changed file gets a new name; a stale hash is simply not found.
+    assert client.get("/static/css/app.000000000000.css").status_code == 404
+
+
+def test_vendored_files_match_their_lock():
+    import hashlib
+    import json
+    import os
+
+    vendor = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static", "vendor")
+    with open(os.path.join(vendor, "vendor.lock.json")) as fh:
+        lock = json.load(fh)
+    with open(os.path.join(os.path.dirname(vendor), "..", "package.json")) as fh:
+        wanted = json.load(fh)["dependencies"]
+    assert set(lock) == {"htmx.min.js", "sse.js"}
+    for name, entry in lock.items():
+        with open(os.path.join(vendor, name), "rb") as fh:
+            assert hashlib.sha256(fh.read()).hexdigest() == entry["sha256"], f"{name} differs from its lock"
+        assert wanted[entry["package"]] == entry["version"]
