@@ -1,26 +1,43 @@
 """Reading request input, in one place, for HTML forms and JSON alike.
 
 - ids: ASCII digits within a signed 64-bit range. In a path anything else is
-  a 404 (the ``id`` converter does not match); in a query string or a body it
-  is a 400 that names the field.
+  a 404 (the ``id`` converter does not match); in a query string, a header
+  (``Last-Event-ID``) or a body it is a 400 that names the field.
+- text: query strings and form bodies (urlencoded and multipart) must be
+  UTF-8; a value that is not is a 400 naming it, never percent-escapes or
+  U+FFFD stored in its place (Werkzeug's default). JSON bodies likewise.
 - JSON bodies: malformed is a 400, nesting deeper than ``MAX_JSON_DEPTH`` is a
   400 (before the parser recurses), a body that is not an object is a 422.
 - bodies larger than ``MAX_CONTENT_LENGTH`` are a 413, chunked ones too
   (``BodyLimit`` below reads at most one byte past the limit).
-- text values (valid UTF-8, no lone surrogates, no NUL) are checked by
+- text values (no lone surrogates, no NUL) are checked by
   ``services.validation``, which every entry point calls.
 """
 import json
 import re
+from urllib.parse import unquote_to_bytes
 
-from flask import request
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
-from werkzeug.routing import BaseConverter, ValidationError as RoutingValidationError
+from flask import Request as FlaskRequest, request
+from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser as WerkzeugFormDataParser, MultiPartParser
+from werkzeug.routing import BaseConverter
+from werkzeug.utils import cached_property
 
 from .services.errors import BadParameter, ValidationError
 from .services.validation import MAX_ID, parse_id
 
 MAX_JSON_DEPTH = 32
+
+
+def init_app(app):
+    """Converters, the request class, the chunked-body limit and the query-string check."""
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["external"] = ExternalIdConverter
+    app.request_class = Request
+    app.wsgi_app = BodyLimit(app.wsgi_app, app)
+    # First of all before_request hooks: a query string that is not UTF-8 is a 400
+    # on every route, before anything (the login redirect, CSRF) reads it.
+    app.before_request(_decode_query_string)
 
 
 class IdConverter(BaseConverter):
@@ -32,7 +49,9 @@ class IdConverter(BaseConverter):
     def to_python(self, value):
         number = int(value)
         if not 1 <= number <= MAX_ID:
-            raise RoutingValidationError()
+            # Not Werkzeug's ValidationError: it is raised after the rule was chosen,
+            # and would turn into a 405 wherever another method has the same path.
+            raise NotFound()
         return number
 
     def to_url(self, value):
@@ -45,12 +64,16 @@ class ExternalIdConverter(BaseConverter):
     regex = r"[^/\s]{1,100}"
 
 
-def optional_id(name, source=None):
-    """An id from the query string (or ``source``); None when absent, 400 when malformed."""
+def optional_id(name, source=None, allow_zero=False):
+    """An id from the query string (or ``source``); None when absent, 400 when malformed.
+
+    ``allow_zero`` for ``after=``: a client that has no message yet asks for
+    everything after 0 (the widget's polling does).
+    """
     value = (request.args if source is None else source).get(name)
     if value in (None, ""):
         return None
-    return parse_id(value, name)
+    return parse_id(value, name, allow_zero=allow_zero)
 
 
 def optional_int(name, default, low, high):
@@ -66,44 +89,115 @@ def optional_int(name, default, low, high):
 def last_event_id():
     """Where an SSE client is: Last-Event-ID (EventSource's own reconnect) or ``after=``.
 
-    Malformed values are ignored (a reconnecting browser must not be refused).
+    Both carry ids the server sent (0 for "from the start"), so a malformed one
+    is a 400 naming it; an EventSource then stops and the widget polls instead.
     """
-    values = []
-    for raw in (request.headers.get("Last-Event-ID"), request.args.get("after")):
-        try:
-            values.append(parse_id(raw, "after", allow_zero=True))
-        except ValidationError:
-            continue
+    values = [optional_id("after", allow_zero=True)]
+    header = request.headers.get("Last-Event-ID")
+    if header:
+        values.append(parse_id(header, "Last-Event-ID", allow_zero=True))
     values = [v for v in values if v is not None]
     return max(values) if values else None
 
 
 def known_marks(name="marks", limit=100):
-    """``marks=12.sent,13.delivered``: the marks a polling client shows now (bad items skipped)."""
+    """``marks=12.sent,13.delivered``: the marks a polling client shows now; 400 when malformed."""
     known = {}
     for item in (request.args.get(name) or "").split(",")[:limit]:
+        if not item:
+            continue
         message_id, _, state = item.partition(".")
-        if state in ("sent", "delivered", "read"):
-            try:
-                known[parse_id(message_id, name)] = state
-            except ValidationError:
-                continue
+        if state not in ("sent", "delivered", "read"):
+            raise BadParameter(f"{name} must list id.state pairs (state: sent, delivered or read).",
+                               {name: "comma-separated id.state pairs"})
+        known[parse_id(message_id, name)] = state
     return known
+
+
+# -- text encoding -------------------------------------------------------------
+
+def _not_utf8(name):
+    name = name or "body"
+    return BadParameter(f"{name} is not valid UTF-8 text.", {name: "must be valid UTF-8 text"})
+
+
+def _utf8(raw, name):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _not_utf8(name) from None
+
+
+def decode_pairs(raw, what):
+    """``a=1&b=2`` (bytes, percent-encoded) as (name, value) pairs of str; a name or
+    value that is not UTF-8 is a 400 naming it (``what`` when the name itself is bad)."""
+    pairs = []
+    for part in raw.split(b"&"):
+        if not part:
+            continue
+        name, _, value = part.partition(b"=")
+        name = _utf8(unquote_to_bytes(name.replace(b"+", b" ")), what)
+        pairs.append((name, _utf8(unquote_to_bytes(value.replace(b"+", b" ")), name)))
+    return pairs
+
+
+class _MultiPartParser(MultiPartParser):
+    def get_part_charset(self, headers):
+        # Latin-1 gives every byte back unchanged, so the fields can be
+        # decoded strictly below (Werkzeug would put U+FFFD in place of bad bytes).
+        return "latin-1"
+
+    def parse(self, stream, boundary, content_length):
+        form, files = super().parse(stream, boundary, content_length)
+        return self.cls([(name, _utf8(value.encode("latin-1"), name))
+                         for name, value in form.items(multi=True)]), files
+
+
+class FormDataParser(WerkzeugFormDataParser):
+    """Form bodies decoded strictly as UTF-8. The errors raised here are not
+    ValueErrors, so Werkzeug does not swallow them into an empty form."""
+
+    def _parse_urlencoded(self, stream, mimetype, content_length, options):
+        return stream, self.cls(decode_pairs(stream.read(), "form")), self.cls()
+
+    def _parse_multipart(self, stream, mimetype, content_length, options):
+        parser = _MultiPartParser(stream_factory=self.stream_factory, max_form_memory_size=self.max_form_memory_size,
+                                  max_form_parts=self.max_form_parts, cls=self.cls)
+        boundary = options.get("boundary", "").encode("ascii")
+        if not boundary:
+            raise ValueError("Missing boundary")
+        form, files = parser.parse(stream, boundary, content_length)
+        return stream, form, files
+
+
+class Request(FlaskRequest):
+    form_data_parser_class = FormDataParser
+
+    @cached_property
+    def args(self):
+        return self.parameter_storage_class(decode_pairs(self.query_string, "query string"))
+
+
+def _decode_query_string():
+    request.args  # noqa: B018 - parsing it is the check
 
 
 # -- JSON bodies ---------------------------------------------------------------
 
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+# A string, closing quote optional: an unterminated one runs to the end in one
+# match instead of being searched again from every later quote (quadratic).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.S)
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def json_depth(text):
     """How deeply arrays and objects nest in ``text`` (strings skipped), without parsing it."""
     depth = deepest = 0
-    for char in _STRINGS.sub("", text):
-        if char in "[{":
+    for match in _BRACKET.finditer(_STRING.sub("", text)):
+        if match.group() in "[{":
             depth += 1
             deepest = max(deepest, depth)
-        elif char in "]}":
+        else:
             depth -= 1
     return deepest
 

@@ -22,7 +22,7 @@ def _list_context(filters, after=None):
 @bp.get("/inquiries")
 def inquiries_page():
     filters = inquiries.Filters.parse(request.args)
-    after = request.args.get("after") or None
+    after = inquiries.queue_cursor(request.args.get("after"))
     context = _list_context(filters, after)
     if is_htmx() and after:
         # "Load more": only the next rows.
@@ -52,7 +52,7 @@ def inquiry_page(inquiry_id):
 @bp.get("/inquiries/<id:inquiry_id>/messages")
 def inquiry_messages(inquiry_id):
     inquiries.get(inquiry_id)
-    after, before = optional_id("after"), optional_id("before")
+    after, before = optional_id("after", allow_zero=True), optional_id("before")
     page = conversations.list_messages(inquiry_id, before=before, after=after,
                                        limit=current_app.config["CHAT_PAGE_SIZE"], viewer="admin")
     marks = conversations.changed_marks(inquiry_id, "admin", known_marks())

@@ -63,7 +63,8 @@ def admin_list_inquiries():
 def admin_get_inquiry(inquiry_id):
     """One inquiry with a page of its messages (internal notes included)."""
     inquiry = inquiries.get(inquiry_id)
-    page = conversations.list_messages(inquiry.id, before=optional_id("before"), after=optional_id("after"),
+    page = conversations.list_messages(inquiry.id, before=optional_id("before"),
+                                       after=optional_id("after", allow_zero=True),
                                        limit=100, viewer="admin")
     return jsonify(inquiry=_one(inquiry), messages=[message_dict(m) for m in page.messages],
                    has_older=page.has_older)

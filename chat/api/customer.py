@@ -46,7 +46,7 @@ def _inquiry_json(inquiry):
 @bp.get("/products/<id:product_id>/messages")
 def list_product_messages(product_id):
     """The caller's own conversation about the product, a page at a time."""
-    before, after = optional_id("before"), optional_id("after")
+    before, after = optional_id("before"), optional_id("after", allow_zero=True)
     limit = optional_int("limit", current_app.config["CHAT_PAGE_SIZE"], 1, 100)
     conversations.get_product(product_id)
     inquiry = identity.own_inquiry(product_id)

@@ -37,7 +37,7 @@ def panel(product_id):
 
 @bp.get("/messages")
 def messages(product_id):
-    after, before = optional_id("after"), optional_id("before")
+    after, before = optional_id("after", allow_zero=True), optional_id("before")
     conversations.get_product(product_id)
     inquiry = identity.own_inquiry(product_id)
     inquiry_id = inquiry.id if inquiry else None
