@@ -13,12 +13,13 @@
 - text values (no lone surrogates, no NUL) are checked by
   ``services.validation``, which every entry point calls.
 """
+import io
 import json
 import re
 from urllib.parse import unquote_to_bytes
 
 from flask import Request as FlaskRequest, request
-from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.formparser import FormDataParser as WerkzeugFormDataParser, MultiPartParser
 from werkzeug.routing import BaseConverter
 from werkzeug.utils import cached_property
@@ -236,9 +237,14 @@ def field(data, name, kind=None):
 # -- body size -----------------------------------------------------------------
 
 class BodyLimit:
-    """WSGI middleware: a body without Content-Length (chunked) is read up to the
-    limit; one byte more is a 413 instead of a body silently cut short. Bodies
-    with a Content-Length are left to Werkzeug, which refuses large ones itself."""
+    """WSGI middleware for bodies without Content-Length (chunked): it reads at most
+    one byte past ``MAX_CONTENT_LENGTH`` and hands the app a body with a length.
+
+    A body within the limit arrives whole. A larger one arrives as an empty body
+    that declares ``limit + 1`` bytes, so the first read is Werkzeug's own 413,
+    answered through the app's error handlers (JSON for the API, a fragment for
+    HTMX) like any declared oversized body, and never a body silently cut short
+    at the limit (what Werkzeug alone does with a chunked body)."""
 
     def __init__(self, app, flask_app):
         self.app = app
@@ -255,24 +261,9 @@ class BodyLimit:
                 if not chunk:
                     break
                 body += chunk
-            if len(body) > limit:
-                return RequestEntityTooLarge()(environ, start_response) if not self._wants_json(environ) \
-                    else self._json_413(start_response, limit)
-            import io
-
-            environ["wsgi.input"] = io.BytesIO(body)
+            environ["wsgi.input"] = io.BytesIO(body if len(body) <= limit else b"")
             environ["CONTENT_LENGTH"] = str(len(body))
             environ.pop("HTTP_TRANSFER_ENCODING", None)
-            environ["wsgi.input_terminated"] = False
+            # With a length, Werkzeug limits the stream to it (no longer "terminated by the server").
+            environ.pop("wsgi.input_terminated", None)
         return self.app(environ, start_response)
-
-    @staticmethod
-    def _wants_json(environ):
-        return environ.get("PATH_INFO", "").startswith("/api/")
-
-    @staticmethod
-    def _json_413(start_response, limit):
-        body = json.dumps({"error": f"The body is larger than {limit} bytes."}).encode()
-        start_response("413 Request Entity Too Large",
-                       [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
