@@ -1,5 +1,7 @@
 """The JSON API: customer endpoints (the seed's), the admin API and the catalog sync API.
 
+Described in ``openapi.py`` (served at ``/api/openapi.json``): a new endpoint goes there too.
+
 Each audience is a nested blueprint; this parent gives them one error format:
 ``{"error": ..., "fields": {...}}`` with the status, never an HTML page.
 """
@@ -34,10 +36,11 @@ def http_error(error):
     return body, status
 
 
-from . import admin, customer  # noqa: E402
+from . import admin, customer, openapi  # noqa: E402
 
 bp.register_blueprint(customer.bp)
 bp.register_blueprint(admin.bp)
+bp.register_blueprint(openapi.bp)  # GET /api/openapi.json: every endpoint above, described
 # Cookie callers of the customer API are checked in customer.py, session callers
 # of the admin API in admin.py; header and bearer callers cannot be forged cross-site.
 for nested in (customer.bp, admin.bp):
