@@ -103,3 +103,12 @@ def test_the_message_length_is_the_configured_one():
 
     doc = create_app(Short).test_client().get("/api/openapi.json").get_json()
     assert doc["components"]["schemas"]["CustomerMessage"]["properties"]["message_text"]["maxLength"] == 140
+
+
+def test_the_document_is_valid_openapi_3_1(plain_app):
+    import schemathesis
+
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", plain_app)
+    schema.validate()  # against the OpenAPI 3.1 meta-schema; raises on the first error
+    assert sorted(f"{result.ok().method.upper()} {result.ok().path}" for result in schema.get_all_operations()) \
+        == sorted(f"{method.upper()} {path}" for path, method in served(plain_app) if path != "/api/openapi.json")
