@@ -76,11 +76,9 @@ def create_app(config_name_or_object=None):
         config_module.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
     )
 
-    from .inputs import BodyLimit, ExternalIdConverter, IdConverter
+    from . import inputs
 
-    app.url_map.converters["id"] = IdConverter
-    app.url_map.converters["external"] = ExternalIdConverter
-    app.wsgi_app = BodyLimit(app.wsgi_app, app)
+    inputs.init_app(app)  # id converters, strict UTF-8 forms and query strings, chunked-body limit
     from . import static_files
 
     static_files.init_app(app)

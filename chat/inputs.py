@@ -1,26 +1,45 @@
 """Reading request input, in one place, for HTML forms and JSON alike.
 
 - ids: ASCII digits within a signed 64-bit range. In a path anything else is
-  a 404 (the ``id`` converter does not match); in a query string or a body it
-  is a 400 that names the field.
+  a 404 (the ``id`` converter does not match); in a query string, a header
+  (``Last-Event-ID``) or a body it is a 400 that names the field.
+- text: query strings and form bodies (urlencoded and multipart) must be
+  UTF-8; a value that is not is a 400 naming it, never percent-escapes or
+  U+FFFD stored in its place (Werkzeug's default). JSON bodies likewise.
 - JSON bodies: malformed is a 400, nesting deeper than ``MAX_JSON_DEPTH`` is a
   400 (before the parser recurses), a body that is not an object is a 422.
 - bodies larger than ``MAX_CONTENT_LENGTH`` are a 413, chunked ones too
   (``BodyLimit`` below reads at most one byte past the limit).
-- text values (valid UTF-8, no lone surrogates, no NUL) are checked by
+- text values (no lone surrogates, no NUL) are checked by
   ``services.validation``, which every entry point calls.
 """
+import io
 import json
 import re
+from urllib.parse import unquote_to_bytes
 
-from flask import request
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
-from werkzeug.routing import BaseConverter, ValidationError as RoutingValidationError
+from flask import Request as FlaskRequest, request
+from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.formparser import FormDataParser as WerkzeugFormDataParser, MultiPartParser
+from werkzeug.routing import BaseConverter
+from werkzeug.utils import cached_property
 
 from .services.errors import BadParameter, ValidationError
 from .services.validation import MAX_ID, parse_id
 
 MAX_JSON_DEPTH = 32
+
+
+def init_app(app):
+    """Converters, the request class, the chunked-body limit and the query-string check."""
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["external"] = ExternalIdConverter
+    app.url_map.converters["rest"] = RestOfPathConverter
+    app.request_class = Request
+    app.wsgi_app = BodyLimit(app.wsgi_app, app)
+    # First of all before_request hooks: a query string that is not UTF-8 is a 400
+    # on every route, before anything (the login redirect, CSRF) reads it.
+    app.before_request(_decode_query_string)
 
 
 class IdConverter(BaseConverter):
@@ -32,7 +51,9 @@ class IdConverter(BaseConverter):
     def to_python(self, value):
         number = int(value)
         if not 1 <= number <= MAX_ID:
-            raise RoutingValidationError()
+            # Not Werkzeug's ValidationError: it is raised after the rule was chosen,
+            # and would turn into a 405 wherever another method has the same path.
+            raise NotFound()
         return number
 
     def to_url(self, value):
@@ -78,14 +99,13 @@ def optional_int(name, default, low, high):
 def last_event_id():
     """Where an SSE client is: Last-Event-ID (EventSource's own reconnect) or ``after=``.
 
-    Malformed values are ignored (a reconnecting browser must not be refused).
+    Both carry ids the server sent (0 for "from the start"), so a malformed one
+    is a 400 naming it; an EventSource then stops and the widget polls instead.
     """
-    values = []
-    for raw in (request.headers.get("Last-Event-ID"), request.args.get("after")):
-        try:
-            values.append(parse_id(raw, "after", allow_zero=True))
-        except ValidationError:
-            continue
+    values = [optional_id("after", allow_zero=True)]
+    header = request.headers.get("Last-Event-ID")
+    if header:
+        values.append(parse_id(header, "Last-Event-ID", allow_zero=True))
     values = [v for v in values if v is not None]
     return max(values) if values else None
 
@@ -102,19 +122,90 @@ def parse_since(value, name="since"):
         raise BadParameter(f"{name} must be the value the server sent.", {name: "a timestamp"}) from None
 
 
+# -- text encoding -------------------------------------------------------------
+
+def _not_utf8(name):
+    name = name or "body"
+    return BadParameter(f"{name} is not valid UTF-8 text.", {name: "must be valid UTF-8 text"})
+
+
+def _utf8(raw, name):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _not_utf8(name) from None
+
+
+def decode_pairs(raw, what):
+    """``a=1&b=2`` (bytes, percent-encoded) as (name, value) pairs of str; a name or
+    value that is not UTF-8 is a 400 naming it (``what`` when the name itself is bad)."""
+    pairs = []
+    for part in raw.split(b"&"):
+        if not part:
+            continue
+        name, _, value = part.partition(b"=")
+        name = _utf8(unquote_to_bytes(name.replace(b"+", b" ")), what)
+        pairs.append((name, _utf8(unquote_to_bytes(value.replace(b"+", b" ")), name)))
+    return pairs
+
+
+class _MultiPartParser(MultiPartParser):
+    def get_part_charset(self, headers):
+        # Latin-1 gives every byte back unchanged, so the fields can be
+        # decoded strictly below (Werkzeug would put U+FFFD in place of bad bytes).
+        return "latin-1"
+
+    def parse(self, stream, boundary, content_length):
+        form, files = super().parse(stream, boundary, content_length)
+        return self.cls([(name, _utf8(value.encode("latin-1"), name))
+                         for name, value in form.items(multi=True)]), files
+
+
+class FormDataParser(WerkzeugFormDataParser):
+    """Form bodies decoded strictly as UTF-8. The errors raised here are not
+    ValueErrors, so Werkzeug does not swallow them into an empty form."""
+
+    def _parse_urlencoded(self, stream, mimetype, content_length, options):
+        return stream, self.cls(decode_pairs(stream.read(), "form")), self.cls()
+
+    def _parse_multipart(self, stream, mimetype, content_length, options):
+        parser = _MultiPartParser(stream_factory=self.stream_factory, max_form_memory_size=self.max_form_memory_size,
+                                  max_form_parts=self.max_form_parts, cls=self.cls)
+        boundary = options.get("boundary", "").encode("ascii")
+        if not boundary:
+            raise ValueError("Missing boundary")
+        form, files = parser.parse(stream, boundary, content_length)
+        return stream, form, files
+
+
+class Request(FlaskRequest):
+    form_data_parser_class = FormDataParser
+
+    @cached_property
+    def args(self):
+        return self.parameter_storage_class(decode_pairs(self.query_string, "query string"))
+
+
+def _decode_query_string():
+    request.args  # noqa: B018 - parsing it is the check
+
+
 # -- JSON bodies ---------------------------------------------------------------
 
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+# A string, closing quote optional: an unterminated one runs to the end in one
+# match instead of being searched again from every later quote (quadratic).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.S)
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def json_depth(text):
     """How deeply arrays and objects nest in ``text`` (strings skipped), without parsing it."""
     depth = deepest = 0
-    for char in _STRINGS.sub("", text):
-        if char in "[{":
+    for match in _BRACKET.finditer(_STRING.sub("", text)):
+        if match.group() in "[{":
             depth += 1
             deepest = max(deepest, depth)
-        elif char in "]}":
+        else:
             depth -= 1
     return deepest
 
@@ -153,9 +244,14 @@ def field(data, name, kind=None):
 # -- body size -----------------------------------------------------------------
 
 class BodyLimit:
-    """WSGI middleware: a body without Content-Length (chunked) is read up to the
-    limit; one byte more is a 413 instead of a body silently cut short. Bodies
-    with a Content-Length are left to Werkzeug, which refuses large ones itself."""
+    """WSGI middleware for bodies without Content-Length (chunked): it reads at most
+    one byte past ``MAX_CONTENT_LENGTH`` and hands the app a body with a length.
+
+    A body within the limit arrives whole. A larger one arrives as an empty body
+    that declares ``limit + 1`` bytes, so the first read is Werkzeug's own 413,
+    answered through the app's error handlers (JSON for the API, a fragment for
+    HTMX) like any declared oversized body, and never a body silently cut short
+    at the limit (what Werkzeug alone does with a chunked body)."""
 
     def __init__(self, app, flask_app):
         self.app = app
@@ -172,24 +268,9 @@ class BodyLimit:
                 if not chunk:
                     break
                 body += chunk
-            if len(body) > limit:
-                return RequestEntityTooLarge()(environ, start_response) if not self._wants_json(environ) \
-                    else self._json_413(start_response, limit)
-            import io
-
-            environ["wsgi.input"] = io.BytesIO(body)
+            environ["wsgi.input"] = io.BytesIO(body if len(body) <= limit else b"")
             environ["CONTENT_LENGTH"] = str(len(body))
             environ.pop("HTTP_TRANSFER_ENCODING", None)
-            environ["wsgi.input_terminated"] = False
+            # With a length, Werkzeug limits the stream to it (no longer "terminated by the server").
+            environ.pop("wsgi.input_terminated", None)
         return self.app(environ, start_response)
-
-    @staticmethod
-    def _wants_json(environ):
-        return environ.get("PATH_INFO", "").startswith("/api/")
-
-    @staticmethod
-    def _json_413(start_response, limit):
-        body = json.dumps({"error": f"The body is larger than {limit} bytes."}).encode()
-        start_response("413 Request Entity Too Large",
-                       [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]

@@ -86,7 +86,7 @@ def test_create_shows_the_key_once_and_the_snippet_names_the_site(app, admin):
                        f'data-product="THEIR_PRODUCT_ID" async></script>')
     # The live preview: the loader itself, on this page.
     assert f'<script src="http://localhost/widget.js" data-site="{public_id}" data-product="preview" async>' in page
-    assert 'src="/static/js/copy.js"' in page and 'data-copy="#snippet"' in page
+    assert re.search(r'src="/static/js/copy\.[0-9a-f]{12}\.js"', page) and 'data-copy="#snippet"' in page
     # The sync API examples carry this host; the key stays in $CHAT_API_KEY.
     assert "curl -X PUT http://localhost/api/catalog/products/SKU-123" in html.unescape(page)
     assert "$CHAT_API_KEY" in page and page.count(key) == 1

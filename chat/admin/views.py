@@ -22,7 +22,7 @@ def _list_context(filters, after=None):
 @bp.get("/inquiries")
 def inquiries_page():
     filters = inquiries.Filters.parse(request.args)
-    after = request.args.get("after") or None
+    after = inquiries.queue_cursor(request.args.get("after"))
     context = _list_context(filters, after)
     if is_htmx() and after:
         # "Load more": only the next rows.

@@ -1,5 +1,7 @@
 """The JSON API: customer endpoints (the seed's), the admin API and the catalog sync API.
 
+Described in ``openapi.py`` (served at ``/api/openapi.json``): a new endpoint goes there too.
+
 Each audience is a nested blueprint; this parent gives them one error format:
 ``{"error": ..., "fields": {...}}`` with the status, never an HTML page.
 """
@@ -34,11 +36,12 @@ def http_error(error):
     return body, status
 
 
-from . import admin, catalog, customer  # noqa: E402
+from . import admin, catalog, customer, openapi  # noqa: E402
 
 bp.register_blueprint(customer.bp)
 bp.register_blueprint(admin.bp)
 bp.register_blueprint(catalog.bp)
+bp.register_blueprint(openapi.bp)  # GET /api/openapi.json: every endpoint above, described
 # Cookie callers of the customer API are checked in customer.py, session callers
 # of the admin API in admin.py; header and bearer callers cannot be forged cross-site
 # (the catalog API takes site API keys only, never cookies).

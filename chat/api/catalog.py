@@ -6,13 +6,12 @@ simply not found here.
 """
 from flask import Blueprint, g, jsonify, request, url_for
 
-from ..inputs import RestOfPathConverter, json_object, optional_int
+from ..inputs import json_object, optional_int
 from ..services import catalog, sites
 from .serializers import product_dict
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 # Recorded before the routes, so the converter exists when they are added.
-bp.record_once(lambda state: state.app.url_map.converters.setdefault("rest", RestOfPathConverter))
 
 
 @bp.before_request

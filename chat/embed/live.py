@@ -141,8 +141,9 @@ def stream():
     """Server-sent events for the shopper named by a single-use ticket."""
     if not current_app.config["SSE_ENABLED"]:
         return "", 204  # EventSource stops retrying on 204; the widget polls instead
+    after = last_event_id()  # a malformed one is a 400 before the ticket is spent
     session_id = _redeem(request.args.get("ticket"))
     if session_id is None:
         return jsonify(error="This stream ticket is not valid (expired or used): ask for a new one."), 403
     external_id = request.args.get("product", "")
-    return event_stream(ShopperStream(session_id, g.chat_site.id, external_id), last_event_id())
+    return event_stream(ShopperStream(session_id, g.chat_site.id, external_id), after)

@@ -1,0 +1,142 @@
+"""Business hours: when a site's shop answers, in its own time zone.
+
+Hours are stored per site as JSON, ``{"mon": [["09:00", "17:30"]], ..., "sun": []}``
+(several spans a day allowed; a day left out is closed), with an IANA time zone
+(``Europe/Berlin``). No hours at all means always open. Everything here takes
+and returns naive UTC datetimes, like the rest of the app; ``zoneinfo`` (the
+standard library) handles daylight saving.
+"""
+import json
+import re
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from .errors import ValidationError
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+MAX_SCAN_DAYS = 14  # a week with no open hour at all is "never open"
+
+
+def parse(value):
+    """Validate hours given as a dict (or JSON text); returns the normalised dict, or None (always open)."""
+    if value in (None, "", {}):
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValidationError("Hours must be JSON.", {"hours": "not JSON"}) from None
+    if not isinstance(value, dict) or set(value) - set(DAYS):
+        raise ValidationError("Hours are given per day: mon, tue, ... sun.", {"hours": "keys mon..sun"})
+    hours = {}
+    for day in DAYS:
+        spans = value.get(day) or []
+        if not isinstance(spans, list) or len(spans) > 4:
+            raise ValidationError(f"{DAY_NAMES[day]}: give up to 4 spans.", {day: "up to 4 [from, to] spans"})
+        clean = []
+        for span in spans:
+            if (not isinstance(span, list) or len(span) != 2 or not all(isinstance(t, str) and _HHMM.match(t)
+                                                                         for t in span) or span[0] >= span[1]):
+                raise ValidationError(f"{DAY_NAMES[day]}: a span is two times like 09:00 and 17:30, in order.",
+                                      {day: "[\"HH:MM\", \"HH:MM\"], from before to"})
+            clean.append(span)
+        clean.sort()
+        for earlier, later in zip(clean, clean[1:]):
+            if later[0] < earlier[1]:
+                raise ValidationError(f"{DAY_NAMES[day]}: spans overlap.", {day: "spans overlap"})
+        hours[day] = clean
+    return hours
+
+
+def zone(name):
+    """A time zone by its IANA name (400-free: 422 naming the field)."""
+    if not isinstance(name, str) or name not in available_timezones():
+        raise ValidationError("Choose a time zone such as Europe/Berlin.", {"timezone": "an IANA time zone"})
+    return name
+
+
+class Hours:
+    """One site's hours, ready to answer questions about UTC instants."""
+
+    def __init__(self, hours_json, timezone_name):
+        self.hours = json.loads(hours_json) if isinstance(hours_json, str) and hours_json else hours_json
+        try:
+            self.tz = ZoneInfo(timezone_name or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            self.tz = ZoneInfo("UTC")
+
+    @classmethod
+    def of(cls, site):
+        return cls(site.business_hours, site.timezone)
+
+    @property
+    def always_open(self):
+        return not self.hours
+
+    def _local(self, utc_naive):
+        return utc_naive.replace(tzinfo=timezone.utc).astimezone(self.tz)
+
+    def _spans_on(self, local_date):
+        """The open spans of a local date, as aware local datetimes."""
+        out = []
+        for start, end in self.hours.get(DAYS[local_date.weekday()], []):
+            begin = datetime.combine(local_date, _time(start), self.tz)
+            finish = (datetime.combine(local_date + timedelta(days=1), time(0), self.tz) if end == "24:00"
+                      else datetime.combine(local_date, _time(end), self.tz))
+            out.append((begin, finish))
+        return out
+
+    def is_open(self, at):
+        if self.always_open:
+            return True
+        local = self._local(at)
+        return any(begin <= local < end for begin, end in self._spans_on(local.date()))
+
+    def next_open(self, at):
+        """When the shop opens next (``at`` itself while open); None if it never does."""
+        if self.always_open or self.is_open(at):
+            return at
+        local = self._local(at)
+        for offset in range(MAX_SCAN_DAYS):
+            for begin, _ in self._spans_on(local.date() + timedelta(days=offset)):
+                if begin > local:
+                    return begin.astimezone(timezone.utc).replace(tzinfo=None)
+        return None
+
+    def open_seconds(self, start, end):
+        """Seconds of open time between two UTC instants (all of them when always open)."""
+        if end <= start:
+            return 0
+        if self.always_open:
+            return int((end - start).total_seconds())
+        a, b = self._local(start), self._local(end)
+        total = 0.0
+        day = a.date() - timedelta(days=1)  # a span from the day before may run past midnight
+        while day <= b.date():
+            for begin, finish in self._spans_on(day):
+                overlap = (min(finish, b) - max(begin, a)).total_seconds()
+                if overlap > 0:
+                    total += overlap
+            day += timedelta(days=1)
+        return int(total)
+
+    def describe_next_open(self, at):
+        """"today at 09:00", "tomorrow at 09:00", "on Monday at 09:00" (local time of the shop)."""
+        when = self.next_open(at)
+        if when is None:
+            return None
+        local, now = self._local(when), self._local(at)
+        days = (local.date() - now.date()).days
+        clock = local.strftime("%H:%M")
+        if days == 0:
+            return f"today at {clock}"
+        if days == 1:
+            return f"tomorrow at {clock}"
+        return f"on {DAY_NAMES[DAYS[local.weekday()]]} at {clock}"
+
+
+def _time(text):
+    hours, minutes = map(int, text.split(":"))
+    return time(hours % 24, minutes)
