@@ -27,6 +27,19 @@ def _count(delta):
         _open["streams"] += delta
 
 
+def once(event, key, compute):
+    """``compute()`` once per event in this worker process, whichever stream asks first.
+
+    The broker hands every stream of the process the same event dict, so what
+    many streams would render alike (a list row, the waiting count) is rendered
+    by the first and reused by the others (decision 12).
+    """
+    cache = event.setdefault("_once", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
 class StreamHandler:
     """What a stream shows. Subclasses say how to replay and render for their viewer."""
 
