@@ -310,7 +310,7 @@ def test_the_controls_are_rendered_for_the_admin_who_sees_them(quick, admin, app
 def test_every_admin_page_has_one_stream_that_carries_the_badge_and_notifications(app, admin):
     client, token, _ = admin
     inquiry_id = Customer(app, first_product_id(app)).says("Hello")["inquiry_id"]
-    for path, stream in [("/admin", "/admin/stream?status=waiting"),
+    for path, stream in [("/admin", "/admin/stream?since="),
                          (f"/admin/inquiries/{inquiry_id}", f"/admin/stream?inquiry={inquiry_id}"),
                          ("/admin/account", "/admin/stream"), ("/admin/sites", "/admin/stream")]:
         page = client.get(path).get_data(as_text=True)
@@ -328,3 +328,25 @@ def test_a_customer_stream_never_hears_customer_wrote(app, demo):
     assert f'sse-swap="{Event.CUSTOMER_WROTE}' not in page
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(ProductMessage.id))) == 0
+
+
+def test_a_list_stream_catches_up_on_what_changed_since_its_page_loaded(quick, admin):
+    app = quick
+    client, token, _ = admin
+    pid = first_product_id(app)
+    answered = Customer(app, pid).says("First")["inquiry_id"]
+    page = client.get("/admin").get_data(as_text=True)
+    stream_url = re.search(r'sse-connect="([^"]+)"', page).group(1).replace("&amp;", "&")
+    # While the page loads (or the stream is down): a new question, and an answer elsewhere.
+    new = Customer(app, pid + 1).says("Second")["inquiry_id"]
+    client.post(f"/admin/inquiries/{answered}/messages", data={"message_text": "Done"}, headers=hx(token))
+
+    response = client.get(stream_url, buffered=False)
+    text = ""
+    for chunk in response.response:
+        text += chunk.decode()
+        if "event:ready" in text:
+            break
+    response.close()
+    assert f'id="inq-{new}"' in text and f"event:{Event.REMOVE}\ndata:{answered}\n" in text
+    assert f"event:{Event.WAITING}\ndata:1\n" in text

@@ -20,6 +20,7 @@ from ..live.names import Event
 from ..live.stream import StreamHandler, event_stream, once
 from ..models import ProductInquiry, ProductMessage, User
 from ..services import conversations, inquiries
+from ..services.validation import parse_id
 from . import bp
 
 PREVIEW_CHARACTERS = 120
@@ -38,9 +39,10 @@ def _controls_state(inquiry):
 
 
 class AdminStream(StreamHandler):
-    def __init__(self, admin_id, filters=None, inquiry_id=None):
+    def __init__(self, admin_id, filters=None, inquiry_id=None, since=None):
         self.admin_id = admin_id
         self.filters = filters  # the list's filters; None when the page shows no list
+        self.since = since  # the list: the newest message id its page (or this stream) knew of
         self.inquiry_id = inquiry_id
         self.channels = (events.ADMINS,) + ((events.inquiry_channel(inquiry_id),) if inquiry_id else ())
         self._controls_shown = None  # (status, priority, assignee) as this page shows them
@@ -53,10 +55,40 @@ class AdminStream(StreamHandler):
         return Message(html, type=Event.MESSAGE, id=message.id)
 
     def replay(self, after):
-        if after is None or not self.inquiry_id:
+        """On (re)connecting: the inquiry's missed messages (and its controls, if any were
+        missed: every change leaves a note), the list's changed rows, the waiting count."""
+        out = []
+        if self.inquiry_id and after is not None:
+            page = conversations.list_messages(self.inquiry_id, after=after, limit=500, viewer="admin")
+            out = [(m.id, self._message(m)) for m in page.messages]
+            if out:
+                out.extend((None, m) for m in self._controls())
+        if self.filters is not None and self.since is not None:
+            out.extend((None, m) for m in self._rows_since())
+        out.append((None, Message(str(inquiries.waiting_count()), type=Event.WAITING)))
+        return out
+
+    def _rows_since(self, limit=200):
+        """Rows of the inquiries with messages newer than ``since``: what came, changed or
+        left while the page loaded or the stream was down."""
+        newest = {}
+        for inquiry_id, last in db.session.execute(
+                sa.select(ProductMessage.inquiry_id, sa.func.max(ProductMessage.id))
+                .where(ProductMessage.id > self.since).group_by(ProductMessage.inquiry_id)
+                .order_by(sa.func.max(ProductMessage.id).desc()).limit(limit)):
+            newest[inquiry_id] = last
+        if not newest:
             return []
-        page = conversations.list_messages(self.inquiry_id, after=after, limit=500, viewer="admin")
-        return [(m.id, self._message(m)) for m in page.messages]
+        self.since = max(newest.values())
+        matching = db.session.scalars(
+            inquiries.filtered_query(self.filters, self._admin()).where(ProductInquiry.id.in_(list(newest)))
+            .options(sa.orm.joinedload(ProductInquiry.product), sa.orm.joinedload(ProductInquiry.assigned_admin))
+        ).unique().all()
+        found = {i.id for i in matching}
+        out = [Message(str(i), type=Event.REMOVE) for i in newest if i not in found]
+        out.extend(Message(render_template("admin/_row.html", row=row).strip(), type=Event.ROW)
+                   for row in inquiries.rows_for(matching))
+        return out
 
     def handle(self, event):
         data = event.get("data") or {}
@@ -117,7 +149,7 @@ class AdminStream(StreamHandler):
 
         return [once(event, ("row", inquiry_id), row)]
 
-    def _controls(self, event, only_if_changed=False):
+    def _controls(self, event=None, only_if_changed=False):
         """The open inquiry's status, priority and assignee controls, as this admin sees them."""
         inquiry = db.session.get(ProductInquiry, self.inquiry_id)
         if inquiry is None:
@@ -126,9 +158,13 @@ class AdminStream(StreamHandler):
         if only_if_changed and state == self._controls_shown:
             return []
         self._controls_shown = state
+
+        def render():
+            html = render_template("admin/_controls.html", **controls_context(inquiry)).strip()
+            return Message(html, type=Event.CONTROLS)
+
         # Per admin: the assignee list marks "(me)".
-        return [once(event, ("controls", self.admin_id), lambda: Message(
-            render_template("admin/_controls.html", **controls_context(inquiry)).strip(), type=Event.CONTROLS))]
+        return [once(event, ("controls", self.admin_id), render) if event is not None else render()]
 
     def delivered(self, message_ids):
         if self.inquiry_id:
@@ -186,14 +222,16 @@ def customer_wrote(message_id):
 
 @bp.get("/stream")
 def stream():
-    """The admin's SSE stream: ``?inquiry=<id>`` for an inquiry page, the list's
-    filters (``status=...``) for the list, nothing for other pages."""
+    """The admin's SSE stream: ``?inquiry=<id>&after=<message id>`` for an inquiry page,
+    the list's filters (``status=...``) and ``since=<message id>`` for the list, nothing
+    for other pages."""
     if not current_app.config["SSE_ENABLED"]:
         return "", 204
     inquiry_id = optional_id("inquiry")
     if inquiry_id:
         inquiries.get(inquiry_id)
-    filters = None
+    filters = since = None
     if "status" in request.args and not inquiry_id:
         filters = inquiries.Filters.parse(request.args, default="waiting")
-    return event_stream(AdminStream(current_user.id, filters, inquiry_id), last_event_id())
+        since = parse_id(request.args.get("since") or "0", "since", allow_zero=True)
+    return event_stream(AdminStream(current_user.id, filters, inquiry_id, since), last_event_id())

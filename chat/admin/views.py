@@ -1,3 +1,4 @@
+import sqlalchemy as sa
 from flask import current_app, g, request, url_for
 from flask_login import current_user
 
@@ -5,7 +6,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render, render_fragment
 from ..live import events
 from ..live.names import Event
-from ..models import PRIORITIES, Product, utcnow
+from ..models import PRIORITIES, Product, ProductMessage, utcnow
 from ..inputs import optional_id, parse_since
 from ..services import conversations, inquiries
 from . import bp
@@ -30,7 +31,10 @@ VIEW_LABELS = {"waiting": "Waiting for us", "pending": "Pending", "in_progress":
 def _list_context(filters, after=None):
     page = inquiries.list_inquiries(filters, current_user, after=after,
                                     limit=current_app.config["ADMIN_PAGE_SIZE"])
+    # The stream catches up from here: rows that change while the page loads are not lost.
+    since = db.session.scalar(sa.select(sa.func.max(ProductMessage.id))) or 0
     return dict(page=page, filters=filters, views=inquiries.VIEWS, view_labels=VIEW_LABELS, priorities=PRIORITIES,
+                since=since,
                 admins=inquiries.admins(), products=db.session.scalars(db.select(Product).order_by(Product.name)).all())
 
 
