@@ -100,5 +100,7 @@
     setInterval(function () { ago(document); }, 30000);
     unfold();
     if (document.body.dataset.waiting) setWaiting(parseInt(document.body.dataset.waiting, 10) || 0);
+    // Opening an inquiry reads it: the customer's messages turn "read" on their side.
+    if (window.chatConversation && document.querySelector("[data-conversation]")) window.chatConversation.markRead();
   });
 })();
