@@ -350,3 +350,9 @@ def test_a_list_stream_catches_up_on_what_changed_since_its_page_loaded(quick, a
     response.close()
     assert f'id="inq-{new}"' in text and f"event:{Event.REMOVE}\ndata:{answered}\n" in text
     assert f"event:{Event.WAITING}\ndata:1\n" in text
+
+
+def test_the_favicon_is_found_at_both_addresses(client):
+    assert client.get("/static/favicon.svg").status_code == 200
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response.headers["Location"].endswith("/static/favicon.svg")
