@@ -28,7 +28,7 @@
     });
     var desktop = document.querySelector('[data-notify-setting="desktop"]');
     if (desktop && !canNotify) { desktop.disabled = true; say("This browser cannot show desktop notifications."); }
-    else if (settings.desktop && Notification.permission === "denied") {
+    else if (canNotify && settings.desktop && Notification.permission === "denied") {
       say("Notifications are blocked for this site: allow them in the browser's site settings.");
     }
   }
