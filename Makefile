@@ -4,11 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export CHAT_CONFIG ?= development
 
-.PHONY: run test install install-test vendor db clean
+# The demo's mails go to its own catcher (Procfile.dev's `mail`), never to a real server.
+DEMO_MAIL_PORT ?= 1025
 
+.PHONY: run test install install-test vendor db password reset clean
+
+# The web server, the mail worker and the mail catcher (Procfile.dev), run by honcho;
+# Ctrl+C stops all three.
 run: install db
 	@echo "Demo shop: http://127.0.0.1:5000   (admin panel: http://127.0.0.1:5000/admin)"
-	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	@echo "Mails are printed here and kept in instance/mail/. Ctrl+C stops everything."
+	PATH="$(CURDIR)/$(BIN):$$PATH" MAIL_SERVER=127.0.0.1 MAIL_PORT=$(DEMO_MAIL_PORT) \
+		$(BIN)/honcho -f Procfile.dev start
 
 test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -37,6 +44,15 @@ vendor:
 db: install
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi chat seed-demo
+
+# The demo admin's login again (the password is kept in instance/demo-admin-password).
+password:
+	@test -f instance/demo-admin-password || { echo "No demo yet: run make run first." >&2; exit 1; }
+	@echo "Admin login: admin@example.com / $$(cat instance/demo-admin-password)"
+
+# Start the demo afresh: its database, secret key, admin password and caught mails go.
+reset:
+	rm -rf instance
 
 clean:
 	rm -rf $(VENV) node_modules

@@ -1,4 +1,6 @@
 """`flask chat ...` commands."""
+import os
+
 import click
 from flask.cli import AppGroup
 
@@ -144,6 +146,34 @@ def worker_command(interval, once):
         if once:
             break
         time.sleep(interval)
+
+
+@chat_cli.command("mail-catcher")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
+@click.option("--port", default=1025, show_default=True, help="SMTP port (point MAIL_PORT at it).")
+def mail_catcher_command(host, port):
+    """Development: catch the app's mails on loopback, keep them under instance/mail/, print them."""
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from .devmail import start
+
+    folder = os.path.join(current_app.instance_path, "mail")
+    try:
+        controller = start(folder, host, port, echo=lambda text: click.echo(text))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--host") from None
+    click.echo(f"Mail catcher on {host}:{port}; mails are kept in {folder}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
 
 
 @chat_cli.command("create-token")

@@ -150,13 +150,18 @@ def test_list_order_filters_and_search(app, admin):
     answered = make_inquiry(app, pid, "answered already")
     client.post(f"/admin/inquiries/{answered}/messages", data={"message_text": "done"}, headers=headers(token))
     client.post(f"/admin/inquiries/{answered}/status", data={"status": "pending"}, headers=headers(token))
-    page = client.get("/admin").get_data(as_text=True)
+    page = client.get("/admin?status=pending").get_data(as_text=True)
     order = [int(i) for i in re.findall(r'<tr id="inq-(\d+)"', page)]
     # Urgent first, then the longest waiting, answered ones last.
     assert order == [urgent, old, new, answered]
     assert 'class="priority priority-high">high<' in page
     def listed(query):
+        if "status=" not in query:
+            query = "status=pending&" + query
         return [int(i) for i in re.findall(r'<tr id="inq-(\d+)"', client.get("/admin?" + query).get_data(as_text=True))]
+    # The panel opens on "Waiting for us": the answered one is not there.
+    assert [int(i) for i in re.findall(r'<tr id="inq-(\d+)"', client.get("/admin").get_data(as_text=True))] == \
+        [urgent, old, new]
     assert listed("priority=high") == [urgent]
     assert listed(f"product={pid + 1}") == [new]
     assert listed("q=shortest") == [new]

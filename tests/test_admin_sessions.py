@@ -330,6 +330,7 @@ def test_an_open_admin_stream_ends_when_its_session_ends(app, admin):
     assert response.status_code == 200
     chunks = iter(response.response)
     assert next(chunks).startswith(b"retry:")
+    assert next(chunks).startswith(b"event:waiting")  # the header badge's count, caught up
     assert next(chunks).startswith(b"event:ready")
     assert next(chunks) == b": heartbeat\n\n"  # still logged in: the stream goes on
     with app.app_context():

@@ -1,25 +1,51 @@
-"""The admins' live stream: list rows, the open inquiry's messages, typing, presence."""
+"""The admins' live stream.
+
+Every admin page has one stream. All of them get the waiting count (the
+header badge and the tab title) and "a customer wrote" (notifications). The
+list's stream also gets its rows (it carries the list's filters, so rows that
+stop matching leave and rows that start matching come); an inquiry page's
+stream gets that inquiry's messages, marks, typing, presence and controls.
+"""
+import json
+
 import sqlalchemy as sa
-from flask import current_app, render_template, request
+from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 from flask_sse import Message
 
 from ..extensions import db
+from ..inputs import last_event_id, optional_id
 from ..live import events
 from ..live.names import Event
-from ..inputs import last_event_id, optional_id
-from ..live.stream import StreamHandler, event_stream
+from ..live.stream import StreamHandler, event_stream, once
 from ..models import ProductInquiry, ProductMessage, User
 from ..services import conversations, inquiries
+from ..services.validation import parse_id
 from . import bp
+
+PREVIEW_CHARACTERS = 120
+# EventSource drops events with no data, so "stopped typing" carries an empty element.
+NOT_TYPING = '<span class="typing-note" hidden></span>'
+
+
+def controls_context(inquiry):
+    """What ``admin/_controls.html`` needs, for the page, its forms and the stream."""
+    return dict(inquiry=inquiry, admins=inquiries.admins(), statuses=inquiries.INQUIRY_STATUSES,
+                priorities=inquiries.PRIORITIES, status_labels=inquiries.STATUS_LABELS)
+
+
+def _controls_state(inquiry):
+    return (inquiry.status, inquiry.priority, inquiry.assigned_admin_id) if inquiry else None
 
 
 class AdminStream(StreamHandler):
-    def __init__(self, admin_id, filters, inquiry_id=None):
+    def __init__(self, admin_id, filters=None, inquiry_id=None, since=None):
         self.admin_id = admin_id
-        self.filters = filters
+        self.filters = filters  # the list's filters; None when the page shows no list
+        self.since = since  # the list: the newest message id its page (or this stream) knew of
         self.inquiry_id = inquiry_id
         self.channels = (events.ADMINS,) + ((events.inquiry_channel(inquiry_id),) if inquiry_id else ())
+        self._controls_shown = None  # (status, priority, assignee) as this page shows them
 
     def _admin(self):
         return db.session.get(User, self.admin_id)
@@ -29,10 +55,40 @@ class AdminStream(StreamHandler):
         return Message(html, type=Event.MESSAGE, id=message.id)
 
     def replay(self, after):
-        if after is None or not self.inquiry_id:
+        """On (re)connecting: the inquiry's missed messages (and its controls, if any were
+        missed: every change leaves a note), the list's changed rows, the waiting count."""
+        out = []
+        if self.inquiry_id and after is not None:
+            page = conversations.list_messages(self.inquiry_id, after=after, limit=500, viewer="admin")
+            out = [(m.id, self._message(m)) for m in page.messages]
+            if out:
+                out.extend((None, m) for m in self._controls())
+        if self.filters is not None and self.since is not None:
+            out.extend((None, m) for m in self._rows_since())
+        out.append((None, Message(str(inquiries.waiting_count()), type=Event.WAITING)))
+        return out
+
+    def _rows_since(self, limit=200):
+        """Rows of the inquiries with messages newer than ``since``: what came, changed or
+        left while the page loaded or the stream was down."""
+        newest = {}
+        for inquiry_id, last in db.session.execute(
+                sa.select(ProductMessage.inquiry_id, sa.func.max(ProductMessage.id))
+                .where(ProductMessage.id > self.since).group_by(ProductMessage.inquiry_id)
+                .order_by(sa.func.max(ProductMessage.id).desc()).limit(limit)):
+            newest[inquiry_id] = last
+        if not newest:
             return []
-        page = conversations.list_messages(self.inquiry_id, after=after, limit=500, viewer="admin")
-        return [(m.id, self._message(m)) for m in page.messages]
+        self.since = max(newest.values())
+        matching = db.session.scalars(
+            inquiries.filtered_query(self.filters, self._admin()).where(ProductInquiry.id.in_(list(newest)))
+            .options(sa.orm.joinedload(ProductInquiry.product), sa.orm.joinedload(ProductInquiry.assigned_admin))
+        ).unique().all()
+        found = {i.id for i in matching}
+        out = [Message(str(i), type=Event.REMOVE) for i in newest if i not in found]
+        out.extend(Message(render_template("admin/_row.html", row=row).strip(), type=Event.ROW)
+                   for row in inquiries.rows_for(matching))
+        return out
 
     def handle(self, event):
         data = event.get("data") or {}
@@ -40,14 +96,24 @@ class AdminStream(StreamHandler):
         mine = self.inquiry_id and data.get("inquiry_id") == self.inquiry_id
         out = []
         if kind == Event.INQUIRY:
-            out.extend(self._row(data["inquiry_id"]))
-            out.append(Message(str(inquiries.waiting_count()), type=Event.WAITING))
+            if self.filters is not None:
+                out.extend(self._row(event, data["inquiry_id"]))
+            out.append(once(event, "waiting", lambda: Message(str(inquiries.waiting_count()), type=Event.WAITING)))
+            if data.get("sender_type") == "customer" and data.get("message_id"):
+                wrote = once(event, "wrote", lambda: customer_wrote(data["message_id"]))
+                if wrote is not None:
+                    out.append(wrote)
         elif kind == Event.MESSAGE and mine:
             message = db.session.get(ProductMessage, data["message_id"])
             if message is not None:
                 out.append(self._message(message))
                 if message.sender_type == "customer":
-                    out.append(Message('<span class="typing-note" hidden></span>', type=Event.TYPING))
+                    out.append(Message(NOT_TYPING, type=Event.TYPING))
+                    # A customer writing on a resolved or closed inquiry reopens it:
+                    # the status moved without an admin's change.
+                    out.extend(self._controls(event, only_if_changed=True))
+        elif kind == Event.CONTROLS and mine:
+            out.extend(self._controls(event))
         elif kind == Event.MARKS and mine and data.get("reader") == "customer":
             marks = db.session.scalars(sa.select(ProductMessage).where(ProductMessage.id.in_(data["ids"]))).all()
             out.append(Message(render_template("conversation/_marks.html", marks=marks).strip(), type=Event.MARKS))
@@ -59,16 +125,46 @@ class AdminStream(StreamHandler):
                                type=Event.PRESENCE))
         return out
 
-    def _row(self, inquiry_id):
-        """The inquiry's list row if it (still) matches this admin's filters, else a removal."""
-        admin = self._admin()
-        query = inquiries.filtered_query(self.filters, admin).where(ProductInquiry.id == inquiry_id)
-        inquiry = db.session.scalars(query).first()
-        if inquiry is None:
+    def _row(self, event, inquiry_id):
+        """The inquiry's list row if it (still) matches this list's filters, else a removal.
+
+        Lists with the same filters (most show "Waiting for us") share one query
+        and one rendering per event.
+        """
+        filters = self.filters
+        key = ("matches", tuple(sorted(filters.as_args().items())),
+               self.admin_id if filters.assignee == "mine" else None)
+
+        def matches():
+            query = inquiries.filtered_query(filters, self._admin()).where(ProductInquiry.id == inquiry_id)
+            return db.session.scalars(query.with_only_columns(ProductInquiry.id)).first() is not None
+
+        if not once(event, key, matches):
             return [Message(str(inquiry_id), type=Event.REMOVE)]
-        row = inquiries.rows_for([inquiry])[0]
-        html = render_template("admin/_row.html", row=row).strip()
-        return [Message(html, type=Event.ROW)]
+
+        def row():
+            inquiry = db.session.get(ProductInquiry, inquiry_id)
+            html = render_template("admin/_row.html", row=inquiries.rows_for([inquiry])[0]).strip()
+            return Message(html, type=Event.ROW)
+
+        return [once(event, ("row", inquiry_id), row)]
+
+    def _controls(self, event=None, only_if_changed=False):
+        """The open inquiry's status, priority and assignee controls, as this admin sees them."""
+        inquiry = db.session.get(ProductInquiry, self.inquiry_id)
+        if inquiry is None:
+            return []
+        state = _controls_state(inquiry)
+        if only_if_changed and state == self._controls_shown:
+            return []
+        self._controls_shown = state
+
+        def render():
+            html = render_template("admin/_controls.html", **controls_context(inquiry)).strip()
+            return Message(html, type=Event.CONTROLS)
+
+        # Per admin: the assignee list marks "(me)".
+        return [once(event, ("controls", self.admin_id), render) if event is not None else render()]
 
     def delivered(self, message_ids):
         if self.inquiry_id:
@@ -77,9 +173,11 @@ class AdminStream(StreamHandler):
     def on_open(self):
         if self.inquiry_id:
             inquiries.see(self.inquiry_id, self.admin_id)
+            self._controls_shown = _controls_state(db.session.get(ProductInquiry, self.inquiry_id))
 
     def on_heartbeat(self):
-        self.on_open()
+        if self.inquiry_id:
+            inquiries.see(self.inquiry_id, self.admin_id)
 
     def still_allowed(self):
         # Each step runs in a request context rebuilt from the stream's request,
@@ -92,14 +190,48 @@ class AdminStream(StreamHandler):
             inquiries.leave(self.inquiry_id, self.admin_id)
 
 
+def preview(text, limit=PREVIEW_CHARACTERS):
+    """One line of at most ``limit`` characters."""
+    line = " ".join((text or "").split())
+    return line if len(line) <= limit else line[:limit - 1].rstrip() + "…"
+
+
+def customer_wrote(message_id):
+    """The "a customer wrote" event (JSON) for a customer's message, or None.
+
+    Says whether it starts a new inquiry or follows up, names the product and
+    links the inquiry; the preview is shown only if the admin asks for it.
+    """
+    message = db.session.get(ProductMessage, message_id)
+    if message is None or message.sender_type != "customer" or message.message_type != "text":
+        return None
+    inquiry = message.inquiry
+    earlier = db.session.scalar(sa.select(sa.func.count(ProductMessage.id)).where(
+        ProductMessage.inquiry_id == inquiry.id, ProductMessage.sender_type == "customer",
+        ProductMessage.id < message.id))
+    payload = {
+        "inquiry_id": inquiry.id,
+        "message_id": message.id,
+        "kind": "followup" if earlier else "new",
+        "product": inquiry.product.name,
+        "url": url_for("admin.inquiry_page", inquiry_id=inquiry.id),
+        "preview": preview(message.message_text),
+    }
+    return Message(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), type=Event.CUSTOMER_WROTE)
+
+
 @bp.get("/stream")
 def stream():
+    """The admin's SSE stream: ``?inquiry=<id>&after=<message id>`` for an inquiry page,
+    the list's filters (``status=...``) and ``since=<message id>`` for the list, nothing
+    for other pages."""
     if not current_app.config["SSE_ENABLED"]:
         return "", 204
-    filters = inquiries.Filters.parse(request.args)
     inquiry_id = optional_id("inquiry")
     if inquiry_id:
         inquiries.get(inquiry_id)
-    return event_stream(AdminStream(current_user.id, filters, inquiry_id), last_event_id())
-
-
+    filters = since = None
+    if "status" in request.args and not inquiry_id:
+        filters = inquiries.Filters.parse(request.args, default="waiting")
+        since = parse_id(request.args.get("since") or "0", "since", allow_zero=True)
+    return event_stream(AdminStream(current_user.id, filters, inquiry_id, since), last_event_id())

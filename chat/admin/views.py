@@ -1,27 +1,48 @@
-from flask import current_app, request, url_for
+import sqlalchemy as sa
+from flask import current_app, g, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
 from ..htmx import is_htmx, render, render_fragment
 from ..live import events
-from ..models import INQUIRY_STATUSES, PRIORITIES, Product, utcnow
+from ..live.names import Event
+from ..models import PRIORITIES, Product, ProductMessage, utcnow
 from ..inputs import optional_id, parse_since
 from ..services import conversations, inquiries
 from . import bp
+from .live import controls_context
+
+
+@bp.context_processor
+def waiting_badge():
+    """``admin_waiting()``: the header badge's and the tab title's count, asked once per request."""
+    def admin_waiting():
+        if "admin_waiting" not in g:
+            g.admin_waiting = inquiries.waiting_count() if current_user.is_authenticated else 0
+        return g.admin_waiting
+
+    return {"admin_waiting": admin_waiting}
+
+
+VIEW_LABELS = {"waiting": "Waiting for us", "pending": "Pending", "in_progress": "In progress",
+               "resolved": "Resolved", "closed": "Closed", "all": "All"}
 
 
 def _list_context(filters, after=None):
     page = inquiries.list_inquiries(filters, current_user, after=after,
                                     limit=current_app.config["ADMIN_PAGE_SIZE"])
-    return dict(page=page, filters=filters, statuses=INQUIRY_STATUSES, priorities=PRIORITIES,
-                admins=inquiries.admins(), products=db.session.scalars(db.select(Product).order_by(Product.name)).all(),
-                waiting=inquiries.waiting_count())
+    # The stream catches up from here: rows that change while the page loads are not lost.
+    since = db.session.scalar(sa.select(sa.func.max(ProductMessage.id))) or 0
+    return dict(page=page, filters=filters, views=inquiries.VIEWS, view_labels=VIEW_LABELS, priorities=PRIORITIES,
+                since=since,
+                admins=inquiries.admins(), products=db.session.scalars(db.select(Product).order_by(Product.name)).all())
 
 
 @bp.get("", endpoint="inquiries")
 @bp.get("/inquiries")
 def inquiries_page():
-    filters = inquiries.Filters.parse(request.args)
+    """The queue; "Waiting for us" unless the filters say otherwise ("Load more" pages via ``after``)."""
+    filters = inquiries.Filters.parse(request.args, default="waiting")
     after = inquiries.queue_cursor(request.args.get("after"))
     context = _list_context(filters, after)
     if is_htmx() and after:
@@ -33,16 +54,15 @@ def inquiries_page():
 def _inquiry_context(inquiry_id):
     inquiry = inquiries.get(inquiry_id)
     page = conversations.list_messages(inquiry.id, limit=current_app.config["CHAT_PAGE_SIZE"], viewer="admin")
-    return dict(inquiry=inquiry, product=inquiry.product, page=page, viewer="admin", now_iso=utcnow().isoformat(),
+    return dict(product=inquiry.product, page=page, viewer="admin", now_iso=utcnow().isoformat(),
                 messages_url=url_for("admin.inquiry_messages", inquiry_id=inquiry.id),
-                others=inquiries.other_inquiries(inquiry), admins=inquiries.admins(),
-                statuses=INQUIRY_STATUSES, priorities=PRIORITIES, status_labels=inquiries.STATUS_LABELS,
-                viewers=[v for v in inquiries.viewers(inquiry.id) if v.id != current_user.id],
-                waiting=inquiries.waiting_count())
+                others=inquiries.other_inquiries(inquiry), **controls_context(inquiry),
+                viewers=[v for v in inquiries.viewers(inquiry.id) if v.id != current_user.id])
 
 
 @bp.get("/inquiries/<id:inquiry_id>")
 def inquiry_page(inquiry_id):
+    """One inquiry: the conversation, the product, the controls and the customer."""
     context = _inquiry_context(inquiry_id)
     response = render("admin/inquiry.html", "admin/_inquiry.html", **context)
     # Marked after rendering: the commit would expire the loaded messages.
@@ -73,6 +93,7 @@ def inquiry_messages(inquiry_id):
 
 @bp.post("/inquiries/<id:inquiry_id>/messages")
 def answer(inquiry_id):
+    """An answer from the inquiry page (a repeated client id gives the stored one, 200)."""
     result = inquiries.respond(inquiry_id, current_user, request.form.get("message_text", ""),
                                request.form.get("client_message_id"))
     return render_fragment("conversation/_message.html", message=result.message, viewer="admin",
@@ -80,28 +101,30 @@ def answer(inquiry_id):
 
 
 def _controls(inquiry):
-    return render_fragment("admin/_controls.html", inquiry=inquiry, admins=inquiries.admins(),
-                           statuses=INQUIRY_STATUSES, priorities=PRIORITIES,
-                           status_labels=inquiries.STATUS_LABELS)
+    return render_fragment("admin/_controls.html", **controls_context(inquiry))
 
 
 @bp.post("/inquiries/<id:inquiry_id>/status")
 def change_status(inquiry_id):
+    """Status select; answers with the controls (every other view gets them live)."""
     return _controls(inquiries.set_status(inquiry_id, current_user, request.form.get("status", "")))
 
 
 @bp.post("/inquiries/<id:inquiry_id>/priority")
 def change_priority(inquiry_id):
+    """Priority select; answers with the controls."""
     return _controls(inquiries.set_priority(inquiry_id, current_user, request.form.get("priority", "")))
 
 
 @bp.post("/inquiries/<id:inquiry_id>/assignee")
 def change_assignee(inquiry_id):
+    """Assignee select (empty: nobody); answers with the controls."""
     return _controls(inquiries.assign(inquiry_id, current_user, request.form.get("admin_id") or None))
 
 
 @bp.post("/inquiries/<id:inquiry_id>/read")
 def read(inquiry_id):
+    """The admin has read the customer's messages (the customer sees "read")."""
     inquiries.get(inquiry_id)
     conversations.mark_read(inquiry_id, reader="admin")
     return "", 204
@@ -109,7 +132,8 @@ def read(inquiry_id):
 
 @bp.post("/inquiries/<id:inquiry_id>/typing")
 def typing(inquiry_id):
+    """The admin is typing: the customer sees it for a few seconds."""
     inquiry = inquiries.get(inquiry_id)
-    events.publish_now(events.customer_channel(inquiry.session_id), "typing",
+    events.publish_now(events.customer_channel(inquiry.session_id), Event.TYPING,
                        {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "from": "admin"})
     return "", 204

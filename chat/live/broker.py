@@ -42,6 +42,7 @@ def publishing_client(url):
     return redis.Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0))
 
 RESYNC = {"type": "resync"}  # "you may have missed events: reload from the database"
+END = {"type": "end"}  # the server stops: end the stream cleanly, the client reconnects elsewhere
 
 
 class Subscription:
@@ -78,6 +79,7 @@ class LocalBroker:
     def __init__(self):
         self._lock = threading.Lock()
         self._by_channel = {}
+        self.stopping = False  # the process is shutting down: streams end, new ones too
 
     # -- subscriptions ---------------------------------------------------
     def subscribe(self, channels):
@@ -107,10 +109,18 @@ class LocalBroker:
             sub.deliver(event)
 
     def resync_all(self):
+        self._tell_all(RESYNC)
+
+    def end_all(self):
+        """Every stream of this process ends now (a graceful stop: see gunicorn.conf.py)."""
+        self.stopping = True
+        self._tell_all(END)
+
+    def _tell_all(self, event):
         with self._lock:
             subs = {sub for subs in self._by_channel.values() for sub in subs}
         for sub in subs:
-            sub.deliver(RESYNC)
+            sub.deliver(event)
 
     # -- publishing ------------------------------------------------------
     def publish(self, channel, event):

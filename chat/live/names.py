@@ -17,6 +17,7 @@ class Event(StrEnum):
     CONTROLS = "controls"    # status, priority or assignee changed (the open inquiry's controls)
     UNREAD = "unread"        # a shopper's unread answers, across the site
     WAITING = "waiting"      # how many inquiries wait for an answer (the admin badge)
+    CUSTOMER_WROTE = "customer-wrote"  # a customer wrote (admin streams only): the admins' notifications
     ROW = "row"              # an admin list row, rendered
     REMOVE = "remove"        # an admin list row leaves this list
     READY = "ready"          # the stream flows (first event after the replay)

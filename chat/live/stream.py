@@ -12,7 +12,7 @@ from flask import current_app, request
 from flask_sse import Message
 
 from . import broker as get_broker
-from .broker import RESYNC
+from .broker import END, RESYNC
 
 _open = {"streams": 0}
 _open_lock = threading.Lock()
@@ -27,13 +27,27 @@ def _count(delta):
         _open["streams"] += delta
 
 
+def once(event, key, compute):
+    """``compute()`` once per event in this worker process, whichever stream asks first.
+
+    The broker hands every stream of the process the same event dict, so what
+    many streams would render alike (a list row, the waiting count) is rendered
+    by the first and reused by the others (decision 12).
+    """
+    cache = event.setdefault("_once", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
 class StreamHandler:
     """What a stream shows. Subclasses say how to replay and render for their viewer."""
 
     channels = ()
 
     def replay(self, after):
-        """Messages after ``after`` as a list of (message_id, Message)."""
+        """Messages after ``after`` as a list of (message_id, Message); other catch-up
+        events (no message behind them) come as (None, Message)."""
         raise NotImplementedError
 
     def handle(self, event):
@@ -91,6 +105,11 @@ def event_stream(handler, after):
             return True
 
     def generate():
+        if broker.stopping:
+            # This process is shutting down (a reconnect on a kept-alive connection):
+            # end at once, so the client reconnects to one that runs.
+            yield f"retry: {config['SSE_RETRY_MS']}\n\n"
+            return
         sub = broker.subscribe(handler.channels)
         _count(+1)
         sent = set()
@@ -103,6 +122,9 @@ def event_stream(handler, after):
                 nonlocal last
                 fresh = []
                 for message_id, message in run(handler.replay, last):
+                    if message_id is None:  # not a message (a list row, a count): sent as it is
+                        yield str(message)
+                        continue
                     if message_id not in sent:
                         sent.add(message_id)
                         fresh.append(message_id)
@@ -125,6 +147,8 @@ def event_stream(handler, after):
                     safely(handler.on_heartbeat)
                     next_beat = time.monotonic() + heartbeat
                     continue
+                if event is END:
+                    return  # a clean end: the browser reconnects at once, nothing is cut off
                 if event is RESYNC or event.get("type") == "resync":
                     yield from replay()
                     continue

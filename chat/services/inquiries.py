@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..live import events
+from ..live.names import Event
 from ..models import (
     INQUIRY_STATUSES,
     PRIORITIES,
@@ -229,6 +230,13 @@ def _note(inquiry, admin, text, event):
                                     commit=False)
 
 
+def _controls_changed(inquiry):
+    """After commit: every open view of the inquiry re-renders its status, priority
+    and assignee controls, whoever changed them (panel, API, CLI)."""
+    events.publish_after_commit(db.session, events.inquiry_channel(inquiry.id), Event.CONTROLS,
+                                {"inquiry_id": inquiry.id})
+
+
 def _change(inquiry, column, value):
     """Compare-and-set ``column`` to ``value``: True only for the request that changed it."""
     changed = db.session.execute(
@@ -263,6 +271,7 @@ def respond(inquiry_id, admin, text, client_msg_id=None):
         return result
     if _claim_pending(inquiry):
         _note(inquiry, admin, f"Marked in progress by {admin.name}", "status")
+        _controls_changed(inquiry)
     db.session.commit()
     return result
 
@@ -272,6 +281,7 @@ def set_status(inquiry_id, admin, status):
     inquiry = get(inquiry_id)
     if _change(inquiry, ProductInquiry.status, status):
         _note(inquiry, admin, f"Marked {STATUS_LABELS[status]} by {admin.name}", "status")
+        _controls_changed(inquiry)
         if status == "resolved":
             # The one workflow line a customer sees.
             conversations.add_admin_message(inquiry.id, RESOLVED_NOTICE, admin_id=admin.id,
@@ -285,6 +295,7 @@ def set_priority(inquiry_id, admin, priority):
     inquiry = get(inquiry_id)
     if _change(inquiry, ProductInquiry.priority, priority):
         _note(inquiry, admin, f"Priority set to {priority} by {admin.name}", "priority")
+        _controls_changed(inquiry)
         if priority == "high":
             last = db.session.scalar(sa.select(ProductMessage.message_text).where(
                 ProductMessage.inquiry_id == inquiry.id, ProductMessage.sender_type == "customer")
@@ -317,6 +328,7 @@ def assign(inquiry_id, admin, assignee_id):
         text = (f"Taken by {admin.name}" if assignee and assignee.id == admin.id
                 else f"Assigned to {assignee.name} by {admin.name}" if assignee else f"Unassigned by {admin.name}")
         _note(inquiry, admin, text, "assignee")
+        _controls_changed(inquiry)
     db.session.commit()
     return inquiry
 
@@ -329,7 +341,7 @@ def see(inquiry_id, admin_id):
     now = utcnow()
     if row is None:
         db.session.add(AdminPresence(admin_id=admin_id, inquiry_id=inquiry_id, seen_at=now))
-        events.publish_after_commit(db.session, events.inquiry_channel(inquiry_id), "presence",
+        events.publish_after_commit(db.session, events.inquiry_channel(inquiry_id), Event.PRESENCE,
                                     {"inquiry_id": inquiry_id})
     else:
         row.seen_at = now
@@ -339,7 +351,7 @@ def see(inquiry_id, admin_id):
 def leave(inquiry_id, admin_id):
     db.session.execute(sa.delete(AdminPresence).where(
         AdminPresence.admin_id == admin_id, AdminPresence.inquiry_id == inquiry_id))
-    events.publish_after_commit(db.session, events.inquiry_channel(inquiry_id), "presence",
+    events.publish_after_commit(db.session, events.inquiry_channel(inquiry_id), Event.PRESENCE,
                                 {"inquiry_id": inquiry_id})
     db.session.commit()
 

@@ -1,4 +1,4 @@
-from flask import render_template
+from flask import redirect, render_template, url_for
 
 from ..extensions import db
 from ..models import Product
@@ -19,3 +19,9 @@ def product_detail(product_id):
     """A product page of the demo shop, with the same one-tag widget every shop embeds."""
     product = db.get_or_404(Product, product_id)
     return render_template("storefront/product_detail.html", product=product)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on pages that name no icon (the chat page opened on its own)."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)

@@ -1,5 +1,6 @@
-/* Admin inquiry list: live rows (insert, move, remove), the waiting count in
-   the tab title, "waited for" times. The inquiry view's conversation is
+/* Admin panel: live list rows (insert, move, remove), the waiting count (header
+   badge, tab title; notify.js draws it on the favicon), "waited for" times, the
+   inquiry page's details folded on phones. The inquiry view's conversation is
    conversation.js; this file gives it the CSRF header. */
 (function () {
   "use strict";
@@ -20,7 +21,9 @@
     var base = document.title.replace(/^\(\d+\)\s*/, "");
     document.title = (count > 0 ? "(" + count + ") " : "") + base;
     var badge = document.getElementById("waiting-count");
-    if (badge) badge.textContent = String(count);
+    if (badge) { badge.dataset.count = String(count); badge.querySelector("b").textContent = String(count); }
+    document.body.dataset.waiting = String(count);
+    document.dispatchEvent(new CustomEvent("admin:waiting", { detail: count }));
   }
 
   function placeRow(tbody, row) {
@@ -84,10 +87,20 @@
   });
 
   document.addEventListener("htmx:afterSwap", function (e) { ago(e.target); });
+  /* The inquiry page's product, controls and customer: open beside the
+     conversation on wide screens, folded below it on phones. */
+  var wide = window.matchMedia("(min-width: 641px)");
+  function unfold() {
+    document.querySelectorAll("[data-side-details]").forEach(function (d) { d.open = wide.matches; });
+  }
+  if (wide.addEventListener) wide.addEventListener("change", unfold);
+
   document.addEventListener("DOMContentLoaded", function () {
     ago(document);
     setInterval(function () { ago(document); }, 30000);
-    var list = document.getElementById("admin-list");
-    if (list) setWaiting(parseInt(list.dataset.waiting, 10) || 0);
+    unfold();
+    if (document.body.dataset.waiting) setWaiting(parseInt(document.body.dataset.waiting, 10) || 0);
+    // Opening an inquiry reads it: the customer's messages turn "read" on their side.
+    if (window.chatConversation && document.querySelector("[data-conversation]")) window.chatConversation.markRead();
   });
 })();

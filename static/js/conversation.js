@@ -316,13 +316,16 @@
         watchdog = setTimeout(function () { poll(true); }, 8000);
       },
       ready: function () { failures = 0; clearTimeout(watchdog); poll(false); setOffline(false); flush(); },
-      failed: function () { failures += 1; if (failures >= 2) poll(true); probe(); },
+      // Poll only while the server answers: polling a server that is down only
+      // fills the console with htmx's failed requests (the probe checks quietly).
+      failed: function () { failures += 1; if (failures >= 2 && !isOffline()) poll(true); probe(); },
       poll: poll,
       probe: probe
     };
   })();
   api.connection = connection;
 
+  function isOffline() { var banner = document.querySelector("[data-offline]"); return !!banner && !banner.hidden; }
   function setOffline(on) {
     var banner = document.querySelector("[data-offline]");
     if (banner) banner.hidden = !on;
@@ -337,7 +340,7 @@
     if (e.detail.successful) { setOffline(false); flush(); } else { setOffline(true); }
   });
   document.addEventListener("htmx:sendError", function (e) {
-    if (e.target.matches && e.target.matches("[data-poller]")) setOffline(true);
+    if (e.target.matches && e.target.matches("[data-poller]")) { setOffline(true); connection.poll(false); }
   });
   window.addEventListener("online", function () { connection.probe(); });
 
