@@ -15,7 +15,9 @@ from .extensions import db
 INQUIRY_STATUSES = ("pending", "in_progress", "resolved", "closed")
 PRIORITIES = ("low", "medium", "high")
 SENDER_TYPES = ("customer", "admin")
-MESSAGE_TYPES = ("text", "system")
+# note: an admin's private note (always internal: customers never see it).
+MESSAGE_TYPES = ("text", "system", "note")
+RATINGS = ("good", "bad")
 
 # Microsecond precision on MySQL (DATETIME defaults to whole seconds).
 Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
@@ -44,6 +46,10 @@ class Site(db.Model):
     allowed_origins = sa.Column(sa.Text, nullable=False, default="")
     identity_secret = sa.Column(sa.String(64), nullable=False)
     created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    # When the shop answers (chat/services/hours.py): an IANA zone and JSON spans
+    # per weekday; no hours means always open.
+    timezone = sa.Column(sa.String(64), nullable=False, default="UTC", server_default="UTC")
+    business_hours = sa.Column(sa.Text)
 
     @property
     def origins(self):
@@ -258,6 +264,13 @@ class ProductInquiry(db.Model):
     queue_key = sa.Column(sa.String(40), nullable=False, default="", server_default="")
     # The waiting period an "unanswered" email was sent for (never twice).
     notified_waiting_since = sa.Column(Timestamp)
+    # The first answer: when, and after how many seconds of business hours (metrics).
+    first_response_at = sa.Column(Timestamp)
+    first_response_seconds = sa.Column(sa.Integer)
+    # The customer's rating once the shop marked it answered.
+    rating = sa.Column(sa.Enum(*RATINGS, name="inquiry_rating"))
+    rating_comment = sa.Column(sa.Text)
+    rated_at = sa.Column(Timestamp)
 
     PRIORITY_RANK = {"high": 3, "medium": 2, "low": 1}
 
@@ -348,6 +361,60 @@ class ProductMessage(db.Model):
 
     def __repr__(self):
         return f"<ProductMessage {self.id} {self.sender_type}>"
+
+
+class PublishedQuestion(db.Model):
+    """A question and answer an admin published for a product (edited from an inquiry).
+
+    Public: shown on the product page, on a page of its own, and suggested to
+    shoppers while they type. ``withdrawn_at`` hides it everywhere.
+    """
+
+    __tablename__ = "published_questions"
+    __table_args__ = (sa.Index("idx_question_product", "product_id", "withdrawn_at", "created_at"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    product_id = sa.Column(sa.Integer, sa.ForeignKey("products.id", ondelete="CASCADE"), nullable=False)
+    inquiry_id = sa.Column(sa.Integer, sa.ForeignKey("product_inquiries.id", ondelete="SET NULL"), index=True)
+    question = sa.Column(sa.Text, nullable=False)
+    answer = sa.Column(sa.Text, nullable=False)
+    published_by = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    updated_at = sa.Column(Timestamp, nullable=False, default=utcnow, onupdate=utcnow)
+    withdrawn_at = sa.Column(Timestamp)
+
+    product = db.relationship("Product")
+
+
+class SuggestionView(db.Model):
+    """A shopper opened a suggested answer (what admins see, and what the metrics count)."""
+
+    __tablename__ = "suggestion_views"
+    __table_args__ = (sa.Index("idx_suggestion_session_product", "session_id", "product_id"),
+                      sa.Index("idx_suggestion_created", "created_at"))
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    question_id = sa.Column(sa.Integer, sa.ForeignKey("published_questions.id", ondelete="CASCADE"), nullable=False)
+    product_id = sa.Column(sa.Integer, sa.ForeignKey("products.id", ondelete="CASCADE"), nullable=False)
+    session_id = sa.Column(sa.String(64), nullable=False)
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+
+    question = db.relationship("PublishedQuestion")
+
+
+class CannedReply(db.Model):
+    """A saved answer admins insert with ``/shortcut``; its text may hold placeholders
+    such as ``{product}``, ``{price}`` and ``{customer_first_name}``."""
+
+    __tablename__ = "canned_replies"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    title = sa.Column(sa.String(100), nullable=False)
+    shortcut = sa.Column(sa.String(40), nullable=False, unique=True)
+    body = sa.Column(sa.Text, nullable=False)
+    created_by = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    updated_at = sa.Column(Timestamp, nullable=False, default=utcnow, onupdate=utcnow)
 
 
 class ApiToken(db.Model):

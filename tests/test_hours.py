@@ -48,3 +48,37 @@ def test_hours_are_validated():
     with pytest.raises(ValidationError):
         hours_service.zone("Mars/Olympus")
     assert hours_service.zone("Europe/Berlin") == "Europe/Berlin"
+
+
+def test_the_first_answer_is_timed_in_business_hours(app, demo):
+    import sqlalchemy as sa
+
+    from chat.extensions import db
+    from chat.models import ProductInquiry, User
+    from chat.services import inquiries, sites
+
+    from .chat_helpers import first_product_id, make_inquiry
+
+    inquiry_id = make_inquiry(app, first_product_id(app), "Asked on Friday afternoon")
+    with app.app_context():
+        site = sites.demo_site()
+        site.timezone, site.business_hours = "Europe/Berlin", '{"mon": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]]}'
+        inquiry = db.session.get(ProductInquiry, inquiry_id)
+        inquiry.created_at = datetime(2026, 11, 27, 15, 0)  # Friday 16:00 in Berlin
+        db.session.commit()
+        admin = db.session.scalar(sa.select(User))
+        first = inquiries.respond(inquiry_id, admin, "Answered Monday").message
+        db.session.execute(sa.update(type(first)).where(type(first).id == first.id)
+                           .values(created_at=datetime(2026, 11, 30, 9, 0)))
+        db.session.commit()
+        inquiry = db.session.get(ProductInquiry, inquiry_id)
+        assert inquiry.first_response_at is not None
+        # Recompute for Monday 10:00 Berlin: one hour on Friday, one on Monday.
+        db.session.execute(sa.update(ProductInquiry).where(ProductInquiry.id == inquiry_id)
+                           .values(first_response_at=None))
+        db.session.commit()
+        inquiries._time_first_response(db.session.get(ProductInquiry, inquiry_id), datetime(2026, 11, 30, 9, 0))
+        db.session.commit()
+        assert db.session.get(ProductInquiry, inquiry_id).first_response_seconds == 2 * 3600
+        inquiries.respond(inquiry_id, admin, "A second answer does not move it")
+        assert db.session.get(ProductInquiry, inquiry_id).first_response_seconds == 2 * 3600

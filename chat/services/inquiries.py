@@ -23,7 +23,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import conversations, notifications, search
+from . import conversations, hours, notifications, search
 from .errors import BadParameter, ValidationError
 from .validation import choice, clean_text, parse_id
 
@@ -258,6 +258,15 @@ def _claim_pending(inquiry):
     return changed
 
 
+def _time_first_response(inquiry, answered_at):
+    """The first answer's time, once (compare-and-set), in seconds of the shop's business hours."""
+    seconds = hours.Hours.of(inquiry.product.site).open_seconds(inquiry.created_at, answered_at)
+    db.session.execute(
+        sa.update(ProductInquiry).where(ProductInquiry.id == inquiry.id, ProductInquiry.first_response_at.is_(None))
+        .values(first_response_at=answered_at, first_response_seconds=seconds)
+        .execution_options(synchronize_session=False))
+
+
 def respond(inquiry_id, admin, text, client_msg_id=None):
     """An admin answers; a pending inquiry moves to in progress.
 
@@ -269,6 +278,7 @@ def respond(inquiry_id, admin, text, client_msg_id=None):
                                              client_msg_id=client_msg_id, commit=False)
     if not result.created:
         return result
+    _time_first_response(inquiry, result.message.created_at)
     if _claim_pending(inquiry):
         _note(inquiry, admin, f"Marked in progress by {admin.name}", "status")
         _controls_changed(inquiry)

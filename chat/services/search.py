@@ -23,7 +23,8 @@ MARIADB_MIN_WORD = 3
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 # name -> (table, columns): every full-text index this app keeps.
-INDEXES = {"product_messages": ("product_messages", ("message_text",))}
+INDEXES = {"product_messages": ("product_messages", ("message_text",)),
+           "published_questions": ("published_questions", ("question", "answer"))}
 
 
 def sqlite_ddl(table, columns):
