@@ -19,11 +19,8 @@ login_manager.login_message = "Please log in to see the inquiries."
 
 @login_manager.unauthorized_handler
 def unauthorized():
-    """JSON for the API, an HX-Redirect for HTMX, the login page for people."""
-    from flask import jsonify
-
-    if request.path.startswith("/api/"):
-        return jsonify(error="Log in, or send an admin API token (Authorization: Bearer ...)."), 401
+    """An HX-Redirect for HTMX, a bare 401 for the stream, the login page for people.
+    (The admin JSON API answers its own 401 in chat/api/admin.py.)"""
     login_url = url_for("admin.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
     if request.headers.get("HX-Request"):
         return "", 401, {"HX-Redirect": login_url}
