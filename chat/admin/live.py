@@ -220,6 +220,9 @@ def customer_wrote(message_id):
     return Message(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), type=Event.CUSTOMER_WROTE)
 
 
+LIST_ARGS = frozenset({"status", "waiting", "priority", "assignee", "product", "product_id", "q", "since"})
+
+
 @bp.get("/stream")
 def stream():
     """The admin's SSE stream: ``?inquiry=<id>&after=<message id>`` for an inquiry page,
@@ -231,7 +234,8 @@ def stream():
     if inquiry_id:
         inquiries.get(inquiry_id)
     filters = since = None
-    if "status" in request.args and not inquiry_id:
+    # Any list filter makes this the list's stream, so a bad value is a 400 here too.
+    if not inquiry_id and LIST_ARGS.intersection(request.args):
         filters = inquiries.Filters.parse(request.args, default="waiting")
         since = parse_id(request.args.get("since") or "0", "since", allow_zero=True)
     return event_stream(AdminStream(current_user.id, filters, inquiry_id, since), last_event_id())
