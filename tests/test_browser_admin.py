@@ -46,7 +46,7 @@ def test_admin_sees_the_inquiry_arrive_answers_live_and_resolves(browser, shop_s
     admin.locator("#chat-text").type("Yes, they fold")
     widget.frame.locator(".typing .typing-note").wait_for(timeout=5000)
     assert "The shop is typing" in widget.frame.locator(".typing").inner_text()
-    widget.box.type("thanks in advance")
+    widget.box.type("thanks in advance", delay=200)  # as a person types: past the 2.5 s signal throttle
     admin.locator(".typing .typing-note").wait_for(timeout=5000)
     assert "The customer is typing" in admin.locator(".typing").inner_text()
     widget.box.fill("")

@@ -17,7 +17,14 @@
   };
   var EV = JSON.parse(document.body.dataset.liveEvents || "{}");
   var RANK = { sent: 0, delivered: 1, read: 2 };
-  var touch = window.matchMedia && matchMedia("(pointer: coarse)").matches;
+  // A touch keyboard's Enter makes a new line. Browsers disagree on the media
+  // queries (an emulated phone may report a fine pointer), so a page that knows
+  // better (the widget, from how the launcher was tapped) can say so.
+  var touch = !!window.matchMedia && (matchMedia("(pointer: coarse)").matches || matchMedia("(hover: none)").matches);
+  api.touch = function (on) {
+    touch = touch || !!on;
+    document.documentElement.classList.toggle("touch", touch);
+  };
 
   function section() { return document.querySelector("[data-conversation]"); }
   function log() { return document.getElementById("chat-log"); }
@@ -150,6 +157,7 @@
   function settle(li, html, response) {
     var stored = fragment(html);
     if (!stored) { li.remove(); return; }
+    if (!li.isConnected && log()) log().appendChild(li);  // the log was reloaded while it was on its way
     if (document.getElementById(stored.id) || !li.isConnected) {
       li.remove();
       htmx.swap(document.body, html, { swapStyle: "none", swapDelay: 0, settleDelay: 0 });  // out-of-band parts only
@@ -365,12 +373,18 @@
     if (queue.indexOf(li) < 0) queue.push(li);
     flush();
   });
-  document.addEventListener("htmx:afterSwap", function (e) { localizeTimes(e.target); placeMarks(); });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    // A reloaded log (the widget's first conversation load) keeps the messages still on their way.
+    if (log()) queue.forEach(function (li) {
+      if (!li.isConnected && !log().querySelector('li[data-client-id="' + li.dataset.clientId + '"]')) log().appendChild(li);
+    });
+    localizeTimes(e.target); placeMarks();
+  });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) markRead(); });
   document.addEventListener("DOMContentLoaded", function () {
     localizeTimes(document);
     scrollToEnd();
     markRead();  // a conversation open on the page (the admin's inquiry view) is read
-    if (touch) document.documentElement.classList.add("touch");
+    api.touch(touch);
   });
 })();

@@ -5,7 +5,7 @@
    X-Chat-Session header; the stream opens with single-use tickets, since an
    EventSource cannot send headers and tokens never go into URLs.
    Protocol v1: every message is {pc: 1, type, ...}. Loader -> here: hello
-   {token, page: {url, title}, customer, resume, open}, open, close. Here ->
+   {token, page: {url, title}, customer, resume, open, touch}, open {touch}, close. Here ->
    loader: ready, session {token}, conversation, unread {count}, close. */
 (function () {
   "use strict";
@@ -81,6 +81,7 @@
     started = true;
     token = hello.token || "";
     open = !!hello.open;
+    conv.touch(hello.touch);
     var page = hello.page || {};
     document.querySelectorAll("[data-page-field]").forEach(function (input) {
       input.value = String(page[input.dataset.pageField] || "").slice(0, 500);
@@ -105,7 +106,7 @@
     var m = e.data;
     if (!m || m.pc !== 1) return;
     if (m.type === "hello") { parentOrigin = e.origin; start(m); }
-    else if (m.type === "open") { open = true; focusBox(); conv.markRead(); }
+    else if (m.type === "open") { open = true; conv.touch(m.touch); focusBox(); conv.markRead(); }
     else if (m.type === "close") { open = false; }
   });
 

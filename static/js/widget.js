@@ -42,13 +42,15 @@
   button.setAttribute("aria-expanded", "false");
   button.innerHTML = '<svg aria-hidden="true" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2">' +
     '<path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1.1-4.6A8 8 0 1 1 21 12z"/></svg><span>Ask a question</span><b hidden></b>';
-  var badge = button.querySelector("b"), frame = null, ready = false, open = false, timer = 0;
+  var badge = button.querySelector("b"), frame = null, loaded = false, ready = false, open = false, timer = 0;
+  var touch = false;  // opened by a finger: the chat's Enter key makes new lines
   var title = document.title, count = 0;
 
-  function tell(m) { if (frame && frame.contentWindow) { m.pc = 1; frame.contentWindow.postMessage(m, CHAT); } }
+  // Only once our page is in the frame (before, it holds about:blank of this page's origin).
+  function tell(m) { if (loaded && frame.contentWindow) { m.pc = 1; frame.contentWindow.postMessage(m, CHAT); } }
   function hello() {
     tell({ type: "hello", token: keep.t || "", customer: who, resume: resume ? decodeURIComponent(resume) : "",
-      open: open, page: { url: location.href, title: document.title } });
+      open: open, touch: touch, page: { url: location.href, title: document.title } });
   }
   function gone() {  // blocked here (origin not allowed), or our server is down: no chat, no broken page
     if (ready) return;
@@ -61,7 +63,9 @@
     frame.title = "Chat with the shop";
     frame.hidden = !open;
     frame.src = CHAT + "/embed/" + encodeURIComponent(site) + "/products/" + encodeURIComponent(product) + "?v=__VERSION__";
-    frame.addEventListener("load", function () { hello(); clearTimeout(timer); timer = setTimeout(gone, 8000); });
+    frame.addEventListener("load", function () {
+      loaded = true; hello(); clearTimeout(timer); timer = setTimeout(gone, 8000);
+    });
     root.insertBefore(frame, button);
   }
   function show(on) {
@@ -70,7 +74,7 @@
     frame.hidden = !on;
     button.setAttribute("aria-expanded", String(on));
     button.style.display = on && innerWidth <= 560 ? "none" : "";  // the panel fills a phone's screen
-    tell({ type: on ? "open" : "close" });
+    tell({ type: on ? "open" : "close", touch: touch });
     if (on && ready) frame.focus(); else if (!on) button.focus();
   }
   function unread(n) {
@@ -80,6 +84,7 @@
     if (n > count && document.hidden) document.title = "(" + n + ") New answer · " + title;
     count = n;
   }
+  button.addEventListener("pointerdown", function (e) { touch = e.pointerType === "touch"; });
   button.addEventListener("click", function () { show(!open); });
   addEventListener("message", function (e) {
     if (!frame || e.source !== frame.contentWindow || e.origin !== CHAT || !e.data || e.data.pc !== 1) return;
