@@ -110,13 +110,16 @@ def event_stream(handler, after):
             # end at once, so the client reconnects to one that runs.
             yield f"retry: {config['SSE_RETRY_MS']}\n\n"
             return
+        # WSGI servers send the response headers with the first body chunk: send
+        # it before any database work (on_open writes presence and may wait for
+        # a write lock), so the client knows at once that its stream is open.
+        yield f"retry: {config['SSE_RETRY_MS']}\n\n"
         sub = broker.subscribe(handler.channels)
         _count(+1)
         sent = set()
         last = after
         try:
             run(handler.on_open)
-            yield f"retry: {config['SSE_RETRY_MS']}\n\n"
 
             def replay():
                 nonlocal last
