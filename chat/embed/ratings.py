@@ -24,6 +24,6 @@ def rate():
     except ValidationError as error:
         return render_fragment("conversation/_rating.html", inquiry=inquiry, error=error.message, status=422)
     except Conflict:
-        # Reopened since the form was shown: say so in place of the buttons.
-        return render_fragment("conversation/_rating.html", inquiry=inquiry, reopened=True)
+        # Not answered (or reopened since the form was shown): say so in place of the buttons.
+        return render_fragment("conversation/_rating.html", inquiry=inquiry, not_resolved=True)
     return render_fragment("conversation/_rating.html", inquiry=inquiry, saved=True)

@@ -55,34 +55,38 @@ def _taken(shortcut, except_id=None):
     return db.session.scalar(query) is not None
 
 
-def _save(reply):
-    shortcut = reply.shortcut
-    if _taken(shortcut, reply.id):
-        db.session.rollback()
-        raise ValidationError(f"The shortcut /{shortcut} is used already.", {"shortcut": "already used"})
+def _used(shortcut):
+    return ValidationError(f"The shortcut /{shortcut} is used already.", {"shortcut": "already used"})
+
+
+def _commit(shortcut):
     try:
         db.session.commit()
     except IntegrityError:
         # Another admin took it between the check and the commit.
         db.session.rollback()
-        raise ValidationError(f"The shortcut /{shortcut} is used already.", {"shortcut": "already used"}) \
-            from None
-    return reply
+        raise _used(shortcut) from None
 
 
 def create(admin, data):
     values = _clean(data)
+    if _taken(values["shortcut"]):
+        raise _used(values["shortcut"])
     reply = CannedReply(title=values["title"], shortcut=values["shortcut"], body=values["text"],
                         created_by=admin.id if admin else None)
     db.session.add(reply)
-    return _save(reply)
+    _commit(reply.shortcut)
+    return reply
 
 
 def update(reply_id, data):
     reply = get(reply_id)
     values = _clean(data)
+    if _taken(values["shortcut"], reply.id):
+        raise _used(values["shortcut"])
     reply.title, reply.shortcut, reply.body = values["title"], values["shortcut"], values["text"]
-    return _save(reply)
+    _commit(reply.shortcut)
+    return reply
 
 
 def delete(reply_id):
