@@ -59,9 +59,9 @@ def test_the_admin_sees_the_rating_live_on_the_inquiry_and_in_the_list(app, admi
         from chat.admin.live import AdminStream
 
         live = AdminStream(ids["bo"], inquiry_id=inquiry_id).handle(event)[0].data
-    assert "👍 Good" in live and "Quick &lt;and&gt; clear" in live
+    assert "✓ Good" in live and "Quick &lt;and&gt; clear" in live
     page = client.get(f"/admin/inquiries/{inquiry_id}").get_data(as_text=True)
-    assert "👍 Good" in page and "Quick &lt;and&gt; clear" in page
+    assert "✓ Good" in page and "Quick &lt;and&gt; clear" in page
     listed = client.get("/admin?status=resolved").get_data(as_text=True)
     assert "rated good" in listed
 
