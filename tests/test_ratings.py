@@ -104,3 +104,14 @@ def test_customer_api_rating_is_for_the_callers_own_inquiry(app, admin):
     assert "once the shop has marked your question answered" in widget.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(ProductInquiry, inquiry_id).rating == "bad"
+
+
+def test_the_admin_api_shows_the_rating(app, admin):
+    client, token, _ = admin
+    shopper, external, pid, inquiry_id = _asked(app, admin)
+    assert client.get(f"/api/admin/inquiries/{inquiry_id}").get_json()["inquiry"]["rating"] is None
+    _rate(shopper, external, rating="bad", comment="Answer came late")
+    rating = client.get(f"/api/admin/inquiries/{inquiry_id}").get_json()["inquiry"]["rating"]
+    assert rating["rating"] == "bad" and rating["comment"] == "Answer came late" and rating["rated_at"].endswith("Z")
+    listed = client.get("/api/admin/inquiries?status=resolved").get_json()["inquiries"]
+    assert [i["rating"]["rating"] for i in listed] == ["bad"]

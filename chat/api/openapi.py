@@ -209,6 +209,7 @@ def schemas(config):
                                           description="Since when the customer waits for an answer (null: not)."),
                     "last_message": nullable("Message"),
                     "assigned_admin_name": {"type": ["string", "null"]},
+                    "rating": dict(nullable("Rating"), description="The customer's rating once resolved (null: none)."),
                 },
             }],
         },
