@@ -22,7 +22,8 @@ def test_canned_reply_private_note_and_rating(browser, shop_server):
     admin.wait_for_url(re.compile(r".*/admin/canned$"))
     admin.fill("#new-title", "Shipping time")
     admin.fill("#new-shortcut", "ship")
-    admin.fill("#new-text", "Hi {customer_first_name}, the {product} ({price}) ships within 2 working days from {shop}.")
+    admin.fill("#new-text",
+               "Hi {customer_first_name}, the {product} ({price}) ships within 2 working days from {shop}.")
     admin.get_by_role("button", name="Save canned reply").click()
     admin.locator(".canned-replies").get_by_text("/ship").wait_for()
 

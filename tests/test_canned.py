@@ -105,3 +105,13 @@ def test_a_title_word_also_finds_a_reply(app, admin):
     inquiry_id = make_inquiry(app, first_product_id(app), "warranty?")
     html = client.get(f"/admin/inquiries/{inquiry_id}/canned?q=warr").get_data(as_text=True)
     assert 'data-text="Two years."' in html
+
+
+def test_the_canned_pages_need_an_admin(app, demo):
+    inquiry_id = make_inquiry(app, first_product_id(app), "hi")
+    anonymous = app.test_client()
+    for path in ("/admin/canned", f"/admin/inquiries/{inquiry_id}/canned?q=s"):
+        response = anonymous.get(path)
+        assert response.status_code in (302, 401) and "/admin/login" in response.headers.get("Location", "/admin/login")
+    assert anonymous.post("/admin/canned", data=SHIP).status_code in (400, 302, 401)
+    assert count(app, CannedReply) == 0

@@ -114,10 +114,13 @@ def test_a_note_is_not_an_answer(app, admin):
         inquiry = db.session.get(ProductInquiry, inquiry_id)
         assert inquiry.waiting_since == waiting and inquiry.first_response_at is None
         assert inquiry.status == "pending" and inquiry.updated_at == updated
+        assert conversations.message_count(inquiry_id) == 2  # admins count it
     waiting_list = client.get("/admin?status=waiting").get_data(as_text=True)
     assert f'id="inq-{inquiry_id}"' in waiting_list and "Checking with the warehouse" not in waiting_list
     api = app.test_client().get(f"/api/products/{pid}/messages", headers={"X-Chat-Session": shopper.token})
-    assert api.get_json()["inquiry"]["unread_count"] == 0
+    # The customer's counts do not even reveal that a note exists.
+    assert api.get_json()["inquiry"]["unread_count"] == 0 and api.get_json()["inquiry"]["message_count"] == 1
+    # Nor its time: the inquiry's updated_at did not move (checked above), so "Your questions" keeps its order.
 
 
 def test_other_admins_see_the_note_live_and_on_the_page(app, admin):

@@ -44,7 +44,7 @@ def _session_from_body(data):
 def _inquiry_json(inquiry):
     if inquiry is None:
         return None
-    count = conversations.message_count(inquiry.id)
+    count = conversations.message_count(inquiry.id, viewer="customer")
     return inquiry_dict(inquiry, count, conversations.unread_count(inquiry.id, reader="customer"))
 
 

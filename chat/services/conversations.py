@@ -207,10 +207,12 @@ def customer_visible():
     return ProductMessage.visibility == "public"
 
 
-def message_count(inquiry_id):
-    return db.session.scalar(
-        sa.select(sa.func.count(ProductMessage.id)).where(ProductMessage.inquiry_id == inquiry_id)
-    )
+def message_count(inquiry_id, viewer="admin"):
+    """How many messages the viewer can see (a customer's count never reveals internal rows)."""
+    query = sa.select(sa.func.count(ProductMessage.id)).where(ProductMessage.inquiry_id == inquiry_id)
+    if viewer == "customer":
+        query = query.where(customer_visible())
+    return db.session.scalar(query)
 
 
 def _other_side(reader):
