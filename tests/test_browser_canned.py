@@ -37,8 +37,13 @@ def test_canned_reply_private_note_and_rating(browser, shop_server):
     admin.goto(f"{shop_server.url}/admin/inquiries/{inquiry_id}")
     box = admin.locator("#chat-text")
     box.click()
-    box.press_sequentially("/shi", delay=40)
+    box.press_sequentially("/sh", delay=40)
     option = admin.locator("#canned-list [role=option]").first
+    option.wait_for()
+    box.press("Escape")  # closes the list, keeps what was typed
+    option.wait_for(state="detached")
+    assert box.input_value() == "/sh"
+    box.press_sequentially("i", delay=40)
     option.wait_for()
     assert "/ship" in option.inner_text() and option.get_attribute("aria-selected") == "true"
     screenshot(admin, "canned-replies")
