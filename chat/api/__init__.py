@@ -37,6 +37,7 @@ def http_error(error):
 
 
 from . import admin, catalog, customer, openapi  # noqa: E402
+from . import admin_tools  # noqa: E402,F401  (notes, canned replies: routes on admin.bp)
 
 bp.register_blueprint(customer.bp)
 bp.register_blueprint(admin.bp)

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from ..extensions import csrf
 from ..inputs import field, json_object, optional_id, optional_int
-from ..services import ValidationError, admin_tokens, conversations, inquiries
+from ..services import ValidationError, admin_tokens, conversations, inquiries, ratings
 from .serializers import inquiry_dict, iso, message_dict
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -42,6 +42,7 @@ def _inquiry_json(row):
     data["waiting_since"] = iso(row.inquiry.waiting_since)
     data["last_message"] = message_dict(row.last_message) if row.last_message else None
     data["assigned_admin_name"] = row.inquiry.assigned_admin.name if row.inquiry.assigned_admin else None
+    data["rating"] = ratings.as_dict(row.inquiry) if row.inquiry.rating else None
     return data
 
 

@@ -44,7 +44,7 @@ def _session_from_body(data):
 def _inquiry_json(inquiry):
     if inquiry is None:
         return None
-    count = conversations.message_count(inquiry.id)
+    count = conversations.message_count(inquiry.id, viewer="customer")
     return inquiry_dict(inquiry, count, conversations.unread_count(inquiry.id, reader="customer"))
 
 
@@ -109,3 +109,16 @@ def mark_product_messages_read(product_id):
         raise NotFound("No conversation about this product yet.", {"inquiry": "none yet"})
     marked = conversations.mark_read(inquiry.id, reader="customer", message_ids=message_ids)
     return jsonify(marked=marked, unread_count=conversations.unread_count(inquiry.id, reader="customer"))
+
+
+@bp.post("/products/<id:product_id>/rating")
+def rate_product_answer(product_id):
+    """The caller rates the shop's answer in their own resolved conversation (again: replaces it)."""
+    from ..services import ratings
+
+    data = json_object()
+    conversations.get_product(product_id)
+    inquiry = identity.own_inquiry(product_id)
+    if inquiry is None:
+        raise NotFound("No conversation about this product yet.", {"inquiry": "none yet"})
+    return jsonify(ratings.as_dict(ratings.rate(inquiry, data.get("rating"), data.get("comment"))))

@@ -172,8 +172,9 @@ def schemas(config):
                 "visibility": {"enum": ["public", "internal"],
                                "description": "Admins only: internal rows (workflow notes) never reach customers."},
                 "message_text": {"type": "string"},
-                "message_type": {"enum": ["text", "system"],
-                                 "description": "system: a workflow line (resolved, reopened, assigned, ...)."},
+                "message_type": {"enum": ["text", "system", "note"],
+                                 "description": "system: a workflow line (resolved, reopened, assigned, ...); "
+                                                "note: an admin's private note (admins only)."},
                 "is_read": {"type": "boolean"},
                 "created_at": TIMESTAMP,
                 "client_message_id": {"type": ["string", "null"]},
@@ -208,6 +209,7 @@ def schemas(config):
                                           description="Since when the customer waits for an answer (null: not)."),
                     "last_message": nullable("Message"),
                     "assigned_admin_name": {"type": ["string", "null"]},
+                    "rating": dict(nullable("Rating"), description="The customer's rating once resolved (null: none)."),
                 },
             }],
         },
@@ -325,6 +327,39 @@ def schemas(config):
                            "properties": {"priority": {"enum": list(PRIORITIES)}}},
         "AssigneeChange": {"type": "object", "required": ["admin_id"],
                            "properties": {"admin_id": dict(NULLABLE_ID, description="An active admin, or null.")}},
+        **answer_tool_schemas(config),
+    }
+
+
+def answer_tool_schemas(config):
+    """Private notes, canned replies and ratings."""
+    text = {"type": "string", "minLength": 1, "pattern": "^[^\\x00]*\\S[^\\x00]*$"}
+    return {
+        "NoteInput": {"type": "object", "required": ["text"],
+                      "properties": {"text": dict(text, maxLength=config["CHAT_MAX_MESSAGE_LENGTH"],
+                                                  description="Seen by admins only, never by the customer.")}},
+        "CannedReply": {
+            "type": "object", "required": ["id", "title", "shortcut", "text", "created_at", "updated_at"],
+            "properties": {"id": ID, "title": {"type": "string"}, "shortcut": {"type": "string"},
+                           "text": {"type": "string", "description": "May hold {product}, {price}, "
+                                                                     "{customer_first_name}, {shop}."},
+                           "created_at": TIMESTAMP, "updated_at": TIMESTAMP},
+        },
+        "CannedReplyInput": {
+            "type": "object", "required": ["title", "shortcut", "text"],
+            "properties": {"title": dict(text, maxLength=100),
+                           "shortcut": {"type": "string", "pattern": "^/?[A-Za-z0-9][A-Za-z0-9_-]{0,39}$",
+                                        "description": "Unique (a taken one is a 422); stored lower case."},
+                           "text": dict(text, maxLength=5000)},
+        },
+        "CannedReplyList": {"type": "object", "required": ["canned_replies"],
+                            "properties": {"canned_replies": {"type": "array", "items": ref("CannedReply")}}},
+        "RatingInput": {"type": "object", "required": ["rating"],
+                        "properties": {"rating": {"enum": ["good", "bad"]},
+                                       "comment": {"type": ["string", "null"], "maxLength": 1000}}},
+        "Rating": {"type": "object", "required": ["rating", "comment", "rated_at"],
+                   "properties": {"rating": {"enum": ["good", "bad"]}, "comment": {"type": ["string", "null"]},
+                                  "rated_at": TIMESTAMP}},
     }
 
 
@@ -451,6 +486,37 @@ PATHS.update({
         "delete": op("Delete a product; refused while customers have conversations about it.", tag="catalog",
                      security=SITE_KEY, params=[EXTERNAL_ID], ok={204: ("Deleted.", None)},
                      errors=(400, 401, 404, 409)),
+    },
+})
+
+
+CANNED = path_id("reply_id", "canned reply")
+
+PATHS.update({
+    "/api/admin/inquiries/{inquiry_id}/notes": {
+        "post": op("Add a private note: other admins see it, the customer never does.", tag="admin",
+                   security=ADMIN_WRITE, params=[INQUIRY], body=json_body(ref("NoteInput"), "The note."),
+                   ok={201: ("Stored.", "Message")}, errors=(400, 401, 404, 422)),
+    },
+    "/api/admin/canned-replies": {
+        "get": op("Every canned reply, by shortcut.", tag="admin", security=ADMIN_READ,
+                  ok={200: ("The replies.", "CannedReplyList")}, errors=(401,)),
+        "post": op("Save a canned reply.", tag="admin", security=ADMIN_WRITE,
+                   body=json_body(ref("CannedReplyInput"), "The reply."),
+                   ok={201: ("Stored.", "CannedReply")}, errors=(400, 401, 422)),
+    },
+    "/api/admin/canned-replies/{reply_id}": {
+        "put": op("Replace a canned reply.", tag="admin", security=ADMIN_WRITE, params=[CANNED],
+                  body=json_body(ref("CannedReplyInput"), "The reply."),
+                  ok={200: ("Stored.", "CannedReply")}, errors=(400, 401, 404, 422)),
+        "delete": op("Delete a canned reply.", tag="admin", security=ADMIN_WRITE, params=[CANNED],
+                     ok={204: ("Deleted.", None)}, errors=(400, 401, 404)),
+    },
+    "/api/products/{product_id}/rating": {
+        "post": op("Rate the shop's answer in the caller's own resolved conversation (again: replaces it).",
+                   tag="customer", security=CUSTOMER_WRITE, params=[PRODUCT],
+                   body=json_body(ref("RatingInput"), "good or bad, and an optional comment."),
+                   ok={200: ("Stored.", "Rating")}, errors=(400, 403, 404, 409, 422)),
     },
 })
 

@@ -139,7 +139,9 @@ def add_admin_message(inquiry_id, text, admin_id=None, message_type="text", syst
         visibility=visibility,
     )
     db.session.add(message)
-    inquiry.updated_at = now
+    if message_type != "note":
+        # A private note leaves the inquiry as customers see it (its updated_at) alone.
+        inquiry.updated_at = now
     if message_type == "text":
         # An answer ends the wait.
         inquiry.last_message_at = now
@@ -160,7 +162,10 @@ def announce_message(message, inquiry):
     """After commit: the customer's tabs, the inquiry's viewers and the admin list hear of it."""
     data = {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "message_id": message.id,
             "sender_type": message.sender_type}
-    for channel in (events.customer_channel(inquiry.session_id), events.inquiry_channel(inquiry.id)):
+    # Internal rows (workflow and private notes) never go to the customer's channel at all.
+    channels = ((events.customer_channel(inquiry.session_id),) if message.visibility == "public" else ()) + (
+        events.inquiry_channel(inquiry.id),)
+    for channel in channels:
         events.publish_after_commit(db.session, channel, Event.MESSAGE, data, id_=message.id)
     events.publish_after_commit(db.session, events.ADMINS, Event.INQUIRY, data)
 
@@ -202,10 +207,12 @@ def customer_visible():
     return ProductMessage.visibility == "public"
 
 
-def message_count(inquiry_id):
-    return db.session.scalar(
-        sa.select(sa.func.count(ProductMessage.id)).where(ProductMessage.inquiry_id == inquiry_id)
-    )
+def message_count(inquiry_id, viewer="admin"):
+    """How many messages the viewer can see (a customer's count never reveals internal rows)."""
+    query = sa.select(sa.func.count(ProductMessage.id)).where(ProductMessage.inquiry_id == inquiry_id)
+    if viewer == "customer":
+        query = query.where(customer_visible())
+    return db.session.scalar(query)
 
 
 def _other_side(reader):
