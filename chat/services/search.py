@@ -107,3 +107,28 @@ def matching(table, text, result_column="id"):
     return sa.select(rows.c[result_column]).where(
         sa.text(f"MATCH ({cols}) AGAINST (:ft_query IN BOOLEAN MODE)")
         .bindparams(ft_query=" ".join(f"+{w}*" for w in usable)))
+
+
+def ranked(table, text, skip=frozenset()):
+    """A subquery ``(id, score)`` of the ``table`` rows containing *any* word of ``text``
+    (each as a prefix; words in ``skip`` left out), higher score = better match; None
+    when no word is usable. For suggestions while someone types a whole sentence,
+    where requiring every word (``matching``) would find nothing."""
+    found = [w for w in words(text) if w.lower() not in skip]
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "sqlite":
+        if not found:
+            return None
+        fts = f"{table}_fts"
+        # bm25() is lower for better matches; words hold no quotes (\w+ only).
+        statement = sa.text(f"SELECT rowid AS id, -bm25({fts}) AS score FROM {fts} WHERE {fts} MATCH :fts_any")
+        query = " OR ".join('"' + w + '"*' for w in found)
+        return statement.bindparams(fts_any=query).columns(id=sa.Integer, score=sa.Float).subquery()
+    usable = [w for w in found if len(w) >= MARIADB_MIN_WORD]
+    if not usable:
+        return None
+    # Boolean mode without operators: any word; its relevance ranks rows with more (and rarer) words first.
+    match = f"MATCH ({', '.join(INDEXES[table][1])}) AGAINST (:ft_any IN BOOLEAN MODE)"
+    statement = sa.text(f"SELECT id, {match} AS score FROM {table} WHERE {match}")
+    return statement.bindparams(ft_any=" ".join(f"{w}*" for w in usable)).columns(
+        id=sa.Integer, score=sa.Float).subquery()
