@@ -154,7 +154,10 @@ def test_opening_a_suggestion_is_recorded_and_shown_on_the_shoppers_inquiry(app,
                                        {"s": view.session_id})
     inquiry_page = panel.get(f"/admin/inquiries/{inquiry_id}").get_data(as_text=True)
     opened_section = inquiry_page.split("Suggested answers the shopper opened", 1)[1]
-    assert "Is the backpack waterproof?" in opened_section.split("</section>", 1)[0]
+    assert "Is the backpack waterproof?" in opened_section.split("</ul>", 1)[0]
+    # The inquiry it was published from is another shopper's: nothing opened there.
+    first = panel.get(f"/admin/inquiries/{entry['inquiry_id']}").get_data(as_text=True)
+    assert "Suggested answers the shopper opened" not in first
     # Another product's question cannot be "opened" here, nor a withdrawn one.
     assert shopper.post(f"/products/{external}/suggestions/999999/open").status_code == 404
     client.delete(f"/api/admin/questions/{entry['id']}", headers=auth)
