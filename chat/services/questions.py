@@ -115,13 +115,11 @@ def suggest(product_id, text, limit=SUGGESTIONS):
     """
     if not isinstance(text, str):
         return []
-    hits = search.ranked("published_questions", text[:200], skip=STOPWORDS)
-    if hits is None:
+    best_first = search.ranked("published_questions", text[:200], skip=STOPWORDS)
+    if best_first is None:
         return []
-    return db.session.scalars(
-        _published().join(hits, hits.c.id == PublishedQuestion.id)
-        .where(PublishedQuestion.product_id == product_id)
-        .order_by(hits.c.score.desc(), PublishedQuestion.id.desc()).limit(limit)).all()
+    statement = _published().where(PublishedQuestion.product_id == product_id)
+    return db.session.scalars(best_first(statement).order_by(PublishedQuestion.id.desc()).limit(limit)).all()
 
 
 def record_view(question_id, session_id):

@@ -110,25 +110,31 @@ def matching(table, text, result_column="id"):
 
 
 def ranked(table, text, skip=frozenset()):
-    """A subquery ``(id, score)`` of the ``table`` rows containing *any* word of ``text``
-    (each as a prefix; words in ``skip`` left out), higher score = better match; None
-    when no word is usable. For suggestions while someone types a whole sentence,
-    where requiring every word (``matching``) would find nothing."""
+    """Narrow a ``select`` over ``table`` to the rows containing *any* word of ``text``
+    (each as a prefix; words in ``skip`` left out), best match first: returns a
+    function ``apply(statement) -> statement``, or None when no word is usable.
+
+    For suggestions while someone types a whole sentence, where requiring every
+    word (``matching``) would find nothing.
+    """
     found = [w for w in words(text) if w.lower() not in skip]
     dialect = db.session.get_bind().dialect.name
+    rows = db.metadata.tables[table]
     if dialect == "sqlite":
         if not found:
             return None
         fts = f"{table}_fts"
         # bm25() is lower for better matches; words hold no quotes (\w+ only).
-        statement = sa.text(f"SELECT rowid AS id, -bm25({fts}) AS score FROM {fts} WHERE {fts} MATCH :fts_any")
-        query = " OR ".join('"' + w + '"*' for w in found)
-        return statement.bindparams(fts_any=query).columns(id=sa.Integer, score=sa.Float).subquery()
+        hits = sa.text(f"SELECT rowid AS id, bm25({fts}) AS rank FROM {fts} WHERE {fts} MATCH :fts_any").bindparams(
+            fts_any=" OR ".join('"' + w + '"*' for w in found)).columns(id=sa.Integer, rank=sa.Float).subquery()
+        return lambda statement: statement.join(hits, hits.c.id == rows.c.id).order_by(hits.c.rank)
     usable = [w for w in found if len(w) >= MARIADB_MIN_WORD]
     if not usable:
         return None
-    # Boolean mode without operators: any word; its relevance ranks rows with more (and rarer) words first.
+    # Boolean mode without operators: any word; its relevance ranks rows with more (and rarer) words
+    # first. Kept in the statement itself (not a derived table), so the other conditions filter the
+    # same index scan.
     match = f"MATCH ({', '.join(INDEXES[table][1])}) AGAINST (:ft_any IN BOOLEAN MODE)"
-    statement = sa.text(f"SELECT id, {match} AS score FROM {table} WHERE {match}")
-    return statement.bindparams(ft_any=" ".join(f"{w}*" for w in usable)).columns(
-        id=sa.Integer, score=sa.Float).subquery()
+    query = " ".join(f"{w}*" for w in usable)
+    return lambda statement: statement.where(sa.text(match).bindparams(ft_any=query)).order_by(
+        sa.text(f"{match} DESC").bindparams(ft_any=query))
