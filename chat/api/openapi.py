@@ -498,15 +498,15 @@ QUESTION = path_id("question_id", "published question")
 PATHS.update({
     "/api/admin/inquiries/{inquiry_id}/publish": {
         "post": op("Publish a question and answer about the inquiry's product (texts as edited by the admin).",
-                   tag="questions", security=ADMIN_WRITE, params=[INQUIRY],
+                   tag="admin", security=ADMIN_WRITE, params=[INQUIRY],
                    body=json_body(ref("QuestionInput"), "The public question and answer."),
                    ok={201: ("Published.", "AdminPublishedQuestion")}, errors=(400, 401, 404, 422)),
     },
     "/api/admin/questions/{question_id}": {
-        "put": op("Edit a published question and answer.", tag="questions", security=ADMIN_WRITE,
+        "put": op("Edit a published question and answer.", tag="admin", security=ADMIN_WRITE,
                   params=[QUESTION], body=json_body(ref("QuestionInput"), "Both texts."),
                   ok={200: ("The entry now.", "AdminPublishedQuestion")}, errors=(400, 401, 404, 422)),
-        "delete": op("Withdraw a published question: gone from every public place.", tag="questions",
+        "delete": op("Withdraw a published question: gone from every public place.", tag="admin",
                      security=ADMIN_WRITE, params=[QUESTION], ok={204: ("Withdrawn.", None)},
                      errors=(400, 401, 404)),
     },
