@@ -251,3 +251,20 @@ def test_service_lists_newest_first_with_a_count(app, demo):
         published = [questions.publish(i, admin, f"Question {n}?", f"Answer {n}").id for n, i in enumerate(ids)]
         page = questions.for_product(pid)
         assert page.count == 3 and [e.id for e in page.items] == published[::-1]
+
+
+def test_the_publish_form_is_prefilled_without_internal_notes(app, admin):
+    panel, csrf, _ = admin
+    pid = first_product_id(app)
+    inquiry_id = make_inquiry(app, pid, "Can I get it by Friday?")
+    marker = "note" + uuid.uuid4().hex[:8]
+    with app.app_context():
+        from chat.services import conversations
+
+        conversations.add_admin_message(inquiry_id, f"Private: customer is VIP {marker}", message_type="note",
+                                        visibility="internal")
+        conversations.add_admin_message(inquiry_id, "Yes, order by Wednesday noon.")
+    card = panel.get(f"/admin/inquiries/{inquiry_id}").get_data(as_text=True).split('id="qa-card"', 1)[1]
+    card = card.split("</section>", 1)[0]
+    assert "Can I get it by Friday?</textarea>" in card and "Yes, order by Wednesday noon.</textarea>" in card
+    assert marker not in card
