@@ -22,11 +22,11 @@ class QuestionsCard:
     answer: str
 
 
-def card_for(inquiry, question=None, answer=None):
+def card_for(inquiry, question=None, answer=None, prefilled=False):
     published = questions.of_inquiry(inquiry.id)
     if question is None:
         # Prefilled only while nothing is published from it; then it starts empty for a second one.
-        question, answer = questions.prefill(inquiry) if not published else ("", "")
+        question, answer = questions.prefill(inquiry) if prefilled and not published else ("", "")
     return QuestionsCard(inquiry, published, questions.views_for(inquiry), question, answer)
 
 
@@ -42,6 +42,13 @@ def _back(inquiry, card=None, error=None, status=200, anchor="qa-card"):
     if error is not None:
         flash(error.message)
     return redirect(url_for("admin.inquiry_page", inquiry_id=inquiry.id, _anchor=anchor))
+
+
+@bp.get("/inquiries/<id:inquiry_id>/questions/new")
+def publish_form(inquiry_id):
+    """The publish form, prefilled from the conversation (loaded when the admin opens it)."""
+    card = card_for(conversations.get_inquiry(inquiry_id), prefilled=True)
+    return render_fragment("admin/_publish_form.html", card=card, qa_inquiry=card.inquiry)
 
 
 @bp.post("/inquiries/<id:inquiry_id>/questions")
