@@ -270,3 +270,26 @@ def test_the_publish_form_is_prefilled_without_internal_notes(app, admin):
     card = panel.get(f"/admin/inquiries/{inquiry_id}/questions/new").get_data(as_text=True)
     assert "Can I get it by Friday?</textarea>" in card and "Yes, order by Wednesday noon.</textarea>" in card
     assert marker not in card
+
+
+def test_erasing_a_customer_erases_the_suggestions_they_opened_and_keeps_the_published_entry(app, api, admin):
+    client, auth = api
+    panel, csrf, _ = admin
+    pid = first_product_id(app)
+    external = external_id(app, pid)
+    published_from = make_inquiry(app, pid, "Is it waterproof?")
+    entry = publish(client, auth, published_from, "Is it waterproof?", "Yes.")
+    shopper = Shopper(app)
+    shopper.post(f"/products/{external}/suggestions/{entry['id']}/open")
+    shopper.send(external, "Thanks")
+    with app.app_context():
+        session_id = db.session.scalar(sa.select(SuggestionView.session_id))
+        inquiry_id = db.session.scalar(sa.text("select id from product_inquiries where session_id = :s"),
+                                       {"s": session_id})
+    assert client.post("/api/admin/customers/erase", json={"inquiry_id": inquiry_id}, headers=auth).status_code == 200
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(SuggestionView.id))) == 0
+    # Erasing the customer the entry was published from leaves the public entry (it is the shop's text).
+    assert client.post("/api/admin/customers/erase", json={"inquiry_id": published_from},
+                       headers=auth).status_code == 200
+    assert client.get(f"/api/products/{pid}/questions").get_json()["count"] == 1
