@@ -56,6 +56,16 @@ def test_published_answer_reaches_the_next_shopper_and_the_admin_sees_it_read(br
     assert answer.is_visible() and "rain cover is in the bottom pocket" in answer.inner_text()
     screenshot(page, "qa-suggestion")
 
+    # Its own page: the question, the answer, and QAPage markup a crawler can read.
+    question_page = shopper_context.new_page()
+    question_page.goto(shop_server.url + "/products/1")
+    question_page.locator("#questions").get_by_role("link", name="Is the backpack waterproof?").click()
+    question_page.locator("h1", has_text="Is the backpack waterproof?").wait_for()
+    ld = question_page.evaluate("JSON.parse(document.querySelector('script[type=\"application/ld+json\"]').text)")
+    assert ld["@type"] == "QAPage" and ld["mainEntity"]["acceptedAnswer"]["text"].startswith("It is water-resistant")
+    screenshot(question_page, "qa-question-page")
+    question_page.close()
+
     # They still ask (typing keeps working); sending clears the suggestions.
     widget.box.fill("")
     widget.send("Thanks! Is the rain cover included?")
