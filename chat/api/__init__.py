@@ -38,10 +38,12 @@ def http_error(error):
 
 from . import admin, catalog, customer, openapi  # noqa: E402
 from . import admin_tools  # noqa: E402,F401  (notes, canned replies: routes on admin.bp)
+from . import questions  # noqa: E402,F401  (Q&A: adds its admin routes to admin.bp before it is registered)
 
 bp.register_blueprint(customer.bp)
 bp.register_blueprint(admin.bp)
 bp.register_blueprint(catalog.bp)
+bp.register_blueprint(questions.bp)  # the public product Q&A reads
 bp.register_blueprint(openapi.bp)  # GET /api/openapi.json: every endpoint above, described
 # Cookie callers of the customer API are checked in customer.py, session callers
 # of the admin API in admin.py; header and bearer callers cannot be forged cross-site

@@ -521,6 +521,78 @@ PATHS.update({
 })
 
 
+# -- product Q&A (chat/api/questions.py) -----------------------------------------
+
+QUESTION_SCHEMAS = {
+    "PublishedQuestion": {
+        "type": "object", "required": ["id", "product_id", "question", "answer", "created_at", "updated_at", "url"],
+        "properties": {
+            "id": ID, "product_id": ID,
+            "question": {"type": "string"}, "answer": {"type": "string"},
+            "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
+            "url": {"type": ["string", "null"],
+                    "description": "Its own page (schema.org QAPage) on the demo shop; null for other shops."},
+        },
+    },
+    "AdminPublishedQuestion": {
+        "allOf": [ref("PublishedQuestion"), {
+            "type": "object", "required": ["inquiry_id"],
+            "properties": {"inquiry_id": dict(NULLABLE_ID, description="The inquiry it was published from.")}}],
+    },
+    "QuestionInput": {
+        "type": "object", "required": ["question", "answer"],
+        "properties": {
+            "question": {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": "^[^\\x00]*\\S[^\\x00]*$",
+                         "description": "What the public sees asked: edit out anything private."},
+            "answer": {"type": "string", "minLength": 1, "maxLength": 5000, "pattern": "^[^\\x00]*\\S[^\\x00]*$"},
+        },
+    },
+    "ProductQuestions": {
+        "type": "object", "required": ["count", "questions"],
+        "properties": {"count": {"type": "integer", "minimum": 0, "description": "All published for the product."},
+                       "questions": {"type": "array", "items": ref("PublishedQuestion"),
+                                     "description": "Newest first (at most 50)."}},
+    },
+    "Suggestions": {
+        "type": "object", "required": ["questions"],
+        "properties": {"questions": {"type": "array", "items": ref("PublishedQuestion"),
+                                     "description": "Best match first (at most 3)."}},
+    },
+}
+QUESTION = path_id("question_id", "published question")
+
+PATHS.update({
+    "/api/admin/inquiries/{inquiry_id}/publish": {
+        "post": op("Publish a question and answer about the inquiry's product (texts as edited by the admin).",
+                   tag="admin", security=ADMIN_WRITE, params=[INQUIRY],
+                   body=json_body(ref("QuestionInput"), "The public question and answer."),
+                   ok={201: ("Published.", "AdminPublishedQuestion")}, errors=(400, 401, 404, 422)),
+    },
+    "/api/admin/questions/{question_id}": {
+        "put": op("Edit a published question and answer.", tag="admin", security=ADMIN_WRITE,
+                  params=[QUESTION], body=json_body(ref("QuestionInput"), "Both texts."),
+                  ok={200: ("The entry now.", "AdminPublishedQuestion")}, errors=(400, 401, 404, 422)),
+        "delete": op("Withdraw a published question: gone from every public place.", tag="admin",
+                     security=ADMIN_WRITE, params=[QUESTION], ok={204: ("Withdrawn.", None)},
+                     errors=(400, 401, 404)),
+    },
+    "/api/products/{product_id}/questions": {
+        "get": op("The product's published questions and answers, newest first.", tag="questions",
+                  security=PUBLIC, params=[PRODUCT], ok={200: ("Published Q&A.", "ProductQuestions")},
+                  errors=(400, 404)),
+    },
+    "/api/products/{product_id}/suggestions": {
+        "get": op("Published questions and answers of the product that match a text (what a shopper types).",
+                  tag="questions", security=PUBLIC,
+                  params=[PRODUCT, query("q", {"type": "string"},
+                                         "What the shopper typed; any word counts (as a prefix), common "
+                                         "words do not. Empty: no suggestions.")],
+                  ok={200: ("Matching published Q&A (only ever published ones).", "Suggestions")},
+                  errors=(400, 404)),
+    },
+})
+
+
 def document(config):
     """The whole document, for this app's settings (message length)."""
     return {
@@ -536,9 +608,10 @@ def document(config):
                  {"name": "admin", "description": "The shop's inquiry queue."},
                  {"name": "privacy", "description": "Export and erase one customer's data."},
                  {"name": "catalog", "description": "A shop keeps its products in step (site API key)."},
+                 {"name": "questions", "description": "Published product Q&A and suggested answers."},
                  {"name": "meta", "description": "About the API."}],
         "paths": PATHS,
-        "components": {"schemas": schemas(config), "securitySchemes": SECURITY_SCHEMES},
+        "components": {"schemas": {**schemas(config), **QUESTION_SCHEMAS}, "securitySchemes": SECURITY_SCHEMES},
     }
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import OutboxEmail, ProductInquiry, ProductMessage, Shopper, StreamTicket, utcnow
+from ..models import OutboxEmail, ProductInquiry, ProductMessage, Shopper, StreamTicket, SuggestionView, utcnow
 from . import validation
 from .errors import NotFound, ValidationError
 from .validation import parse_id
@@ -111,6 +111,8 @@ def erase(customer):
     if customer.emails:
         counts["emails"] += db.session.execute(
             sa.delete(OutboxEmail).where(OutboxEmail.to_addr.in_(customer.emails))).rowcount
+    # Which suggested answers they opened (linked to their sessions).
+    db.session.execute(sa.delete(SuggestionView).where(SuggestionView.session_id.in_(customer.sessions)))
     now = utcnow()
     # Tombstones: no data left, and every token issued so far is refused.
     db.session.execute(sa.update(Shopper).where(Shopper.session_id.in_(customer.sessions)).values(

@@ -107,3 +107,34 @@ def matching(table, text, result_column="id"):
     return sa.select(rows.c[result_column]).where(
         sa.text(f"MATCH ({cols}) AGAINST (:ft_query IN BOOLEAN MODE)")
         .bindparams(ft_query=" ".join(f"+{w}*" for w in usable)))
+
+
+def ranked(table, text, skip=frozenset()):
+    """Narrow a ``select`` over ``table`` to the rows containing *any* word of ``text``
+    (each as a prefix; words in ``skip`` left out), best match first: returns a
+    function ``apply(statement) -> statement``, or None when no word is usable.
+
+    For suggestions while someone types a whole sentence, where requiring every
+    word (``matching``) would find nothing.
+    """
+    found = [w for w in words(text) if w.lower() not in skip]
+    dialect = db.session.get_bind().dialect.name
+    rows = db.metadata.tables[table]
+    if dialect == "sqlite":
+        if not found:
+            return None
+        fts = f"{table}_fts"
+        # bm25() is lower for better matches; words hold no quotes (\w+ only).
+        hits = sa.text(f"SELECT rowid AS id, bm25({fts}) AS rank FROM {fts} WHERE {fts} MATCH :fts_any").bindparams(
+            fts_any=" OR ".join('"' + w + '"*' for w in found)).columns(id=sa.Integer, rank=sa.Float).subquery()
+        return lambda statement: statement.join(hits, hits.c.id == rows.c.id).order_by(hits.c.rank)
+    usable = [w for w in found if len(w) >= MARIADB_MIN_WORD]
+    if not usable:
+        return None
+    # Boolean mode without operators: any word; its relevance ranks rows with more (and rarer) words
+    # first. Kept in the statement itself (not a derived table), so the other conditions filter the
+    # same index scan.
+    match = f"MATCH ({', '.join(INDEXES[table][1])}) AGAINST (:ft_any IN BOOLEAN MODE)"
+    query = " ".join(f"{w}*" for w in usable)
+    return lambda statement: statement.where(sa.text(match).bindparams(ft_any=query)).order_by(
+        sa.text(f"{match} DESC").bindparams(ft_any=query))

@@ -108,6 +108,8 @@
     log().appendChild(li);
     scrollToEnd();
     box.value = "";
+    // Things keyed to what is typed (the widget's suggestions) start over; not "input": that signals typing.
+    box.dispatchEvent(new CustomEvent("chat:cleared", { bubbles: true }));
     queue.push(li);
     if (waiting) setState(li, "Waiting to send…");
     flush();
