@@ -455,6 +455,11 @@ PATHS.update({
 })
 
 
+from . import openapi_hours_metrics  # noqa: E402  (needs the helpers above)
+
+PATHS.update(openapi_hours_metrics.PATHS)
+
+
 def document(config):
     """The whole document, for this app's settings (message length)."""
     return {
@@ -472,7 +477,7 @@ def document(config):
                  {"name": "catalog", "description": "A shop keeps its products in step (site API key)."},
                  {"name": "meta", "description": "About the API."}],
         "paths": PATHS,
-        "components": {"schemas": schemas(config), "securitySchemes": SECURITY_SCHEMES},
+        "components": {"schemas": {**schemas(config), **openapi_hours_metrics.SCHEMAS}, "securitySchemes": SECURITY_SCHEMES},
     }
 
 
