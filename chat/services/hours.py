@@ -187,8 +187,8 @@ def from_form(mode, day_texts):
     if problems:
         raise ValidationError(" ".join(problems.values()), problems)
     if not any(value.values()):
-        raise ValidationError("Give the hours of at least one day, or choose always open.",
-                              {"mon": "no day has hours"})
+        text = "Give the hours of at least one day, or choose always open."
+        raise ValidationError(text, {"mon": text})
     try:
         return parse(value)
     except ValidationError as error:
