@@ -55,7 +55,7 @@ def test_outside_the_hours_the_widget_says_when_the_shop_answers(app, berlin):
     assert "We're away right now" in line and "We answer again on Monday at 09:00 (Europe/Berlin time" in line
     # Monday 09:00 in Berlin is 08:00 UTC: the shopper's browser shows it in their own time.
     assert '<time datetime="2026-11-30T08:00:00Z" data-local>30 Nov 08:00 UTC</time> your time' in line
-    assert "leave your email" in line and "usually within minutes" not in line
+    assert "leave your email under it" in line and "usually within minutes" not in line
     # The conversation fragment (after the handshake) says the same, and offers the email form open.
     shopper = Shopper(app)
     shopper.send(product, "Does it fit a 15 inch laptop?")

@@ -28,7 +28,7 @@ def _plot():
 
 def _ticks(maximum, fmt):
     _, plot_h = _plot()
-    return [{"y": round(TOP + plot_h - plot_h * f, 1), "label": fmt(round(maximum * f))} for f in (0, 0.5, 1)]
+    return [{"y": round(TOP + plot_h - plot_h * f, 1), "label": fmt(maximum * f)} for f in (0, 0.5, 1)]
 
 
 def _labels(days, slot):
@@ -49,7 +49,7 @@ def inquiries_chart(days):
                         round(max(slot * 0.7, 1), 1), round(h, 1), str(d.inquiries),
                         f"{d.day:%a %d %b %Y}: {d.inquiries} inquir{'y' if d.inquiries == 1 else 'ies'}"))
     return {"width": WIDTH, "height": HEIGHT, "left": LEFT, "bottom": TOP + plot_h, "right": WIDTH - RIGHT,
-            "bars": bars, "ticks": _ticks(top, str), "labels": _labels(days, slot)}
+            "bars": bars, "ticks": _ticks(top, lambda v: f"{v:g}"), "labels": _labels(days, slot)}
 
 
 def response_chart(days):
@@ -69,4 +69,4 @@ def response_chart(days):
                                     f"{d.day:%a %d %b %Y}: {'median' if name == 'p50' else '90th percentile'} "
                                     f"{duration(value)}"))
     return {"width": WIDTH, "height": HEIGHT, "left": LEFT, "bottom": TOP + plot_h, "right": WIDTH - RIGHT,
-            "series": series, "ticks": _ticks(top, duration), "labels": _labels(days, slot)}
+            "series": series, "ticks": _ticks(top, lambda v: duration(round(v))), "labels": _labels(days, slot)}
