@@ -3,6 +3,7 @@
     .venv/bin/python bench/metrics.py                 # 100,000 inquiries, 1,000,000 messages
     .venv/bin/python bench/metrics.py --quick         # 10,000 inquiries, 100,000 messages
     .venv/bin/python bench/metrics.py --inquiries 100000 --messages-per-inquiry 3 --runs 50
+    .venv/bin/python bench/metrics.py --keep            # then: --database bench_metrics_... --password ...
 
 A benchmark, not a test: it prints figures and never passes or fails.
 
@@ -226,7 +227,13 @@ def main():
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="10,000 inquiries, 100,000 messages")
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
+    parser.add_argument("--database", help="measure again on a database an earlier --keep run filled "
+                                           "(its admin password as --password)")
+    parser.add_argument("--password", help="the demo admin's password of --database")
     args = parser.parse_args()
+    if args.database:
+        measure(f"mysql+pymysql://root@127.0.0.1:3306/{args.database}?charset=utf8mb4", args.password, args)
+        return
     if args.quick:
         args.inquiries = 10_000
     name = "bench_metrics_" + uuid.uuid4().hex[:8]
@@ -241,7 +248,7 @@ def main():
               flush=True)
         seconds = fill(conn, args)
         conn.close()
-        print(f"filled in {seconds:.0f} s")
+        print(f"filled in {seconds:.0f} s" + (f"; admin password {password}" if args.keep else ""))
         measure(url, password, args)
     finally:
         if args.keep:

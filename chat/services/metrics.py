@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from .. import clock
 from ..extensions import db
-from ..models import Product, ProductInquiry, ProductMessage, Site, SuggestionView, User
+from ..models import INQUIRY_STATUSES, Product, ProductInquiry, ProductMessage, Site, SuggestionView, User
 from . import inquiries, sites
 from .errors import ValidationError
 
@@ -158,74 +158,83 @@ def _rank_in(rank, total, percent):
 
 
 def _percentiles(scope, by_day):
-    """{day or None: {50: seconds, 90: seconds}} from one window query over answered inquiries."""
+    """{day or None: {50: seconds, 90: seconds}}: one window query over the answered inquiries.
+
+    Overall and per day are two queries: MariaDB 10.11 mixed up the ranks of
+    two windows with different orders in one SELECT.
+    """
     seconds = ProductInquiry.first_response_seconds
-    day = _day(ProductInquiry.created_at).label("day") if by_day else sa.literal(None).label("day")
-    partition = [_day(ProductInquiry.created_at)] if by_day else None
-    ranked = (sa.select(day, seconds.label("seconds"),
+    day = _day(ProductInquiry.created_at)
+    partition = [day] if by_day else None
+    ranked = (sa.select((day if by_day else sa.literal(None)).label("day"), seconds.label("seconds"),
                         sa.func.row_number().over(partition_by=partition, order_by=seconds).label("rank"),
                         sa.func.count().over(partition_by=partition).label("total"))
               .where(scope, seconds.is_not(None)).subquery())
-    rows = db.session.execute(
-        sa.select(ranked.c.day, ranked.c.seconds, ranked.c.rank, ranked.c.total)
-        .where(sa.or_(*(_rank_in(ranked.c.rank, ranked.c.total, p) for p in PERCENTILES))))
     out = {}
-    for row in rows:
-        key = _as_date(row.day) if by_day else None
+    for row in db.session.execute(sa.select(ranked.c.day, ranked.c.seconds, ranked.c.rank, ranked.c.total)
+                                  .where(sa.or_(*(_rank_in(ranked.c.rank, ranked.c.total, p) for p in PERCENTILES)))):
         for p in PERCENTILES:
-            if row.rank * 100 >= row.total * p and (row.rank - 1) * 100 < row.total * p:
-                out.setdefault(key, {})[p] = int(row.seconds)
+            if _hit(row.rank, row.total, p):
+                out.setdefault(_as_date(row.day) if by_day else None, {})[p] = int(row.seconds)
     return out
 
 
+def _hit(rank, total, percent):
+    return rank * 100 >= total * percent and (rank - 1) * 100 < total * percent
+
+
 def _per_day(period, scope):
+    """Per-day rows and the period's totals (sums of the days): one grouped scan."""
     days = {period.start + timedelta(days=n): Day(period.start + timedelta(days=n)) for n in range(period.days)}
-    rows = db.session.execute(
-        sa.select(_day(ProductInquiry.created_at).label("day"), sa.func.count(),
-                  sa.func.count(ProductInquiry.first_response_seconds))
-        .where(scope).group_by(_day(ProductInquiry.created_at)))
-    for day, count, answered in rows:
+    good = sa.func.sum(sa.case((ProductInquiry.rating == "good", 1), else_=0))
+    bad = sa.func.sum(sa.case((ProductInquiry.rating == "bad", 1), else_=0))
+    totals = [0, 0, 0, 0]
+    for day, count, answered, good_count, bad_count in db.session.execute(
+            sa.select(_day(ProductInquiry.created_at).label("day"), sa.func.count(),
+                      sa.func.count(ProductInquiry.first_response_seconds), good, bad)
+            .where(scope).group_by(_day(ProductInquiry.created_at))):
         row = days.get(_as_date(day))
         if row is not None:
             row.inquiries, row.answered = int(count), int(answered)
+        for i, value in enumerate((count, answered, good_count, bad_count)):
+            totals[i] += int(value or 0)
+    overall = _percentiles(scope, by_day=False).get(None, {})
     for day, values in _percentiles(scope, by_day=True).items():
         if day in days:
             days[day].p50, days[day].p90 = values.get(50), values.get(90)
-    return list(days.values())
+    return list(days.values()), totals, overall
 
 
-def _totals(scope):
-    count, answered, good, bad = db.session.execute(sa.select(
-        sa.func.count(), sa.func.count(ProductInquiry.first_response_seconds),
-        sa.func.sum(sa.case((ProductInquiry.rating == "good", 1), else_=0)),
-        sa.func.sum(sa.case((ProductInquiry.rating == "bad", 1), else_=0)),
-    ).where(scope)).one()
-    return int(count), int(answered), int(good or 0), int(bad or 0)
-
-
-def _waiting(site, group_column, label_column, join_target, join_on, outer=False):
+def _waiting(site, column):
+    """(key, count, oldest) per value of ``column`` over the waiting queue, biggest first."""
     waiting = inquiries.filtered_query(inquiries.Filters(status="all", waiting=True), None)
+    # Always true (status is one of these), but it lets (status, waiting_since) range over the waiting rows.
+    waiting = waiting.where(ProductInquiry.status.in_(INQUIRY_STATUSES))
     if site is not None:
         waiting = waiting.where(ProductInquiry.product_id.in_(sa.select(Product.id).where(Product.site_id == site.id)))
     queue = waiting.subquery()
-    group = queue.c[group_column]
-    rows = db.session.execute(
-        sa.select(group, label_column, sa.func.count(), sa.func.min(queue.c.waiting_since))
-        .select_from(queue).join(join_target, join_on(queue), isouter=outer)
-        .group_by(group, label_column).order_by(sa.func.count().desc(), label_column))
-    return [(key, label, int(count), oldest) for key, label, count, oldest in rows]
+    key = queue.c[column]
+    return (sa.select(key.label("key"), sa.func.count().label("waiting"),
+                      sa.func.min(queue.c.waiting_since).label("oldest"))
+            .group_by(key).subquery())
 
 
 def waiting_by_product(site=None):
-    return [{"product_id": key, "product": name, "waiting": count, "oldest": oldest}
-            for key, name, count, oldest in _waiting(site, "product_id", Product.name, Product,
-                                                     lambda q: Product.id == q.c.product_id)]
+    groups = _waiting(site, "product_id")
+    rows = db.session.execute(sa.select(groups.c.key, Product.name, groups.c.waiting, groups.c.oldest)
+                              .join(Product, Product.id == groups.c.key)
+                              .order_by(groups.c.waiting.desc(), Product.name))
+    return [{"product_id": key, "product": name, "waiting": int(count), "oldest": oldest}
+            for key, name, count, oldest in rows]
 
 
 def waiting_by_assignee(site=None):
-    return [{"admin_id": key, "admin": name, "waiting": count, "oldest": oldest}
-            for key, name, count, oldest in _waiting(site, "assigned_admin_id", User.name, User,
-                                                     lambda q: User.id == q.c.assigned_admin_id, outer=True)]
+    groups = _waiting(site, "assigned_admin_id")
+    rows = db.session.execute(sa.select(groups.c.key, User.name, groups.c.waiting, groups.c.oldest)
+                              .join(User, User.id == groups.c.key, isouter=True)
+                              .order_by(groups.c.waiting.desc(), User.name))
+    return [{"admin_id": key, "admin": name, "waiting": int(count), "oldest": oldest}
+            for key, name, count, oldest in rows]
 
 
 def _suggestions(period):
@@ -251,11 +260,10 @@ def _suggestions(period):
 def compute(period):
     """Every figure for the period (see the module docstring for what each means)."""
     scope = _inquiry_scope(period)
-    count, answered, good, bad = _totals(scope)
-    overall = _percentiles(scope, by_day=False).get(None, {})
+    days, (count, answered, good, bad), overall = _per_day(period, scope)
     openers, served = _suggestions(period)
     return Metrics(
-        period=period, days=_per_day(period, scope), inquiries=count, answered=answered,
+        period=period, days=days, inquiries=count, answered=answered,
         median_seconds=overall.get(50), p90_seconds=overall.get(90),
         waiting_by_product=waiting_by_product(period.site), waiting_by_assignee=waiting_by_assignee(period.site),
         good=good, bad=bad, suggestion_openers=openers, served_by_suggestion=served,
