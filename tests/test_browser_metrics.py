@@ -47,7 +47,8 @@ def test_the_metrics_page_draws_its_charts(browser, shop_server):
                 n += 1
                 answered = (n % 6) != 0
                 db.session.add(ProductInquiry(
-                    product_id=products[n % 3].id, session_id=f"metrics-{n}", created_at=day + timedelta(hours=9, minutes=i),
+                    product_id=products[n % 3].id, session_id=f"metrics-{n}",
+                    created_at=day + timedelta(hours=9, minutes=i),
                     first_response_seconds=(60 * (1 + (n * 37) % 50)) if answered else None,
                     rating=("good" if n % 4 else "bad") if answered else None,
                     waiting_since=None if answered or back > 3 else day + timedelta(hours=9)))

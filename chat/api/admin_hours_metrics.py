@@ -39,5 +39,5 @@ def admin_put_site_hours(public_id):
 
 @bp.get("/metrics")
 def admin_metrics():
-    """Response metrics for ``from``..``to`` (or ``days``=7/30/90; default the last 30 days), optionally one ``site``."""
+    """Response metrics for ``from``..``to`` (or ``days`` 7/30/90; default the last 30 days), optionally a ``site``."""
     return jsonify(metrics.as_dict(metrics.compute(metrics.period_from(request.args))))

@@ -4,7 +4,7 @@ Kept beside the main document (chat/api/openapi.py merges PATHS and SCHEMAS).
 """
 from ..services.hours import DAYS
 from ..services.metrics import MAX_DAYS, PRESETS
-from .openapi import ADMIN_READ, ADMIN_WRITE, NULLABLE_ID, TIMESTAMP, json_body, op, query, ref
+from .openapi import ADMIN_READ, ADMIN_WRITE, NULLABLE_ID, json_body, op, query, ref
 
 SITE = {"name": "public_id", "in": "path", "required": True, "description": "The site's public id.",
         "schema": {"type": "string", "minLength": 1, "maxLength": 40}}
@@ -76,7 +76,8 @@ PATHS = {
     "/api/admin/metrics": {
         "get": op("Response metrics over a period (UTC days); the numbers of /admin/metrics and its CSV.",
                   tag="admin", security=ADMIN_READ,
-                  params=[query("from", {"type": "string", "format": "date"}, "First day (default: 30 days before to)."),
+                  params=[query("from", {"type": "string", "format": "date"},
+                                "First day (default: 30 days before to)."),
                           query("to", {"type": "string", "format": "date"}, "Last day (default: today)."),
                           query("days", {"type": "integer", "enum": list(PRESETS)},
                                 "A preset ending today, instead of from/to."),
