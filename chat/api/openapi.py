@@ -477,7 +477,8 @@ def document(config):
                  {"name": "catalog", "description": "A shop keeps its products in step (site API key)."},
                  {"name": "meta", "description": "About the API."}],
         "paths": PATHS,
-        "components": {"schemas": {**schemas(config), **openapi_hours_metrics.SCHEMAS}, "securitySchemes": SECURITY_SCHEMES},
+        "components": {"schemas": {**schemas(config), **openapi_hours_metrics.SCHEMAS},
+                       "securitySchemes": SECURITY_SCHEMES},
     }
 
 
