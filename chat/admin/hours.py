@@ -1,4 +1,5 @@
 """A site's business hours and time zone, set on its page in the panel (chat/services/hours.py checks them)."""
+from functools import cache
 from zoneinfo import available_timezones
 
 from flask import flash, redirect, request, url_for
@@ -7,14 +8,10 @@ from ..services import ValidationError, hours, sites
 from . import bp
 from .sites import _site_page
 
-_ZONES = []
-
-
+@cache
 def zone_names():
-    """Every IANA zone name, sorted (the select's options), computed once."""
-    if not _ZONES:
-        _ZONES.extend(sorted(available_timezones()))
-    return _ZONES
+    """Every IANA zone name, sorted (the select's options), computed once (it reads the zone files)."""
+    return tuple(sorted(available_timezones()))
 
 
 @bp.app_context_processor
