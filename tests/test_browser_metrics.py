@@ -117,3 +117,27 @@ def test_the_widget_says_when_the_shop_answers_while_away(browser, shop_server):
         screenshot(page, "away-email")
     finally:
         context.close()
+
+
+def test_business_hours_form_shows_errors_next_to_the_field_then_saves(browser, shop_server):
+    context, page = log_in(browser, shop_server)
+    try:
+        page.goto(shop_server.url + "/admin/sites/demo#hours")
+        page.get_by_label("Time zone", exact=True).select_option("Europe/Vienna")
+        page.get_by_label("These hours").check()
+        page.get_by_label("Monday").fill("09:00-17:00")
+        page.get_by_label("Tuesday").fill("9 to 5")
+        page.get_by_role("button", name="Save hours").click()
+        error = page.locator("#hours-tue-error")
+        error.wait_for()
+        assert "Tuesday: write spans like 09:00-17:30" in error.inner_text()
+        assert page.get_by_label("Tuesday").get_attribute("aria-invalid") == "true"
+        assert page.get_by_label("Time zone", exact=True).input_value() == "Europe/Vienna"  # what was sent is kept
+        page.locator("#hours").scroll_into_view_if_needed()
+        screenshot(page, "hours-form-error")
+        page.get_by_label("Tuesday").fill("09:00-12:00, 13:00-17:00")
+        page.get_by_role("button", name="Save hours").click()
+        page.get_by_text("Business hours saved.").wait_for()
+        assert page.get_by_label("Tuesday").input_value() == "09:00-12:00, 13:00-17:00"
+    finally:
+        context.close()
