@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import account, auth, canned, customers, live, notes, questions, sites, tokens, views  # noqa: E402,F401
+from . import account, auth, canned, customers, hours, live, metrics, notes, questions, sites, tokens, views  # noqa: E402,F401

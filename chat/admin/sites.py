@@ -59,11 +59,12 @@ def _curl_examples(site):
     }
 
 
-def _site_page(site, status=200, errors=None, form=None, key_error=None, new_key=None):
+def _site_page(site, status=200, errors=None, form=None, key_error=None, new_key=None, **sections):
+    """``sections``: further sections' context (the business hours form's values and errors)."""
     html = render_template(
         "admin/site.html", site=site, keys=sites.keys_of(site), errors=errors or {}, form=form,
         key_error=key_error, new_key=new_key, snippet=_snippet(site), preview_src=widget_loader(),
-        curl=_curl_examples(site), example_product=EXAMPLE_PRODUCT,
+        curl=_curl_examples(site), example_product=EXAMPLE_PRODUCT, **sections,
     )
     return html, status, {"Cache-Control": "no-store"}
 

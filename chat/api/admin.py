@@ -135,3 +135,6 @@ def admin_revoke_customer_sessions():
     from ..services import shoppers
 
     return jsonify(revoked_sessions=shoppers.revoke(_customer_from(json_object()).sessions))
+
+
+from . import admin_hours_metrics  # noqa: E402,F401  (business hours and metrics routes on this blueprint)

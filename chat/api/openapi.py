@@ -593,6 +593,11 @@ PATHS.update({
 })
 
 
+from . import openapi_hours_metrics  # noqa: E402  (needs the helpers above)
+
+PATHS.update(openapi_hours_metrics.PATHS)
+
+
 def document(config):
     """The whole document, for this app's settings (message length)."""
     return {
@@ -611,7 +616,8 @@ def document(config):
                  {"name": "questions", "description": "Published product Q&A and suggested answers."},
                  {"name": "meta", "description": "About the API."}],
         "paths": PATHS,
-        "components": {"schemas": {**schemas(config), **QUESTION_SCHEMAS}, "securitySchemes": SECURITY_SCHEMES},
+        "components": {"schemas": {**schemas(config), **QUESTION_SCHEMAS, **openapi_hours_metrics.SCHEMAS},
+                       "securitySchemes": SECURITY_SCHEMES},
     }
 
 

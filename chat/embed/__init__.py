@@ -48,4 +48,4 @@ def header_sessions_only():
 PRODUCT_ENDPOINTS = {f"embed.{name}" for name in (
     "page", "conversation", "messages", "send", "read", "typing")}
 
-from . import live, loader, ratings, sessions, suggestions, views  # noqa: E402,F401
+from . import away, live, loader, ratings, sessions, suggestions, views  # noqa: E402,F401

@@ -137,6 +137,75 @@ class Hours:
         return f"on {DAY_NAMES[DAYS[local.weekday()]]} at {clock}"
 
 
+def check(timezone_name, hours_value):
+    """A time zone and hours validated together: one error names every bad field."""
+    problems, messages, cleaned = {}, [], []
+    for clean, value in ((zone, timezone_name), (parse, hours_value)):
+        try:
+            cleaned.append(clean(value))
+        except ValidationError as error:
+            problems.update({name: error.message for name in error.fields})
+            messages.append(error.message)
+    if problems:
+        raise ValidationError(" ".join(messages), problems)
+    return cleaned
+
+
+def save(site, timezone_name, hours_value):
+    """Set a site's time zone and hours (None: always open); both are checked before either is stored."""
+    from ..extensions import db
+
+    site.timezone, hours_value = check(timezone_name, hours_value)
+    site.business_hours = json.dumps(hours_value) if hours_value else None
+    db.session.commit()
+    return site
+
+
+def of_site(site):
+    """The stored hours of a site as a dict, or None (always open)."""
+    return json.loads(site.business_hours) if site.business_hours else None
+
+
+def from_form(mode, day_texts):
+    """Hours from the settings form: ``mode`` "always" or "hours", and per day a text such as
+    "09:00-12:30, 13:30-18:00" (empty: closed). Errors name the day's field."""
+    if mode == "always":
+        return None
+    if mode != "hours":
+        raise ValidationError("Choose always open or opening hours.", {"mode": "always or hours"})
+    value, problems = {}, {}
+    for day in DAYS:
+        text = (day_texts.get(day) or "").strip()
+        spans = []
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            ends = [t.strip() for t in part.replace("–", "-").split("-")]
+            if len(ends) != 2:
+                problems[day] = f"{DAY_NAMES[day]}: write spans like 09:00-17:30, separated by commas."
+                break
+            spans.append([_padded(t) for t in ends])
+        value[day] = spans
+    if problems:
+        raise ValidationError(" ".join(problems.values()), problems)
+    if not any(value.values()):
+        text = "Give the hours of at least one day, or choose always open."
+        raise ValidationError(text, {"mon": text})
+    try:
+        return parse(value)
+    except ValidationError as error:
+        raise ValidationError(error.message, {name: error.message for name in error.fields}) from None
+
+
+def as_form(hours_value):
+    """The form's texts per day for stored hours."""
+    hours_value = hours_value or {}
+    return {day: ", ".join(f"{a}-{b}" for a, b in hours_value.get(day, [])) for day in DAYS}
+
+
+def _padded(text):
+    # "9:00" is what people type; the stored form is "09:00".
+    return "0" + text if len(text) == 4 and text[1] == ":" else text
+
+
 def _time(text):
     hours, minutes = map(int, text.split(":"))
     return time(hours % 24, minutes)

@@ -12,9 +12,10 @@ from flask import current_app, render_template
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
-from .. import links
+from .. import clock, links
 from ..extensions import db
 from ..models import OutboxEmail, ProductInquiry, ProductMessage, User, utcnow
+from . import hours
 
 URGENT_WORDS = re.compile(r"\b(urgent|asap|immediately|broken|damaged|refund|wrong item|never arrived)\b", re.I)
 
@@ -91,9 +92,22 @@ def _add_to_digest(admin, inquiry):
     digest.subject = f"More urgent questions ({count})"
 
 
+def unanswered_due(inquiry, now, minutes):
+    """Has the customer waited ``minutes`` of the shop's business hours? (Always open: wall-clock minutes.)
+
+    Business hours and this reminder: a question asked on Friday at 22:00 in a
+    shop open 09:00-17:00 on weekdays is reminded about on Monday at 09:30
+    (with 30 minutes), not at 22:30 while nobody is there to answer. Urgent
+    questions (``queue_high_priority``) are mailed at once, open or not: the
+    admins asked for them, and "urgent" is the customer's word, not the clock's.
+    """
+    waited = hours.Hours.of(inquiry.product.site).open_seconds(inquiry.waiting_since, now)
+    return waited >= minutes * 60
+
+
 def scan(now=None):
-    """Queue mails for inquiries waiting too long and answers left unread. Returns how many."""
-    now = now or utcnow()
+    """Queue mails for inquiries waiting too long (in business hours) and answers left unread. Returns how many."""
+    now = now or clock.now()
     config = current_app.config
     queued = 0
     waiting_limit = now - timedelta(minutes=config["NOTIFY_UNANSWERED_MINUTES"])
@@ -103,9 +117,12 @@ def scan(now=None):
             ProductInquiry.waiting_since <= waiting_limit,
             sa.or_(ProductInquiry.notified_waiting_since.is_(None),
                    ProductInquiry.notified_waiting_since != ProductInquiry.waiting_since),
-        ).limit(500)
+        ).order_by(ProductInquiry.waiting_since).limit(500)
     ).all()
     for inquiry in waiting:
+        # The wall clock picked the candidates (business time never runs faster); the shop's hours decide.
+        if not unanswered_due(inquiry, now, config["NOTIFY_UNANSWERED_MINUTES"]):
+            continue
         stamp = inquiry.waiting_since.strftime("%Y%m%d%H%M%S%f")
         for admin in _admin_recipients(inquiry):
             if _queue(f"unanswered:{inquiry.id}:{stamp}:{admin.id}", admin.email,

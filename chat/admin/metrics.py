@@ -1,0 +1,42 @@
+"""The response metrics page, its CSV download (the same numbers, from chat/services/metrics.py)."""
+import csv
+import io
+
+from flask import Response, render_template, request
+
+from ..services import ValidationError, metrics, sites
+from . import bp, charts
+
+
+def _period_or_errors():
+    try:
+        return metrics.period_from(request.args), {}
+    except ValidationError as error:
+        return metrics.period_from({}), error.fields
+
+
+@bp.get("/metrics")
+def metrics_page():
+    """Inquiries per day, time to first answer, waiting now, satisfaction, suggestions: for a period."""
+    period, errors = _period_or_errors()
+    report = metrics.compute(period)
+    html = render_template("admin/metrics.html", report=report, period=period, errors=errors,
+                           form={k: request.args.get(k, "") for k in ("from", "to", "site")} if errors else None,
+                           presets=metrics.PRESETS, sites=sites.all_sites(), duration=metrics.duration,
+                           inquiries_chart=charts.inquiries_chart(report.days),
+                           response_chart=charts.response_chart(report.days))
+    return html, 422 if errors else 200
+
+
+@bp.get("/metrics.csv")
+def metrics_csv():
+    """The page's numbers as CSV: one row per figure (section, key, metric, value)."""
+    period = metrics.period_from(request.args)  # a bad date is the usual 422 page
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in metrics.csv_rows(metrics.compute(period)):
+        # Names come from admins and shoppers' pages: keep spreadsheets from running them as formulas.
+        writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row])
+    name = f"metrics-{period.start}-{period.end}.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
