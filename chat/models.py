@@ -214,7 +214,10 @@ class ProductInquiry(db.Model):
 
     __tablename__ = "product_inquiries"
     __table_args__ = (
-        sa.Index("idx_created_at", "created_at"),
+        # Response metrics over a period (all sites, or one site's products):
+        # covering, so a 90-day page reads the index, not the rows.
+        sa.Index("idx_created_metrics", "created_at", "first_response_seconds", "rating", "product_id"),
+        sa.Index("idx_product_created_metrics", "product_id", "created_at", "first_response_seconds", "rating"),
         # One conversation per product per browser session, even when two
         # first messages race.
         sa.UniqueConstraint("product_id", "session_id", name="uq_inquiry_product_session"),
