@@ -28,8 +28,11 @@ def test_unknown_configuration_name_is_refused():
         create_app("staging")
 
 
-def test_mysql_urls_get_pre_ping_and_recycle():
+def test_mysql_urls_get_pre_ping_recycle_and_timeouts():
     from config import engine_options
 
-    assert engine_options("mysql+pymysql://root@127.0.0.1/test") == {"pool_pre_ping": True, "pool_recycle": 280}
+    options = engine_options("mysql+pymysql://root@127.0.0.1/test")
+    assert options["pool_pre_ping"] is True and options["pool_recycle"] == 280
+    # An unreachable server fails fast (a 503) rather than holding requests.
+    assert options["connect_args"]["connect_timeout"] == 2 and options["pool_timeout"] == 5
     assert engine_options("sqlite://") == {}
