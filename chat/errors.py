@@ -7,8 +7,9 @@ still answers JSON, decided by the path).
 import logging
 import time
 
-from flask import jsonify, render_template, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from flask import current_app, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -25,14 +26,20 @@ def wants_json():
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def _respond(code, name, message, fields=None, headers=None):
+def _respond(code, name, message, fields=None, headers=None, without_database=False):
     if wants_json():
         body = {"error": message}
         if fields:
             body["fields"] = fields
         return jsonify(body), code, headers or {}
     template = "errors/fragment.html" if request.headers.get("HX-Request") else "errors/page.html"
-    return render_template(template, code=code, name=name, message=message), code, headers or {}
+    if without_database:
+        # Context processors would load the logged-in admin (and count sites)
+        # from the database that just failed: render with the template's own names only.
+        html = current_app.jinja_env.get_template(template).render(code=code, name=name, message=message)
+    else:
+        html = render_template(template, code=code, name=name, message=message)
+    return html, code, headers or {}
 
 
 def _http_error(error):
@@ -64,12 +71,15 @@ def database_unavailable(error):
     if time.monotonic() - _last_db_log[0] > 10:
         _last_db_log[0] = time.monotonic()
         log.error("database unavailable (%s); answering 503", type(getattr(error, "orig", error)).__name__)
-    return _respond(503, "Service Unavailable", FRIENDLY[503], headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return _respond(503, "Service Unavailable", FRIENDLY[503], headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                    without_database=True)
 
 
 def is_outage(error):
-    """Connection-level failures (refused, lost, gone away, locked), not bad SQL."""
-    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
+    """Connection-level failures (refused, lost, gone away, locked, no free pooled
+    connection in time), not bad SQL."""
+    return isinstance(error, (OperationalError, DisconnectionError, PoolTimeout)) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 def register_error_handlers(app):
