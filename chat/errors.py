@@ -7,7 +7,7 @@ still answers JSON, decided by the path).
 import logging
 import time
 
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, g, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -61,8 +61,13 @@ _last_db_log = [0.0]
 
 def database_unavailable(error):
     """The database is down or unreachable: a clear 503 (whatever was written is rolled back)."""
+    from . import identity
     from .extensions import db
 
+    # The after_request hooks still run: they must not ask the database again
+    # (an error there would turn this 503 into a bare 500).
+    g.database_unavailable = True
+    identity.without_database()
     try:
         db.session.rollback()
     except Exception:  # noqa: BLE001 - the connection is gone; the pool discards it
@@ -73,6 +78,11 @@ def database_unavailable(error):
         log.error("database unavailable (%s); answering 503", type(getattr(error, "orig", error)).__name__)
     return _respond(503, "Service Unavailable", FRIENDLY[503], headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
                     without_database=True)
+
+
+def database_failed():
+    """This request is answered with the 503: hooks that would query the database skip it."""
+    return bool(g.get("database_unavailable"))
 
 
 def is_outage(error):

@@ -93,6 +93,10 @@ def test_an_outage_answers_503_in_every_shape_and_the_app_recovers(app, proxy):
     _assert_503(refused, "json")
     # The session the refused send would have opened: its retry comes from the same shopper.
     token = refused.headers["X-Chat-Session"]
+    # A caller with a session (its token cannot be checked now), from a shop's page too (CORS).
+    _assert_503(_api_send(client, "from a known shopper", str(uuid.uuid4()), token=shopper.token), "json")
+    _assert_503(client.post("/api/products/1/messages", json={"message_text": "x"},
+                            headers={"X-Chat-Session": shopper.token, "Origin": "https://shop.example"}), "json")
     _assert_503(shopper.send("1", "through the widget"), "fragment")  # the widget's HTMX post
     browser = app.test_client()
     _assert_503(browser.get("/embed/demo/products/1"), "page")  # the widget's page
