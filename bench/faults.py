@@ -39,6 +39,10 @@ def main():
                                                  min_messages=args.messages)
     print()
     print(fault_scenario.report(rows, attempts, args.streams))
+    waits = details["503 seconds"]
+    if waits:
+        print(f"\n503 answers: {len(waits)}, time to answer: median {waits[len(waits) // 2]:.3f} s, "
+              f"max {waits[-1]:.3f} s")
     tracebacks = details["server_log"].count("Traceback")
     if args.server_log:
         with open(args.server_log, "w") as fh:

@@ -92,8 +92,27 @@ def is_outage(error):
         isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
+def _end_session(error=None):
+    """teardown: end the request's database session even when its connection just died.
+
+    Flask-SQLAlchemy's own teardown would raise from the rollback of a lost
+    connection, after the response was made: the client got a bare 500 for
+    a message that may be stored. Registered after it, this runs first.
+    """
+    from .extensions import db
+
+    try:
+        db.session.remove()
+    except Exception as exc:  # noqa: BLE001
+        if not is_outage(exc):
+            raise
+        db.session.registry.clear()  # the pool has invalidated the connection; drop the session
+
+
 def register_error_handlers(app):
     from .services import ServiceError
+
+    app.teardown_appcontext(_end_session)
 
     app.register_error_handler(ServiceError, _service_error)
     app.register_error_handler(HTTPException, _http_error)

@@ -47,8 +47,12 @@ class Clock:
         self.window = "setup"
         self.attempts = collections.defaultdict(collections.Counter)  # window -> status -> n
 
-    def note(self, status):
-        self.attempts[self.window][status] += 1
+        self.seconds = collections.defaultdict(list)  # window -> durations of its 503 answers
+
+    def note(self, window, status, seconds):
+        self.attempts[window][status] += 1
+        if status == 503:
+            self.seconds[window].append(seconds)
 
 
 class Shopper(threading.Thread):
@@ -70,9 +74,10 @@ class Shopper(threading.Thread):
         backoff = 0.1
         while time.monotonic() < deadline:
             record["attempts"] += 1
+            started, window = time.monotonic(), self.clock.window
             status = self._post(record, text)
             record["statuses"][status] += 1
-            self.clock.note(status)
+            self.clock.note(window, status, time.monotonic() - started)
             if isinstance(status, int) and status < 300:
                 record["acked"] = True
                 return record
@@ -170,7 +175,8 @@ def run(shoppers=8, streams=2, window_seconds=5.0, interval=0.05, min_messages=1
     redis_server = RedisServer().start()
     proxy = TCPProxy(parts.hostname, parts.port or 3306).start()
     proxied = direct_url.replace(parts.netloc, f"{parts.username}@127.0.0.1:{proxy.port}")
-    stop = threading.Event()
+    stop = threading.Event()  # the shoppers stop sending
+    listening = threading.Event()  # set: the streams stop listening (after catching up)
     clock = Clock()
     try:
         env = prepared_env(tmp, proxied, redis_url=redis_server.url, RATELIMIT_ENABLED="true",
@@ -184,7 +190,7 @@ def run(shoppers=8, streams=2, window_seconds=5.0, interval=0.05, min_messages=1
                                stop=stop, interval=interval) for n in range(shoppers)]
             for shopper in senders:  # the first message opens the conversation the streams follow
                 assert shopper.send_one()["acked"], "first message refused"
-            readers = [StreamReader(server.url, shopper, stop) for shopper in senders for _ in range(streams)]
+            readers = [StreamReader(server.url, shopper, listening) for shopper in senders for _ in range(streams)]
             for reader in readers:
                 reader.start()
             for reader in readers:
@@ -193,18 +199,23 @@ def run(shoppers=8, streams=2, window_seconds=5.0, interval=0.05, min_messages=1
             for shopper in senders:
                 shopper.start()
 
-            def window(label, action=None):
+            def window(label, action=None, repair=False):
+                # A fault's window opens once it is in place; a repair's as it starts,
+                # so that no attempt made while the fault lasts is counted after it.
+                started = time.monotonic()
+                if repair:
+                    clock.window = label
                 if action is not None:
                     action()
                 clock.window = label
-                log(f"{time.strftime('%H:%M:%S')} {label}")
+                log(f"{time.strftime('%H:%M:%S')} {label} (took {time.monotonic() - started:.2f} s)")
                 time.sleep(window_seconds)
 
             window("baseline")
             window("Redis stopped", redis_server.stop)
-            window("Redis back", redis_server.start)
+            window("Redis back", redis_server.start, repair=True)
             window("database cut", proxy.cut)
-            window("database back", proxy.restore)
+            window("database back", proxy.restore, repair=True)
             victim = worker_pids(server.process.pid)[0]
             window("worker SIGKILLed", lambda: os.kill(victim, signal.SIGKILL))
             while sum(len(s.sent) for s in senders) < min_messages:
@@ -216,12 +227,14 @@ def run(shoppers=8, streams=2, window_seconds=5.0, interval=0.05, min_messages=1
             details = {"server_log": server.log_text()}
         finally:
             stop.set()
+            listening.set()
             server.stop()
     finally:
         stop.set()
         proxy.cut()
         redis_server.stop()
         backends.drop_mysql_database(name)
+    details["503 seconds"] = sorted(t for w in WINDOWS for t in clock.seconds[w])
     return rows, {w: dict(clock.attempts[w]) for w in WINDOWS}, details
 
 
@@ -256,6 +269,7 @@ def _account(direct_url, senders, readers, log):
     for reader in readers:
         reader.stop.set()
     rows = {w: collections.Counter() for w in ["setup"] + WINDOWS}
+    rows["missed"] = []
     for shopper in senders:
         for record in shopper.sent:
             row = rows[record["window"]]
@@ -268,12 +282,19 @@ def _account(direct_url, senders, readers, log):
             delivered_everywhere = bool(counts) and min(counts) >= 1
             row["delivered"] += delivered_everywhere
             row["lost"] += record["acked"] and not (stored and delivered_everywhere)
+            if stored and not delivered_everywhere:
+                rows["missed"].append((record["window"], shopper.n, stored["id"], counts,
+                                       [(r.last, r.connects) for r in streams_of[shopper.n]]))
             row["duplicated"] += bool(stored and (stored["rows"] > 1 or max(counts) > 1))
             row["acked id differs"] += bool(stored and record["message_id"] not in (None, stored["id"]))
+    missed = rows.pop("missed")
     rows["baseline"].update(rows.pop("setup"))  # the first messages, sent before the streams opened
     rows["total"] = sum(rows.values(), collections.Counter())
     rows["total"]["inquiries without a message"] = empty_inquiries
     rows["total"]["stream connects"] = sum(r.connects for r in readers)
+    for item in missed[:20]:
+        log(f"not shown everywhere: window {item[0]}, shopper {item[1]}, message {item[2]}, "
+            f"times per stream {item[3]}, streams' (last id, connects) {item[4]}")
     return rows
 
 
