@@ -8,7 +8,7 @@ import logging
 import time
 
 from flask import current_app, g, jsonify, render_template, request
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -89,7 +89,9 @@ def is_outage(error):
     """Connection-level failures (refused, lost, gone away, locked, no free pooled
     connection in time), not bad SQL."""
     return isinstance(error, (OperationalError, DisconnectionError, PoolTimeout)) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated)
+        isinstance(error, DBAPIError) and error.connection_invalidated) or (
+        # A connection lost earlier in this request (by code that swallowed the error) and not rolled back.
+        isinstance(error, PendingRollbackError) and "reconnect until invalid transaction" in str(error))
 
 
 def _end_session(error=None):

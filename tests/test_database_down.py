@@ -35,7 +35,8 @@ def app(proxy):
     name, url = backends.create_mysql_database()
     parts = urlsplit(url)
     through_proxy = url.replace(parts.netloc, f"{parts.username}@127.0.0.1:{proxy.port}")
-    app = create_app(_config(through_proxy))
+    # Rate limits on: their keys and exemptions read the database too.
+    app = create_app(_config(through_proxy, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://"))
     with app.app_context():
         db.create_all()
         from chat.demo import seed_demo
@@ -127,3 +128,27 @@ def test_a_cut_between_requests_is_not_seen_once_the_database_is_back(app, proxy
     token = first.headers["X-Chat-Session"]
     assert _api_send(client, "two", str(uuid.uuid4()), token).status_code == 201
     assert client.get("/api/products/1/messages", headers={"X-Chat-Session": token}).status_code == 200
+
+
+def test_a_connection_lost_as_the_request_ends_still_answers_the_stored_message(app, monkeypatch):
+    """The database goes away after the commit, while the session is closed: the shopper
+    still gets the answer for the message that is stored (it was a bare 500)."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    close = Session.close
+    lost = []
+
+    def close_on_a_dead_connection(session):
+        if not lost:
+            lost.append(True)
+            close(session)
+            raise OperationalError("ROLLBACK", None, ConnectionResetError("Lost connection to MySQL server"))
+        return close(session)
+
+    client = app.test_client()
+    monkeypatch.setattr(Session, "close", close_on_a_dead_connection)
+    sent = _api_send(client, "stored before the connection died", str(uuid.uuid4()))
+    assert lost and sent.status_code == 201
+    monkeypatch.setattr(Session, "close", close)
+    assert _counts(app) == (1, 1, 0)
