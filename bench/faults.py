@@ -43,6 +43,8 @@ def main():
     if waits:
         print(f"\n503 answers: {len(waits)}, time to answer: median {waits[len(waits) // 2]:.3f} s, "
               f"max {waits[-1]:.3f} s")
+    for error, n in details["connection errors"].items():
+        print(f"connection error x{n}: {error}")
     tracebacks = details["server_log"].count("Traceback")
     if args.server_log:
         with open(args.server_log, "w") as fh:

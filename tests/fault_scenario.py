@@ -48,6 +48,7 @@ class Clock:
         self.attempts = collections.defaultdict(collections.Counter)  # window -> status -> n
 
         self.seconds = collections.defaultdict(list)  # window -> durations of its 503 answers
+        self.errors = collections.Counter()  # connection errors, by window and message
 
     def note(self, window, status, seconds):
         self.attempts[window][status] += 1
@@ -99,6 +100,7 @@ class Shopper(threading.Thread):
                                           headers={**headers, "HX-Request": "true"},
                                           data={"message_text": text, "client_message_id": record["client_id"]})
         except requests.RequestException as exc:
+            self.clock.errors[f"{self.clock.window}: {str(exc)[-90:]}"] += 1
             return type(exc).__name__
         if response.headers.get("X-Chat-Session"):
             self.token = response.headers["X-Chat-Session"]
@@ -234,6 +236,7 @@ def run(shoppers=8, streams=2, window_seconds=5.0, interval=0.05, min_messages=1
         proxy.cut()
         redis_server.stop()
         backends.drop_mysql_database(name)
+    details["connection errors"] = dict(clock.errors)
     details["503 seconds"] = sorted(t for w in WINDOWS for t in clock.seconds[w])
     return rows, {w: dict(clock.attempts[w]) for w in WINDOWS}, details
 
