@@ -92,10 +92,19 @@ def test_sends_are_stored_while_redis_is_down_and_live_delivery_comes_back(serve
     login = admin.post(f"{server.url}/admin/login", allow_redirects=False, timeout=10,
                        data={"email": "admin@example.com", "password": server.password, "csrf_token": csrf})
     assert login.status_code == 302
-    assert "through the widget, Redis down" in admin.get(f"{server.url}/admin/inquiries/{inquiry_id}").text
+    page = admin.get(f"{server.url}/admin/inquiries/{inquiry_id}").text
+    assert "through the widget, Redis down" in page
+    # ... and answer from the inquiry page (the HTMX form).
+    token_in_page = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+    by_page = admin.post(f"{server.url}/admin/inquiries/{inquiry_id}/messages", timeout=10,
+                         headers={"X-CSRFToken": token_in_page, "HX-Request": "true"},
+                         data={"message_text": "answered from the page, Redis down",
+                               "client_message_id": str(uuid.uuid4())})
+    assert by_page.status_code == 201 and "answered from the page, Redis down" in by_page.text
 
     assert stored_texts(server, token) == ["before the outage", "through the API, Redis down",
-                                           "through the widget, Redis down", "the shop answers, Redis down"]
+                                           "through the widget, Redis down", "the shop answers, Redis down",
+                                           "answered from the page, Redis down"]
 
     redis_server.start()  # same port: the server finds it again by itself
 
