@@ -6,9 +6,11 @@ in Redis) with a redis-server of the test's own, which the test kills and starts
 import os
 import re
 import subprocess
+import time
 import uuid
 
 import pytest
+import redis
 import requests
 
 from .live_server import BIN, ROOT, LiveServer, prepared_env
@@ -118,3 +120,12 @@ def test_sends_are_stored_while_redis_is_down_and_live_delivery_comes_back(serve
     assert len(ids) == len(set(ids)), "a message was delivered twice"
     assert {by_api.json()["id"], answer.json()["id"], after_restart.json()["id"]} <= set(ids)
     stream.close()
+
+    # The limits are shared through Redis again (it checks back with growing pauses).
+    fresh_redis = redis.Redis.from_url(redis_server.url)
+    for attempt in range(20):
+        assert api_send(server, f"limits back? {attempt}", token).status_code == 201
+        if any(fresh_redis.scan_iter("LIMITS*")):
+            break
+        time.sleep(1)
+    assert any(fresh_redis.scan_iter("LIMITS*")), "the rate limits never went back to Redis"
