@@ -96,13 +96,18 @@ def engine_options(uri):
     # The timeouts make a dead or unreachable server fail fast (a 503, see
     # chat/errors.py) instead of holding a request for minutes.
     if uri.startswith("mysql"):
-        timeout = _int("DATABASE_TIMEOUT_SECONDS", 2)
+        connect_args = {"connect_timeout": _int("DATABASE_TIMEOUT_SECONDS", 2)}
+        # Read/write timeouts only where set: gunicorn.conf.py sets one for the web
+        # server, so a hung server cannot hold requests; the CLI's long jobs
+        # (migrations, purge) are not cut off.
+        query_timeout = _int("DATABASE_QUERY_TIMEOUT_SECONDS", 0)
+        if query_timeout > 0:
+            connect_args.update(read_timeout=query_timeout, write_timeout=query_timeout)
         return {
             "pool_pre_ping": True,
             "pool_recycle": 280,
             "pool_timeout": _int("DATABASE_POOL_TIMEOUT_SECONDS", 5),
-            "connect_args": {"connect_timeout": timeout, "read_timeout": _int("DATABASE_QUERY_TIMEOUT_SECONDS", 10),
-                             "write_timeout": _int("DATABASE_QUERY_TIMEOUT_SECONDS", 10)},
+            "connect_args": connect_args,
         }
     return {}
 
