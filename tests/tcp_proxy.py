@@ -6,6 +6,7 @@ listens again on the same port.
 """
 import socket
 import threading
+import time
 
 from .live_server import free_port
 
@@ -18,6 +19,7 @@ class TCPProxy:
         self._connections = set()
         self._listener = None
         self._accepting = None
+        self.frozen = False
 
     def start(self):
         listener = socket.socket()
@@ -30,6 +32,13 @@ class TCPProxy:
         return self
 
     restore = start
+
+    def freeze(self):
+        """Keep every connection open but forward nothing (a hung or blackholed server)."""
+        self.frozen = True
+
+    def thaw(self):
+        self.frozen = False
 
     def cut(self):
         """Close the listener and every connection through it."""
@@ -80,6 +89,8 @@ class TCPProxy:
                 data = source.recv(65536)
                 if not data:
                     break
+                while self.frozen:
+                    time.sleep(0.05)
                 target.sendall(data)
         except OSError:
             pass

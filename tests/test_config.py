@@ -50,5 +50,5 @@ def test_only_the_web_server_cuts_off_slow_queries(monkeypatch):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     runpy.run_path(os.path.join(root, "gunicorn.conf.py"))  # what the web server reads first
     args = engine_options("mysql+pymysql://root@127.0.0.1/test")["connect_args"]
-    assert args["read_timeout"] == 10 and args["write_timeout"] == 10
+    assert args["read_timeout"] == 2 and args["write_timeout"] == 2
     assert engine_options("sqlite://") == {}

@@ -152,3 +152,24 @@ def test_a_connection_lost_as_the_request_ends_still_answers_the_stored_message(
     assert lost and sent.status_code == 201
     monkeypatch.setattr(Session, "close", close)
     assert _counts(app) == (1, 1, 0)
+
+
+def test_a_database_that_hangs_answers_503_instead_of_holding_the_request(app, proxy, monkeypatch):
+    """The server takes connections but answers nothing (hung, or a network that drops
+    packets): the web server's read timeout (gunicorn.conf.py) turns the wait into a 503."""
+    monkeypatch.setenv("DATABASE_QUERY_TIMEOUT_SECONDS", "1")
+    monkeypatch.setenv("DATABASE_TIMEOUT_SECONDS", "1")
+    web = create_app(_config(app.config["SQLALCHEMY_DATABASE_URI"]))  # the schema is there already
+    client = web.test_client()
+    first = _api_send(client, "before it hangs", str(uuid.uuid4()))
+    assert first.status_code == 201
+    token, retried_id = first.headers["X-Chat-Session"], str(uuid.uuid4())
+    proxy.freeze()
+    try:
+        _assert_503(_api_send(client, "while it hangs", retried_id, token), "json")
+    finally:
+        proxy.thaw()
+    assert _api_send(client, "while it hangs", retried_id, token).status_code == 201
+    with web.app_context():
+        db.engine.dispose()
+    assert _counts(app) == (1, 2, 0)
