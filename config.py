@@ -62,6 +62,11 @@ class Config:
     # Shared limits across workers when Redis is there; per process otherwise.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    # Redis down must not stop sends: limits fall back to per-process memory
+    # (and go back to Redis once it answers); a failure in the limiter's
+    # bookkeeping after the view ran is logged, never a 500 for a stored message.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     # Retry-After (and X-RateLimit-*) on limited routes, so clients know when to retry.
     RATELIMIT_HEADERS_ENABLED = True
     CHAT_SEND_RATE_LIMIT = os.environ.get("CHAT_SEND_RATE_LIMIT", "30/minute")
@@ -88,8 +93,33 @@ class Config:
 def engine_options(uri):
     # MySQL drops idle connections (wait_timeout); pre-ping and recycle
     # keep a long-lived pool from handing out dead ones.
+    # The timeouts make a dead or unreachable server fail fast (a 503, see
+    # chat/errors.py) instead of holding a request for minutes.
     if uri.startswith("mysql"):
-        return {"pool_pre_ping": True, "pool_recycle": 280}
+        connect_args = {"connect_timeout": _int("DATABASE_TIMEOUT_SECONDS", 2)}
+        # Read/write timeouts only where set: gunicorn.conf.py sets one for the web
+        # server, so a hung server cannot hold requests; the CLI's long jobs
+        # (migrations, purge) are not cut off.
+        query_timeout = _int("DATABASE_QUERY_TIMEOUT_SECONDS", 0)
+        if query_timeout > 0:
+            connect_args.update(read_timeout=query_timeout, write_timeout=query_timeout)
+        return {
+            "pool_pre_ping": True,
+            "pool_recycle": 280,
+            "pool_timeout": _int("DATABASE_POOL_TIMEOUT_SECONDS", 5),
+            "connect_args": connect_args,
+        }
+    return {}
+
+
+def limiter_storage_options(uri):
+    # redis-py retries with backoff by default: seconds per request while Redis
+    # is down before the limiter gives up on it and falls back to memory.
+    if uri.startswith(("redis", "rediss")):
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        return {"socket_connect_timeout": 1, "socket_timeout": 1, "retry": Retry(NoBackoff(), 0)}
     return {}
 
 

@@ -1,6 +1,10 @@
 """gunicorn settings for SSE: gevent workers hold many idle streams cheaply."""
 import os
 
+# Web requests give up on a MySQL server that stopped answering (a 503) after this
+# many seconds; the flask CLI (migrations, purge) runs without that limit. See config.py.
+os.environ.setdefault("DATABASE_QUERY_TIMEOUT_SECONDS", "2")
+
 bind = os.environ.get("BIND", "127.0.0.1:" + os.environ.get("PORT", "5000"))
 worker_class = "gevent"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))

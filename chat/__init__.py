@@ -76,6 +76,9 @@ def create_app(config_name_or_object=None):
         config_module.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
     )
 
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_OPTIONS", config_module.limiter_storage_options(app.config["RATELIMIT_STORAGE_URI"])
+    )
     from . import inputs
 
     inputs.init_app(app)  # id converters, strict UTF-8 forms and query strings, chunked-body limit

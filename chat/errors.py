@@ -7,8 +7,9 @@ still answers JSON, decided by the path).
 import logging
 import time
 
-from flask import jsonify, render_template, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from flask import current_app, g, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -25,14 +26,20 @@ def wants_json():
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def _respond(code, name, message, fields=None, headers=None):
+def _respond(code, name, message, fields=None, headers=None, without_database=False):
     if wants_json():
         body = {"error": message}
         if fields:
             body["fields"] = fields
         return jsonify(body), code, headers or {}
     template = "errors/fragment.html" if request.headers.get("HX-Request") else "errors/page.html"
-    return render_template(template, code=code, name=name, message=message), code, headers or {}
+    if without_database:
+        # Context processors would load the logged-in admin (and count sites)
+        # from the database that just failed: render with the template's own names only.
+        html = current_app.jinja_env.get_template(template).render(code=code, name=name, message=message)
+    else:
+        html = render_template(template, code=code, name=name, message=message)
+    return html, code, headers or {}
 
 
 def _http_error(error):
@@ -54,8 +61,13 @@ _last_db_log = [0.0]
 
 def database_unavailable(error):
     """The database is down or unreachable: a clear 503 (whatever was written is rolled back)."""
+    from . import identity
     from .extensions import db
 
+    # The after_request hooks still run: they must not ask the database again
+    # (an error there would turn this 503 into a bare 500).
+    g.database_unavailable = True
+    identity.without_database()
     try:
         db.session.rollback()
     except Exception:  # noqa: BLE001 - the connection is gone; the pool discards it
@@ -64,16 +76,45 @@ def database_unavailable(error):
     if time.monotonic() - _last_db_log[0] > 10:
         _last_db_log[0] = time.monotonic()
         log.error("database unavailable (%s); answering 503", type(getattr(error, "orig", error)).__name__)
-    return _respond(503, "Service Unavailable", FRIENDLY[503], headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return _respond(503, "Service Unavailable", FRIENDLY[503], headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                    without_database=True)
+
+
+def database_failed():
+    """This request is answered with the 503: hooks that would query the database skip it."""
+    return bool(g.get("database_unavailable"))
 
 
 def is_outage(error):
-    """Connection-level failures (refused, lost, gone away, locked), not bad SQL."""
-    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
+    """Connection-level failures (refused, lost, gone away, locked, no free pooled
+    connection in time), not bad SQL."""
+    return isinstance(error, (OperationalError, DisconnectionError, PoolTimeout)) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated) or (
+        # A connection lost earlier in this request (by code that swallowed the error) and not rolled back.
+        isinstance(error, PendingRollbackError) and "reconnect until invalid transaction" in str(error))
+
+
+def _end_session(error=None):
+    """teardown: end the request's database session even when its connection just died.
+
+    Flask-SQLAlchemy's own teardown would raise from the rollback of a lost
+    connection, after the response was made: the client got a bare 500 for
+    a message that may be stored. Registered after it, this runs first.
+    """
+    from .extensions import db
+
+    try:
+        db.session.remove()
+    except Exception as exc:  # noqa: BLE001
+        if not is_outage(exc):
+            raise
+        db.session.registry.clear()  # the pool has invalidated the connection; drop the session
 
 
 def register_error_handlers(app):
     from .services import ServiceError
+
+    app.teardown_appcontext(_end_session)
 
     app.register_error_handler(ServiceError, _service_error)
     app.register_error_handler(HTTPException, _http_error)

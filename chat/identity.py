@@ -104,6 +104,14 @@ def from_request():
     return g.chat_session_id
 
 
+def without_database():
+    """The database is down (a 503 is on its way): a token not read yet stays unread,
+    since its revocation cannot be checked; a session minted in this request is kept."""
+    if "chat_session_id" not in g:
+        g.chat_session_id = None
+        g.chat_session_via_header = HEADER_NAME in request.headers
+
+
 def ensure():
     """The caller's session id, making a new one (sent back after the request)."""
     session_id = from_request()

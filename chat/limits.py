@@ -9,6 +9,8 @@ A limited visitor gets a 429 with ``Retry-After`` and a friendly sentence;
 callers with a session or conversation of their own are never held back by
 the per-IP limits of strangers behind the same address.
 """
+import functools
+
 from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
 
@@ -20,14 +22,42 @@ TOO_MANY_NEW = ("Too many new conversations have been started from your network 
                 "Please wait a few minutes and try again.")
 
 
+def database_safe(callback):
+    """For callbacks Flask-Limiter runs (keys, exemptions) that read the database.
+
+    Flask-Limiter catches their errors (it takes them for a failing Redis), which
+    would leave the request's session on a dead connection and the view with an
+    error that is no outage (PendingRollbackError, a 500). Rolled back here, the
+    view meets the outage itself and answers the 503.
+    """
+    @functools.wraps(callback)
+    def wrapper(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except Exception as error:
+            from .errors import is_outage
+            from .extensions import db
+
+            if is_outage(error):
+                try:
+                    db.session.rollback()
+                except Exception:  # noqa: BLE001 - the pool discards the dead connection
+                    pass
+            raise
+
+    return wrapper
+
+
 def _config(name):
     return lambda: current_app.config[name]
 
 
+@database_safe
 def _has_session():
     return identity.from_request() is not None
 
 
+@database_safe
 def _has_conversation_here():
     """The caller already talks about this product: not a new conversation."""
     product_id = (request.view_args or {}).get("product_id")
@@ -37,7 +67,7 @@ def _has_conversation_here():
 
 
 _per_session = limiter.shared_limit(_config("CHAT_SEND_RATE_LIMIT"), scope="chat-send",
-                                    key_func=identity.rate_key, error_message=SLOW_DOWN)
+                                    key_func=database_safe(identity.rate_key), error_message=SLOW_DOWN)
 _new_sessions = limiter.shared_limit(
     _config("CHAT_NEW_SESSIONS_PER_IP"), scope="chat-new-session", key_func=get_remote_address,
     exempt_when=_has_session, error_message=TOO_MANY_NEW,
@@ -53,5 +83,5 @@ def send_limit(view):
     return _per_session(_new_sessions(_new_inquiries(view)))
 
 
-typing_limit = limiter.limit(_config("CHAT_TYPING_RATE_LIMIT"), key_func=identity.rate_key,
+typing_limit = limiter.limit(_config("CHAT_TYPING_RATE_LIMIT"), key_func=database_safe(identity.rate_key),
                              error_message=SLOW_DOWN)

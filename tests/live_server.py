@@ -41,8 +41,9 @@ def prepared_env(tmp_path, database_url, redis_url=None, seed=True, **settings):
 
 
 class LiveServer:
-    def __init__(self, env, port=None, app_spec="wsgi:app"):
+    def __init__(self, env, port=None, app_spec="wsgi:app", workers=1):
         self.env = env
+        self.workers = workers
         self.app_spec = app_spec  # the WSGI app gunicorn serves (bench/ serves stock flask-sse too)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -53,7 +54,7 @@ class LiveServer:
         self.log = tempfile.NamedTemporaryFile(prefix="chat-server-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [os.path.join(BIN, "gunicorn"), "-c", "gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", "1", self.app_spec],
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers), self.app_spec],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log,
         )
         deadline = time.monotonic() + 60  # generous: the 2 cores may be busy with other runs

@@ -28,8 +28,27 @@ def test_unknown_configuration_name_is_refused():
         create_app("staging")
 
 
-def test_mysql_urls_get_pre_ping_and_recycle():
+def test_mysql_urls_get_pre_ping_recycle_and_timeouts():
     from config import engine_options
 
-    assert engine_options("mysql+pymysql://root@127.0.0.1/test") == {"pool_pre_ping": True, "pool_recycle": 280}
+    options = engine_options("mysql+pymysql://root@127.0.0.1/test")
+    assert options["pool_pre_ping"] is True and options["pool_recycle"] == 280
+    # An unreachable server fails fast (a 503) rather than holding requests.
+    assert options["connect_args"]["connect_timeout"] == 2 and options["pool_timeout"] == 5
+
+
+def test_only_the_web_server_cuts_off_slow_queries(monkeypatch):
+    from config import engine_options
+
+    import os
+    import runpy
+
+    # Set then deleted, so that monkeypatch restores its absence after the test.
+    monkeypatch.setenv("DATABASE_QUERY_TIMEOUT_SECONDS", "")
+    monkeypatch.delenv("DATABASE_QUERY_TIMEOUT_SECONDS")
+    assert "read_timeout" not in engine_options("mysql+pymysql://root@127.0.0.1/test")["connect_args"]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    runpy.run_path(os.path.join(root, "gunicorn.conf.py"))  # what the web server reads first
+    args = engine_options("mysql+pymysql://root@127.0.0.1/test")["connect_args"]
+    assert args["read_timeout"] == 2 and args["write_timeout"] == 2
     assert engine_options("sqlite://") == {}
