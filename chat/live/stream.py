@@ -11,7 +11,7 @@ import time
 from flask import current_app, request
 from flask_sse import Message
 
-from . import broker as get_broker
+from . import current_broker
 from .broker import END, RESYNC
 
 _open = {"streams": 0}
@@ -75,7 +75,7 @@ def event_stream(handler, after):
     app = current_app._get_current_object()
     config = app.config
     heartbeat = config["SSE_HEARTBEAT_SECONDS"]
-    broker = get_broker(app)
+    broker = current_broker(app)
 
     # Each step runs in a short request context built from the stream's own
     # request (url_for, the login), and gives its database connection back.
