@@ -1,10 +1,12 @@
 """The admins' live stream.
 
-Every admin page has one stream. All of them get the waiting count (the
-header badge and the tab title) and "a customer wrote" (notifications). The
-list's stream also gets its rows (it carries the list's filters, so rows that
-stop matching leave and rows that start matching come); an inquiry page's
-stream gets that inquiry's messages, marks, typing, presence and controls.
+Every admin page has one stream, subscribed to the channels of what it shows.
+All of them get the waiting count (the header badge and the tab title) and "a
+customer wrote" (notifications) from the light ADMIN_NOTICES channel. The
+list's stream also gets its rows from ADMIN_LIST (it carries the list's
+filters, so rows that stop matching leave and rows that start matching come);
+an inquiry page's stream gets only that inquiry's channel: its messages,
+marks, typing, presence and controls.
 """
 import json
 
@@ -44,7 +46,9 @@ class AdminStream(StreamHandler):
         self.filters = filters  # the list's filters; None when the page shows no list
         self.since = since  # the list: the newest message id its page (or this stream) knew of
         self.inquiry_id = inquiry_id
-        self.channels = (events.ADMINS,) + ((events.inquiry_channel(inquiry_id),) if inquiry_id else ())
+        self.channels = ((events.ADMIN_NOTICES,)
+                         + ((events.ADMIN_LIST,) if filters is not None else ())
+                         + ((events.inquiry_channel(inquiry_id),) if inquiry_id else ()))
         self._controls_shown = None  # (status, priority, assignee) as this page shows them
 
     def _admin(self):
@@ -98,6 +102,8 @@ class AdminStream(StreamHandler):
         if kind == Event.INQUIRY:
             if self.filters is not None:
                 out.extend(self._row(event, data["inquiry_id"]))
+        elif kind == Event.WAITING:
+            # The same bytes for every admin page of this worker.
             out.append(once(event, "waiting", lambda: Message(str(inquiries.waiting_count()), type=Event.WAITING)))
             if data.get("sender_type") == "customer" and data.get("message_id"):
                 wrote = once(event, "wrote", lambda: customer_wrote(data["message_id"]))
