@@ -8,13 +8,13 @@ only events it delivers; without Redis the in-process broker hands events
 straight to the queues. Events are small dicts ({"type", "id", "data"}, the
 flask-sse Message shape); streams load what they show from the database.
 
-queue.Queue and threading are cooperative under gevent's monkey patching, so
+threading.Event is cooperative under gevent's monkey patching, so
 the same code serves gevent workers and plain threads.
 """
+import collections
 import json
 import logging
 import os
-import queue
 import threading
 import time
 
@@ -51,31 +51,46 @@ END = {"type": "end"}  # the server stops: end the stream cleanly, the client re
 
 
 class Subscription:
+    """One stream's inbox: a deque and an Event (under gevent a gevent Event), much
+    lighter than a queue.Queue with its lock and three conditions; an idle worker
+    holds thousands of these."""
+
+    __slots__ = ("channels", "maxsize", "_items", "_ready")
+
     def __init__(self, channels, maxsize=1000):
         self.channels = frozenset(channels)
-        self.queue = queue.Queue(maxsize=maxsize)
+        self.maxsize = maxsize
+        self._items = collections.deque()
+        self._ready = threading.Event()
+
+    def __len__(self):
+        return len(self._items)
 
     def deliver(self, event):
-        try:
-            self.queue.put_nowait(event)
-        except queue.Full:
+        if len(self._items) >= self.maxsize:
             # A stalled client: drop the backlog, let it reload from the DB.
-            self._drain()
-            self.queue.put_nowait(RESYNC)
-
-    def _drain(self):
-        try:
-            while True:
-                self.queue.get_nowait()
-        except queue.Empty:
-            pass
+            self._items.clear()
+            event = RESYNC
+        self._items.append(event)
+        self._ready.set()
 
     def get(self, timeout):
         """The next event, or None after ``timeout`` seconds."""
-        try:
-            return self.queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
+        while True:
+            try:
+                return self._items.popleft()
+            except IndexError:
+                pass
+            # Clear, then look again: a deliver() in between has set the Event anew.
+            self._ready.clear()
+            if self._items:
+                continue
+            if not self._ready.wait(timeout):
+                try:
+                    return self._items.popleft()
+                except IndexError:
+                    return None
+            timeout = 0  # woken: take what came, do not wait a second time
 
 
 class LocalBroker:

@@ -71,6 +71,22 @@ class StreamHandler:
         """The client went away."""
 
 
+# What a step's request context needs: the URL (url_for), the login (cookies,
+# bearer token) and where the request came from. The rest of the WSGI environ
+# (other headers, the server's socket and objects) is not kept for hours.
+_ENVIRON_KEYS = frozenset({
+    "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "SERVER_NAME", "SERVER_PORT",
+    "SERVER_PROTOCOL", "REMOTE_ADDR", "HTTP_HOST", "HTTP_COOKIE", "HTTP_AUTHORIZATION",
+    "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_CHAT_SESSION",
+    "wsgi.url_scheme", "wsgi.errors", "wsgi.version", "wsgi.multithread", "wsgi.multiprocess",
+    "wsgi.run_once",
+})
+
+
+def _kept_environ(environ):
+    return {key: environ[key] for key in _ENVIRON_KEYS.intersection(environ)}
+
+
 def event_stream(handler, after):
     app = current_app._get_current_object()
     config = app.config
@@ -79,7 +95,7 @@ def event_stream(handler, after):
 
     # Each step runs in a short request context built from the stream's own
     # request (url_for, the login), and gives its database connection back.
-    environ = {k: v for k, v in request.environ.items() if k not in ("wsgi.input", "werkzeug.request")}
+    environ = _kept_environ(request.environ)
 
     def run(fn, *args):
         from ..extensions import db
