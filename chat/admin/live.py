@@ -19,7 +19,7 @@ from ..extensions import db
 from ..inputs import last_event_id, optional_id
 from ..live import events
 from ..live.names import Event
-from ..live.stream import StreamHandler, event_stream, once
+from ..live.stream import MISSING, StreamHandler, event_stream, made, once
 from ..models import ProductInquiry, ProductMessage, User
 from ..services import conversations, inquiries
 from ..services.validation import parse_id
@@ -131,6 +131,36 @@ class AdminStream(StreamHandler):
                                type=Event.PRESENCE))
         return out
 
+    def cached(self, event):
+        """The badge, the notification and list rows as the first admin page of this
+        worker made them for this event (no context, no SQL)."""
+        data = event.get("data") or {}
+        kind = event.get("type")
+        if kind == Event.WAITING:
+            waiting = made(event, "waiting")
+            if waiting is MISSING:
+                return None
+            if data.get("sender_type") == "customer" and data.get("message_id"):
+                wrote = made(event, "wrote")
+                if wrote is MISSING:
+                    return None
+                return [waiting] if wrote is None else [waiting, wrote]
+            return [waiting]
+        if kind == Event.INQUIRY and self.filters is not None:
+            matches = made(event, self._matches_key())
+            if matches is MISSING:
+                return None
+            if not matches:
+                return [Message(str(data["inquiry_id"]), type=Event.REMOVE)]
+            row = made(event, ("row", data["inquiry_id"]))
+            return None if row is MISSING else [row]
+        return None
+
+    def _matches_key(self):
+        filters = self.filters
+        return ("matches", tuple(sorted(filters.as_args().items())),
+                self.admin_id if filters.assignee == "mine" else None)
+
     def _row(self, event, inquiry_id):
         """The inquiry's list row if it (still) matches this list's filters, else a removal.
 
@@ -138,8 +168,7 @@ class AdminStream(StreamHandler):
         and one rendering per event.
         """
         filters = self.filters
-        key = ("matches", tuple(sorted(filters.as_args().items())),
-               self.admin_id if filters.assignee == "mine" else None)
+        key = self._matches_key()
 
         def matches():
             query = inquiries.filtered_query(filters, self._admin()).where(ProductInquiry.id == inquiry_id)

@@ -40,6 +40,14 @@ def once(event, key, compute):
     return cache[key]
 
 
+MISSING = object()
+
+
+def made(event, key):
+    """What ``once(event, key, ...)`` made, or MISSING if no stream made it yet."""
+    return event.get("_once", {}).get(key, MISSING)
+
+
 class StreamHandler:
     """What a stream shows. Subclasses say how to replay and render for their viewer."""
 
@@ -53,6 +61,13 @@ class StreamHandler:
     def handle(self, event):
         """Turn a broker event into a list of Messages (may be empty)."""
         raise NotImplementedError
+
+    def cached(self, event):
+        """The Messages for ``event`` if another stream of this worker already made them
+        (see ``once``), else None. Runs without any context: no request context to
+        build, no session cookie to verify, no database; so N pages that show the
+        same thing cost one rendering plus N cheap lookups."""
+        return None
 
     def delivered(self, message_ids):
         """The listed messages were written to the client."""
@@ -69,6 +84,15 @@ class StreamHandler:
 
     def on_close(self):
         """The client went away."""
+
+
+def _wire(message):
+    """The SSE text of a Message, formatted once however many streams send it
+    (``once`` hands the same Message object to every stream of the worker)."""
+    text = getattr(message, "_wire", None)
+    if text is None:
+        text = message._wire = str(message)
+    return text
 
 
 # What a step's request context needs: the URL (url_for), the login (cookies,
@@ -171,7 +195,9 @@ def event_stream(handler, after):
                 message_id = event.get("id")
                 if event.get("type") == "message" and message_id in sent:
                     continue
-                out = safely(handler.handle, event)
+                out = handler.cached(event)
+                if out is None:
+                    out = safely(handler.handle, event)
                 fresh = []
                 for item in out:
                     if item.type == "message" and item.id:
@@ -180,7 +206,7 @@ def event_stream(handler, after):
                         sent.add(item.id)
                         fresh.append(item.id)
                         last = max(last or 0, item.id)
-                    yield str(item)
+                    yield _wire(item)
                 if fresh:
                     safely(handler.delivered, fresh)
         finally:
