@@ -42,8 +42,8 @@ class PatternBroker(RedisBroker):
 
     def _send_subscribe(self, channels):
         with self._lock:
-            for confirmed in self._confirmed.values():
-                confirmed.set()
+            for channel in channels:  # the pattern covers them: nothing to wait for
+                self._confirmed.setdefault(channel, threading.Event()).set()
         if self._conn is not None and getattr(self._conn, "_psubscribed", False) is False:
             self._conn._psubscribed = True
             self._conn.send_command("PSUBSCRIBE", self.prefix + "*")
@@ -90,8 +90,9 @@ def worker(name, mode, redis_url, prefix, streams, ready, done, results):
     ready.put((name, shoppers, subscribe_seconds))
     done.wait()
     time.sleep(0.5)  # the last events in flight
+    subscribed = "1 pattern" if mode == "pattern" else str(len(broker.redis_channels()))
     results.put({"name": name, "received": broker.received - received_before,
-                 "latencies": TimedSubscription.latencies, "redis_channels": len(broker.redis_channels())})
+                 "latencies": TimedSubscription.latencies, "redis_channels": subscribed})
     broker.close()
 
 
@@ -141,13 +142,13 @@ def main():
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     args = parser.parse_args()
     rows = [run(mode, args) for mode in args.mode.split(",")]
-    print(f"\n{args.streams} streams per worker, {args.rate:g} events/s for {args.seconds:g} s to worker A's shoppers")
+    print(f"\nload average {os.getloadavg()[0]:.1f}; {args.streams} streams per worker, {args.rate:g} events/s for {args.seconds:g} s to worker A's shoppers")
     print(f"{'mode':<9} {'published':>9} {'rate/s':>7} {'A read':>7} {'B read':>7} {'A deliv.':>8} "
-          f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'channels A/B':>12} {'setup s':>7}")
+          f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'Redis subscriptions A / B':>26} {'setup s':>7}")
     for r in rows:
         print(f"{r['mode']:<9} {r['published']:>9} {r['rate']:>7.0f} {r['a_received']:>7} {r['b_received']:>7} "
               f"{r['a_delivered']:>8} {r['p50']:>7.2f} {r['p99']:>7.2f} {r['max']:>7.2f} "
-              f"{str(r['a_channels']) + '/' + str(r['b_channels']):>12} {r['setup']:>7.1f}")
+              f"{r['a_channels'] + ' / ' + r['b_channels']:>26} {r['setup']:>7.1f}")
 
 
 if __name__ == "__main__":

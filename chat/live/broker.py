@@ -243,6 +243,8 @@ class RedisBroker(LocalBroker):
                 waits = [self._confirmed.setdefault(channel, threading.Event()) for channel in sub.channels]
             if new:
                 self._send_subscribe(new)
+            if self._conn is None:
+                return sub  # Redis is down: no confirmation will come; the reconnect resyncs
         deadline = time.monotonic() + timeout
         for confirmed in waits:
             if not confirmed.wait(max(0.0, deadline - time.monotonic())):
