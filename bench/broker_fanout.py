@@ -25,7 +25,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import statistics
 import sys
 import threading
 import time

@@ -11,7 +11,11 @@ own objects. What gunicorn's gevent worker holds per connection (the greenlet
 and its saved stack, the parser, its environ) is not in this figure: compare
 with the RSS per stream from sse_streams.py.
 """
-import os, sys, tracemalloc, gc, json, tempfile
+import gc
+import os
+import sys
+import tempfile
+import tracemalloc
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.chdir(sys.path[0])
 os.environ.update(CHAT_CONFIG="production", SECRET_KEY="x", DATABASE_URL=f"sqlite:///{tempfile.mkdtemp()}/m.sqlite",
