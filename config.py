@@ -46,6 +46,8 @@ class Config:
     TYPING_TTL_SECONDS = float(os.environ.get("TYPING_TTL_SECONDS", 6))
     LIVE_CHANNEL_PREFIX = os.environ.get("LIVE_CHANNEL_PREFIX", "chat:")
     LIVE_STATS_ENABLED = _bool("LIVE_STATS_ENABLED", False)
+    # SSUBSCRIBE/SPUBLISH (Redis 7 sharded pub/sub, for Redis Cluster) instead of SUBSCRIBE/PUBLISH.
+    REDIS_SHARDED_PUBSUB = _bool("REDIS_SHARDED_PUBSUB", False)
 
     # Email (SMTP)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")

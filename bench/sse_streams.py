@@ -8,8 +8,9 @@ A benchmark, not a test: it prints figures and never passes or fails.
 
 Implementations (--impl, default all three):
 
-  ours       GET /products/1/chat/stream?after=<id> of the app, with the chat
-             session cookie. One Redis pub/sub connection per worker feeds every
+  ours       GET /embed/demo/stream?product=1&after=<id>&ticket=<t> of the app,
+             the ticket from POST /embed/demo/stream-ticket with the session's
+             X-Chat-Session header (the embed widget's protocol). One Redis pub/sub connection per worker feeds every
              stream. Every stream has its own chat session (made once, up front,
              by POST /api/products/1/messages).
   stock      flask-sse 1.0.0 exactly as shipped: its own blueprint and stream()
@@ -475,13 +476,22 @@ class Bench:
         for i in range(n_probe + n_idle):
             if impl == "ours":
                 token, last_id = self.sessions[i]
-                out.append((f"/products/{PRODUCT_ID}/chat/stream?after={last_id}",
-                            {"Cookie": f"chat_session={token}"}, i))
+                # The embed ticket protocol: {ticket} is filled in just before opening
+                # (a ticket opens one stream within a minute).
+                out.append((f"/embed/demo/stream?product={PRODUCT_ID}&after={last_id}&ticket={{ticket}}",
+                            {"X-Chat-Session": token}, i))
             else:
                 kind = "probe" if i < n_probe else "idle"
                 channel = f"{self.prefix}{impl}:{kind}:{i}"
                 out.append((f"/live/stock?channel={urllib.parse.quote(channel)}", {}, channel))
         return out
+
+    async def ticket(self, port, headers):
+        """POST /embed/demo/stream-ticket with the session header: the stream's single-use ticket."""
+        status, _, payload = await http_request(port, "POST", "/embed/demo/stream-ticket", headers)
+        if status != 200:
+            return "refused"  # the stream then fails with 403 and is counted as failed
+        return urllib.parse.quote(json.loads(payload)["ticket"])
 
     async def open_streams(self, impl, port, targets, probes, deadline, notes, warm=True):
         """Open the streams in batches, so the listen backlog never overflows.
@@ -498,6 +508,9 @@ class Bench:
             if time.monotonic() > deadline:
                 notes.append(f"opening stopped at {len(streams)}: time limit")
                 break
+            if not stock:
+                batch = [(path.format(ticket=await self.ticket(port, headers)), headers, target)
+                         for path, headers, target in batch]
             group = await asyncio.gather(*(Stream(stock, probes).start(port, path, headers)
                                            for path, headers, _ in batch))
             streams += group

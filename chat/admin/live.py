@@ -1,10 +1,12 @@
 """The admins' live stream.
 
-Every admin page has one stream. All of them get the waiting count (the
-header badge and the tab title) and "a customer wrote" (notifications). The
-list's stream also gets its rows (it carries the list's filters, so rows that
-stop matching leave and rows that start matching come); an inquiry page's
-stream gets that inquiry's messages, marks, typing, presence and controls.
+Every admin page has one stream, subscribed to the channels of what it shows.
+All of them get the waiting count (the header badge and the tab title) and "a
+customer wrote" (notifications) from the light ADMIN_NOTICES channel. The
+list's stream also gets its rows from ADMIN_LIST (it carries the list's
+filters, so rows that stop matching leave and rows that start matching come);
+an inquiry page's stream gets only that inquiry's channel: its messages,
+marks, typing, presence and controls.
 """
 import json
 
@@ -17,7 +19,7 @@ from ..extensions import db
 from ..inputs import last_event_id, optional_id
 from ..live import events
 from ..live.names import Event
-from ..live.stream import StreamHandler, event_stream, once
+from ..live.stream import MISSING, StreamHandler, event_stream, made, once
 from ..models import ProductInquiry, ProductMessage, User
 from ..services import conversations, inquiries
 from ..services.validation import parse_id
@@ -44,7 +46,9 @@ class AdminStream(StreamHandler):
         self.filters = filters  # the list's filters; None when the page shows no list
         self.since = since  # the list: the newest message id its page (or this stream) knew of
         self.inquiry_id = inquiry_id
-        self.channels = (events.ADMINS,) + ((events.inquiry_channel(inquiry_id),) if inquiry_id else ())
+        self.channels = ((events.ADMIN_NOTICES,)
+                         + ((events.ADMIN_LIST,) if filters is not None else ())
+                         + ((events.inquiry_channel(inquiry_id),) if inquiry_id else ()))
         self._controls_shown = None  # (status, priority, assignee) as this page shows them
 
     def _admin(self):
@@ -98,6 +102,8 @@ class AdminStream(StreamHandler):
         if kind == Event.INQUIRY:
             if self.filters is not None:
                 out.extend(self._row(event, data["inquiry_id"]))
+        elif kind == Event.WAITING:
+            # The same bytes for every admin page of this worker.
             out.append(once(event, "waiting", lambda: Message(str(inquiries.waiting_count()), type=Event.WAITING)))
             if data.get("sender_type") == "customer" and data.get("message_id"):
                 wrote = once(event, "wrote", lambda: customer_wrote(data["message_id"]))
@@ -125,6 +131,36 @@ class AdminStream(StreamHandler):
                                type=Event.PRESENCE))
         return out
 
+    def cached(self, event):
+        """The badge, the notification and list rows as the first admin page of this
+        worker made them for this event (no context, no SQL)."""
+        data = event.get("data") or {}
+        kind = event.get("type")
+        if kind == Event.WAITING:
+            waiting = made(event, "waiting")
+            if waiting is MISSING:
+                return None
+            if data.get("sender_type") == "customer" and data.get("message_id"):
+                wrote = made(event, "wrote")
+                if wrote is MISSING:
+                    return None
+                return [waiting] if wrote is None else [waiting, wrote]
+            return [waiting]
+        if kind == Event.INQUIRY and self.filters is not None:
+            matches = made(event, self._matches_key())
+            if matches is MISSING:
+                return None
+            if not matches:
+                return [Message(str(data["inquiry_id"]), type=Event.REMOVE)]
+            row = made(event, ("row", data["inquiry_id"]))
+            return None if row is MISSING else [row]
+        return None
+
+    def _matches_key(self):
+        filters = self.filters
+        return ("matches", tuple(sorted(filters.as_args().items())),
+                self.admin_id if filters.assignee == "mine" else None)
+
     def _row(self, event, inquiry_id):
         """The inquiry's list row if it (still) matches this list's filters, else a removal.
 
@@ -132,8 +168,7 @@ class AdminStream(StreamHandler):
         and one rendering per event.
         """
         filters = self.filters
-        key = ("matches", tuple(sorted(filters.as_args().items())),
-               self.admin_id if filters.assignee == "mine" else None)
+        key = self._matches_key()
 
         def matches():
             query = inquiries.filtered_query(filters, self._admin()).where(ProductInquiry.id == inquiry_id)

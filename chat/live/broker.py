@@ -1,18 +1,20 @@
 """Fan-out of live events inside one process, fed by Redis or by itself.
 
 Every SSE stream of a worker process registers a Subscription (a queue) here.
-With Redis, ONE pub/sub connection per process (pattern-subscribed to our
-prefix) feeds all of them; without Redis the in-process broker hands events
+With Redis, ONE pub/sub connection per process feeds all of them, subscribed
+to exactly the channels this process's streams need (refcounted: SUBSCRIBE on
+a channel's first local stream, UNSUBSCRIBE after its last), so a worker reads
+only events it delivers; without Redis the in-process broker hands events
 straight to the queues. Events are small dicts ({"type", "id", "data"}, the
 flask-sse Message shape); streams load what they show from the database.
 
-queue.Queue and threading are cooperative under gevent's monkey patching, so
+threading.Event is cooperative under gevent's monkey patching, so
 the same code serves gevent workers and plain threads.
 """
+import collections
 import json
 import logging
 import os
-import queue
 import threading
 import time
 
@@ -30,15 +32,18 @@ def redis_client(url, **options):
     return redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
 
 
-def publishing_client(url):
-    """One shared client for publishing: a blocking pool waits for a free
-    connection instead of failing when many greenlets publish at once."""
+def publishing_client(url, max_connections=1, client_name=None):
+    """One shared client for publishing. One connection is plenty: a commit's
+    events go out in one pipelined round trip, and the blocking pool makes
+    other greenlets wait their turn (briefly) instead of opening more
+    connections that would stay open: 2 Redis connections per worker, always."""
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    pool = redis.BlockingConnectionPool.from_url(url, max_connections=50, timeout=2, socket_timeout=2,
-                                                 socket_connect_timeout=1)
+    pool = redis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=2,
+                                                 socket_timeout=2, socket_connect_timeout=1,
+                                                 client_name=client_name)
     return redis.Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0))
 
 RESYNC = {"type": "resync"}  # "you may have missed events: reload from the database"
@@ -46,31 +51,46 @@ END = {"type": "end"}  # the server stops: end the stream cleanly, the client re
 
 
 class Subscription:
+    """One stream's inbox: a deque and an Event (under gevent a gevent Event), much
+    lighter than a queue.Queue with its lock and three conditions; an idle worker
+    holds thousands of these."""
+
+    __slots__ = ("channels", "maxsize", "_items", "_ready")
+
     def __init__(self, channels, maxsize=1000):
         self.channels = frozenset(channels)
-        self.queue = queue.Queue(maxsize=maxsize)
+        self.maxsize = maxsize
+        self._items = collections.deque()
+        self._ready = threading.Event()
+
+    def __len__(self):
+        return len(self._items)
 
     def deliver(self, event):
-        try:
-            self.queue.put_nowait(event)
-        except queue.Full:
+        if len(self._items) >= self.maxsize:
             # A stalled client: drop the backlog, let it reload from the DB.
-            self._drain()
-            self.queue.put_nowait(RESYNC)
-
-    def _drain(self):
-        try:
-            while True:
-                self.queue.get_nowait()
-        except queue.Empty:
-            pass
+            self._items.clear()
+            event = RESYNC
+        self._items.append(event)
+        self._ready.set()
 
     def get(self, timeout):
         """The next event, or None after ``timeout`` seconds."""
-        try:
-            return self.queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
+        while True:
+            try:
+                return self._items.popleft()
+            except IndexError:
+                pass
+            # Clear, then look again: a deliver() in between has set the Event anew.
+            self._ready.clear()
+            if self._items:
+                continue
+            if not self._ready.wait(timeout):
+                try:
+                    return self._items.popleft()
+                except IndexError:
+                    return None
+            timeout = 0  # woken: take what came, do not wait a second time
 
 
 class LocalBroker:
@@ -125,28 +145,65 @@ class LocalBroker:
     # -- publishing ------------------------------------------------------
     def publish(self, channel, event):
         self.dispatch(channel, event)
+        return True
+
+    def publish_many(self, pending):
+        """[(channel, event), ...] in order (one commit's events)."""
+        for channel, event in pending:
+            self.publish(channel, event)
+        return True
 
     def close(self):
         pass
 
 
 class RedisBroker(LocalBroker):
-    """One Redis pub/sub connection per process feeds every local subscription."""
+    """One Redis pub/sub connection per process feeds every local subscription.
 
-    def __init__(self, redis_url, prefix="chat:", publisher=None):
+    The connection carries one SUBSCRIBE per channel some local stream shows
+    (SSUBSCRIBE with ``sharded=True``: Redis 7 sharded pub/sub, which Redis
+    Cluster routes by the channel's slot). A stream's ``subscribe`` returns once
+    Redis confirmed its channels, so the stream's database replay that follows
+    cannot miss an event published in between. Publishing uses a separate
+    one-connection pool: 2 Redis connections per worker.
+    """
+
+    PING_SECONDS = 10
+    # Every listener subscribes to this channel too: a publisher that dropped
+    # events during an outage sends RESYNC here once Redis answers again, so
+    # streams of every worker replay what was never published.
+    RESYNC_CHANNEL = "live:resync"
+
+    def __init__(self, redis_url, prefix="chat:", sharded=False):
         super().__init__()
         self.redis_url = redis_url
         self.prefix = prefix
-        # Without flask-sse's publish call (tests, scripts) publish directly.
-        self._redis = None if publisher else publishing_client(redis_url)
-        self._publisher = publisher
+        self.sharded = sharded
+        self._subscribe_cmd, self._unsubscribe_cmd, self._publish_cmd = (
+            ("SSUBSCRIBE", "SUNSUBSCRIBE", "SPUBLISH") if sharded else ("SUBSCRIBE", "UNSUBSCRIBE", "PUBLISH"))
+        # Named connections: CLIENT LIST shows what each worker holds.
+        self._redis = publishing_client(redis_url, client_name=f"{prefix}pub")
         self._pid = None
         self._thread = None
         self._start_lock = threading.Lock()
         self._stopped = threading.Event()
         self.connected = threading.Event()
         self.reconnects = 0
+        self.received = 0  # events read from Redis by this process (tests, benchmarks)
+        # Wire state, changed only under _wire_lock so that the order of
+        # (UN)SUBSCRIBE commands on the socket follows the refcount decisions.
+        self._wire_lock = threading.Lock()
+        self._conn = None  # the pub/sub connection while it is up
+        self._awaiting = {}  # channel -> subscribe commands sent and not yet confirmed
+        self._confirmed = {}  # channel -> Event set when all its subscribes are confirmed
+        self._resync_after = None  # channels to confirm after a (re)connect, then resync
+        # Publishing: one warning per outage, and while Redis is down at most one
+        # attempt a second (the others are skipped: streams replay from the DB).
+        self._publish_down_since = None
+        self._publish_next_try = 0.0
+        self.publish_failures = 0
 
+    # -- subscriptions ---------------------------------------------------
     def _ensure_listener(self):
         # Started lazily, and again after a fork: threads do not survive fork.
         # The lock matters under gevent: Thread.start() yields, and the next
@@ -155,61 +212,169 @@ class RedisBroker(LocalBroker):
             return
         with self._start_lock:
             if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+                if self._pid != os.getpid():
+                    self._reset_after_fork()
                 self._pid = os.getpid()
                 self._stopped.clear()
                 self._thread = threading.Thread(target=self._listen, name="chat-redis-listener", daemon=True)
                 self._thread.start()
 
-    def subscribe(self, channels):
+    def _reset_after_fork(self):
+        self._conn = None
+        self._awaiting = {}
+        self._confirmed = {}
+        self.connected.clear()
+
+    def subscribe(self, channels, timeout=2.0):
         self._ensure_listener()
-        sub = super().subscribe(channels)
-        # Usually the pattern subscription is live already; on a cold start give
-        # it a moment. Either way nothing is lost: every (re)connect resyncs.
-        self.connected.wait(2)
+        if self._conn is None:
+            # A cold start: give the listener a moment to connect. Either way
+            # nothing is lost: every (re)connect resyncs every stream.
+            self.connected.wait(timeout)
+        sub = Subscription(channels)
+        with self._wire_lock:
+            new = []
+            with self._lock:
+                for channel in sub.channels:
+                    subs = self._by_channel.setdefault(channel, set())
+                    if not subs:
+                        new.append(channel)
+                    subs.add(sub)
+                waits = [self._confirmed.setdefault(channel, threading.Event()) for channel in sub.channels]
+            if new:
+                self._send_subscribe(new)
+            if self._conn is None:
+                return sub  # Redis is down: no confirmation will come; the reconnect resyncs
+        deadline = time.monotonic() + timeout
+        for confirmed in waits:
+            if not confirmed.wait(max(0.0, deadline - time.monotonic())):
+                break  # Redis is slow or down: the reconnect will resync this stream
         return sub
 
+    def unsubscribe(self, sub):
+        with self._wire_lock:
+            gone = []
+            with self._lock:
+                for channel in sub.channels:
+                    subs = self._by_channel.get(channel)
+                    if subs is not None:
+                        subs.discard(sub)
+                        if not subs:
+                            del self._by_channel[channel]
+                            self._confirmed.pop(channel, None)
+                            gone.append(channel)
+            if gone and self._conn is not None:
+                self._send(self._unsubscribe_cmd, gone)
+
+    def redis_channels(self):
+        """The channels this process is subscribed to in Redis (without the prefix)."""
+        with self._lock:
+            return set(self._by_channel)
+
+    def _send_subscribe(self, channels):
+        """Under _wire_lock: SUBSCRIBE (or SSUBSCRIBE) ``channels`` if connected; if not,
+        the listener subscribes everything in _by_channel when it connects."""
+        if self._conn is None:
+            return
+        with self._lock:
+            for channel in channels:
+                self._awaiting[channel] = self._awaiting.get(channel, 0) + 1
+        self._send(self._subscribe_cmd, channels)
+
+    def _send(self, command, channels):
+        # One command per channel in sharded mode: a cluster refuses channels of
+        # different slots in one SSUBSCRIBE (CROSSSLOT).
+        groups = [[c] for c in channels] if self.sharded else [channels]
+        try:
+            for group in groups:
+                self._conn.send_command(command, *(self.prefix + c for c in group))
+        except Exception as exc:  # noqa: BLE001 - the listener notices and reconnects
+            log.debug("pub/sub %s failed (%s)", command, exc)
+
+    # -- publishing ------------------------------------------------------
     def publish(self, channel, event):
-        if self._publisher is not None:
-            # flask-sse's publish call: same JSON shape on the wire.
-            self._publisher(event, self.prefix + channel)
-        else:
-            self._redis.publish(self.prefix + channel, json.dumps(event))
+        return self.publish_many([(channel, event)])
+
+    def publish_many(self, pending):
+        """Publish with our pool, in one round trip; never raises. False if the events
+        were not sent (Redis down): the rows are committed and streams replay from
+        the database."""
+        now = time.monotonic()
+        # The subscriber connected again is a sign Redis is back: try at once.
+        if self._publish_down_since is not None and now < self._publish_next_try and not self.connected.is_set():
+            self.publish_failures += len(pending)
+            return False
+        try:
+            if len(pending) == 1:
+                channel, event = pending[0]
+                self._redis.execute_command(self._publish_cmd, self.prefix + channel, json.dumps(event))
+            else:
+                pipe = self._redis.pipeline(transaction=False)
+                for channel, event in pending:
+                    pipe.execute_command(self._publish_cmd, self.prefix + channel, json.dumps(event))
+                pipe.execute()
+        except Exception as exc:  # noqa: BLE001 - Redis down: liveness suffers, data does not
+            self.publish_failures += len(pending)
+            self._publish_next_try = now + 1.0
+            if self._publish_down_since is None:
+                self._publish_down_since = now
+                log.warning("cannot publish live events to Redis (%s); streams will replay from the "
+                            "database; logged once until Redis answers again", exc)
+            return False
+        if self._publish_down_since is not None:
+            log.warning("publishing live events to Redis works again after %.1f s; streams resync",
+                        now - self._publish_down_since)
+            self._publish_down_since = None
+            # Subscribers may have reconnected (and resynced) before the events
+            # this process dropped: every stream of every worker replays again.
+            try:
+                self._redis.execute_command(self._publish_cmd, self.prefix + self.RESYNC_CHANNEL,
+                                            json.dumps(RESYNC))
+            except Exception:  # noqa: BLE001 - down again: the next recovery resyncs
+                pass
+        return True
+
+    # -- the listener ----------------------------------------------------
+    def _connect(self):
+        # RESP2: pub/sub replies are plain arrays (RESP3 would hand them to a push handler).
+        client = redis_client(self.redis_url, socket_timeout=None, socket_keepalive=True, protocol=2,
+                              client_name=f"{self.prefix}sub")
+        conn = client.connection_pool.make_connection()
+        conn.connect()
+        return conn
 
     def _listen(self):
         backoff = 0.2
         first = True
         while not self._stopped.is_set():
-            pubsub = None
+            conn = None
             try:
-                client = redis_client(self.redis_url, socket_timeout=None)
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
-                pubsub.psubscribe(self.prefix + "*")
-                # Wait for the subscription to be confirmed before saying "connected".
-                pubsub.get_message(timeout=3)
+                conn = self._connect()
+                with self._wire_lock:
+                    with self._lock:
+                        channels = list(self._by_channel) + [self.RESYNC_CHANNEL]
+                        self._awaiting = {}
+                        self._resync_after = set(channels)
+                    self._conn = conn
+                    self._send_subscribe(channels)
                 self.connected.set()
                 if not first:
                     self.reconnects += 1
                     log.warning("redis pub/sub reconnected; streams resync from the database")
                 first = False
-                # Anything published before we listened is in the database.
-                self.resync_all()
                 backoff = 0.2
-                last_ping = time.monotonic()
-                quick_nothing = 0
+                last_seen = last_ping = time.monotonic()
                 while not self._stopped.is_set():
-                    started = time.monotonic()
-                    message = pubsub.get_message(timeout=1.0)
-                    if message and message["type"] == "pmessage":
-                        self._on_message(message)
-                    # redis-py answers None at once when its connection is gone;
-                    # looping on that would never yield to gevent's hub.
-                    quick_nothing = quick_nothing + 1 if (
-                        message is None and time.monotonic() - started < 0.5) else 0
-                    if quick_nothing >= 3:
-                        raise ConnectionError("redis pub/sub connection lost")
-                    if time.monotonic() - last_ping > 10:
-                        pubsub.ping()  # finds a silently dead connection
-                        last_ping = time.monotonic()
+                    if conn.can_read(timeout=1.0):
+                        self._on_response(conn.read_response(push_request=True))
+                        last_seen = time.monotonic()
+                    now = time.monotonic()
+                    if now - last_seen > 3 * self.PING_SECONDS:
+                        raise ConnectionError("redis pub/sub connection silent")
+                    if now - last_ping > self.PING_SECONDS:
+                        with self._wire_lock:
+                            conn.send_command("PING")  # finds a silently dead connection
+                        last_ping = now
             except Exception as exc:  # noqa: BLE001 - any failure: reconnect
                 if self.connected.is_set():
                     log.warning("redis pub/sub lost (%s); reconnecting", exc)
@@ -217,22 +382,51 @@ class RedisBroker(LocalBroker):
                 self._stopped.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
             finally:
-                if pubsub is not None:
+                with self._wire_lock:
+                    self._conn = None
+                if conn is not None:
                     try:
-                        pubsub.close()
+                        conn.disconnect()
                     except Exception:  # noqa: BLE001
                         pass
 
-    def _on_message(self, message):
-        channel = message["channel"]
-        if isinstance(channel, bytes):
-            channel = channel.decode()
-        try:
-            event = json.loads(message["data"])
-        except (ValueError, TypeError):
-            log.warning("ignoring malformed live event on %s", channel)
-            return
-        self.dispatch(channel[len(self.prefix):], event)
+    def _on_response(self, response):
+        if not isinstance(response, list) or len(response) < 3:
+            return  # PONG
+        kind = response[0].decode() if isinstance(response[0], bytes) else response[0]
+        channel = response[1].decode() if isinstance(response[1], bytes) else response[1]
+        channel = channel[len(self.prefix):]
+        if kind in ("message", "smessage") and channel == self.RESYNC_CHANNEL:
+            self.resync_all()
+        elif kind in ("message", "smessage"):
+            self.received += 1
+            try:
+                event = json.loads(response[2])
+            except (ValueError, TypeError):
+                log.warning("ignoring malformed live event on %s", channel)
+                return
+            self.dispatch(channel, event)
+        elif kind in ("subscribe", "ssubscribe"):
+            with self._lock:
+                left = self._awaiting.get(channel, 0) - 1
+                if left > 0:
+                    self._awaiting[channel] = left
+                    return
+                self._awaiting.pop(channel, None)
+                confirmed = self._confirmed.get(channel)
+                resync = self._resync_after
+                if resync is not None:
+                    resync.discard(channel)
+            if confirmed is not None:
+                confirmed.set()
+            if resync is not None and not resync:
+                self._resynced()
+
+    def _resynced(self):
+        """Every channel is subscribed again: anything published meanwhile is in the database."""
+        with self._lock:
+            self._resync_after = None
+        self.resync_all()
 
     def close(self):
         self._stopped.set()

@@ -16,7 +16,8 @@ class Event(StrEnum):
     INQUIRY = "inquiry"      # an inquiry changed (the admin list re-renders its row)
     CONTROLS = "controls"    # status, priority or assignee changed (the open inquiry's controls)
     UNREAD = "unread"        # a shopper's unread answers, across the site
-    WAITING = "waiting"      # how many inquiries wait for an answer (the admin badge)
+    WAITING = "waiting"      # how many inquiries wait for an answer (the admin badge); on the
+                             # broker: a message moved the count (ADMIN_NOTICES)
     CUSTOMER_WROTE = "customer-wrote"  # a customer wrote (admin streams only): the admins' notifications
     ROW = "row"              # an admin list row, rendered
     REMOVE = "remove"        # an admin list row leaves this list
@@ -38,4 +39,9 @@ def inquiry_channel(inquiry_id):
     return f"inquiry:{inquiry_id}"
 
 
-ADMINS = "admins"
+# The admin list's rows (Event.INQUIRY): only list pages subscribe.
+ADMIN_LIST = "admins:list"
+# What every admin page shows (Event.WAITING: the waiting badge and "a customer
+# wrote"): a light channel, rendered once per worker for all its admin pages.
+ADMIN_NOTICES = "admins:notices"
+ADMINS = ADMIN_LIST  # the older name (one admin channel for everything)

@@ -11,7 +11,7 @@ import time
 from flask import current_app, request
 from flask_sse import Message
 
-from . import broker as get_broker
+from . import current_broker
 from .broker import END, RESYNC
 
 _open = {"streams": 0}
@@ -40,6 +40,14 @@ def once(event, key, compute):
     return cache[key]
 
 
+MISSING = object()
+
+
+def made(event, key):
+    """What ``once(event, key, ...)`` made, or MISSING if no stream made it yet."""
+    return event.get("_once", {}).get(key, MISSING)
+
+
 class StreamHandler:
     """What a stream shows. Subclasses say how to replay and render for their viewer."""
 
@@ -53,6 +61,13 @@ class StreamHandler:
     def handle(self, event):
         """Turn a broker event into a list of Messages (may be empty)."""
         raise NotImplementedError
+
+    def cached(self, event):
+        """The Messages for ``event`` if another stream of this worker already made them
+        (see ``once``), else None. Runs without any context: no request context to
+        build, no session cookie to verify, no database; so N pages that show the
+        same thing cost one rendering plus N cheap lookups."""
+        return None
 
     def delivered(self, message_ids):
         """The listed messages were written to the client."""
@@ -71,15 +86,40 @@ class StreamHandler:
         """The client went away."""
 
 
+def _wire(message):
+    """The SSE text of a Message, formatted once however many streams send it
+    (``once`` hands the same Message object to every stream of the worker)."""
+    text = getattr(message, "_wire", None)
+    if text is None:
+        text = message._wire = str(message)
+    return text
+
+
+# What a step's request context needs: the URL (url_for), the login (cookies,
+# bearer token) and where the request came from. The rest of the WSGI environ
+# (other headers, the server's socket and objects) is not kept for hours.
+_ENVIRON_KEYS = frozenset({
+    "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "SERVER_NAME", "SERVER_PORT",
+    "SERVER_PROTOCOL", "REMOTE_ADDR", "HTTP_HOST", "HTTP_COOKIE", "HTTP_AUTHORIZATION",
+    "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_CHAT_SESSION",
+    "wsgi.url_scheme", "wsgi.errors", "wsgi.version", "wsgi.multithread", "wsgi.multiprocess",
+    "wsgi.run_once",
+})
+
+
+def _kept_environ(environ):
+    return {key: environ[key] for key in _ENVIRON_KEYS.intersection(environ)}
+
+
 def event_stream(handler, after):
     app = current_app._get_current_object()
     config = app.config
     heartbeat = config["SSE_HEARTBEAT_SECONDS"]
-    broker = get_broker(app)
+    broker = current_broker(app)
 
     # Each step runs in a short request context built from the stream's own
     # request (url_for, the login), and gives its database connection back.
-    environ = {k: v for k, v in request.environ.items() if k not in ("wsgi.input", "werkzeug.request")}
+    environ = _kept_environ(request.environ)
 
     def run(fn, *args):
         from ..extensions import db
@@ -158,7 +198,9 @@ def event_stream(handler, after):
                 message_id = event.get("id")
                 if event.get("type") == "message" and message_id in sent:
                     continue
-                out = safely(handler.handle, event)
+                out = handler.cached(event)
+                if out is None:
+                    out = safely(handler.handle, event)
                 fresh = []
                 for item in out:
                     if item.type == "message" and item.id:
@@ -167,7 +209,7 @@ def event_stream(handler, after):
                         sent.add(item.id)
                         fresh.append(item.id)
                         last = max(last or 0, item.id)
-                    yield str(item)
+                    yield _wire(item)
                 if fresh:
                     safely(handler.delivered, fresh)
         finally:

@@ -159,7 +159,8 @@ def add_admin_message(inquiry_id, text, admin_id=None, message_type="text", syst
 
 
 def announce_message(message, inquiry):
-    """After commit: the customer's tabs, the inquiry's viewers and the admin list hear of it."""
+    """After commit: the customer's tabs, the inquiry's viewers, the admin list and every
+    admin page's badge and notifications hear of it."""
     data = {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "message_id": message.id,
             "sender_type": message.sender_type}
     # Internal rows (workflow and private notes) never go to the customer's channel at all.
@@ -167,7 +168,8 @@ def announce_message(message, inquiry):
         events.inquiry_channel(inquiry.id),)
     for channel in channels:
         events.publish_after_commit(db.session, channel, Event.MESSAGE, data, id_=message.id)
-    events.publish_after_commit(db.session, events.ADMINS, Event.INQUIRY, data)
+    events.publish_after_commit(db.session, events.ADMIN_LIST, Event.INQUIRY, data)
+    events.publish_after_commit(db.session, events.ADMIN_NOTICES, Event.WAITING, data)
 
 
 @dataclass
@@ -326,7 +328,9 @@ def _mark(inquiry_id, recipient, state, message_ids=None):
     if recipient == "customer" and state == "read":
         # The shopper's other tabs and pages: their unread badge moves too.
         events.publish_after_commit(db.session, events.customer_channel(inquiry.session_id), Event.UNREAD, data)
-    events.publish_after_commit(db.session, events.ADMINS, Event.INQUIRY, data)
+    if recipient == "admin" and state == "read":
+        # The list shows the customer's unread messages; nothing else here changes it.
+        events.publish_after_commit(db.session, events.ADMIN_LIST, Event.INQUIRY, data)
     db.session.commit()
     return ids
 

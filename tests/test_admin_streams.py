@@ -1,0 +1,87 @@
+"""Admin streams hear what their page shows: an inquiry page only its inquiry (and the
+badge and notifications every admin page shows), the list only changes to its rows."""
+import pytest
+from flask import template_rendered
+
+from chat.live.names import Event
+from chat.services import conversations
+
+from .chat_helpers import first_product_id
+from .test_inbox import Customer, Stream, of
+
+
+@pytest.fixture
+def quick(app):
+    app.config["SSE_HEARTBEAT_SECONDS"] = 0.2
+    return app
+
+
+class Renders:
+    def __init__(self, app):
+        self.app, self.names = app, []
+
+    def __enter__(self):
+        template_rendered.connect(self.record, self.app)
+        return self.names
+
+    def record(self, sender, template, context, **extra):
+        self.names.append(template.name)
+
+    def __exit__(self, *exc):
+        template_rendered.disconnect(self.record, self.app)
+
+
+def test_an_inquiry_page_hears_only_its_inquiry_and_the_shared_badge(quick, admin):
+    app = quick
+    client, token, _ = admin
+    pid = first_product_id(app)
+    mine, other = Customer(app, pid), Customer(app, pid + 1)
+    mine_id = mine.says("Is it waterproof?")["inquiry_id"]
+    other.says("Hello")
+    page = Stream(client, f"?inquiry={mine_id}")
+    page.until_quiet()
+
+    with Renders(app) as rendered:
+        other.says("Anyone there?")
+        events = page.until_quiet()
+    # Another inquiry's message: the badge and the notification, no list row, no message.
+    assert [kind for kind, _ in events] == [Event.WAITING, Event.CUSTOMER_WROTE]
+    assert "admin/_row.html" not in rendered and "conversation/_message.html" not in rendered
+
+    mine.says("Or only water-resistant?")
+    kinds = [kind for kind, _ in page.until_quiet()]
+    assert Event.MESSAGE in kinds and Event.ROW not in kinds
+    page.close()
+
+
+def test_the_list_hears_nothing_of_a_delivered_mark_and_a_row_when_the_admin_reads(quick, admin):
+    app = quick
+    client, token, _ = admin
+    shopper = Customer(app, first_product_id(app))
+    inquiry_id = shopper.says("Two questions")["inquiry_id"]
+    message_id = shopper.says("First: the size")["id"]
+    listing = Stream(client, "?status=all")
+    listing.until_quiet()
+
+    with app.test_request_context():
+        conversations.mark_delivered(inquiry_id, "admin", [message_id])
+    assert listing.until_quiet() == []  # the list shows no delivery state
+
+    with app.test_request_context():
+        conversations.mark_read(inquiry_id, reader="admin")
+    [row] = of(listing.until_quiet(), Event.ROW)
+    assert f'id="inq-{inquiry_id}"' in row and "unread-pill" not in row  # the "new" pill went away
+    listing.close()
+
+
+def test_a_page_without_list_or_inquiry_hears_the_badge_only(quick, admin):
+    app = quick
+    client, token, _ = admin
+    account = Stream(client)
+    account.until_quiet()
+    with Renders(app) as rendered:
+        Customer(app, first_product_id(app)).says("Hi")
+        events = account.until_quiet()
+    assert [kind for kind, _ in events] == [Event.WAITING, Event.CUSTOMER_WROTE]
+    assert rendered == []
+    account.close()
