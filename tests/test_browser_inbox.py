@@ -91,13 +91,18 @@ def test_controls_update_live_for_a_second_admin(browser, shop_server):
     me.fill("#chat-text", "Not at all: it is fine-gauge merino.")
     me.click(".chat-form button[type=submit]")
     bo.wait_for_function("() => document.getElementById('control-status').value === 'in_progress'", timeout=8000)
+    # As a person would, the first admin acts on controls that show the answer's change (their own
+    # stream re-renders them; a select picked while it is being swapped would lose the pick).
+    me.wait_for_function("() => document.getElementById('control-status').value === 'in_progress'", timeout=8000)
 
     # Status, priority and assignee from the first admin; Bo is using the priority select meanwhile.
     bo.focus("#control-priority")
     me.select_option("#control-status", "resolved")
     bo.wait_for_function("() => document.getElementById('control-status').value === 'resolved'", timeout=8000)
+    me.wait_for_function("() => document.getElementById('control-status').value === 'resolved'", timeout=8000)
     me.select_option("#control-priority", "high")
     bo.wait_for_function("() => document.getElementById('control-priority').value === 'high'", timeout=8000)
+    me.wait_for_function("() => document.getElementById('control-priority').value === 'high'", timeout=8000)
     assert bo.evaluate("document.activeElement.id") == "control-priority"  # HTMX kept the focus
     me.select_option("#control-assignee", label="Bo")
     bo.wait_for_function("() => document.getElementById('control-assignee').selectedOptions[0].text === 'Bo (me)'",

@@ -200,7 +200,17 @@ def event_stream(handler, after):
                     continue
                 out = handler.cached(event)
                 if out is None:
-                    out = safely(handler.handle, event)
+                    try:
+                        out = run(handler.handle, event)
+                    except Exception:  # noqa: BLE001 - the database may be away for a moment
+                        if event.get("type") == "message":
+                            # Skipping it would lose it for good (later messages move the
+                            # position past it): end, and the client's reconnect replays
+                            # after what it shows, from the database.
+                            app.logger.warning("live stream: message event failed; ending the stream to replay")
+                            return
+                        app.logger.exception("live stream: handle failed")
+                        out = []
                 fresh = []
                 for item in out:
                     if item.type == "message" and item.id:
@@ -212,6 +222,9 @@ def event_stream(handler, after):
                     yield _wire(item)
                 if fresh:
                     safely(handler.delivered, fresh)
+        except Exception as exc:  # noqa: BLE001 - a replay or on_open with the database away
+            # End cleanly (no traceback, no cut response): the client reconnects and replays.
+            app.logger.warning("live stream ended: %s", exc)
         finally:
             broker.unsubscribe(sub)
             _count(-1)
