@@ -21,58 +21,12 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-from tests.live_server import BIN, free_port  # noqa: E402
-
-
-class Side:
-    def __init__(self, name, tree, redis_url):
-        self.name, self.tree, self.redis_url = name, tree, redis_url
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.folder = tempfile.mkdtemp(prefix="storm-")
-        self.waits, self.failures = [], 0
-
-    def env(self):
-        env = dict(os.environ, CHAT_CONFIG="production", SECRET_KEY="storm-bench", SESSION_COOKIE_SECURE="false",
-                   DATABASE_URL=f"sqlite:///{self.folder}/chat.db", RATELIMIT_ENABLED="false",
-                   GUNICORN_GRACEFUL_TIMEOUT="1", PYTHONPATH=self.tree, REDIS_URL=self.redis_url,
-                   LIVE_CHANNEL_PREFIX=f"storm{self.port}:")
-        return env
-
-    def start(self):
-        flask = [os.path.join(BIN, "flask"), "--app", "wsgi"]
-        for step in (["db", "upgrade"], ["chat", "seed-demo"]):
-            subprocess.run(flask + step, env=self.env(), cwd=self.tree, check=True, capture_output=True)
-        self.log = open(os.path.join(self.folder, "server.log"), "w")
-        self.process = subprocess.Popen(
-            [os.path.join(BIN, "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "2", "wsgi:app"], cwd=self.tree, env=self.env(), stdout=subprocess.DEVNULL, stderr=self.log)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/", timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"{self.name}: server did not start")
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        shutil.rmtree(self.folder, ignore_errors=True)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from servers import Side, tree_at  # noqa: E402
 
 
 async def http(port, method, path, headers=None, body=b"", keep=False):
@@ -161,22 +115,19 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
-    sides, worktree = [], None
-    if args.baseline:
-        worktree = tempfile.mkdtemp(prefix="storm-baseline-")
-        subprocess.run(["git", "worktree", "add", "--detach", worktree, args.baseline], cwd=ROOT, check=True,
-                       capture_output=True)
-        sides.append(Side(f"baseline {args.baseline}", worktree, args.redis_url))
-    sides.append(Side("this tree", ROOT, args.redis_url))
-    try:
+    with tree_at(args.baseline) as baseline:
+        sides = [Side(f"baseline {args.baseline}", baseline, args.redis_url, workers=2)] if args.baseline else []
+        sides.append(Side("this tree", os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          args.redis_url, workers=2))
         for side in sides:
-            side.start()
-        asyncio.run(main_async(args, sides))
-    finally:
-        for side in sides:
-            side.stop()
-        if worktree:
-            subprocess.run(["git", "worktree", "remove", "--force", worktree], cwd=ROOT, capture_output=True)
+            side.waits, side.failures = [], 0
+        try:
+            for side in sides:
+                side.start()
+            asyncio.run(main_async(args, sides))
+        finally:
+            for side in sides:
+                side.stop()
     print(f"{args.streams} streams, 2 gevent workers, SQLite + Redis, {args.rounds} rounds of {args.seconds:g} s each side")
     print("| side | stream opens | headers p50 ms | p95 ms | p99 ms | max ms | opens waiting >= 300 ms | failures |")
     print("|---|---|---|---|---|---|---|---|")
