@@ -70,7 +70,7 @@ def test_a_kept_cookie_is_refused_on_every_admin_route_after_logout(app, admin):
         token_id = db.session.scalar(sa.select(ApiToken.id))
         session_id = db.session.scalar(sa.select(AdminSession.id).where(AdminSession.user_id == ids["me"]))
     values = {"inquiry_id": inquiry_id, "token_id": token_id, "session_id": session_id, "public_id": "demo",
-              "key_id": 1}
+              "key_id": 1, "reply_id": 1, "question_id": 1}
     kept = kept_cookies(client)
     assert replay(app, kept).get("/admin").status_code == 200  # the copy works while the session lives
 
