@@ -6,7 +6,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from chat.extensions import db
-from chat.live import broker
+from chat.live import current_broker
 from chat.live.names import Event, customer_channel, inquiry_channel
 from chat.models import OutboxEmail, Product, ProductInquiry, utcnow
 from chat.services import conversations, notifications, shoppers
@@ -51,7 +51,7 @@ def test_a_note_never_reaches_the_customer(app, admin):
     shopper, external, pid, inquiry_id, session_id = _setup(app, admin)
     client, token, _ = admin
     marker = f"NOTE-{uuid.uuid4().hex}"
-    sub = broker(app).subscribe([customer_channel(session_id)])
+    sub = current_broker(app).subscribe([customer_channel(session_id)])
     with app.app_context():
         waiting_before = db.session.get(ProductInquiry, inquiry_id).waiting_since
         unread_before = conversations.unread_across(session_id, db.session.get(Product, pid).site_id)
@@ -81,7 +81,7 @@ def test_a_note_never_reaches_the_customer(app, admin):
         events.append(event)
     assert [e["type"] for e in events if e["type"] == Event.MESSAGE] == [Event.MESSAGE]
     assert not [e for e in events if e["type"] == Event.TYPING]
-    broker(app).unsubscribe(sub)
+    current_broker(app).unsubscribe(sub)
 
     with app.test_request_context(f"/embed/demo/stream?product={external}"):
         from chat.embed.live import ShopperStream
@@ -126,10 +126,10 @@ def test_a_note_is_not_an_answer(app, admin):
 def test_other_admins_see_the_note_live_and_on_the_page(app, admin):
     shopper, external, pid, inquiry_id, session_id = _setup(app, admin)
     client, token, ids = admin
-    sub = broker(app).subscribe([inquiry_channel(inquiry_id)])
+    sub = current_broker(app).subscribe([inquiry_channel(inquiry_id)])
     assert _add_note(admin, inquiry_id, "Ask Bo about the 2024 model").status_code == 201
     event = sub.get(1)
-    broker(app).unsubscribe(sub)
+    current_broker(app).unsubscribe(sub)
     assert event["type"] == Event.MESSAGE
     with app.test_request_context("/admin/stream"):
         from chat.admin.live import AdminStream

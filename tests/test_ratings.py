@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 
 from chat.extensions import db
-from chat.live import broker
+from chat.live import current_broker
 from chat.live.names import Event, inquiry_channel
 from chat.models import Product, ProductInquiry
 
@@ -50,10 +50,10 @@ def test_the_admin_sees_the_rating_live_on_the_inquiry_and_in_the_list(app, admi
     shopper, external, pid, inquiry_id = _asked(app, admin)
     page = client.get(f"/admin/inquiries/{inquiry_id}").get_data(as_text=True)
     assert "Customer rating" in page and "Not rated yet." in page
-    sub = broker(app).subscribe([inquiry_channel(inquiry_id)])
+    sub = current_broker(app).subscribe([inquiry_channel(inquiry_id)])
     _rate(shopper, external, rating="good", comment="Quick <and> clear")
     event = sub.get(1)
-    broker(app).unsubscribe(sub)
+    current_broker(app).unsubscribe(sub)
     assert event["type"] == Event.CONTROLS
     with app.test_request_context("/admin/stream"):
         from chat.admin.live import AdminStream
