@@ -76,8 +76,8 @@ def test_a_shop_elsewhere_embeds_the_chat_and_its_team_answers(browser, shop_ser
         row.wait_for()
         row.get_by_role("link").first.click()
         admin.get_by_text("Is the vase watertight?").wait_for()
-        admin.locator("textarea").fill("Yes, it is glazed inside.")
-        admin.locator("textarea").press("Enter")
+        admin.locator("#chat-text").fill("Yes, it is glazed inside.")
+        admin.locator("#chat-text").press("Enter")
         widget.log.locator("li.theirs", has_text="Yes, it is glazed inside.").wait_for(timeout=10000)
         screenshot(page, "embed-foreign-host-desktop")
 
@@ -90,8 +90,8 @@ def test_a_shop_elsewhere_embeds_the_chat_and_its_team_answers(browser, shop_ser
         assert widget.own_texts() == ["Is the vase watertight?"]
         # An answer while closed: the launcher's badge, after a reload too.
         widget.close()
-        admin.locator("textarea").fill("It holds 1.5 litres.")
-        admin.locator("textarea").press("Enter")
+        admin.locator("#chat-text").fill("It holds 1.5 litres.")
+        admin.locator("#chat-text").press("Enter")
         widget.badge.wait_for(state="visible", timeout=10000)
         page.reload()
         Widget(page).badge.wait_for(state="visible", timeout=10000)

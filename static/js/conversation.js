@@ -375,8 +375,23 @@
     if (queue.indexOf(li) < 0) queue.push(li);
     flush();
   });
+  // A reloaded log (the widget's first conversation load) may have been rendered before a
+  // message that was on its way was stored: it keeps what the page showed newer than itself,
+  // and the messages still on their way.
+  var shownBefore = [];
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var target = e.detail.target;
+    shownBefore = target && target.querySelector && target.querySelector("#chat-log")
+      ? Array.prototype.slice.call(target.querySelectorAll("#chat-log li.msg[data-id]")) : [];
+  });
   document.addEventListener("htmx:afterSwap", function (e) {
-    // A reloaded log (the widget's first conversation load) keeps the messages still on their way.
+    if (log() && shownBefore.length) {
+      var newest = lastShown();
+      shownBefore.forEach(function (li) {
+        if ((parseInt(li.dataset.id, 10) || 0) > newest && !document.getElementById(li.id)) log().appendChild(li);
+      });
+    }
+    shownBefore = [];
     if (log()) queue.forEach(function (li) {
       if (!li.isConnected && !log().querySelector('li[data-client-id="' + li.dataset.clientId + '"]')) log().appendChild(li);
     });
