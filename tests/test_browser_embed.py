@@ -36,8 +36,8 @@ def identity_secret(server, site):
         return conn.execute("select identity_secret from sites where public_id = ?", (site,)).fetchone()[0]
 
 
-def admin_page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
+def admin_page(browser, server, viewport=None):
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 860})
     page = context.new_page()
     page.goto(server.url + "/admin/login")
     page.get_by_label("Email").fill("admin@example.com")

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from .browser import screenshot
+from .test_browser_embed import admin_page
 from .widget import Widget
 
 pytestmark = pytest.mark.browser
@@ -22,14 +23,7 @@ def server_app(server):
 
 
 def log_in(browser, server):
-    context = browser.new_context(viewport={"width": 1200, "height": 1400})
-    page = context.new_page()
-    page.goto(server.url + "/admin/login")
-    page.get_by_label("Email").fill("admin@example.com")
-    page.get_by_label("Password").fill(server.admin_password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r".*/admin(/inquiries)?(\?.*)?$"))
-    return context, page
+    return admin_page(browser, server, viewport={"width": 1200, "height": 1400})
 
 
 def test_the_metrics_page_draws_its_charts(browser, shop_server):
