@@ -119,15 +119,27 @@ def admin(app, demo):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def chromium():
     from playwright.sync_api import sync_playwright
 
     from .browser import launch
 
     with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The run's Chromium; whatever windows a test leaves open (a failed one) are closed after it.
+
+    A page left open outlives its server and keeps its scripts running for the
+    rest of the run, slowing every later test.
+    """
+    yield chromium
+    for context in list(chromium.contexts):
+        context.close()
 
 
 @pytest.fixture

@@ -15,8 +15,10 @@ pytestmark = [pytest.mark.mariadb,
 
 @pytest.fixture(scope="module")
 def outcome():
+    lines = []  # the scenario's own account (windows, what was not shown where), for failure messages
     rows, attempts, details = fault_scenario.run(shoppers=4, streams=2, window_seconds=2.5, interval=0.05,
-                                                 min_messages=200, log=lambda line: None)
+                                                 min_messages=200, log=lines.append)
+    details["log"] = lines
     return rows, attempts, details
 
 
@@ -34,15 +36,15 @@ def test_every_acknowledged_message_is_stored_exactly_once(outcome):
 
 
 def test_the_database_outage_answers_503_and_nothing_answers_500(outcome):
-    _, attempts, _ = outcome
+    _, attempts, details = outcome
     during = attempts["database cut"]
-    assert during.get(503, 0) > 0 and set(during) <= {503}, during
+    assert during.get(503, 0) > 0 and set(during) <= {503}, (during, details["connection errors"], details["log"])
     for window, answers in attempts.items():
         assert not [status for status in answers if isinstance(status, int) and status >= 500 and status != 503], \
             (window, answers)
 
 
 def test_every_acknowledged_message_reaches_every_open_stream_once(outcome):
-    rows, _, _ = outcome
+    rows, _, details = outcome
     total = rows["total"]
-    assert total["delivered"] == total["stored"] and total["lost"] == 0
+    assert total["delivered"] == total["stored"] and total["lost"] == 0, (rows, details["log"])
