@@ -76,6 +76,51 @@ def test_resend_with_the_same_client_id_stores_one_message(app, ctx):
     assert count(app, ProductMessage) == 1
 
 
+def test_a_retry_tells_open_streams_again_what_a_dead_worker_stored_but_never_announced(app, ctx, monkeypatch):
+    from chat.live import current_broker, events
+    from chat.services import inquiries
+
+    client_id, answer_id = str(uuid.uuid4()), str(uuid.uuid4())
+    # The worker stores the message, then dies before its events go out.
+    with monkeypatch.context() as dying:
+        dying.setattr(events, "_send", lambda app, pending: None)
+        first = conversations.send_customer_message(ctx, "d" * 30, "lost in the crash?", client_id)
+    inquiry_id = first.message.inquiry_id
+    broker = current_broker(app)
+    shopper_tab = broker.subscribe({events.customer_channel("d" * 30)})
+    admin_page = broker.subscribe({events.inquiry_channel(inquiry_id)})
+    badge = broker.subscribe({events.ADMIN_NOTICES})
+    try:
+        again = conversations.send_customer_message(ctx, "d" * 30, "lost in the crash?", client_id)
+        assert not again.created and count(app, ProductMessage) == 1
+        for stream in (shopper_tab, admin_page):
+            event = stream.get(1)
+            assert (event["type"], event["id"]) == ("message", first.message.id)
+        notice = badge.get(1)
+        # The badge is refreshed, but the admins are not notified a second time.
+        assert notice["type"] == "waiting" and "sender_type" not in notice["data"]
+
+        # The same for a shop's answer retried after its worker died.
+        admin = first_admin()
+        with monkeypatch.context() as dying:
+            dying.setattr(events, "_send", lambda app, pending: None)
+            answer = inquiries.respond(inquiry_id, admin, "Stored, never announced", answer_id)
+        inquiries.respond(inquiry_id, admin, "Stored, never announced", answer_id)
+        assert shopper_tab.get(1)["id"] == answer.message.id
+    finally:
+        for stream in (shopper_tab, admin_page, badge):
+            broker.unsubscribe(stream)
+
+
+def first_admin():
+    import sqlalchemy as sa
+
+    from chat.extensions import db
+    from chat.models import User
+
+    return db.session.scalar(sa.select(User))
+
+
 @pytest.mark.parametrize("text, field", [
     ("", "message_text"), ("   \n\t ", "message_text"), ("x" * 2001, "message_text"), (42, "message_text"),
 ])

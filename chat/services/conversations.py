@@ -66,7 +66,7 @@ def send_customer_message(product_id, session_id, text, client_msg_id=None):
     if client_msg_id:
         existing = _by_client_id(inquiry_id, client_msg_id)
         if existing is not None:
-            return SendResult(existing, created=False)
+            return _announced_again(existing, inquiry)
     shoppers.ensure(session_id, product.site_id)
     message = ProductMessage(
         inquiry_id=inquiry_id, sender_type="customer", message_text=text, client_msg_id=client_msg_id
@@ -103,6 +103,15 @@ def send_customer_message(product_id, session_id, text, client_msg_id=None):
     return SendResult(message, created=True)
 
 
+def _announced_again(message, inquiry):
+    """A retry of a stored message. The process that stored it may have died (or lost
+    Redis) between its commit and its publish, and then no open stream would ever
+    hear of it: say it again. Streams and the widget drop what they already show."""
+    announce_message(message, inquiry, again=True)
+    db.session.commit()  # nothing to write: sends the events (after commit)
+    return SendResult(message, created=False)
+
+
 def _replay(inquiry_id, client_msg_id):
     """After a unique-key race: the stored message, read in a fresh transaction
     (MariaDB's repeatable-read snapshot would not show the other request's row)."""
@@ -131,7 +140,7 @@ def add_admin_message(inquiry_id, text, admin_id=None, message_type="text", syst
     if client_msg_id:
         existing = _by_client_id(inquiry.id, client_msg_id)
         if existing is not None:
-            return SendResult(existing, created=False)
+            return _announced_again(existing, inquiry)
     now = utcnow()
     message = ProductMessage(
         inquiry_id=inquiry.id, sender_type="admin", sender_id=admin_id, message_text=text,
@@ -158,9 +167,10 @@ def add_admin_message(inquiry_id, text, admin_id=None, message_type="text", syst
     return SendResult(message, created=True)
 
 
-def announce_message(message, inquiry):
+def announce_message(message, inquiry, again=False):
     """After commit: the customer's tabs, the inquiry's viewers, the admin list and every
-    admin page's badge and notifications hear of it."""
+    admin page's badge and notifications hear of it (``again``: the badge, not a second
+    notification)."""
     data = {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "message_id": message.id,
             "sender_type": message.sender_type}
     # Internal rows (workflow and private notes) never go to the customer's channel at all.
@@ -169,7 +179,8 @@ def announce_message(message, inquiry):
     for channel in channels:
         events.publish_after_commit(db.session, channel, Event.MESSAGE, data, id_=message.id)
     events.publish_after_commit(db.session, events.ADMIN_LIST, Event.INQUIRY, data)
-    events.publish_after_commit(db.session, events.ADMIN_NOTICES, Event.WAITING, data)
+    notice = {key: value for key, value in data.items() if key != "sender_type"} if again else data
+    events.publish_after_commit(db.session, events.ADMIN_NOTICES, Event.WAITING, notice)
 
 
 @dataclass
