@@ -104,12 +104,26 @@ class LocalBroker:
     # -- subscriptions ---------------------------------------------------
     def subscribe(self, channels):
         sub = Subscription(channels)
-        with self._lock:
-            for channel in sub.channels:
-                self._by_channel.setdefault(channel, set()).add(sub)
+        self._add(sub)
         return sub
 
     def unsubscribe(self, sub):
+        self._remove(sub)
+
+    def _add(self, sub):
+        """Register ``sub``; returns the channels it is the first subscriber of."""
+        first = []
+        with self._lock:
+            for channel in sub.channels:
+                subs = self._by_channel.setdefault(channel, set())
+                if not subs:
+                    first.append(channel)
+                subs.add(sub)
+        return first
+
+    def _remove(self, sub):
+        """Forget ``sub``; returns the channels nobody in this process listens to any more."""
+        gone = []
         with self._lock:
             for channel in sub.channels:
                 subs = self._by_channel.get(channel)
@@ -117,6 +131,8 @@ class LocalBroker:
                     subs.discard(sub)
                     if not subs:
                         del self._by_channel[channel]
+                        gone.append(channel)
+        return gone
 
     def subscription_count(self):
         with self._lock:
@@ -233,13 +249,8 @@ class RedisBroker(LocalBroker):
             self.connected.wait(timeout)
         sub = Subscription(channels)
         with self._wire_lock:
-            new = []
+            new = self._add(sub)
             with self._lock:
-                for channel in sub.channels:
-                    subs = self._by_channel.setdefault(channel, set())
-                    if not subs:
-                        new.append(channel)
-                    subs.add(sub)
                 waits = [self._confirmed.setdefault(channel, threading.Event()) for channel in sub.channels]
             if new:
                 self._send_subscribe(new)
@@ -252,17 +263,12 @@ class RedisBroker(LocalBroker):
         return sub
 
     def unsubscribe(self, sub):
+        # Under the wire lock, so that a SUBSCRIBE of the same channel cannot slip between.
         with self._wire_lock:
-            gone = []
+            gone = self._remove(sub)
             with self._lock:
-                for channel in sub.channels:
-                    subs = self._by_channel.get(channel)
-                    if subs is not None:
-                        subs.discard(sub)
-                        if not subs:
-                            del self._by_channel[channel]
-                            self._confirmed.pop(channel, None)
-                            gone.append(channel)
+                for channel in gone:
+                    self._confirmed.pop(channel, None)
             if gone and self._conn is not None:
                 self._send(self._unsubscribe_cmd, gone)
 
