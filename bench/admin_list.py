@@ -62,6 +62,7 @@ sys.path.insert(0, str(ROOT))
 
 import pymysql
 
+from chat.services import search
 from tests.live_server import BIN, LiveServer, prepared_env
 
 PAGE_SIZE = 50
@@ -305,6 +306,11 @@ class Filler:
                     "INSERT INTO product_messages (id, inquiry_id, sender_type, sender_id, message_text,"
                     " message_type, is_read, created_at, client_msg_id, system_event, delivered_at, read_at)"
                     " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", messages[start:start + 10000])
+            # The search's word index, as the app writes it with each message.
+            words = sorted({(m[1], w) for m in messages for w in search.indexed_words(m[4])})
+            for start in range(0, len(words), 20000):
+                cur.executemany("INSERT INTO inquiry_words (inquiry_id, word) VALUES (%s,%s)",
+                                words[start:start + 20000])
             self.conn.commit()
             self.messages_total += len(messages)
             done = first + len(inquiries)
@@ -312,7 +318,7 @@ class Filler:
                 print(f"  {done:>9,} inquiries, {self.messages_total:>10,} messages"
                       f"  ({time.monotonic() - started:6.1f} s)", flush=True)
         cur.execute("SET SESSION unique_checks = 1, foreign_key_checks = 1")
-        cur.execute("ANALYZE TABLE product_inquiries, product_messages, users, products")
+        cur.execute("ANALYZE TABLE product_inquiries, product_messages, inquiry_words, users, products")
         cur.fetchall()
         return time.monotonic() - started
 

@@ -366,6 +366,27 @@ class ProductMessage(db.Model):
         return f"<ProductMessage {self.id} {self.sender_type}>"
 
 
+
+# Words are stored folded (lower case, no accents) and compared by code point on
+# both databases, so a prefix is an index range with the same meaning everywhere.
+SearchWord = sa.String(40).with_variant(mysql.VARCHAR(40, collation="utf8mb4_bin"), "mysql", "mariadb")
+
+
+class InquiryWord(db.Model):
+    """One word that occurs in an inquiry's messages: the admin list's search index.
+
+    Kept per inquiry (not per message) so a search can walk the queue and ask
+    "has this inquiry the word?" with one index probe, or start from a rare word's
+    few inquiries: both cost about one page, however common the word is (InnoDB's
+    FULLTEXT hands over every match first). Written with each message by the
+    conversation service (``chat/services/search.py``).
+    """
+    __tablename__ = "inquiry_words"
+    __table_args__ = (sa.Index("idx_word_inquiry", "word", "inquiry_id"),)
+
+    inquiry_id = sa.Column(sa.Integer, sa.ForeignKey("product_inquiries.id", ondelete="CASCADE"), primary_key=True)
+    word = sa.Column(SearchWord, primary_key=True)
+
 class PublishedQuestion(db.Model):
     """A question and answer an admin published for a product (edited from an inquiry).
 

@@ -94,8 +94,11 @@ def test_upgrading_keeps_every_conversation(empty_database_url):
             messages = conn.execute(db.text("SELECT message_text, visibility FROM product_messages "
                                             "ORDER BY id")).all()
             shopper = conn.execute(db.text("SELECT session_id, email FROM shoppers")).one()
+            words = conn.execute(db.text("SELECT word FROM inquiry_words WHERE inquiry_id = 1")).scalars().all()
         db.engine.dispose()
     assert tuple(product) == ("demo", "7")
     # The conversation survived; the workflow note became admins-only.
     assert [tuple(m) for m in messages] == [("hello", "public"), ("Marked resolved by Ann", "internal")]
     assert tuple(shopper) == ("sess-one-xxxxxxxxxxxxxxxx", "a@b.example")
+    # Its words are in the search index.
+    assert sorted(words) == ["ann", "by", "hello", "marked", "resolved"]

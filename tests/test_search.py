@@ -1,9 +1,9 @@
-"""The admin list's text search: full-text over messages (FTS5 / FULLTEXT), one service function."""
+"""The admin list's text search: our word index over each inquiry's messages, one service function."""
 import sqlalchemy as sa
 
 from chat.extensions import db
-from chat.models import User
-from chat.services import conversations, inquiries, privacy, shoppers
+from chat.models import InquiryWord, User
+from chat.services import conversations, inquiries, privacy, search, shoppers
 
 from .chat_helpers import first_product_id, make_inquiry
 
@@ -50,8 +50,41 @@ def test_search_follows_erasure_and_email_prefix(app, demo):
     with app.app_context():
         privacy.erase(privacy.find_customer(inquiry_id=inquiry_id))
     assert _found(app, "zippers") == set()
-    # The index holds no text of erased messages either (SQLite's FTS5 table is checked directly).
+    # The index holds no word of erased messages either.
     with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            assert db.session.execute(sa.text(
-                "SELECT count(*) FROM product_messages_fts WHERE product_messages_fts MATCH 'zippers'")).scalar() == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(InquiryWord).where(
+            InquiryWord.inquiry_id == inquiry_id)) == 0
+
+
+def test_search_folds_case_and_accents_and_finds_words_across_a_conversation(app, demo):
+    pid = first_product_id(app)
+    cafe = make_inquiry(app, pid, "Is the CAFÉ crème grinder quiet?")
+    with app.app_context():
+        conversations.add_admin_message(cafe, "Quiet enough for a flat, yes.")
+    assert _found(app, "cafe") == {cafe} and _found(app, "Crème") == {cafe}
+    # Every word is required, and an answer may hold one of them: the conversation is found.
+    assert _found(app, "grinder flat") == {cafe}
+    assert _found(app, "grinder balcony") == set()
+
+
+def test_a_common_word_and_a_rare_one_find_the_same_page(app, demo, monkeypatch):
+    """Common words walk the queue, rare ones start from their inquiries: same rows either way."""
+    pid = first_product_id(app)
+    with_both = [make_inquiry(app, pid + n % 3, f"Question {n} about the hinge")
+                 for n in range(6)]
+    make_inquiry(app, pid, "Nothing in common here")
+    with app.app_context():
+        conversations.add_admin_message(with_both[2], "The hinge is brass.")
+    for rare in (search.RARE, 1):  # 1: every word counts as common
+        monkeypatch.setattr(search, "RARE", rare)
+        assert _found(app, "hinge") == set(with_both)
+        assert _found(app, "hinge brass") == {with_both[2]}
+        with app.app_context():
+            admin = db.session.scalar(sa.select(User))
+            filters = inquiries.Filters.parse({"status": "all", "q": "hinge"})
+            first = inquiries.list_inquiries(filters, admin, limit=4)
+            rest = inquiries.list_inquiries(filters, admin, after=first.next_after, limit=4)
+            # Pages follow the queue and neither repeat nor skip.
+            assert [r.inquiry.queue_key for r in first.rows] == sorted(r.inquiry.queue_key for r in first.rows)
+            assert {r.inquiry.id for r in first.rows + rest.rows} == set(with_both)
+            assert len(first.rows) == 4 and rest.next_after is None

@@ -9,8 +9,10 @@ from ..extensions import db
 from ..live import events
 from ..live.names import Event
 from ..models import Product, ProductInquiry, ProductMessage, utcnow
-from . import notifications, rows, shoppers, validation
+from . import notifications, rows, search, shoppers, validation
 from .errors import Conflict, NotFound
+
+REOPENED = "Reopened: the customer wrote again"
 
 
 def get_product(product_id):
@@ -89,10 +91,12 @@ def send_customer_message(product_id, session_id, text, client_msg_id=None):
     db.session.add(message)
     try:
         db.session.flush()
+        search.index_message(inquiry_id, text)
         if reopened:
             db.session.add(ProductMessage(
                 inquiry_id=inquiry_id, sender_type="admin", message_type="system", system_event="status",
-                visibility="internal", message_text="Reopened: the customer wrote again", created_at=now))
+                visibility="internal", message_text=REOPENED, created_at=now))
+            search.index_message(inquiry_id, REOPENED)
         if first_message and inquiry.priority == "high":
             notifications.queue_high_priority(inquiry, text)
         announce_message(message, inquiry)
@@ -161,6 +165,7 @@ def add_admin_message(inquiry_id, text, admin_id=None, message_type="text", syst
         db.session.flush()
     except IntegrityError:
         return _replay(inquiry_id, client_msg_id)
+    search.index_message(inquiry_id, text)
     announce_message(message, inquiry)
     if commit:
         db.session.commit()

@@ -122,7 +122,8 @@ class ListPage:
     filters: Filters = field(default_factory=Filters)
 
 
-def filtered_query(filters, admin):
+def filtered_query(filters, admin, search=True):
+    """The inquiries the filters show, as a ``select`` (``search=False``: all but ``q``)."""
     query = sa.select(ProductInquiry)
     if filters.waiting:
         query = query.where(ProductInquiry.waiting_since.is_not(None))
@@ -138,29 +139,42 @@ def filtered_query(filters, admin):
         query = query.where(ProductInquiry.assigned_admin_id == int(filters.assignee))
     if filters.product_id:
         query = query.where(ProductInquiry.product_id == filters.product_id)
-    if filters.q:
-        query = query.where(_mentions(filters.q))
+    if filters.q and search:
+        query = query.where(sa.or_(*_mentions(filters.q)))
     return query
 
 
-def _mentions(text):
-    """Inquiries whose messages contain the words (full-text), or whose customer's email
-    starts with it, or whose product's name contains it (a small table)."""
+def _mentions(text, plan=False):
+    """What a search finds, one condition each: inquiries whose customer's email starts
+    with ``text``, whose product's name contains it (a small table, read first), or
+    whose messages hold its words. ``plan``: for a whole list (see search.inquiries_with)."""
     escaped = text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
-    products = sa.select(Product.id).where(Product.name.like(f"%{escaped}%", escape="\\"))
-    conditions = [ProductInquiry.customer_email.like(f"{escaped}%", escape="\\"),
-                  ProductInquiry.product_id.in_(products)]
-    in_messages = search.matching("product_messages", text, result_column="inquiry_id")
+    conditions = [ProductInquiry.customer_email.like(f"{escaped}%", escape="\\")]
+    products = db.session.scalars(sa.select(Product.id).where(Product.name.like(f"%{escaped}%", escape="\\"))).all()
+    if products:
+        conditions.append(ProductInquiry.product_id.in_(products))
+    in_messages = search.inquiries_with(ProductInquiry.id, text, plan=plan)
     if in_messages is not None:
-        conditions.append(ProductInquiry.id.in_(in_messages))
-    return sa.or_(*conditions)
+        conditions.append(in_messages)
+    return conditions
 
 
 def list_inquiries(filters, admin, after=None, limit=50):
-    """One page of the queue, with counts and previews in a fixed number of queries."""
-    query = filtered_query(filters, admin)
+    """One page of the queue, with counts and previews in a fixed number of queries.
+
+    A search takes a page of each way to be found (see ``_mentions``) on its own, so
+    each can use its index, and keeps the first ``limit`` of them in queue order.
+    """
+    query = filtered_query(filters, admin, search=False)
     if after:
         query = query.where(ProductInquiry.queue_key > after)
+    if filters.q:
+        found = set()
+        for condition in _mentions(filters.q, plan=True):
+            found.update(tuple(row) for row in db.session.execute(
+                query.with_only_columns(ProductInquiry.queue_key, ProductInquiry.id)
+                .where(condition).order_by(ProductInquiry.queue_key).limit(limit + 1)))
+        query = sa.select(ProductInquiry).where(ProductInquiry.id.in_([i for _, i in sorted(found)[:limit + 1]]))
     inquiries = db.session.scalars(
         query.options(sa.orm.joinedload(ProductInquiry.product), sa.orm.joinedload(ProductInquiry.assigned_admin))
         .order_by(ProductInquiry.queue_key).limit(limit + 1)

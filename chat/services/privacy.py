@@ -12,7 +12,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import OutboxEmail, ProductInquiry, ProductMessage, Shopper, StreamTicket, SuggestionView, utcnow
+from ..models import (InquiryWord, OutboxEmail, ProductInquiry, ProductMessage, Shopper, StreamTicket,
+                      SuggestionView, utcnow)
 from . import validation
 from .errors import NotFound, ValidationError
 from .validation import parse_id
@@ -107,6 +108,7 @@ def erase(customer):
                                                .where(ProductMessage.inquiry_id.in_(ids)))
         counts["emails"] = db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.inquiry_id.in_(ids))).rowcount
         db.session.execute(sa.delete(ProductMessage).where(ProductMessage.inquiry_id.in_(ids)))
+        db.session.execute(sa.delete(InquiryWord).where(InquiryWord.inquiry_id.in_(ids)))
         db.session.execute(sa.delete(ProductInquiry).where(ProductInquiry.id.in_(ids)))
     if customer.emails:
         counts["emails"] += db.session.execute(
@@ -142,6 +144,7 @@ def purge(retention_days, now=None):
         total["messages"] += db.session.execute(
             sa.delete(ProductMessage).where(ProductMessage.inquiry_id.in_(ids))).rowcount
         db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.inquiry_id.in_(ids)))
+        db.session.execute(sa.delete(InquiryWord).where(InquiryWord.inquiry_id.in_(ids)))
         total["inquiries"] += db.session.execute(
             sa.delete(ProductInquiry).where(ProductInquiry.id.in_(ids))).rowcount
         db.session.commit()
