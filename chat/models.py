@@ -226,6 +226,8 @@ class ProductInquiry(db.Model):
         sa.Index("idx_assignee_queue", "assigned_admin_id", "queue_key"),
         sa.Index("idx_queue", "queue_key"),
         sa.Index("idx_product_status_queue", "product_id", "status", "queue_key"),
+        # One product's queue with every status (its "waiting" view, a search by product name).
+        sa.Index("idx_product_queue", "product_id", "queue_key"),
         # The tab title's waiting count, and the customer's other inquiries.
         sa.Index("idx_status_waiting", "status", "waiting_since"),
         sa.Index("idx_session", "session_id"),
