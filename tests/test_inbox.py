@@ -135,6 +135,22 @@ def test_urgent_first_then_the_longest_wait_and_the_badge_on_every_admin_page(ap
     assert client.get("/admin/login").status_code in (200, 302)
 
 
+def test_a_long_queue_shows_as_99_plus(app, admin, monkeypatch):
+    """Past WAITING_SHOWN the badge and the title say "99+" (here "2+"), and the count stops there."""
+    client, token, _ = admin
+    monkeypatch.setattr(inquiries, "WAITING_SHOWN", 2)
+    pid = first_product_id(app)
+    asked = [Customer(app, pid + n).says("Is this in stock?")["inquiry_id"] for n in range(4)]
+    page = client.get("/admin").get_data(as_text=True)
+    assert "<title>(2+) " in page and "<b>2+</b>" in page and 'data-count="3"' in page
+    assert len(listed(client)[0]) == 4  # the list itself shows them all
+    for inquiry_id in asked[:2]:
+        assert client.post(f"/admin/inquiries/{inquiry_id}/messages", data={"message_text": "Yes."},
+                           headers={"X-CSRFToken": token}).status_code < 400
+    page = client.get("/admin").get_data(as_text=True)
+    assert "<title>(2) " in page and "<b>2</b>" in page and 'data-count="2"' in page
+
+
 # -- the admin stream --------------------------------------------------------------
 
 class Stream:

@@ -15,13 +15,15 @@ from .live import controls_context
 
 @bp.context_processor
 def waiting_badge():
-    """``admin_waiting()``: the header badge's and the tab title's count, asked once per request."""
+    """``admin_waiting()``: the header badge's and the tab title's count, asked once per request
+    (``waiting_label(count)`` writes it: "99+" past WAITING_SHOWN)."""
     def admin_waiting():
         if "admin_waiting" not in g:
             g.admin_waiting = inquiries.waiting_count() if current_user.is_authenticated else 0
         return g.admin_waiting
 
-    return {"admin_waiting": admin_waiting}
+    return {"admin_waiting": admin_waiting, "waiting_label": inquiries.waiting_label,
+            "waiting_shown": inquiries.WAITING_SHOWN}
 
 
 VIEW_LABELS = {"waiting": "Waiting for us", "pending": "Pending", "in_progress": "In progress",

@@ -209,14 +209,28 @@ def rows_for(inquiries):
     return [Row(i, *counts.get(i.id, (0, 0)), last.get(i.id)) for i in inquiries]
 
 
+# The badge counts up to this and then says "99+": the count then costs at most
+# this many index entries, however long the queue.
+WAITING_SHOWN = 99
+
+
 def waiting_count():
-    """Inquiries whose customer waits for an answer: the badge and the tab title.
+    """Inquiries whose customer waits for an answer, up to WAITING_SHOWN + 1 (shown as
+    "99+"): the badge and the tab title.
 
     The same filter as the default "Waiting for us" view, so the number and
     the rows can never disagree.
     """
     query = filtered_query(Filters(status="all", waiting=True), None)
+    # Every status, named: the count then reads only the waiting entries of
+    # idx_status_waiting (one range per status), not the whole index.
+    query = query.where(ProductInquiry.status.in_(INQUIRY_STATUSES)).limit(WAITING_SHOWN + 1)
     return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+
+def waiting_label(count):
+    """The badge's text for a ``waiting_count()``."""
+    return f"{WAITING_SHOWN}+" if count > WAITING_SHOWN else str(count)
 
 
 get = conversations.get_inquiry

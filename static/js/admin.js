@@ -18,10 +18,13 @@
   }
 
   function setWaiting(count) {
-    var base = document.title.replace(/^\(\d+\)\s*/, "");
-    document.title = (count > 0 ? "(" + count + ") " : "") + base;
+    // The server counts up to one past what it shows: "99+".
+    var most = parseInt(document.body.dataset.waitingShown, 10) || 99;
+    var label = count > most ? most + "+" : String(count);
+    var base = document.title.replace(/^\(\d+\+?\)\s*/, "");
+    document.title = (count > 0 ? "(" + label + ") " : "") + base;
     var badge = document.getElementById("waiting-count");
-    if (badge) { badge.dataset.count = String(count); badge.querySelector("b").textContent = String(count); }
+    if (badge) { badge.dataset.count = String(count); badge.querySelector("b").textContent = label; }
     document.body.dataset.waiting = String(count);
     document.dispatchEvent(new CustomEvent("admin:waiting", { detail: count }));
   }
