@@ -134,6 +134,7 @@ def test_badge_title_and_rows_agree_and_rows_come_and_go_live(browser, shop_serv
                                timeout=8000)
         page.wait_for_function(f"() => document.getElementById('waiting-count').dataset.count === '{n}'", timeout=8000)
         assert page.title().startswith(f"({n}) ") if n else not page.title().startswith("(")
+        assert page.inner_text("#waiting-count b") == str(n)
 
     first, token = customer_says(shop_server, 1, "Does it have a rain cover?")
     agree(1)
