@@ -160,21 +160,25 @@ class Stream:
         self.response = client.get("/admin/stream" + query, buffered=False)
         assert self.response.status_code == 200
         self.chunks = iter(self.response.response)
+        self.pending = []  # events of a chunk not read yet (one write may carry several)
         while True:  # up to "ready": subscribed, replayed
             if self._next()[0] == "ready":
                 break
 
     def _next(self):
-        for chunk in self.chunks:
-            text = chunk.decode()
-            if text.startswith(":") or text.startswith("retry:"):
-                return ("comment", text)
-            fields = {}
-            for line in text.strip().split("\n"):
-                key, _, value = line.partition(":")
-                fields.setdefault(key, []).append(value)
-            return (fields.get("event", ["message"])[0], "\n".join(fields.get("data", [])))
-        raise AssertionError("the stream ended")
+        while not self.pending:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                raise AssertionError("the stream ended")
+            self.pending = [block for block in chunk.decode().split("\n\n") if block.strip()]
+        text = self.pending.pop(0)
+        if text.startswith(":") or text.startswith("retry:"):
+            return ("comment", text)
+        fields = {}
+        for line in text.strip().split("\n"):
+            key, _, value = line.partition(":")
+            fields.setdefault(key, []).append(value)
+        return (fields.get("event", ["message"])[0], "\n".join(fields.get("data", [])))
 
     def until_quiet(self, limit=30):
         """Every event up to the next heartbeat (the app's heartbeat is short in these tests)."""

@@ -51,8 +51,12 @@ class AdminStream(StreamHandler):
                          + ((events.inquiry_channel(inquiry_id),) if inquiry_id else ()))
         self._controls_shown = None  # (status, priority, assignee) as this page shows them
 
+    pins_viewer = True
+
     def _admin(self):
         return db.session.get(User, self.admin_id)
+
+    viewer = _admin
 
     def _message(self, message):
         html = render_template("conversation/_message.html", message=message, viewer="admin").strip()

@@ -8,8 +8,9 @@ connection while it waits: each step runs in a short app context.
 import threading
 import time
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_sse import Message
+from werkzeug.local import LocalProxy
 
 from . import current_broker
 from .broker import END, RESYNC
@@ -82,17 +83,26 @@ class StreamHandler:
         """Checked at each heartbeat; False ends the stream (its viewer's login has ended)."""
         return True
 
+    # True: the stream's steps render for ``viewer()`` (``current_user`` in their
+    # templates), loaded when first used, instead of the login manager verifying the
+    # session again for every event. The login is checked at every heartbeat
+    # (``still_allowed``, which always asks the login manager).
+    pins_viewer = False
+
+    def viewer(self):
+        return None
+
     def on_close(self):
         """The client went away."""
 
 
 def _wire(message):
-    """The SSE text of a Message, formatted once however many streams send it
-    (``once`` hands the same Message object to every stream of the worker)."""
-    text = getattr(message, "_wire", None)
-    if text is None:
-        text = message._wire = str(message)
-    return text
+    """The SSE bytes of a Message, formatted and encoded once however many streams
+    send it (``once`` hands the same Message object to every stream of the worker)."""
+    data = getattr(message, "_wire", None)
+    if data is None:
+        data = message._wire = str(message).encode()
+    return data
 
 
 # What a step's request context needs: the URL (url_for), the login (cookies,
@@ -121,11 +131,13 @@ def event_stream(handler, after):
     # request (url_for, the login), and gives its database connection back.
     environ = _kept_environ(request.environ)
 
-    def run(fn, *args):
+    def run(fn, *args, as_viewer=True):
         from ..extensions import db
 
         with app.request_context(environ):
             try:
+                if as_viewer and handler.pins_viewer:
+                    g._login_user = LocalProxy(handler.viewer)  # Flask-Login's per-request user
                 return fn(*args)
             finally:
                 db.session.remove()
@@ -139,7 +151,7 @@ def event_stream(handler, after):
 
     def allowed():
         try:
-            return run(handler.still_allowed)
+            return run(handler.still_allowed, as_viewer=False)
         except Exception:  # noqa: BLE001 - a database hiccup keeps the stream; the next beat asks again
             app.logger.exception("live stream: still_allowed failed")
             return True
@@ -176,6 +188,68 @@ def event_stream(handler, after):
                 if fresh:
                     run(handler.delivered, fresh)
 
+            def handle_all(batch):
+                """The handler's Messages for each event, in one step (one request context,
+                one session: what one event loads, the next finds); None where the stream
+                must end, and nothing after it."""
+                from ..extensions import db
+
+                outs = []
+                for event in batch:
+                    try:
+                        outs.append(handler.handle(event))
+                    except Exception:  # noqa: BLE001 - the database may be away for a moment
+                        if event.get("type") == "message":
+                            # Skipping it would lose it for good (later messages move the
+                            # position past it): end, and the client's reconnect replays
+                            # after what it shows, from the database.
+                            app.logger.warning("live stream: message event failed; ending the stream to replay")
+                            outs.append(None)
+                            break
+                        app.logger.exception("live stream: handle failed")
+                        db.session.rollback()
+                        outs.append([])
+                return outs
+
+            def respond(batch):
+                """The Messages for each event, in order (None: end the stream). What another
+                stream of this worker made is reused without a context (``cached``)."""
+                outs = [[] if event.get("type") == "message" and event.get("id") in sent else handler.cached(event)
+                        for event in batch]
+                todo = [i for i, out in enumerate(outs) if out is None]
+                if todo:
+                    try:
+                        made_now = run(handle_all, [batch[i] for i in todo])
+                    except Exception:  # noqa: BLE001 - no context or session to be had
+                        app.logger.exception("live stream: handle failed")
+                        made_now = [None]
+                    made_now += [None] * (len(todo) - len(made_now))
+                    for i, out in zip(todo, made_now):
+                        outs[i] = out
+                return outs
+
+            def deliver(batch):
+                """Write the Messages for these events in one chunk; False: end the stream."""
+                nonlocal last
+                chunk, fresh, go_on = [], [], True
+                for out in respond(batch):
+                    if out is None:
+                        go_on = False
+                        break
+                    for item in out:
+                        if item.type == "message" and item.id:
+                            if item.id in sent:
+                                continue
+                            sent.add(item.id)
+                            fresh.append(item.id)
+                            last = max(last or 0, item.id)
+                        chunk.append(_wire(item))
+                if chunk:
+                    yield b"".join(chunk)
+                if fresh:
+                    safely(handler.delivered, fresh)
+                return go_on
+
             yield from replay()
             # "ready" tells the client the stream really flows (a buffering
             # proxy would hold it back, and the widget then falls back to polling).
@@ -190,38 +264,23 @@ def event_stream(handler, after):
                     safely(handler.on_heartbeat)
                     next_beat = time.monotonic() + heartbeat
                     continue
-                if event is END:
-                    return  # a clean end: the browser reconnects at once, nothing is cut off
-                if event is RESYNC or event.get("type") == "resync":
-                    yield from replay()
-                    continue
-                message_id = event.get("id")
-                if event.get("type") == "message" and message_id in sent:
-                    continue
-                out = handler.cached(event)
-                if out is None:
-                    try:
-                        out = run(handler.handle, event)
-                    except Exception:  # noqa: BLE001 - the database may be away for a moment
-                        if event.get("type") == "message":
-                            # Skipping it would lose it for good (later messages move the
-                            # position past it): end, and the client's reconnect replays
-                            # after what it shows, from the database.
-                            app.logger.warning("live stream: message event failed; ending the stream to replay")
+                # This event and any others already queued (one commit publishes a
+                # message, the badge and a list row together): one step, one write.
+                batch, end = [], False
+                while event is not None:
+                    if event is END:
+                        end = True  # a clean end: the browser reconnects at once, nothing is cut off
+                        break
+                    if event is RESYNC or event.get("type") == "resync":
+                        if not (yield from deliver(batch)):
                             return
-                        app.logger.exception("live stream: handle failed")
-                        out = []
-                fresh = []
-                for item in out:
-                    if item.type == "message" and item.id:
-                        if item.id in sent:
-                            continue
-                        sent.add(item.id)
-                        fresh.append(item.id)
-                        last = max(last or 0, item.id)
-                    yield _wire(item)
-                if fresh:
-                    safely(handler.delivered, fresh)
+                        batch = []
+                        yield from replay()
+                    else:
+                        batch.append(event)
+                    event = sub.get(timeout=0)
+                if not (yield from deliver(batch)) or end:
+                    return
         except Exception as exc:  # noqa: BLE001 - a replay or on_open with the database away
             # End cleanly (no traceback, no cut response): the client reconnects and replays.
             app.logger.warning("live stream ended: %s", exc)
