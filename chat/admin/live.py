@@ -110,7 +110,7 @@ class AdminStream(StreamHandler):
             # The same bytes for every admin page of this worker.
             out.append(once(event, "waiting", lambda: Message(str(inquiries.waiting_count()), type=Event.WAITING)))
             if data.get("sender_type") == "customer" and data.get("message_id"):
-                wrote = once(event, "wrote", lambda: customer_wrote(data["message_id"]))
+                wrote = once(event, "wrote", lambda: customer_wrote(data["message_id"], data.get("first")))
                 if wrote is not None:
                     out.append(wrote)
         elif kind == Event.MESSAGE and mine:
@@ -174,15 +174,20 @@ class AdminStream(StreamHandler):
         filters = self.filters
         key = self._matches_key()
 
+        found = {}
+
         def matches():
+            # The whole row, kept for row() below (the session holds it only weakly).
             query = inquiries.filtered_query(filters, self._admin()).where(ProductInquiry.id == inquiry_id)
-            return db.session.scalars(query.with_only_columns(ProductInquiry.id)).first() is not None
+            found["inquiry"] = db.session.scalars(
+                query.options(sa.orm.joinedload(ProductInquiry.assigned_admin))).first()
+            return found["inquiry"] is not None
 
         if not once(event, key, matches):
             return [Message(str(inquiry_id), type=Event.REMOVE)]
 
         def row():
-            inquiry = db.session.get(ProductInquiry, inquiry_id)
+            inquiry = found.get("inquiry") or db.session.get(ProductInquiry, inquiry_id)
             html = render_template("admin/_row.html", row=inquiries.rows_for([inquiry])[0]).strip()
             return Message(html, type=Event.ROW)
 
@@ -235,23 +240,26 @@ def preview(text, limit=PREVIEW_CHARACTERS):
     return line if len(line) <= limit else line[:limit - 1].rstrip() + "…"
 
 
-def customer_wrote(message_id):
+def customer_wrote(message_id, first=None):
     """The "a customer wrote" event (JSON) for a customer's message, or None.
 
-    Says whether it starts a new inquiry or follows up, names the product and
-    links the inquiry; the preview is shown only if the admin asks for it.
+    Says whether it starts a new inquiry or follows up (``first``, when the sender
+    said so; else counted), names the product and links the inquiry; the preview is
+    shown only if the admin asks for it.
     """
-    message = db.session.get(ProductMessage, message_id)
+    message = db.session.scalar(sa.select(ProductMessage).where(ProductMessage.id == message_id)
+                                .options(sa.orm.joinedload(ProductMessage.inquiry)))
     if message is None or message.sender_type != "customer" or message.message_type != "text":
         return None
     inquiry = message.inquiry
-    earlier = db.session.scalar(sa.select(sa.func.count(ProductMessage.id)).where(
-        ProductMessage.inquiry_id == inquiry.id, ProductMessage.sender_type == "customer",
-        ProductMessage.id < message.id))
+    if first is None:
+        first = not db.session.scalar(sa.select(sa.func.count(ProductMessage.id)).where(
+            ProductMessage.inquiry_id == inquiry.id, ProductMessage.sender_type == "customer",
+            ProductMessage.id < message.id))
     payload = {
         "inquiry_id": inquiry.id,
         "message_id": message.id,
-        "kind": "followup" if earlier else "new",
+        "kind": "new" if first else "followup",
         "product": inquiry.product.name,
         "url": url_for("admin.inquiry_page", inquiry_id=inquiry.id),
         "preview": preview(message.message_text),

@@ -99,7 +99,7 @@ def send_customer_message(product_id, session_id, text, client_msg_id=None):
             search.index_message(inquiry_id, REOPENED)
         if first_message and inquiry.priority == "high":
             notifications.queue_high_priority(inquiry, text)
-        announce_message(message, inquiry)
+        announce_message(message, inquiry, first=first_message)
         db.session.commit()
     except IntegrityError:
         # The same client id raced in from a retry: answer with the stored one.
@@ -172,10 +172,11 @@ def add_admin_message(inquiry_id, text, admin_id=None, message_type="text", syst
     return SendResult(message, created=True)
 
 
-def announce_message(message, inquiry, again=False):
+def announce_message(message, inquiry, again=False, first=None):
     """After commit: the customer's tabs, the inquiry's viewers, the admin list and every
     admin page's badge and notifications hear of it (``again``: the badge, not a second
-    notification)."""
+    notification; ``first``: whether it is the customer's first message, when known, so
+    the notification need not count them)."""
     data = {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "message_id": message.id,
             "sender_type": message.sender_type}
     # Internal rows (workflow and private notes) never go to the customer's channel at all.
@@ -184,7 +185,9 @@ def announce_message(message, inquiry, again=False):
     for channel in channels:
         events.publish_after_commit(db.session, channel, Event.MESSAGE, data, id_=message.id)
     events.publish_after_commit(db.session, events.ADMIN_LIST, Event.INQUIRY, data)
-    notice = {key: value for key, value in data.items() if key != "sender_type"} if again else data
+    notice = {key: value for key, value in data.items() if key != "sender_type"} if again else dict(data)
+    if first is not None:
+        notice["first"] = first
     events.publish_after_commit(db.session, events.ADMIN_NOTICES, Event.WAITING, notice)
 
 
