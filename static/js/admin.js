@@ -54,6 +54,14 @@
   document.addEventListener("htmx:sseBeforeMessage", function (e) {
     var type = e.detail.type;
     if (type === EV.waiting) { e.preventDefault(); setWaiting(parseInt(e.detail.data, 10) || 0); return; }
+    if (type === EV.controls) {
+      // This page's own change comes back on its stream after its POST answered: the
+      // same state. Swapping it again would replace a select the admin may be using.
+      var shown = document.querySelector("#controls form[data-state]");
+      var state = /data-state="([^"]*)"/.exec(e.detail.data);
+      if (shown && state && shown.getAttribute("data-state") === state[1]) e.preventDefault();
+      return;
+    }
     if (type !== EV.row && type !== EV.remove) return;
     e.preventDefault();
     var tbody = document.getElementById("inquiry-rows");
