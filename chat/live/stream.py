@@ -160,12 +160,12 @@ def event_stream(handler, after):
         if broker.stopping:
             # This process is shutting down (a reconnect on a kept-alive connection):
             # end at once, so the client reconnects to one that runs.
-            yield f"retry: {config['SSE_RETRY_MS']}\n\n"
+            yield retry
             return
         # WSGI servers send the response headers with the first body chunk: send
         # it before any database work (on_open writes presence and may wait for
         # a write lock), so the client knows at once that its stream is open.
-        yield f"retry: {config['SSE_RETRY_MS']}\n\n"
+        yield retry
         sub = broker.subscribe(handler.channels)
         _count(+1)
         sent = set()
@@ -178,13 +178,13 @@ def event_stream(handler, after):
                 fresh = []
                 for message_id, message in run(handler.replay, last):
                     if message_id is None:  # not a message (a list row, a count): sent as it is
-                        yield str(message)
+                        yield _wire(message)
                         continue
                     if message_id not in sent:
                         sent.add(message_id)
                         fresh.append(message_id)
                         last = max(last or 0, message_id)
-                        yield str(message)
+                        yield _wire(message)
                 if fresh:
                     run(handler.delivered, fresh)
 
@@ -253,12 +253,12 @@ def event_stream(handler, after):
             yield from replay()
             # "ready" tells the client the stream really flows (a buffering
             # proxy would hold it back, and the widget then falls back to polling).
-            yield str(Message(str(last or 0), type="ready"))
+            yield _wire(Message(str(last or 0), type="ready"))
             next_beat = time.monotonic() + heartbeat
             while True:
                 event = sub.get(timeout=max(0.0, next_beat - time.monotonic()))
                 if event is None:
-                    yield ": heartbeat\n\n"
+                    yield b": heartbeat\n\n"
                     if not allowed():
                         return
                     safely(handler.on_heartbeat)
@@ -292,7 +292,9 @@ def event_stream(handler, after):
             except Exception:  # noqa: BLE001 - cleanup must not raise into the server
                 app.logger.exception("stream cleanup failed")
 
-    response = app.response_class(generate(), mimetype="text/event-stream")
+    retry = f"retry: {config['SSE_RETRY_MS']}\n\n".encode()
+    # Bytes straight to the server: no encoding wrapper generator (and its frame) per stream.
+    response = app.response_class(generate(), mimetype="text/event-stream", direct_passthrough=True)
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
     return response
