@@ -189,9 +189,9 @@ def event_stream(handler, after):
                     run(handler.delivered, fresh)
 
             def handle_all(batch):
-                """The handler's Messages for each event, in one step (one request context,
-                one session: what one event loads, the next finds); None where the stream
-                must end, and nothing after it."""
+                """The handler's Messages for each event, in one step (one request context
+                and one database session for all); None where the stream must end, and
+                nothing after it."""
                 from ..extensions import db
 
                 outs = []
