@@ -88,3 +88,30 @@ def test_a_common_word_and_a_rare_one_find_the_same_page(app, demo, monkeypatch)
             assert [r.inquiry.queue_key for r in first.rows] == sorted(r.inquiry.queue_key for r in first.rows)
             assert {r.inquiry.id for r in first.rows + rest.rows} == set(with_both)
             assert len(first.rows) == 4 and rest.next_after is None
+
+
+def test_words_common_alone_but_rare_together_search_on_page_by_page(app, demo, admin, monkeypatch):
+    """A page of a search by common words looks at a bounded part of the queue; the
+    admin is told so and "Search older conversations" goes on to the match."""
+    client, token, _ = admin
+    monkeypatch.setattr(search, "RARE", 1)  # every word counts as common: the queue is walked
+    monkeypatch.setattr(search, "WINDOWS", (2, 3))  # 5 rows per page
+    pid = first_product_id(app)
+    for n in range(8):
+        make_inquiry(app, pid, "A question about the hinge" if n % 2 else "A question about the zipper")
+    both = make_inquiry(app, pid, "Does the hinge fit the zipper?")  # last in the queue
+    html = client.get("/admin?status=all&q=hinge+zipper").get_data(as_text=True)
+    assert "None of the most recent conversations match" in html and "Search older conversations" in html
+    seen, after, pages = [], None, 0
+    with app.app_context():
+        admin_user = db.session.scalar(sa.select(User))
+        filters = inquiries.Filters.parse({"status": "all", "q": "hinge zipper"})
+        while True:
+            page = inquiries.list_inquiries(filters, admin_user, after=after)
+            pages += 1
+            seen += [row.inquiry.id for row in page.rows]
+            if page.next_after is None:
+                break
+            assert page.partial and page.rows == [] and pages < 5
+            after = page.next_after
+    assert seen == [both] and pages == 2

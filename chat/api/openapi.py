@@ -230,7 +230,10 @@ def schemas(config):
             "type": "object", "required": ["inquiries", "next_after"],
             "properties": {
                 "inquiries": {"type": "array", "items": ref("AdminInquiry")},
-                "next_after": {"type": ["string", "null"], "description": "Pass as after= for the next page."},
+                "next_after": {"type": ["string", "null"], "description": (
+                    "Pass as after= for the next page. A search (q=) by common words looks at "
+                    "5,000 conversations per page, so a page may hold fewer than limit (even none) "
+                    "with next_after set: the search goes on from there.")},
             },
         },
         "InquiryDetail": {

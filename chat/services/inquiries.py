@@ -120,6 +120,9 @@ class ListPage:
     rows: list
     next_after: str | None
     filters: Filters = field(default_factory=Filters)
+    # A search that stopped before the end of the queue with less than a page:
+    # next_after searches on (see _searched).
+    partial: bool = False
 
 
 def filtered_query(filters, admin, search=True):
@@ -144,44 +147,95 @@ def filtered_query(filters, admin, search=True):
     return query
 
 
-def _mentions(text, plan=False):
+def _mentions(text):
     """What a search finds, one condition each: inquiries whose customer's email starts
     with ``text``, whose product's name contains it (a small table, read first), or
-    whose messages hold its words. ``plan``: for a whole list (see search.inquiries_with)."""
-    escaped = text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
-    conditions = [ProductInquiry.customer_email.like(f"{escaped}%", escape="\\")]
-    products = db.session.scalars(sa.select(Product.id).where(Product.name.like(f"%{escaped}%", escape="\\"))).all()
-    if products:
-        conditions.append(ProductInquiry.product_id.in_(products))
-    in_messages = search.inquiries_with(ProductInquiry.id, text, plan=plan)
+    whose messages hold its words (see search.py)."""
+    conditions = _in_email_or_product(text)
+    in_messages = search.inquiries_with(ProductInquiry.id, text)
     if in_messages is not None:
         conditions.append(in_messages)
     return conditions
 
 
-def list_inquiries(filters, admin, after=None, limit=50):
-    """One page of the queue, with counts and previews in a fixed number of queries.
+def _in_email_or_product(text):
+    escaped = text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+    conditions = [ProductInquiry.customer_email.like(f"{escaped}%", escape="\\")]
+    products = db.session.scalars(sa.select(Product.id).where(Product.name.like(f"%{escaped}%", escape="\\"))).all()
+    if products:
+        conditions.append(ProductInquiry.product_id.in_(products))
+    return conditions
 
-    A search takes a page of each way to be found (see ``_mentions``) on its own, so
-    each can use its index, and keeps the first ``limit`` of them in queue order.
-    """
+
+def list_inquiries(filters, admin, after=None, limit=50):
+    """One page of the queue, with counts and previews in a fixed number of queries."""
     query = filtered_query(filters, admin, search=False)
     if after:
         query = query.where(ProductInquiry.queue_key > after)
+    searched_to = None
     if filters.q:
-        found = set()
-        for condition in _mentions(filters.q, plan=True):
-            found.update(tuple(row) for row in db.session.execute(
-                query.with_only_columns(ProductInquiry.queue_key, ProductInquiry.id)
-                .where(condition).order_by(ProductInquiry.queue_key).limit(limit + 1)))
-        query = sa.select(ProductInquiry).where(ProductInquiry.id.in_([i for _, i in sorted(found)[:limit + 1]]))
+        query, searched_to = _searched(query, filters.q, limit)
     inquiries = db.session.scalars(
         query.options(sa.orm.joinedload(ProductInquiry.product), sa.orm.joinedload(ProductInquiry.assigned_admin))
         .order_by(ProductInquiry.queue_key).limit(limit + 1)
     ).unique().all()
-    next_after = inquiries[limit - 1].queue_key if len(inquiries) > limit else None
+    next_after = inquiries[limit - 1].queue_key if len(inquiries) > limit else searched_to
     rows = rows_for(inquiries[:limit])
-    return ListPage(rows, next_after, filters)
+    return ListPage(rows, next_after, filters, partial=searched_to is not None and len(inquiries) <= limit)
+
+
+def _searched(query, text, limit):
+    """The search's page as a query of its rows, and the queue key it searched up to
+    when it stopped before the end of the queue (None if it did not).
+
+    Each way to be found (see ``_mentions``) takes a page on its own, so each can use
+    its index, and the first ``limit`` + 1 of them in queue order are kept. Words that
+    are all common are probed row by row over windows of the queue (``_walked``).
+    """
+    keys = set()
+
+    def page(select, key, id_, condition):
+        rows = [tuple(row) for row in db.session.execute(
+            select.with_only_columns(key, id_).where(condition).order_by(key).limit(limit + 1))]
+        keys.update(rows)
+        return len(rows)
+
+    for condition in _in_email_or_product(text):
+        page(query, ProductInquiry.queue_key, ProductInquiry.id, condition)
+    searched_to = None
+    words = search.plan(text)
+    if words is not None:
+        condition, walks = words
+        if not walks:
+            page(query, ProductInquiry.queue_key, ProductInquiry.id, condition(ProductInquiry.id))
+        else:
+            found, searched_to = _walked(query, condition, limit)
+            keys.update(found)
+    ordered = sorted(keys)
+    if searched_to is not None:
+        ordered = [k for k in ordered if k[0] <= searched_to]
+    return sa.select(ProductInquiry).where(ProductInquiry.id.in_([i for _, i in ordered[:limit + 1]])), searched_to
+
+
+def _walked(query, condition, limit):
+    """Probe the queue's rows in growing windows (search.WINDOWS) until a page is found
+    or the queue ends: (the matching (key, id) pairs, the key searched up to when it
+    stopped before the end, else None)."""
+    found, last = [], None
+    for size in search.WINDOWS:
+        rows = query if last is None else query.where(ProductInquiry.queue_key > last)
+        window = rows.with_only_columns(ProductInquiry.queue_key, ProductInquiry.id).order_by(
+            ProductInquiry.queue_key).limit(size).subquery()
+        seen = db.session.execute(sa.select(window.c.queue_key, window.c.id,
+                                            sa.case((condition(window.c.id), 1), else_=0))
+                                  .order_by(window.c.queue_key)).all()
+        found.extend((key, id_) for key, id_, hit in seen if hit)
+        if len(seen) < size:
+            return found, None  # the end of the queue
+        last = seen[-1][0]
+        if len(found) > limit:
+            return found, None
+    return found, last
 
 
 def rows_for(inquiries):

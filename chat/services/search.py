@@ -136,6 +136,11 @@ WORD_LENGTH = 40  # InquiryWord.word; longer words are kept (and searched) by th
 # entries) has it: a page of 50 takes at most a few thousand index probes
 # (15 ms at 100,000 inquiries), and fewer the commoner the word.
 RARE = 2000
+# The queue rows one page of a search by common words looks at, in growing windows
+# (5,000 in all): two words that are common alone but rare together (or never
+# together) would otherwise walk the whole queue (3 s at 100,000 inquiries). The
+# page then ends there, and "Load more" searches on from that row.
+WINDOWS = (250, 1000, 3750)
 _LAST = "\U0010ffff"  # sorts after every character: [p, p + _LAST) holds the words starting with p
 
 
@@ -180,24 +185,33 @@ def _has(inquiry_id, term):
             .limit(1).scalar_subquery().is_not(None))
 
 
-def inquiries_with(inquiry_id, text, plan=False):
+def inquiries_with(inquiry_id, text):
     """A condition on ``inquiry_id`` (a column): the inquiry's messages hold every word
-    of ``text`` (each as a prefix), or None when ``text`` has no word.
+    of ``text`` (each as a prefix), or None when ``text`` has no word. One index probe
+    per word and row: for a few given rows (is this live row still in the list?)."""
+    found = terms(text)
+    return sa.and_(*(_has(inquiry_id, t) for t in found)) if found else None
 
-    ``plan``: for a whole list, first look how common each word is (a count of at
-    most RARE index entries each); when one is rare, start from its inquiries (a
-    subquery the database collects first) and probe them for the others. For a few given rows (is this
-    live row still in the list?), the probes alone are cheapest.
+
+def plan(text):
+    """How a whole list finds the inquiries whose messages hold every word of ``text``:
+    ``(condition, walks)``, ``condition(column)`` being a condition on an inquiry id
+    column; None when ``text`` has no word.
+
+    First a look at how common each word is (a count of at most RARE index entries
+    each). When one is rare, the condition starts from its inquiries (a subquery the
+    database collects first) and probes them for the others: ``walks`` is False.
+    Otherwise every row is probed (``walks``): the caller gives it windows of the
+    queue (WINDOWS), since words that are common alone may be rare together.
     """
     found = terms(text)
     if not found:
         return None
-    if plan:
-        counts = {term: db.session.scalar(sa.select(sa.func.count()).select_from(
-            sa.select(InquiryWord.inquiry_id).where(_starts_with(term)).limit(RARE).subquery()))
-            for term in found}
-        rarest = min(found, key=counts.get)
-        if counts[rarest] < RARE:
-            ids = sa.select(InquiryWord.inquiry_id).where(_starts_with(rarest))
-            return sa.and_(inquiry_id.in_(ids), *(_has(inquiry_id, t) for t in found if t != rarest))
-    return sa.and_(*(_has(inquiry_id, t) for t in found))
+    counts = {term: db.session.scalar(sa.select(sa.func.count()).select_from(
+        sa.select(InquiryWord.inquiry_id).where(_starts_with(term)).limit(RARE).subquery()))
+        for term in found}
+    rarest = min(found, key=counts.get)
+    if counts[rarest] < RARE:
+        ids = sa.select(InquiryWord.inquiry_id).where(_starts_with(rarest))
+        return (lambda column: sa.and_(column.in_(ids), *(_has(column, t) for t in found if t != rarest))), False
+    return (lambda column: sa.and_(*(_has(column, t) for t in found))), True
