@@ -109,7 +109,7 @@ class AdminStream(StreamHandler):
         elif kind == Event.WAITING:
             # The same bytes for every admin page of this worker.
             out.append(once(event, "waiting", lambda: Message(str(inquiries.waiting_count()), type=Event.WAITING)))
-            if data.get("sender_type") == "customer" and data.get("message_id"):
+            if _notifies(data):
                 wrote = once(event, "wrote", lambda: customer_wrote(data["message_id"], data.get("first")))
                 if wrote is not None:
                     out.append(wrote)
@@ -144,7 +144,7 @@ class AdminStream(StreamHandler):
             waiting = made(event, "waiting")
             if waiting is MISSING:
                 return None
-            if data.get("sender_type") == "customer" and data.get("message_id"):
+            if _notifies(data):
                 wrote = made(event, "wrote")
                 if wrote is MISSING:
                     return None
@@ -232,6 +232,12 @@ class AdminStream(StreamHandler):
     def on_close(self):
         if self.inquiry_id:
             inquiries.leave(self.inquiry_id, self.admin_id)
+
+
+def _notifies(notice):
+    """Whether a waiting-count notice also brings "a customer wrote": a customer's message
+    announced for the first time (a retry's announcement carries no sender_type)."""
+    return notice.get("sender_type") == "customer" and bool(notice.get("message_id"))
 
 
 def preview(text, limit=PREVIEW_CHARACTERS):
