@@ -173,17 +173,22 @@ def event_stream(handler, after):
         try:
             run(handler.on_open)
 
-            def replay():
+            def first_time(message_id, fresh):
+                """Record a message about to be written (in ``fresh`` too); False if this
+                stream wrote it already."""
                 nonlocal last
+                if message_id in sent:
+                    return False
+                sent.add(message_id)
+                fresh.append(message_id)
+                last = max(last or 0, message_id)
+                return True
+
+            def replay():
                 fresh = []
                 for message_id, message in run(handler.replay, last):
-                    if message_id is None:  # not a message (a list row, a count): sent as it is
-                        yield _wire(message)
-                        continue
-                    if message_id not in sent:
-                        sent.add(message_id)
-                        fresh.append(message_id)
-                        last = max(last or 0, message_id)
+                    # Not a message (a list row, a count): sent as it is.
+                    if message_id is None or first_time(message_id, fresh):
                         yield _wire(message)
                 if fresh:
                     run(handler.delivered, fresh)
@@ -230,19 +235,14 @@ def event_stream(handler, after):
 
             def deliver(batch):
                 """Write the Messages for these events in one chunk; False: end the stream."""
-                nonlocal last
                 chunk, fresh, go_on = [], [], True
                 for out in respond(batch):
                     if out is None:
                         go_on = False
                         break
                     for item in out:
-                        if item.type == "message" and item.id:
-                            if item.id in sent:
-                                continue
-                            sent.add(item.id)
-                            fresh.append(item.id)
-                            last = max(last or 0, item.id)
+                        if item.type == "message" and item.id and not first_time(item.id, fresh):
+                            continue
                         chunk.append(_wire(item))
                 if chunk:
                     yield b"".join(chunk)
