@@ -150,9 +150,13 @@ def fold(word):
     return "".join(c for c in decomposed if not unicodedata.combining(c))[:WORD_LENGTH]
 
 
+def _folded(found):
+    return sorted({fold(w) for w in found} - {""})
+
+
 def indexed_words(text):
     """The distinct folded words of a message, sorted (so concurrent writers lock in one order)."""
-    return sorted({fold(w) for w in _WORD.findall(text or "")} - {""})
+    return _folded(_WORD.findall(text or ""))
 
 
 def index_message(inquiry_id, text):
@@ -170,7 +174,7 @@ def _insert_words():
 
 def terms(text):
     """The folded words of a search (each one required, each a prefix)."""
-    return sorted({fold(w) for w in words(text)} - {""})
+    return _folded(words(text))
 
 
 def _starts_with(term):
@@ -190,7 +194,11 @@ def inquiries_with(inquiry_id, text):
     of ``text`` (each as a prefix), or None when ``text`` has no word. One index probe
     per word and row: for a few given rows (is this live row still in the list?)."""
     found = terms(text)
-    return sa.and_(*(_has(inquiry_id, t) for t in found)) if found else None
+    return _has_all(inquiry_id, found) if found else None
+
+
+def _has_all(inquiry_id, found):
+    return sa.and_(*(_has(inquiry_id, t) for t in found))
 
 
 def plan(text):
@@ -214,4 +222,4 @@ def plan(text):
     if counts[rarest] < RARE:
         ids = sa.select(InquiryWord.inquiry_id).where(_starts_with(rarest))
         return (lambda column: sa.and_(column.in_(ids), *(_has(column, t) for t in found if t != rarest))), False
-    return (lambda column: sa.and_(*(_has(column, t) for t in found))), True
+    return (lambda column: _has_all(column, found)), True
