@@ -7,7 +7,7 @@ export CHAT_CONFIG ?= development
 # The demo's mails go to its own catcher (Procfile.dev's `mail`), never to a real server.
 DEMO_MAIL_PORT ?= 1025
 
-.PHONY: run test install install-test vendor db password reset clean
+.PHONY: run test lint install install-test vendor db password reset clean
 
 # The web server, the mail worker and the mail catcher (Procfile.dev), run by honcho;
 # Ctrl+C stops all three.
@@ -19,6 +19,11 @@ run: install db
 
 test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# ruff: lint and format check (CI runs it before the tests); `ruff format .` fixes the format.
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

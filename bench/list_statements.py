@@ -5,6 +5,7 @@
 The count must not grow with the page size (no N+1): counts and previews come
 from grouped queries (chat/services/inquiries.py, rows_for).
 """
+
 import os
 import sys
 import tempfile
@@ -23,6 +24,7 @@ from config import TestingConfig  # noqa: E402
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
+
         class Config(TestingConfig):
             SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp}/bench.sqlite"
             WTF_CSRF_ENABLED = False
@@ -42,7 +44,7 @@ def main():
             app.config["ADMIN_PAGE_SIZE"] = size
             statements = []
 
-            def count(*args):
+            def count(*args, statements=statements):
                 statements.append(args[2])
 
             sa.event.listen(engine, "before_cursor_execute", count)

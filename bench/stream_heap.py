@@ -11,26 +11,37 @@ own objects. What gunicorn's gevent worker holds per connection (the greenlet
 and its saved stack, the parser, its environ) is not in this figure: compare
 with the RSS per stream from sse_streams.py.
 """
+
 import gc
 import os
 import sys
 import tempfile
 import tracemalloc
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.chdir(sys.path[0])
-os.environ.update(CHAT_CONFIG="production", SECRET_KEY="x", DATABASE_URL=f"sqlite:///{tempfile.mkdtemp()}/m.sqlite",
-                  SESSION_COOKIE_SECURE="false", RATELIMIT_ENABLED="false")
+os.environ.update(
+    CHAT_CONFIG="production",
+    SECRET_KEY="x",
+    DATABASE_URL=f"sqlite:///{tempfile.mkdtemp()}/m.sqlite",
+    SESSION_COOKIE_SECURE="false",
+    RATELIMIT_ENABLED="false",
+)
 os.environ.pop("REDIS_URL", None)
 import subprocess
+
 subprocess.run([".venv/bin/flask", "--app", "wsgi", "db", "upgrade"], check=True, capture_output=True)
 subprocess.run([".venv/bin/flask", "--app", "wsgi", "chat", "seed-demo"], check=True, capture_output=True)
 from wsgi import app
+
 c = app.test_client(use_cookies=False)
 N = 300
 tokens = []
 for i in range(N):
     r = c.post("/api/products/1/messages", json={"message_text": f"hi {i}"})
     tokens.append((r.headers["X-Chat-Session"], r.get_json()["id"]))
+
+
 def open_stream(tok, last):
     t = c.post("/embed/demo/stream-ticket", headers={"X-Chat-Session": tok}).get_json()["ticket"]
     resp = c.get(f"/embed/demo/stream?product=1&after={last}&ticket={t}", buffered=False)
@@ -38,6 +49,8 @@ def open_stream(tok, last):
     while b"event:ready" not in next(it):
         pass
     return resp, it
+
+
 open_stream(*tokens[0])  # warm
 gc.collect()
 tracemalloc.start(25)
@@ -50,5 +63,5 @@ total = sum(d.size_diff for d in diff)
 print(f"python heap per stream (test client, parked after ready): {total / (N - 1) / 1024:.1f} KB")
 for d in diff[:12]:
     print(f"{d.size_diff / (N - 1):8.0f} B  {d.traceback[0].filename.replace(os.getcwd(), '.')[-70:]}")
-for resp, it in held:
+for resp, _it in held:
     resp.close()  # end the streams before the interpreter shuts down
