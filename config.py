@@ -3,6 +3,7 @@
 Every setting is documented in README.md ("Settings"). Pick a class with
 ``chat.create_app("development" | "testing" | "production")``.
 """
+
 import os
 
 basedir = os.path.abspath(os.path.dirname(__file__))
@@ -89,7 +90,6 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
-
 
 
 def engine_options(uri):

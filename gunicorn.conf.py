@@ -1,4 +1,5 @@
 """gunicorn settings for SSE: gevent workers hold many idle streams cheaply."""
+
 import os
 
 # Web requests give up on a MySQL server that stopped answering (a 503) after this

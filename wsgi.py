@@ -2,6 +2,7 @@
 
 CHAT_CONFIG picks the configuration class (production unless told otherwise).
 """
+
 import os
 
 from chat import create_app

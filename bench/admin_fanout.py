@@ -23,6 +23,7 @@ streams are opened the way the pages open them: half list pages
    admin pages, from just before the POST to the arrival of the message's
    ``customer-wrote`` event on each open page (every admin page gets one).
 """
+
 import argparse
 import http.client
 import json
@@ -48,19 +49,42 @@ class Server:
     def __init__(self, tree, workdir):
         self.tree, self.port = tree, free_port()
         db = os.path.join(workdir, "bench.sqlite")
-        self.env = dict(os.environ, CHAT_CONFIG="production", SECRET_KEY="bench-secret", SESSION_COOKIE_SECURE="false",
-                        DATABASE_URL=f"sqlite:///{db}", RATELIMIT_ENABLED="false", GUNICORN_GRACEFUL_TIMEOUT="1",
-                        PYTHONPATH=tree, LIVE_STATS_ENABLED="true", SSE_HEARTBEAT_SECONDS="60")
+        self.env = dict(
+            os.environ,
+            CHAT_CONFIG="production",
+            SECRET_KEY="bench-secret",
+            SESSION_COOKIE_SECURE="false",
+            DATABASE_URL=f"sqlite:///{db}",
+            RATELIMIT_ENABLED="false",
+            GUNICORN_GRACEFUL_TIMEOUT="1",
+            PYTHONPATH=tree,
+            LIVE_STATS_ENABLED="true",
+            SSE_HEARTBEAT_SECONDS="60",
+        )
         self.env.pop("REDIS_URL", None)
         flask = [os.path.join(BIN, "flask"), "--app", "wsgi"]
         subprocess.run(flask + ["db", "upgrade"], env=self.env, cwd=tree, check=True, capture_output=True)
-        out = subprocess.run(flask + ["chat", "seed-demo"], env=self.env, cwd=tree, check=True, capture_output=True,
-                             text=True).stdout
+        out = subprocess.run(
+            flask + ["chat", "seed-demo"], env=self.env, cwd=tree, check=True, capture_output=True, text=True
+        ).stdout
         self.email, self.password = re.search(r"Admin login: (\S+) / (\S+)", out).groups()
         self.log = open(os.path.join(workdir, "server.log"), "w")
-        self.proc = subprocess.Popen([os.path.join(BIN, "gunicorn"), "-c", "gunicorn.conf.py", "--bind",
-                                      f"127.0.0.1:{self.port}", "--workers", "1", "wsgi:app"],
-                                     cwd=tree, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log)
+        self.proc = subprocess.Popen(
+            [
+                os.path.join(BIN, "gunicorn"),
+                "-c",
+                "gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "wsgi:app",
+            ],
+            cwd=tree,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -97,10 +121,12 @@ def login(server):
     response, body = server.request("GET", "/admin/login")
     cookie = response.getheader("Set-Cookie").split(";")[0]
     token = re.search(rb'name="csrf_token" value="([^"]+)"', body)
-    form = urllib.parse.urlencode({"email": server.email, "password": server.password,
-                                   "csrf_token": token.group(1).decode()})
-    response, _ = server.request("POST", "/admin/login", form, {"Cookie": cookie,
-                                                                "Content-Type": "application/x-www-form-urlencoded"})
+    form = urllib.parse.urlencode(
+        {"email": server.email, "password": server.password, "csrf_token": token.group(1).decode()}
+    )
+    response, _ = server.request(
+        "POST", "/admin/login", form, {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert response.status in (302, 303), response.status
     return response.getheader("Set-Cookie").split(";")[0]
 
@@ -113,8 +139,9 @@ class Shopper:
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["X-Chat-Session"] = self.token
-        response, body = self.server.request("POST", f"/api/products/{self.product_id}/messages",
-                                             json.dumps({"message_text": text}), headers)
+        response, body = self.server.request(
+            "POST", f"/api/products/{self.product_id}/messages", json.dumps({"message_text": text}), headers
+        )
         assert response.status == 201, body
         self.token = response.getheader("X-Chat-Session") or self.token
         return json.loads(body)
@@ -185,10 +212,14 @@ def scenario(tree, pages, args):
         time.sleep(1.0)
         after, cpu1 = server.stats(), server.cpu_seconds(pid)
         n = args.messages
-        row = {"pages": pages, "cpu_ms": (cpu1 - cpu0) * 1000 / n, "rate": n / elapsed,
-               "kb": (sum(s.bytes for s in streams) - bytes0) / 1024 / n,
-               "renders": (after["renders"] - before["renders"]) / n if "renders" in after else None,
-               "sql": (after["sql_statements"] - before["sql_statements"]) / n if "sql_statements" in after else None}
+        row = {
+            "pages": pages,
+            "cpu_ms": (cpu1 - cpu0) * 1000 / n,
+            "rate": n / elapsed,
+            "kb": (sum(s.bytes for s in streams) - bytes0) / 1024 / n,
+            "renders": (after["renders"] - before["renders"]) / n if "renders" in after else None,
+            "sql": (after["sql_statements"] - before["sql_statements"]) / n if "sql_statements" in after else None,
+        }
         # Latency at a steady rate.
         sent = {}
         total = int(args.rate * args.seconds)
@@ -235,15 +266,22 @@ def main():
             rows.append(row)
             print(row, flush=True)
     print(f"\n{args.messages} sequential customer messages; latency at {args.rate:g}/s for {args.seconds:g} s")
-    print(f"{'tree':<5} {'pages':>5} {'CPU ms/msg':>10} {'x none':>6} {'msgs/s':>6} {'renders/msg':>11} "
-          f"{'SQL/msg':>7} {'KB pushed/msg':>13} {'delivered':>11} {'p50 ms':>7} {'p99 ms':>7}")
+    print(
+        f"{'tree':<5} {'pages':>5} {'CPU ms/msg':>10} {'x none':>6} {'msgs/s':>6} {'renders/msg':>11} "
+        f"{'SQL/msg':>7} {'KB pushed/msg':>13} {'delivered':>11} {'p50 ms':>7} {'p99 ms':>7}"
+    )
     for row in rows:
-        base = next(r for r in rows if r["tree"] == row["tree"] and r["pages"] == 0) if any(
-            r["tree"] == row["tree"] and r["pages"] == 0 for r in rows) else None
+        base = (
+            next(r for r in rows if r["tree"] == row["tree"] and r["pages"] == 0)
+            if any(r["tree"] == row["tree"] and r["pages"] == 0 for r in rows)
+            else None
+        )
         ratio = row["cpu_ms"] / base["cpu_ms"] if base else None
-        print(f"{row['tree']:<5} {row['pages']:>5} {row['cpu_ms']:>10.2f} {fmt(ratio, '6.1f')} {row['rate']:>6.0f} "
-              f"{fmt(row['renders'], '11.1f')} {fmt(row['sql'], '7.1f')} {row['kb']:>13.2f} {row['delivered']:>11} "
-              f"{fmt(row['p50'], '7.1f')} {fmt(row['p99'], '7.1f')}")
+        print(
+            f"{row['tree']:<5} {row['pages']:>5} {row['cpu_ms']:>10.2f} {fmt(ratio, '6.1f')} {row['rate']:>6.0f} "
+            f"{fmt(row['renders'], '11.1f')} {fmt(row['sql'], '7.1f')} {row['kb']:>13.2f} {row['delivered']:>11} "
+            f"{fmt(row['p50'], '7.1f')} {fmt(row['p99'], '7.1f')}"
+        )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ Modes (``--mode``, default both, in one run):
   pattern   the old behaviour: one PSUBSCRIBE to ``<prefix>*`` per worker.
 Each mode uses its own random channel prefix on the shared Redis; nothing is flushed.
 """
+
 import argparse
 import json
 import multiprocessing as mp
@@ -54,7 +55,7 @@ class PatternBroker(RedisBroker):
         kind = response[0].decode() if isinstance(response, list) else ""
         if kind == "pmessage":
             self.received += 1
-            channel = response[2].decode()[len(self.prefix):]
+            channel = response[2].decode()[len(self.prefix) :]
             self.dispatch(channel, json.loads(response[3]))
         elif kind == "psubscribe":
             self._resynced()
@@ -90,16 +91,24 @@ def worker(name, mode, redis_url, prefix, streams, ready, done, results):
     done.wait()
     time.sleep(0.5)  # the last events in flight
     subscribed = "1 pattern" if mode == "pattern" else str(len(broker.redis_channels()))
-    results.put({"name": name, "received": broker.received - received_before,
-                 "latencies": TimedSubscription.latencies, "redis_channels": subscribed})
+    results.put(
+        {
+            "name": name,
+            "received": broker.received - received_before,
+            "latencies": TimedSubscription.latencies,
+            "redis_channels": subscribed,
+        }
+    )
     broker.close()
 
 
 def run(mode, args):
     prefix = f"bench-{uuid.uuid4().hex[:8]}:"
     ready, results, done = mp.Queue(), mp.Queue(), mp.Event()
-    procs = [mp.Process(target=worker, args=(name, mode, args.redis_url, prefix, args.streams, ready, done, results))
-             for name in ("A", "B")]
+    procs = [
+        mp.Process(target=worker, args=(name, mode, args.redis_url, prefix, args.streams, ready, done, results))
+        for name in ("A", "B")
+    ]
     for proc in procs:
         proc.start()
     shoppers, setup = {}, {}
@@ -124,10 +133,17 @@ def run(mode, args):
     lat = sorted(out["A"]["latencies"])
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")  # noqa: E731
     return {
-        "mode": mode, "published": total, "rate": total / sent_seconds,
-        "a_received": out["A"]["received"], "b_received": out["B"]["received"],
-        "a_delivered": len(lat), "p50": p(0.50), "p99": p(0.99), "max": lat[-1] * 1000 if lat else float("nan"),
-        "a_channels": out["A"]["redis_channels"], "b_channels": out["B"]["redis_channels"],
+        "mode": mode,
+        "published": total,
+        "rate": total / sent_seconds,
+        "a_received": out["A"]["received"],
+        "b_received": out["B"]["received"],
+        "a_delivered": len(lat),
+        "p50": p(0.50),
+        "p99": p(0.99),
+        "max": lat[-1] * 1000 if lat else float("nan"),
+        "a_channels": out["A"]["redis_channels"],
+        "b_channels": out["B"]["redis_channels"],
         "setup": max(setup.values()),
     }
 
@@ -141,13 +157,19 @@ def main():
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     args = parser.parse_args()
     rows = [run(mode, args) for mode in args.mode.split(",")]
-    print(f"\nload average {os.getloadavg()[0]:.1f}; {args.streams} streams per worker, {args.rate:g} events/s for {args.seconds:g} s to worker A's shoppers")
-    print(f"{'mode':<9} {'published':>9} {'rate/s':>7} {'A read':>7} {'B read':>7} {'A deliv.':>8} "
-          f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'Redis subscriptions A / B':>26} {'setup s':>7}")
+    print(
+        f"\nload average {os.getloadavg()[0]:.1f}; {args.streams} streams per worker, {args.rate:g} events/s for {args.seconds:g} s to worker A's shoppers"
+    )
+    print(
+        f"{'mode':<9} {'published':>9} {'rate/s':>7} {'A read':>7} {'B read':>7} {'A deliv.':>8} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'Redis subscriptions A / B':>26} {'setup s':>7}"
+    )
     for r in rows:
-        print(f"{r['mode']:<9} {r['published']:>9} {r['rate']:>7.0f} {r['a_received']:>7} {r['b_received']:>7} "
-              f"{r['a_delivered']:>8} {r['p50']:>7.2f} {r['p99']:>7.2f} {r['max']:>7.2f} "
-              f"{r['a_channels'] + ' / ' + r['b_channels']:>26} {r['setup']:>7.1f}")
+        print(
+            f"{r['mode']:<9} {r['published']:>9} {r['rate']:>7.0f} {r['a_received']:>7} {r['b_received']:>7} "
+            f"{r['a_delivered']:>8} {r['p50']:>7.2f} {r['p99']:>7.2f} {r['max']:>7.2f} "
+            f"{r['a_channels'] + ' / ' + r['b_channels']:>26} {r['setup']:>7.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ MariaDB database through a TCP proxy (tests/tcp_proxy.py) that is frozen
 (nothing forwarded, connections kept open) or cut (connections closed, new ones
 refused); each send is timed until its 503, then once more after the repair.
 """
+
 import argparse
 import os
 import sys
@@ -48,8 +49,11 @@ def main():
 
         def send():
             started = time.monotonic()
-            response = client.post("/api/products/1/messages", headers={"X-Chat-Session": ""},
-                                   json={"message_text": "timed", "client_message_id": str(uuid.uuid4())})
+            response = client.post(
+                "/api/products/1/messages",
+                headers={"X-Chat-Session": ""},
+                json={"message_text": "timed", "client_message_id": str(uuid.uuid4())},
+            )
             return response.status_code, time.monotonic() - started
 
         print(f"connect timeout {args.connect} s, query timeout {args.query} s")
@@ -58,8 +62,9 @@ def main():
             start()
             timings = [send() for _ in range(args.sends)]
             end()
-            print(f"{fault}: " + ", ".join("%d in %.3f s" % t for t in timings)
-                  + "; after repair: %d in %.3f s" % send())
+            print(
+                f"{fault}: " + ", ".join("%d in %.3f s" % t for t in timings) + "; after repair: %d in %.3f s" % send()
+            )
     finally:
         proxy.cut()
         backends.drop_mysql_database(name)

@@ -13,6 +13,7 @@ the database proxy is cut and restored, and a worker is SIGKILLed.
 Needs MariaDB on 127.0.0.1:3306 (TEST_MYSQL_URL) and redis-server on the PATH;
 run from the repository root with the project's venv.
 """
+
 import argparse
 import os
 import sys
@@ -34,15 +35,20 @@ def main():
     parser.add_argument("--server-log", help="write the server's log to this file")
     args = parser.parse_args()
     started = time.monotonic()
-    rows, attempts, details = fault_scenario.run(shoppers=args.shoppers, streams=args.streams,
-                                                 window_seconds=args.window, interval=args.interval,
-                                                 min_messages=args.messages)
+    rows, attempts, details = fault_scenario.run(
+        shoppers=args.shoppers,
+        streams=args.streams,
+        window_seconds=args.window,
+        interval=args.interval,
+        min_messages=args.messages,
+    )
     print()
     print(fault_scenario.report(rows, attempts, args.streams))
     waits = details["503 seconds"]
     if waits:
-        print(f"\n503 answers: {len(waits)}, time to answer: median {waits[len(waits) // 2]:.3f} s, "
-              f"max {waits[-1]:.3f} s")
+        print(
+            f"\n503 answers: {len(waits)}, time to answer: median {waits[len(waits) // 2]:.3f} s, max {waits[-1]:.3f} s"
+        )
     for error, n in details["connection errors"].items():
         print(f"connection error x{n}: {error}")
     tracebacks = details["server_log"].count("Traceback")

@@ -25,6 +25,7 @@ A benchmark, not a test: it prints figures and never passes or fails.
 4. Prints every SELECT one compute() runs with its time and EXPLAIN.
 5. Drops the database (unless --keep).
 """
+
 import argparse
 import math
 import os
@@ -51,8 +52,9 @@ def percentile(values, pct):
 
 
 def connect(database=None):
-    return pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database=database,
-                           charset="utf8mb4", autocommit=False)
+    return pymysql.connect(
+        host="127.0.0.1", port=3306, user="root", password="", database=database, charset="utf8mb4", autocommit=False
+    )
 
 
 def schema(name):
@@ -61,8 +63,9 @@ def schema(name):
     env.pop("REDIS_URL", None)
     flask = [str(BIN / "flask"), "--app", "wsgi"]
     subprocess.run(flask + ["db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    out = subprocess.run(flask + ["chat", "seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        flask + ["chat", "seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
     return url, out.split("Admin login: admin@example.com / ")[1].split()[0]
 
 
@@ -70,27 +73,36 @@ def fill(conn, args):
     rng = random.Random(42)
     now = datetime.now(UTC).replace(tzinfo=None)
     cur = conn.cursor()
-    cur.execute("INSERT INTO sites (public_id, name, allowed_origins, identity_secret, created_at, timezone) "
-                "VALUES ('bench2', 'Second shop', '', REPEAT('a', 64), %s, 'Europe/Berlin')", (now,))
+    cur.execute(
+        "INSERT INTO sites (public_id, name, allowed_origins, identity_secret, created_at, timezone) "
+        "VALUES ('bench2', 'Second shop', '', REPEAT('a', 64), %s, 'Europe/Berlin')",
+        (now,),
+    )
     cur.execute("SELECT id FROM sites WHERE public_id = 'bench2'")
     second = cur.fetchone()[0]
     cur.execute("SELECT id FROM products ORDER BY id")
     products = [row[0] for row in cur.fetchall()]
     cur.execute(f"UPDATE products SET site_id = %s WHERE id IN ({','.join(map(str, products[-4:]))})", (second,))
     for i in range(4):
-        cur.execute("INSERT INTO users (email, name, password_hash, is_active, created_at) VALUES (%s, %s, 'x', 1, %s)",
-                    (f"bench{i}@example.com", f"Bench admin {i}", now))
+        cur.execute(
+            "INSERT INTO users (email, name, password_hash, is_active, created_at) VALUES (%s, %s, 'x', 1, %s)",
+            (f"bench{i}@example.com", f"Bench admin {i}", now),
+        )
     cur.execute("SELECT id FROM users")
     admins = [row[0] for row in cur.fetchall()]
     conn.commit()
 
     n, per = args.inquiries, args.messages_per_inquiry
-    inquiry_sql = ("INSERT INTO product_inquiries (id, product_id, session_id, status, priority, created_at, "
-                   "updated_at, assigned_admin_id, last_message_at, waiting_since, queue_key, first_response_at, "
-                   "first_response_seconds, rating, rated_at) VALUES "
-                   "(%s,%s,%s,%s,'medium',%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)")
-    message_sql = ("INSERT INTO product_messages (inquiry_id, sender_type, message_text, message_type, is_read, "
-                   "created_at, visibility) VALUES (%s,%s,%s,'text',1,%s,'public')")
+    inquiry_sql = (
+        "INSERT INTO product_inquiries (id, product_id, session_id, status, priority, created_at, "
+        "updated_at, assigned_admin_id, last_message_at, waiting_since, queue_key, first_response_at, "
+        "first_response_seconds, rating, rated_at) VALUES "
+        "(%s,%s,%s,%s,'medium',%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+    )
+    message_sql = (
+        "INSERT INTO product_messages (inquiry_id, sender_type, message_text, message_type, is_read, "
+        "created_at, visibility) VALUES (%s,%s,%s,'text',1,%s,'public')"
+    )
     sessions = []
     started = time.perf_counter()
     batch_i, batch_m = [], []
@@ -102,29 +114,52 @@ def fill(conn, args):
         answered = rng.random() < 0.85
         seconds = int(30 * (960 ** rng.random())) if answered else None  # 30 s .. 8 h, skewed short
         waiting = rng.random() < 0.03
-        rating = (("good" if rng.random() < 0.8 else "bad") if answered and rng.random() < 0.35 else None)
+        rating = ("good" if rng.random() < 0.8 else "bad") if answered and rng.random() < 0.35 else None
         last = created + timedelta(minutes=per * 3)
-        batch_i.append((inquiry_id, product, session, "resolved" if answered and not waiting else "pending",
-                        created, last, rng.choice(admins) if rng.random() < 0.6 else None, last,
-                        last if waiting else None, f"{inquiry_id:027d}",
-                        created + timedelta(seconds=seconds) if answered else None, seconds, rating,
-                        last if rating else None))
+        batch_i.append(
+            (
+                inquiry_id,
+                product,
+                session,
+                "resolved" if answered and not waiting else "pending",
+                created,
+                last,
+                rng.choice(admins) if rng.random() < 0.6 else None,
+                last,
+                last if waiting else None,
+                f"{inquiry_id:027d}",
+                created + timedelta(seconds=seconds) if answered else None,
+                seconds,
+                rating,
+                last if rating else None,
+            )
+        )
         for m in range(per):
-            batch_m.append((inquiry_id, "customer" if m % 2 == 0 else "admin",
-                            "Is it waterproof?" if m % 2 == 0 else "Yes, fully.", created + timedelta(minutes=3 * m)))
+            batch_m.append(
+                (
+                    inquiry_id,
+                    "customer" if m % 2 == 0 else "admin",
+                    "Is it waterproof?" if m % 2 == 0 else "Yes, fully.",
+                    created + timedelta(minutes=3 * m),
+                )
+            )
         if len(batch_i) >= 5000:
             cur.executemany(inquiry_sql, batch_i)
             cur.executemany(message_sql, batch_m)
             conn.commit()
             batch_i, batch_m = [], []
-            print(f"  {inquiry_id:,} inquiries, {inquiry_id * per:,} messages, {time.perf_counter() - started:.0f} s",
-                  flush=True)
+            print(
+                f"  {inquiry_id:,} inquiries, {inquiry_id * per:,} messages, {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
     if batch_i:
         cur.executemany(inquiry_sql, batch_i)
         cur.executemany(message_sql, batch_m)
-    cur.executemany("INSERT INTO published_questions (product_id, question, answer, created_at, updated_at) "
-                    "VALUES (%s, 'Waterproof?', 'Yes.', %s, %s)",
-                    [(rng.choice(products), now, now) for _ in range(1000)])
+    cur.executemany(
+        "INSERT INTO published_questions (product_id, question, answer, created_at, updated_at) "
+        "VALUES (%s, 'Waterproof?', 'Yes.', %s, %s)",
+        [(rng.choice(products), now, now) for _ in range(1000)],
+    )
     cur.execute("SELECT id, product_id FROM published_questions")
     questions = cur.fetchall()
     views = []
@@ -136,8 +171,9 @@ def fill(conn, args):
         else:
             session, at = uuid.UUID(int=rng.getrandbits(128)).hex, now - timedelta(seconds=rng.randrange(365 * 86400))
         views.append((question, product, session, at))
-    cur.executemany("INSERT INTO suggestion_views (question_id, product_id, session_id, created_at) "
-                    "VALUES (%s, %s, %s, %s)", views)
+    cur.executemany(
+        "INSERT INTO suggestion_views (question_id, product_id, session_id, created_at) VALUES (%s, %s, %s, %s)", views
+    )
     conn.commit()
     cur.execute("ANALYZE TABLE product_inquiries, product_messages, suggestion_views")
     cur.fetchall()
@@ -165,18 +201,23 @@ def measure(url, password, args):
                 args_ = {"days": "90", **({"site": site} if site else {})}
                 metrics.compute(metrics.period_from(args_))
                 db.session.remove()
+
         return run
 
     def get(path):
         def run():
             response = client.get(path)
             assert response.status_code == 200, response.status_code
+
         return run
 
-    cases = {"compute() 90 days, all sites": service(), "compute() 90 days, one site": service("demo"),
-             "GET /admin/metrics?days=90": get("/admin/metrics?days=90"),
-             "GET /admin/metrics.csv?days=90": get("/admin/metrics.csv?days=90"),
-             "GET /api/admin/metrics?days=90": get("/api/admin/metrics?days=90")}
+    cases = {
+        "compute() 90 days, all sites": service(),
+        "compute() 90 days, one site": service("demo"),
+        "GET /admin/metrics?days=90": get("/admin/metrics?days=90"),
+        "GET /admin/metrics.csv?days=90": get("/admin/metrics.csv?days=90"),
+        "GET /api/admin/metrics?days=90": get("/api/admin/metrics?days=90"),
+    }
     for _ in range(3):
         for run in cases.values():
             run()
@@ -227,8 +268,9 @@ def main():
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="10,000 inquiries, 100,000 messages")
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
-    parser.add_argument("--database", help="measure again on a database an earlier --keep run filled "
-                                           "(its admin password as --password)")
+    parser.add_argument(
+        "--database", help="measure again on a database an earlier --keep run filled (its admin password as --password)"
+    )
     parser.add_argument("--password", help="the demo admin's password of --database")
     args = parser.parse_args()
     if args.database:
@@ -244,8 +286,9 @@ def main():
         print(f"database {name}: schema (flask db upgrade, seed-demo)", flush=True)
         url, password = schema(name)
         conn = connect(name)
-        print(f"filling {args.inquiries:,} inquiries, {args.inquiries * args.messages_per_inquiry:,} messages",
-              flush=True)
+        print(
+            f"filling {args.inquiries:,} inquiries, {args.inquiries * args.messages_per_inquiry:,} messages", flush=True
+        )
         seconds = fill(conn, args)
         conn.close()
         print(f"filled in {seconds:.0f} s" + (f"; admin password {password}" if args.keep else ""))

@@ -16,6 +16,7 @@ machine's noise falls on both alike. A --baseline REF is checked out with
 `git worktree add --detach` into a temporary folder and removed afterwards.
 All traffic goes to 127.0.0.1; every loop is bounded in time.
 """
+
 import argparse
 import asyncio
 import json
@@ -58,8 +59,13 @@ async def http(port, method, path, headers=None, body=b"", keep=False):
 
 async def shopper(side, product):
     body = json.dumps({"message_text": "storm", "client_message_id": os.urandom(8).hex()}).encode()
-    status, headers, _, _ = await http(side.port, "POST", f"/api/products/{product}/messages",
-                                       {"Content-Type": "application/json", "X-Chat-Session": ""}, body)
+    status, headers, _, _ = await http(
+        side.port,
+        "POST",
+        f"/api/products/{product}/messages",
+        {"Content-Type": "application/json", "X-Chat-Session": ""},
+        body,
+    )
     return headers.get("x-chat-session")
 
 
@@ -69,19 +75,27 @@ async def storm(side, tokens, seconds):
     async def one(token, product):
         while time.monotonic() < deadline:
             try:
-                status, _, payload, _ = await asyncio.wait_for(http(
-                    side.port, "POST", "/embed/demo/stream-ticket", {"X-Chat-Session": token}), 10)
+                status, _, payload, _ = await asyncio.wait_for(
+                    http(side.port, "POST", "/embed/demo/stream-ticket", {"X-Chat-Session": token}), 10
+                )
                 ticket = json.loads(payload)["ticket"]
-                status, _, reader, writer, waited = await asyncio.wait_for(http(
-                    side.port, "GET", f"/embed/demo/stream?product={product}&after=0&ticket={ticket}",
-                    {"Accept": "text/event-stream"}, keep=True), 10)
+                status, _, reader, writer, waited = await asyncio.wait_for(
+                    http(
+                        side.port,
+                        "GET",
+                        f"/embed/demo/stream?product={product}&after=0&ticket={ticket}",
+                        {"Accept": "text/event-stream"},
+                        keep=True,
+                    ),
+                    10,
+                )
                 if status == 200:
                     side.waits.append(waited)
                 else:
                     side.failures += 1
                 await asyncio.sleep(random.uniform(0.1, 0.5))
                 writer.close()
-            except (OSError, asyncio.TimeoutError, ValueError, KeyError):
+            except (TimeoutError, OSError, ValueError, KeyError):
                 side.failures += 1
                 await asyncio.sleep(0.2)
 
@@ -94,8 +108,10 @@ def summary(side):
         return f"{side.name}: no stream opened ({side.failures} failures)"
     pick = lambda q: waits[min(len(waits) - 1, int(q * len(waits)))] * 1000  # noqa: E731
     slow = sum(1 for w in waits if w >= 0.3)
-    return (f"| {side.name} | {len(waits)} | {statistics.median(waits) * 1000:.1f} | {pick(0.95):.1f} | "
-            f"{pick(0.99):.1f} | {waits[-1] * 1000:.0f} | {slow} ({100 * slow / len(waits):.1f} %) | {side.failures} |")
+    return (
+        f"| {side.name} | {len(waits)} | {statistics.median(waits) * 1000:.1f} | {pick(0.95):.1f} | "
+        f"{pick(0.99):.1f} | {waits[-1] * 1000:.0f} | {slow} ({100 * slow / len(waits):.1f} %) | {side.failures} |"
+    )
 
 
 async def main_async(args, sides):
@@ -117,8 +133,9 @@ def main():
     args = parser.parse_args()
     with tree_at(args.baseline) as baseline:
         sides = [Side(f"baseline {args.baseline}", baseline, args.redis_url, workers=2)] if args.baseline else []
-        sides.append(Side("this tree", os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                          args.redis_url, workers=2))
+        sides.append(
+            Side("this tree", os.path.dirname(os.path.dirname(os.path.abspath(__file__))), args.redis_url, workers=2)
+        )
         for side in sides:
             side.waits, side.failures = [], 0
         try:
@@ -128,7 +145,9 @@ def main():
         finally:
             for side in sides:
                 side.stop()
-    print(f"{args.streams} streams, 2 gevent workers, SQLite + Redis, {args.rounds} rounds of {args.seconds:g} s each side")
+    print(
+        f"{args.streams} streams, 2 gevent workers, SQLite + Redis, {args.rounds} rounds of {args.seconds:g} s each side"
+    )
     print("| side | stream opens | headers p50 ms | p95 ms | p99 ms | max ms | opens waiting >= 300 ms | failures |")
     print("|---|---|---|---|---|---|---|---|")
     for side in sides:

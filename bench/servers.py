@@ -1,5 +1,6 @@
 """The app as a real gunicorn server for side-by-side benchmarks: this tree, or an
 older commit checked out beside it (`git worktree add --detach`, removed after)."""
+
 import contextlib
 import os
 import shutil
@@ -38,11 +39,18 @@ class Side:
         self.url = f"http://127.0.0.1:{self.port}"
         self.folder = tempfile.mkdtemp(prefix="bench-side-")
         self.database = f"bench_{uuid.uuid4().hex[:10]}" if mariadb else None
-        url = (f"mysql+pymysql://root@127.0.0.1:3306/{self.database}" if mariadb
-               else f"sqlite:///{self.folder}/chat.db")
-        self.env = dict(os.environ, CHAT_CONFIG="production", SECRET_KEY="bench-secret",
-                        SESSION_COOKIE_SECURE="false", DATABASE_URL=url, RATELIMIT_ENABLED="false",
-                        GUNICORN_GRACEFUL_TIMEOUT="1", PYTHONPATH=tree, LIVE_CHANNEL_PREFIX=f"bench{self.port}:")
+        url = f"mysql+pymysql://root@127.0.0.1:3306/{self.database}" if mariadb else f"sqlite:///{self.folder}/chat.db"
+        self.env = dict(
+            os.environ,
+            CHAT_CONFIG="production",
+            SECRET_KEY="bench-secret",
+            SESSION_COOKIE_SECURE="false",
+            DATABASE_URL=url,
+            RATELIMIT_ENABLED="false",
+            GUNICORN_GRACEFUL_TIMEOUT="1",
+            PYTHONPATH=tree,
+            LIVE_CHANNEL_PREFIX=f"bench{self.port}:",
+        )
         self.env.pop("REDIS_URL", None)
         if redis_url:
             self.env["REDIS_URL"] = redis_url
@@ -66,9 +74,21 @@ class Side:
             subprocess.run(flask + step, env=self.env, cwd=self.tree, check=True, capture_output=True)
         self.log = open(os.path.join(self.folder, "server.log"), "w")
         self.process = subprocess.Popen(
-            [os.path.join(BIN, "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "wsgi:app"],
-            cwd=self.tree, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log)
+            [
+                os.path.join(BIN, "gunicorn"),
+                "-c",
+                "gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "wsgi:app",
+            ],
+            cwd=self.tree,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

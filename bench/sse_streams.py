@@ -61,6 +61,7 @@ held in Redis. The bench's own Redis connections (one for commands, one
 subscriber watching ours' events) are opened before anything else, so INFO can
 still be read when stock flask-sse has used up Redis's maxclients.
 """
+
 import argparse
 import asyncio
 import json
@@ -163,8 +164,7 @@ def worker_redis_ports(pid, redis_port):
                 for line in fh:
                     # sl local_address rem_address st ... inode (10th field)
                     parts = line.split()
-                    if parts[3] == "01" and int(parts[2].rsplit(":", 1)[1], 16) == redis_port \
-                            and parts[9] in inodes:
+                    if parts[3] == "01" and int(parts[2].rsplit(":", 1)[1], 16) == redis_port and parts[9] in inodes:
                         ports.add(int(parts[1].rsplit(":", 1)[1], 16))
         except FileNotFoundError:
             pass
@@ -189,12 +189,13 @@ def dechunk(payload):
         size = int(payload[pos:end].split(b";")[0], 16)
         if size == 0:
             return bytes(out)
-        out += payload[end + 2:end + 2 + size]
+        out += payload[end + 2 : end + 2 + size]
         pos = end + 2 + size + 2
 
 
 async def http_request(port, method, path, headers=None, body=None, timeout=10.0):
     """One request on a fresh connection (Connection: close) -> (status, headers, body)."""
+
     async def exchange():
         reader, writer = await asyncio.open_connection(HOST, port)
         try:
@@ -271,8 +272,12 @@ class Stream:
         """Connect and send the GET; reading goes on in a background task."""
         try:
             reader, self.writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), timeout)
-            lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}:{port}", "Accept: text/event-stream",
-                     "Cache-Control: no-cache"] + [f"{k}: {v}" for k, v in headers.items()]
+            lines = [
+                f"GET {path} HTTP/1.1",
+                f"Host: {HOST}:{port}",
+                "Accept: text/event-stream",
+                "Cache-Control: no-cache",
+            ] + [f"{k}: {v}" for k, v in headers.items()]
             self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
         except (TimeoutError, OSError) as exc:
             self._fail(f"connect {exc.__class__.__name__}")
@@ -406,14 +411,16 @@ class Bench:
                     other[client.get("cmd", "?")] = other.get(client.get("cmd", "?"), 0) + 1
         text = f"{pubsub:,} pub/sub"
         if other:
-            text += f" + {sum(other.values()):,} other (last command: " + ", ".join(
-                f"{cmd} x{n:,}" for cmd, n in sorted(other.items(), key=lambda kv: -kv[1])) + ")"
+            text += (
+                f" + {sum(other.values()):,} other (last command: "
+                + ", ".join(f"{cmd} x{n:,}" for cmd, n in sorted(other.items(), key=lambda kv: -kv[1]))
+                + ")"
+            )
         return text
 
     # -- setup -------------------------------------------------------------- #
     async def setup(self):
-        self.redis = aioredis.Redis.from_url(self.args.redis_url, single_connection_client=True,
-                                             socket_timeout=10)
+        self.redis = aioredis.Redis.from_url(self.args.redis_url, single_connection_client=True, socket_timeout=10)
         await self.redis.ping()
         if "ours" in self.args.impl:
             client = aioredis.Redis.from_url(self.args.redis_url)
@@ -422,9 +429,12 @@ class Bench:
             self.watcher = (client, pubsub, asyncio.create_task(self.watch(pubsub)))
         print(f"# scratch dir {self.tmp}, channel prefix {self.prefix!r}", flush=True)
         self.env = prepared_env(
-            self.tmp, f"sqlite:///{self.tmp}/bench.sqlite", redis_url=self.args.redis_url,
+            self.tmp,
+            f"sqlite:///{self.tmp}/bench.sqlite",
+            redis_url=self.args.redis_url,
             LIVE_STATS_ENABLED="true",
-            LIVE_CHANNEL_PREFIX=self.prefix, SSE_HEARTBEAT_SECONDS=str(self.args.heartbeat),
+            LIVE_CHANNEL_PREFIX=self.prefix,
+            SSE_HEARTBEAT_SECONDS=str(self.args.heartbeat),
             LOG_LEVEL="warning",
         )
         if "ours" in self.args.impl:
@@ -446,8 +456,12 @@ class Bench:
                     body = json.dumps({"message_text": f"bench session {i}"}).encode()
                     try:
                         status, hdrs, payload = await http_request(
-                            server.port, "POST", f"/api/products/{PRODUCT_ID}/messages",
-                            {"Content-Type": "application/json"}, body)
+                            server.port,
+                            "POST",
+                            f"/api/products/{PRODUCT_ID}/messages",
+                            {"Content-Type": "application/json"},
+                            body,
+                        )
                     except (TimeoutError, OSError) as exc:
                         errors.append(repr(exc))
                         return
@@ -456,8 +470,7 @@ class Bench:
                         return
                     results[i] = [hdrs["x-chat-session"], json.loads(payload)["id"]]
 
-            await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(16))),
-                                   timeout=self.args.session_timeout)
+            await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(16))), timeout=self.args.session_timeout)
             if errors:
                 raise RuntimeError(f"creating sessions failed: {errors[0]}")
         finally:
@@ -478,8 +491,13 @@ class Bench:
                 token, last_id = self.sessions[i]
                 # The embed ticket protocol: {ticket} is filled in just before opening
                 # (a ticket opens one stream within a minute).
-                out.append((f"/embed/demo/stream?product={PRODUCT_ID}&after={last_id}&ticket={{ticket}}",
-                            {"X-Chat-Session": token}, i))
+                out.append(
+                    (
+                        f"/embed/demo/stream?product={PRODUCT_ID}&after={last_id}&ticket={{ticket}}",
+                        {"X-Chat-Session": token},
+                        i,
+                    )
+                )
             else:
                 kind = "probe" if i < n_probe else "idle"
                 channel = f"{self.prefix}{impl}:{kind}:{i}"
@@ -501,18 +519,20 @@ class Bench:
         start several (see cold_start_check)."""
         stock = impl != "ours"
         batches = [targets[:1], targets[1:]] if warm and not stock else [targets]
-        batches = [batch[i:i + self.args.batch] for batch in batches
-                   for i in range(0, len(batch), self.args.batch)]
+        batches = [batch[i : i + self.args.batch] for batch in batches for i in range(0, len(batch), self.args.batch)]
         streams = []
         for batch in batches:
             if time.monotonic() > deadline:
                 notes.append(f"opening stopped at {len(streams)}: time limit")
                 break
             if not stock:
-                batch = [(path.format(ticket=await self.ticket(port, headers)), headers, target)
-                         for path, headers, target in batch]
-            group = await asyncio.gather(*(Stream(stock, probes).start(port, path, headers)
-                                           for path, headers, _ in batch))
+                batch = [
+                    (path.format(ticket=await self.ticket(port, headers)), headers, target)
+                    for path, headers, target in batch
+                ]
+            group = await asyncio.gather(
+                *(Stream(stock, probes).start(port, path, headers) for path, headers, _ in batch)
+            )
             streams += group
             if not stock:
                 # Ours answers at once: retry, (replay), then "ready".
@@ -548,8 +568,7 @@ class Bench:
                 break
             for _, channel in waiting:
                 await self.publish(channel, "hello")
-            await asyncio.wait([s.opened for s, _ in waiting],
-                               timeout=max(0.1, min(2.0, give_up - time.monotonic())))
+            await asyncio.wait([s.opened for s, _ in waiting], timeout=max(0.1, min(2.0, give_up - time.monotonic())))
 
     async def cold_start_check(self):
         """Ours on a fresh worker, its first ``--batch`` streams arriving at once (as after
@@ -562,11 +581,11 @@ class Bench:
             streams = []
             try:
                 pid = json.loads((await http_request(server.port, "GET", "/live/stats"))[2])["pid"]
-                streams = await self.open_streams("ours", server.port, self.targets("ours", 0, n),
-                                                  probes, time.monotonic() + 60, [], warm=False)
+                streams = await self.open_streams(
+                    "ours", server.port, self.targets("ours", 0, n), probes, time.monotonic() + 60, [], warm=False
+                )
                 await asyncio.sleep(1)
-                results.append((sum(1 for s in streams if s.ok),
-                                len(worker_redis_ports(pid, self.redis_port))))
+                results.append((sum(1 for s in streams if s.ok), len(worker_redis_ports(pid, self.redis_port))))
             finally:
                 for s in streams:
                     s.close()
@@ -589,8 +608,12 @@ class Bench:
             probes.pending[marker] = t0
             try:
                 status, _, payload = await http_request(
-                    port, "POST", f"/api/products/{PRODUCT_ID}/messages",
-                    {"Content-Type": "application/json", "X-Chat-Session": token}, body)
+                    port,
+                    "POST",
+                    f"/api/products/{PRODUCT_ID}/messages",
+                    {"Content-Type": "application/json", "X-Chat-Session": token},
+                    body,
+                )
             except (TimeoutError, OSError) as exc:
                 failures.append(f"POST {exc.__class__.__name__}")
                 return
@@ -657,8 +680,9 @@ class Bench:
 
             # 2. latency while messages flow
             busy_cpu = CpuWindow(pid)
-            post_ms, more = await self.latency_phase(impl, server.port, streams[:n_probe],
-                                                     [t for _, _, t in targets[:n_probe]], probes)
+            post_ms, more = await self.latency_phase(
+                impl, server.port, streams[:n_probe], [t for _, _, t in targets[:n_probe]], probes
+            )
             notes += more
             busy_worker, busy_host = busy_cpu.stop()
             row["p50"] = percentile(probes.latencies, 50)
@@ -683,8 +707,7 @@ class Bench:
             if len(streams) < level:
                 notes.insert(0, f"only {len(streams)} of {level} attempted")
             if impl == "ours":
-                notes.append(f"server counts {stats['streams']} streams, "
-                             f"{stats['subscriptions']} subscriptions")
+                notes.append(f"server counts {stats['streams']} streams, {stats['subscriptions']} subscriptions")
                 final = json.loads((await http_request(server.port, "GET", "/live/stats"))[2])
                 if final.get("redis_reconnects"):
                     notes.append(f"pub/sub RECONNECTED {final['redis_reconnects']} times")
@@ -695,16 +718,21 @@ class Bench:
             if probes.latencies:
                 notes.append(f"max {max(probes.latencies):.0f} ms")
             if post_ms:
-                notes.append(f"POST answered in p50 {statistics.median(post_ms):.1f} ms, "
-                             f"p99 {percentile(post_ms, 99):.1f} ms")
+                notes.append(
+                    f"POST answered in p50 {statistics.median(post_ms):.1f} ms, p99 {percentile(post_ms, 99):.1f} ms"
+                )
             if from_redis:
-                notes.append(f"Redis-to-client part: p50 {percentile(from_redis, 50):.1f} ms, "
-                             f"p99 {percentile(from_redis, 99):.1f} ms")
+                notes.append(
+                    f"Redis-to-client part: p50 {percentile(from_redis, 50):.1f} ms, "
+                    f"p99 {percentile(from_redis, 99):.1f} ms"
+                )
             if row["open"]:
                 per_stream = (row["rss"] - rss_start) * 1024 / row["open"]
                 notes.append(f"{rss_start:.0f} MB at 0 streams, +{per_stream:.0f} KB/stream")
-            notes.append(f"worker CPU {idle_worker:.0f}% idle, {busy_worker:.0f}% while sending; "
-                         f"host CPU {busy_host:.0f}% busy while sending")
+            notes.append(
+                f"worker CPU {idle_worker:.0f}% idle, {busy_worker:.0f}% while sending; "
+                f"host CPU {busy_host:.0f}% busy while sending"
+            )
             notes.append(f"opened in {open_took:.0f} s")
 
             # 4. the clients leave: what does the worker still hold in Redis?
@@ -764,28 +792,39 @@ class Bench:
 
 
 def empty_row(impl, level, notes=""):
-    return {"impl": impl, "requested": level, "open": 0, "redis": None, "rss": None,
-            "p50": None, "p99": None, "notes": notes}
+    return {
+        "impl": impl,
+        "requested": level,
+        "open": 0,
+        "redis": None,
+        "rss": None,
+        "p50": None,
+        "p99": None,
+        "notes": notes,
+    }
 
 
 def log_findings(text):
     """The worker's telling errors, counted (its log is deleted when the server stops)."""
     findings = []
-    for needle, label in (("max number of clients reached", "Redis maxclients errors"),
-                          ("MaxConnectionsError: Too many connections",
-                           "redis-py pool 'Too many connections' errors"),
-                          ("Too many open files", "EMFILE errors"),
-                          ("pub/sub lost", "'redis pub/sub lost' warnings"),
-                          ("could not publish", "'could not publish' warnings"),
-                          ("Error handling request", "failed requests")):
+    for needle, label in (
+        ("max number of clients reached", "Redis maxclients errors"),
+        ("MaxConnectionsError: Too many connections", "redis-py pool 'Too many connections' errors"),
+        ("Too many open files", "EMFILE errors"),
+        ("pub/sub lost", "'redis pub/sub lost' warnings"),
+        ("could not publish", "'could not publish' warnings"),
+        ("Error handling request", "failed requests"),
+    ):
         n = text.count(needle)
         if n:
             findings.append(f"server log: {n} {label}")
     return findings
 
 
-HEADER = ("| implementation | streams requested | streams open | Redis connections | worker RSS MB "
-          "| p50 ms | p99 ms | notes |\n|---|---:|---:|---:|---:|---:|---:|---|")
+HEADER = (
+    "| implementation | streams requested | streams open | Redis connections | worker RSS MB "
+    "| p50 ms | p99 ms | notes |\n|---|---:|---:|---:|---:|---:|---:|---|"
+)
 
 
 def table_line(row):
@@ -794,30 +833,43 @@ def table_line(row):
 
     redis = "n/a" if row["redis"] is None else f"{row['redis']:,}"
     rss = "n/a" if row["rss"] is None else f"{row['rss']:.0f}"
-    return (f"| {IMPLEMENTATIONS[row['impl']][1]} | {row['requested']:,} | {row['open']:,} | {redis} "
-            f"| {rss} | {ms(row['p50'])} | {ms(row['p99'])} | {row.get('notes', '')} |")
+    return (
+        f"| {IMPLEMENTATIONS[row['impl']][1]} | {row['requested']:,} | {row['open']:,} | {redis} "
+        f"| {rss} | {ms(row['p50'])} | {ms(row['p99'])} | {row.get('notes', '')} |"
+    )
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--levels", default="1000,5000,10000",
-                        help="comma-separated numbers of concurrent streams (default 1000,5000,10000)")
+    parser.add_argument(
+        "--levels",
+        default="1000,5000,10000",
+        help="comma-separated numbers of concurrent streams (default 1000,5000,10000)",
+    )
     parser.add_argument("--quick", action="store_true", help="levels 200,1000: a fast check")
-    parser.add_argument("--impl", default="ours,stock",
-                        help="comma-separated, of: ours, stock (default both)")
+    parser.add_argument("--impl", default="ours,stock", help="comma-separated, of: ours, stock (default both)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--probes", type=int, default=10, help="probe streams for latency (default 10)")
     parser.add_argument("--sends", type=int, default=200, help="messages sent per run (default 200)")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds to spread them over")
     parser.add_argument("--batch", type=int, default=200, help="streams opened at a time (default 200)")
     parser.add_argument("--batch-timeout", type=float, default=30.0)
-    parser.add_argument("--open-timeout", type=float, default=60.0,
-                        help="seconds to open a run's streams, plus 20 ms per stream")
-    parser.add_argument("--cold-trials", type=int, default=8,
-                        help="fresh workers hit by a burst of --batch first streams (default 8; 0: skip)")
-    parser.add_argument("--settle", type=float, default=None,
-                        help="idle seconds after opening, when the worker's idle CPU is measured "
-                             "(default: one heartbeat interval + 1 s, so every stream beats once)")
+    parser.add_argument(
+        "--open-timeout", type=float, default=60.0, help="seconds to open a run's streams, plus 20 ms per stream"
+    )
+    parser.add_argument(
+        "--cold-trials",
+        type=int,
+        default=8,
+        help="fresh workers hit by a burst of --batch first streams (default 8; 0: skip)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=None,
+        help="idle seconds after opening, when the worker's idle CPU is measured "
+        "(default: one heartbeat interval + 1 s, so every stream beats once)",
+    )
     parser.add_argument("--heartbeat", type=float, default=15.0, help="SSE_HEARTBEAT_SECONDS for ours")
     parser.add_argument("--session-timeout", type=float, default=240.0)
     parser.add_argument("--level-timeout", type=float, default=300.0)
@@ -844,8 +896,11 @@ def main(argv=None):
     args = parse_args(argv)
     soft, hard = raise_nofile_limit()
     print(f"# load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at start", flush=True)
-    print(f"# {os.cpu_count()} CPUs, client open-files limit {soft}/{hard}, levels {args.levels}, "
-          f"{args.probes} probe streams, {args.sends} sends over {args.duration:.0f} s", flush=True)
+    print(
+        f"# {os.cpu_count()} CPUs, client open-files limit {soft}/{hard}, levels {args.levels}, "
+        f"{args.probes} probe streams, {args.sends} sends over {args.duration:.0f} s",
+        flush=True,
+    )
     started = time.monotonic()
     rows, cold = asyncio.run(amain(args))
     print()
@@ -855,9 +910,11 @@ def main(argv=None):
     if cold:
         burst, trials = cold
         raced = [redis for _, redis in trials if redis > 1]
-        print(f"\nCold start (ours): {burst} first streams at once on a fresh worker, {len(trials)} trials: "
-              f"worker's Redis connections per trial {[redis for _, redis in trials]} "
-              f"(streams open {[n for n, _ in trials]}); more than 1 in {len(raced)} of {len(trials)}.")
+        print(
+            f"\nCold start (ours): {burst} first streams at once on a fresh worker, {len(trials)} trials: "
+            f"worker's Redis connections per trial {[redis for _, redis in trials]} "
+            f"(streams open {[n for n, _ in trials]}); more than 1 in {len(raced)} of {len(trials)}."
+        )
     print(f"\n# total {time.monotonic() - started:.0f} s")
 
 

@@ -7,6 +7,7 @@ exactly as the library ships. Served by gunicorn.conf.py like the app:
 
     gunicorn -c gunicorn.conf.py --workers 1 bench.stock_app:app
 """
+
 import os
 
 from flask import Flask, jsonify

@@ -21,6 +21,7 @@ A benchmark, not a test: it prints figures and never passes or fails.
    check, template), no network. ``--warmup`` queries first, unmeasured.
 4. Drops the database (or deletes the file).
 """
+
 import argparse
 import os
 import pathlib
@@ -38,23 +39,72 @@ sys.path.insert(0, str(ROOT))
 import pymysql  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-SUBJECTS = ["backpack", "jacket", "tent", "stove", "bottle", "boots", "sleeping bag", "headlamp", "rain cover",
-            "hip belt", "zipper", "strap", "laptop sleeve", "frame", "mat", "pole", "lid", "pocket", "seam", "sole"]
-QUESTION_FORMS = ["Is the {s} waterproof?", "Does the {s} fit a {n} inch laptop?", "How heavy is the {s}?",
-                  "Can I wash the {s} in a machine?", "What is the {s} made of?", "Does the {s} come in black?",
-                  "Is the {s} covered by the warranty?", "How long does delivery of the {s} take?",
-                  "Can I replace the {s} myself?", "Is the {s} suitable for winter camping?",
-                  "Does the {s} ship to Austria?", "What size is the {s}?", "Is there a spare {s}?",
-                  "Will the {s} survive heavy rain?", "How do I clean the {s}?"]
-ANSWERS = ["Yes, the {s} is rated for {n},000 mm of water.", "The {s} weighs {n}00 g.",
-           "It is recycled nylon with a PU coating.", "Machine wash at 30 degrees, no softener.",
-           "Delivery takes {n} working days within the EU.", "Spare parts for the {s} are in our shop.",
-           "The warranty covers the {s} for {n} years.", "It comes in black, olive and sand."]
-TYPED = ["Is it waterproof", "will the jacket keep me dry in rain", "how heavy is the tent", "does it fit my laptop",
-         "can I machine wash the sleeping bag", "what is the frame made of", "delivery to austria",
-         "is there a warranty on the zipper", "spare pole for the tent", "how do I clean the boots",
-         "winter camping with the sleeping bag", "black backpack", "does the headlamp come in black",
-         "replace the strap myself", "size of the mat"]
+SUBJECTS = [
+    "backpack",
+    "jacket",
+    "tent",
+    "stove",
+    "bottle",
+    "boots",
+    "sleeping bag",
+    "headlamp",
+    "rain cover",
+    "hip belt",
+    "zipper",
+    "strap",
+    "laptop sleeve",
+    "frame",
+    "mat",
+    "pole",
+    "lid",
+    "pocket",
+    "seam",
+    "sole",
+]
+QUESTION_FORMS = [
+    "Is the {s} waterproof?",
+    "Does the {s} fit a {n} inch laptop?",
+    "How heavy is the {s}?",
+    "Can I wash the {s} in a machine?",
+    "What is the {s} made of?",
+    "Does the {s} come in black?",
+    "Is the {s} covered by the warranty?",
+    "How long does delivery of the {s} take?",
+    "Can I replace the {s} myself?",
+    "Is the {s} suitable for winter camping?",
+    "Does the {s} ship to Austria?",
+    "What size is the {s}?",
+    "Is there a spare {s}?",
+    "Will the {s} survive heavy rain?",
+    "How do I clean the {s}?",
+]
+ANSWERS = [
+    "Yes, the {s} is rated for {n},000 mm of water.",
+    "The {s} weighs {n}00 g.",
+    "It is recycled nylon with a PU coating.",
+    "Machine wash at 30 degrees, no softener.",
+    "Delivery takes {n} working days within the EU.",
+    "Spare parts for the {s} are in our shop.",
+    "The warranty covers the {s} for {n} years.",
+    "It comes in black, olive and sand.",
+]
+TYPED = [
+    "Is it waterproof",
+    "will the jacket keep me dry in rain",
+    "how heavy is the tent",
+    "does it fit my laptop",
+    "can I machine wash the sleeping bag",
+    "what is the frame made of",
+    "delivery to austria",
+    "is there a warranty on the zipper",
+    "spare pole for the tent",
+    "how do I clean the boots",
+    "winter camping with the sleeping bag",
+    "black backpack",
+    "does the headlamp come in black",
+    "replace the strap myself",
+    "size of the mat",
+]
 
 
 def parse_args():
@@ -76,8 +126,10 @@ def percentile(values, p):
 
 def summary(name, seconds):
     ms = [s * 1000 for s in seconds]
-    print(f"  {name:8} n={len(ms):5}  p50 {statistics.median(ms):6.2f} ms  p95 {percentile(ms, 95):6.2f} ms  "
-          f"p99 {percentile(ms, 99):6.2f} ms  max {max(ms):6.2f} ms")
+    print(
+        f"  {name:8} n={len(ms):5}  p50 {statistics.median(ms):6.2f} ms  p95 {percentile(ms, 95):6.2f} ms  "
+        f"p99 {percentile(ms, 99):6.2f} ms  max {max(ms):6.2f} ms"
+    )
 
 
 def fill(db, args, rng):
@@ -87,20 +139,37 @@ def fill(db, args, rng):
     db.session.add(site)
     db.session.flush()
     now = datetime(2026, 11, 1)
-    db.session.execute(sa.insert(Product), [
-        {"site_id": site.id, "external_id": f"p{i}", "name": f"Product {i}", "description": "", "currency": "EUR",
-         "created_at": now, "updated_at": now} for i in range(args.products)])
+    db.session.execute(
+        sa.insert(Product),
+        [
+            {
+                "site_id": site.id,
+                "external_id": f"p{i}",
+                "name": f"Product {i}",
+                "description": "",
+                "currency": "EUR",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(args.products)
+        ],
+    )
     product_ids = db.session.scalars(sa.select(Product.id).where(Product.site_id == site.id)).all()
     db.session.commit()
     rows, batch = 0, []
     for i in range(args.questions):
         s, n = rng.choice(SUBJECTS), rng.randint(2, 9)
         created = now - timedelta(minutes=rng.randint(0, 60 * 24 * 365))
-        batch.append({"product_id": product_ids[i % len(product_ids)],
-                      "question": rng.choice(QUESTION_FORMS).format(s=s, n=n),
-                      "answer": rng.choice(ANSWERS).format(s=s, n=n) + f" (ref {i})",
-                      "created_at": created, "updated_at": created,
-                      "withdrawn_at": created if rng.random() < 0.1 else None})
+        batch.append(
+            {
+                "product_id": product_ids[i % len(product_ids)],
+                "question": rng.choice(QUESTION_FORMS).format(s=s, n=n),
+                "answer": rng.choice(ANSWERS).format(s=s, n=n) + f" (ref {i})",
+                "created_at": created,
+                "updated_at": created,
+                "withdrawn_at": created if rng.random() < 0.1 else None,
+            }
+        )
         if len(batch) == 1000:
             db.session.execute(sa.insert(PublishedQuestion), batch)
             db.session.commit()
@@ -156,12 +225,14 @@ def run(args, rng, url):
         db.create_all()
         started = time.perf_counter()
         product_ids, rows = fill(db, args, rng)
-        print(f"{db.engine.dialect.name}: {rows:,} published Q&A over {len(product_ids)} products "
-              f"(about a tenth withdrawn), filled in {time.perf_counter() - started:.1f} s")
+        print(
+            f"{db.engine.dialect.name}: {rows:,} published Q&A over {len(product_ids)} products "
+            f"(about a tenth withdrawn), filled in {time.perf_counter() - started:.1f} s"
+        )
 
         def typed():
             text = rng.choice(TYPED)
-            return text[:rng.randint(max(4, len(text) // 2), len(text))]
+            return text[: rng.randint(max(4, len(text) // 2), len(text))]
 
         cases = [(rng.choice(product_ids), typed()) for _ in range(args.warmup + args.queries)]
         service, found = [], 0
@@ -183,8 +254,10 @@ def run(args, rng, url):
         assert response.status_code == 200, response.status_code
         if i >= args.warmup:
             http.append(elapsed)
-    print(f"{args.queries} suggestion queries after {args.warmup} warm-up ones; "
-          f"{found / args.queries:.0%} found at least one suggestion")
+    print(
+        f"{args.queries} suggestion queries after {args.warmup} warm-up ones; "
+        f"{found / args.queries:.0%} found at least one suggestion"
+    )
     summary("SERVICE", service)
     summary("HTTP", http)
     with app.app_context():

@@ -15,6 +15,7 @@ then wrk sends follow-ups to it (`POST /api/products/1/messages`, the shopper's
 --rounds rounds, so the machine's noise falls on both alike. Every accepted
 message is a committed row and a published live event.
 """
+
 import argparse
 import json
 import os
@@ -46,9 +47,11 @@ end
 
 def session(side):
     request = urllib.request.Request(
-        side.url + "/api/products/1/messages", method="POST",
+        side.url + "/api/products/1/messages",
+        method="POST",
         data=json.dumps({"message_text": "First question"}).encode(),
-        headers={"Content-Type": "application/json", "X-Chat-Session": ""})
+        headers={"Content-Type": "application/json", "X-Chat-Session": ""},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.headers["X-Chat-Session"]
 
@@ -57,9 +60,12 @@ def run_wrk(side, token, args):
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(SCRIPT.replace("TOKEN", token))
     try:
-        out = subprocess.run(["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.seconds}s",
-                              "-s", script.name, side.url], capture_output=True, text=True,
-                             timeout=args.seconds + 60).stdout
+        out = subprocess.run(
+            ["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.seconds}s", "-s", script.name, side.url],
+            capture_output=True,
+            text=True,
+            timeout=args.seconds + 60,
+        ).stdout
     finally:
         os.unlink(script.name)
     found = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+)", out)
@@ -88,13 +94,17 @@ def main():
         finally:
             for side in sides:
                 side.stop()
-    print(f"1 gevent worker, MariaDB + Redis, wrk {args.connections} connections, "
-          f"{args.rounds} rounds of {args.seconds} s per side, taking turns")
+    print(
+        f"1 gevent worker, MariaDB + Redis, wrk {args.connections} connections, "
+        f"{args.rounds} rounds of {args.seconds} s per side, taking turns"
+    )
     print("| side | round | messages accepted | per second | non-2xx | p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|---|")
     for name, rounds in results.items():
         for i, (requests, seconds, bad, p50, p99) in enumerate(rounds, 1):
-            print(f"| {name} | {i} | {requests - bad} | {(requests - bad) / seconds:.0f} | {bad} | {p50:.1f} | {p99:.1f} |")
+            print(
+                f"| {name} | {i} | {requests - bad} | {(requests - bad) / seconds:.0f} | {bad} | {p50:.1f} | {p99:.1f} |"
+            )
 
 
 if __name__ == "__main__":

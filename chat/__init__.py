@@ -1,4 +1,5 @@
 """Product chat: the application factory."""
+
 import os
 import secrets
 
@@ -22,8 +23,7 @@ def _load_config(app, config_name_or_object):
             config_name_or_object = config_module.configs[config_name_or_object]
         except KeyError:
             raise RuntimeError(
-                f"unknown configuration {config_name_or_object!r}; "
-                f"use one of {sorted(config_module.configs)}"
+                f"unknown configuration {config_name_or_object!r}; use one of {sorted(config_module.configs)}"
             ) from None
     if isinstance(config_name_or_object, dict):
         app.config.from_object(config_module.configs["development"])
@@ -37,8 +37,7 @@ def _ensure_secret_key(app):
         return
     if not app.config.get("DEMO") and not app.testing:
         raise RuntimeError(
-            "SECRET_KEY is not set. Production refuses to start without it: "
-            "export SECRET_KEY to a long random value."
+            "SECRET_KEY is not set. Production refuses to start without it: export SECRET_KEY to a long random value."
         )
     # Development: keep one random key under instance/ so customer sessions
     # (and their chat history) survive restarts.
@@ -87,9 +86,7 @@ def create_app(config_name_or_object=None):
     static_files.init_app(app)
 
     db.init_app(app)
-    migrate.init_app(
-        app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True, compare_type=True
-    )
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -1,4 +1,5 @@
 """Admin identity for Flask-Login: one server-side session per login."""
+
 from .extensions import login_manager
 from .services import admin_sessions
 

@@ -1,4 +1,5 @@
 """`flask chat ...` commands."""
+
 import os
 
 import click
@@ -31,8 +32,9 @@ def create_admin_command(email, name, password):
     if "@" not in email:
         raise click.BadParameter("not an email address", param_hint="EMAIL")
     if len(password) < admin_sessions.MIN_PASSWORD_LENGTH:
-        raise click.BadParameter(f"use at least {admin_sessions.MIN_PASSWORD_LENGTH} characters",
-                                 param_hint="--password")
+        raise click.BadParameter(
+            f"use at least {admin_sessions.MIN_PASSWORD_LENGTH} characters", param_hint="--password"
+        )
     user = db.session.scalar(db.select(User).filter_by(email=email))
     created = user is None
     if created:
@@ -57,8 +59,9 @@ def _sessions(count):
 def _admin_by_email(email):
     user = admin_sessions.find_admin(email)
     if user is None:
-        raise click.BadParameter(f"no admin with the email {admin_sessions.normalise_email(email)!r}",
-                                 param_hint="EMAIL")
+        raise click.BadParameter(
+            f"no admin with the email {admin_sessions.normalise_email(email)!r}", param_hint="EMAIL"
+        )
     return user
 
 
@@ -70,8 +73,10 @@ def deactivate_admin_command(email):
     was_active = user.is_active
     ended = admin_sessions.set_active(user, False)
     state = "Deactivated" if was_active else "Already inactive:"
-    click.echo(f"{state} admin {user.email}; ended {_sessions(ended)}. "
-               f"Logins and API tokens are refused until `chat activate-admin`.")
+    click.echo(
+        f"{state} admin {user.email}; ended {_sessions(ended)}. "
+        f"Logins and API tokens are refused until `chat activate-admin`."
+    )
 
 
 @chat_cli.command("activate-admin")
@@ -236,8 +241,9 @@ def erase_customer_command(email, inquiry_id, yes):
     if not yes:
         click.confirm(f"Erase {len(customer.inquiries())} conversation(s) of this customer?", abort=True)
     counts = privacy.erase(customer)
-    click.echo(f"Erased {counts['inquiries']} conversation(s), {counts['messages']} message(s), "
-               f"{counts['emails']} mail(s).")
+    click.echo(
+        f"Erased {counts['inquiries']} conversation(s), {counts['messages']} message(s), {counts['emails']} mail(s)."
+    )
 
 
 @chat_cli.command("revoke-customer")
@@ -250,8 +256,12 @@ def revoke_customer_command(email, inquiry_id):
 
 
 @chat_cli.command("purge")
-@click.option("--days", type=int, default=None,
-              help="Retention in days (default: CHAT_RETENTION_DAYS, 365). Resolved or closed longer ago: deleted.")
+@click.option(
+    "--days",
+    type=int,
+    default=None,
+    help="Retention in days (default: CHAT_RETENTION_DAYS, 365). Resolved or closed longer ago: deleted.",
+)
 def purge_command(days):
     """Delete resolved or closed inquiries older than the retention period (safe from cron)."""
     from flask import current_app
@@ -267,6 +277,7 @@ def purge_command(days):
 
 # -- sites (shops that embed the chat) -------------------------------------------
 
+
 def _site_option(public_id):
     from .services import ServiceError, sites
 
@@ -278,8 +289,14 @@ def _site_option(public_id):
 
 @chat_cli.command("create-site")
 @click.argument("name")
-@click.option("--origin", "origins", multiple=True, required=True, metavar="ORIGIN",
-              help="An origin whose pages embed the chat, e.g. https://shop.example (repeat for more).")
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    required=True,
+    metavar="ORIGIN",
+    help="An origin whose pages embed the chat, e.g. https://shop.example (repeat for more).",
+)
 def create_site_command(name, origins):
     """Create a site; prints one JSON object {"site", "api_key"} (the key is shown only this once)."""
     import json

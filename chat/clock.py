@@ -5,6 +5,7 @@ datetime; production leaves it unset and gets the real time. Only code whose
 behaviour depends on the time of day (business hours, metrics' default
 period) asks here, so a test fixes one setting instead of patching datetime.
 """
+
 from flask import current_app, has_app_context
 
 from .models import utcnow

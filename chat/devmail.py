@@ -5,6 +5,7 @@ as an ``.eml`` file under ``instance/mail/`` and summarised on stdout, so a
 newcomer sees the urgent-inquiry and answer emails without a mail server. For
 development only: it accepts any mail from any local process.
 """
+
 import email
 import itertools
 import os
@@ -33,8 +34,7 @@ class MailCatcher:
             fh.write(envelope.content)
         body = message.get_body(("plain",))
         text = body.get_content().strip() if body is not None else "(no text part)"
-        self.echo(f"--- mail to {', '.join(envelope.rcpt_tos)}: {message['Subject']}\n"
-                  f"{text}\n--- kept as {path}")
+        self.echo(f"--- mail to {', '.join(envelope.rcpt_tos)}: {message['Subject']}\n{text}\n--- kept as {path}")
         return "250 Kept by the demo's mail catcher"
 
 

@@ -4,6 +4,7 @@ The API blueprint has its own handlers (chat/api/__init__.py); these cover
 everything else, and the requests no route matched (a 404 or 405 under /api/
 still answers JSON, decided by the path).
 """
+
 import logging
 import time
 
@@ -76,8 +77,13 @@ def database_unavailable(error):
     if time.monotonic() - _last_db_log[0] > 10:
         _last_db_log[0] = time.monotonic()
         log.error("database unavailable (%s); answering 503", type(getattr(error, "orig", error)).__name__)
-    return _respond(503, "Service Unavailable", FRIENDLY[503], headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-                    without_database=True)
+    return _respond(
+        503,
+        "Service Unavailable",
+        FRIENDLY[503],
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        without_database=True,
+    )
 
 
 def database_failed():
@@ -88,10 +94,14 @@ def database_failed():
 def is_outage(error):
     """Connection-level failures (refused, lost, gone away, locked, no free pooled
     connection in time), not bad SQL."""
-    return isinstance(error, (OperationalError, DisconnectionError, PoolTimeout)) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated) or (
-        # A connection lost earlier in this request (by code that swallowed the error) and not rolled back.
-        isinstance(error, PendingRollbackError) and "reconnect until invalid transaction" in str(error))
+    return (
+        isinstance(error, (OperationalError, DisconnectionError, PoolTimeout))
+        or (isinstance(error, DBAPIError) and error.connection_invalidated)
+        or (
+            # A connection lost earlier in this request (by code that swallowed the error) and not rolled back.
+            isinstance(error, PendingRollbackError) and "reconnect until invalid transaction" in str(error)
+        )
+    )
 
 
 def _end_session(error=None):

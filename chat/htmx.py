@@ -1,4 +1,5 @@
 """Full page or fragment: decided here, once, from the HX-Request header."""
+
 from flask import make_response, render_template, request
 
 

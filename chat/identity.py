@@ -14,9 +14,10 @@ ever reach its own conversations.
 Resume tokens (the links in answer emails) live here too: they name a session
 for a limited time and are exchanged for a fresh session token.
 """
+
 import secrets
 import time
-from datetime import timezone
+from datetime import UTC
 
 import sqlalchemy as sa
 from flask import current_app, g, request
@@ -58,8 +59,14 @@ def read(token):
         value = _serializer().loads(token)
     except BadSignature:
         return None
-    if (not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], str)
-            or len(value[0]) < 22 or not isinstance(value[1], int) or isinstance(value[1], bool)):
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not isinstance(value[0], str)
+        or len(value[0]) < 22
+        or not isinstance(value[1], int)
+        or isinstance(value[1], bool)
+    ):
         return None
     session_id, issued_ms = value
     age = _now_ms() - issued_ms
@@ -77,7 +84,7 @@ def is_revoked(session_id, issued_ms):
 
 
 def _epoch_ms(naive_utc):
-    return int(naive_utc.replace(tzinfo=timezone.utc).timestamp() * 1000)
+    return int(naive_utc.replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def session_from_token(token):
@@ -198,6 +205,7 @@ def rate_key():
 
 # -- resume links (answer emails) --------------------------------------------
 
+
 def _resume_serializer():
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="chat-resume")
 
@@ -209,8 +217,7 @@ def resume_token(session_id):
 def read_resume_token(token, max_age_days=30):
     """The session a resume link names, unless it is altered, expired or revoked."""
     try:
-        session_id, issued = _resume_serializer().loads(token, max_age=max_age_days * 86400,
-                                                        return_timestamp=True)
+        session_id, issued = _resume_serializer().loads(token, max_age=max_age_days * 86400, return_timestamp=True)
     except Exception:  # noqa: BLE001 - bad, altered or expired: no session
         return None
     if not isinstance(session_id, str) or is_revoked(session_id, int(issued.timestamp() * 1000)):

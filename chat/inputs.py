@@ -13,14 +13,17 @@
 - text values (no lone surrogates, no NUL) are checked by
   ``services.validation``, which every entry point calls.
 """
+
 import io
 import json
 import re
 from urllib.parse import unquote_to_bytes
 
-from flask import Request as FlaskRequest, request
+from flask import Request as FlaskRequest
+from flask import request
 from werkzeug.exceptions import BadRequest, NotFound
-from werkzeug.formparser import FormDataParser as WerkzeugFormDataParser, MultiPartParser
+from werkzeug.formparser import FormDataParser as WerkzeugFormDataParser
+from werkzeug.formparser import MultiPartParser
 from werkzeug.routing import BaseConverter
 from werkzeug.utils import cached_property
 
@@ -124,6 +127,7 @@ def parse_since(value, name="since"):
 
 # -- text encoding -------------------------------------------------------------
 
+
 def _not_utf8(name):
     name = name or "body"
     return BadParameter(f"{name} is not valid UTF-8 text.", {name: "must be valid UTF-8 text"})
@@ -157,8 +161,7 @@ class _MultiPartParser(MultiPartParser):
 
     def parse(self, stream, boundary, content_length):
         form, files = super().parse(stream, boundary, content_length)
-        return self.cls([(name, _utf8(value.encode("latin-1"), name))
-                         for name, value in form.items(multi=True)]), files
+        return self.cls([(name, _utf8(value.encode("latin-1"), name)) for name, value in form.items(multi=True)]), files
 
 
 class FormDataParser(WerkzeugFormDataParser):
@@ -169,8 +172,12 @@ class FormDataParser(WerkzeugFormDataParser):
         return stream, self.cls(decode_pairs(stream.read(), "form")), self.cls()
 
     def _parse_multipart(self, stream, mimetype, content_length, options):
-        parser = _MultiPartParser(stream_factory=self.stream_factory, max_form_memory_size=self.max_form_memory_size,
-                                  max_form_parts=self.max_form_parts, cls=self.cls)
+        parser = _MultiPartParser(
+            stream_factory=self.stream_factory,
+            max_form_memory_size=self.max_form_memory_size,
+            max_form_parts=self.max_form_parts,
+            cls=self.cls,
+        )
         boundary = options.get("boundary", "").encode("ascii")
         if not boundary:
             raise ValueError("Missing boundary")
@@ -242,6 +249,7 @@ def field(data, name, kind=None):
 
 
 # -- body size -----------------------------------------------------------------
+
 
 class BodyLimit:
     """WSGI middleware for bodies without Content-Length (chunked): it reads at most

@@ -9,6 +9,7 @@ A limited visitor gets a 429 with ``Retry-After`` and a friendly sentence;
 callers with a session or conversation of their own are never held back by
 the per-IP limits of strangers behind the same address.
 """
+
 import functools
 
 from flask import current_app, g, request
@@ -18,8 +19,9 @@ from . import identity
 from .extensions import limiter
 
 SLOW_DOWN = "You're sending messages faster than we can take them. Please wait a moment and try again."
-TOO_MANY_NEW = ("Too many new conversations have been started from your network just now. "
-                "Please wait a few minutes and try again.")
+TOO_MANY_NEW = (
+    "Too many new conversations have been started from your network just now. Please wait a few minutes and try again."
+)
 
 
 def database_safe(callback):
@@ -30,6 +32,7 @@ def database_safe(callback):
     error that is no outage (PendingRollbackError, a 500). Rolled back here, the
     view meets the outage itself and answers the 503.
     """
+
     @functools.wraps(callback)
     def wrapper(*args, **kwargs):
         try:
@@ -66,16 +69,28 @@ def _has_conversation_here():
     return product_id is not None and identity.own_inquiry(product_id) is not None
 
 
-_per_session = limiter.shared_limit(_config("CHAT_SEND_RATE_LIMIT"), scope="chat-send",
-                                    key_func=database_safe(identity.rate_key), error_message=SLOW_DOWN)
+_per_session = limiter.shared_limit(
+    _config("CHAT_SEND_RATE_LIMIT"),
+    scope="chat-send",
+    key_func=database_safe(identity.rate_key),
+    error_message=SLOW_DOWN,
+)
 _new_sessions = limiter.shared_limit(
-    _config("CHAT_NEW_SESSIONS_PER_IP"), scope="chat-new-session", key_func=get_remote_address,
-    exempt_when=_has_session, error_message=TOO_MANY_NEW,
-    deduct_when=lambda response: identity.is_new() and response.status_code < 400)
+    _config("CHAT_NEW_SESSIONS_PER_IP"),
+    scope="chat-new-session",
+    key_func=get_remote_address,
+    exempt_when=_has_session,
+    error_message=TOO_MANY_NEW,
+    deduct_when=lambda response: identity.is_new() and response.status_code < 400,
+)
 _new_inquiries = limiter.shared_limit(
-    _config("CHAT_NEW_INQUIRIES_PER_IP"), scope="chat-new-inquiry", key_func=get_remote_address,
-    exempt_when=_has_conversation_here, error_message=TOO_MANY_NEW,
-    deduct_when=lambda response: bool(g.get("chat_inquiry_created")) and response.status_code < 400)
+    _config("CHAT_NEW_INQUIRIES_PER_IP"),
+    scope="chat-new-inquiry",
+    key_func=get_remote_address,
+    exempt_when=_has_conversation_here,
+    error_message=TOO_MANY_NEW,
+    deduct_when=lambda response: bool(g.get("chat_inquiry_created")) and response.status_code < 400,
+)
 
 
 def send_limit(view):
@@ -83,5 +98,6 @@ def send_limit(view):
     return _per_session(_new_sessions(_new_inquiries(view)))
 
 
-typing_limit = limiter.limit(_config("CHAT_TYPING_RATE_LIMIT"), key_func=database_safe(identity.rate_key),
-                             error_message=SLOW_DOWN)
+typing_limit = limiter.limit(
+    _config("CHAT_TYPING_RATE_LIMIT"), key_func=database_safe(identity.rate_key), error_message=SLOW_DOWN
+)

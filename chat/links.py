@@ -4,6 +4,7 @@ Mails are written in requests (an urgent question) and in the worker (the
 periodic scan); both must link to the public address, not to whatever host
 the request came in on.
 """
+
 from flask import current_app, url_for
 
 
@@ -33,8 +34,9 @@ def resume_link(inquiry):
     from . import identity
 
     product = inquiry.product
-    page = product_page(product, in_email=True) or external("embed.page", site=product.site.public_id,
-                                              external_id=product.external_id)
+    page = product_page(product, in_email=True) or external(
+        "embed.page", site=product.site.public_id, external_id=product.external_id
+    )
     return f"{page}#productchat-resume={identity.resume_token(inquiry.session_id)}"
 
 

@@ -5,6 +5,7 @@ the same mail), sends it, and marks it sent. A failure puts the mail back with
 a growing delay; after MAIL_MAX_ATTEMPTS it is marked failed, never dropped
 silently. Each mail carries a stable Message-ID derived from its row.
 """
+
 import logging
 import smtplib
 from datetime import timedelta
@@ -45,8 +46,11 @@ def _smtp_send(message, config):
 def _claim(mail_id, now):
     claimed = db.session.execute(
         sa.update(OutboxEmail)
-        .where(OutboxEmail.id == mail_id, OutboxEmail.sent_at.is_(None),
-               sa.or_(OutboxEmail.claimed_until.is_(None), OutboxEmail.claimed_until < now))
+        .where(
+            OutboxEmail.id == mail_id,
+            OutboxEmail.sent_at.is_(None),
+            sa.or_(OutboxEmail.claimed_until.is_(None), OutboxEmail.claimed_until < now),
+        )
         .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
     ).rowcount
     db.session.commit()
@@ -58,11 +62,15 @@ def deliver_due(limit=50, now=None):
     config = current_app.config
     now = now or utcnow()
     due = db.session.scalars(
-        sa.select(OutboxEmail.id).where(
-            OutboxEmail.sent_at.is_(None), OutboxEmail.failed_at.is_(None),
+        sa.select(OutboxEmail.id)
+        .where(
+            OutboxEmail.sent_at.is_(None),
+            OutboxEmail.failed_at.is_(None),
             OutboxEmail.next_attempt_at <= now,
             sa.or_(OutboxEmail.claimed_until.is_(None), OutboxEmail.claimed_until < now),
-        ).order_by(OutboxEmail.id).limit(limit)
+        )
+        .order_by(OutboxEmail.id)
+        .limit(limit)
     ).all()
     sent = failed = 0
     for mail_id in due:

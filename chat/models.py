@@ -3,7 +3,8 @@
 Timestamps are naive UTC datetimes set by the application (``utcnow``), so
 SQLite and MariaDB agree whatever the server's time zone is.
 """
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -27,7 +28,7 @@ VISIBILITIES = ("public", "internal")
 
 
 def utcnow():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Site(db.Model):
@@ -86,8 +87,9 @@ class Product(db.Model):
     site_id = sa.Column(sa.Integer, sa.ForeignKey("sites.id", ondelete="CASCADE"), nullable=False)
     # Compared exactly: the shop's "abc" and "ABC" are two products (MariaDB's
     # default collation would fold case and accents).
-    external_id = sa.Column(sa.String(100).with_variant(mysql.VARCHAR(100, collation="utf8mb4_bin"), "mysql",
-                                                        "mariadb"), nullable=False)
+    external_id = sa.Column(
+        sa.String(100).with_variant(mysql.VARCHAR(100, collation="utf8mb4_bin"), "mysql", "mariadb"), nullable=False
+    )
     name = sa.Column(sa.String(200), nullable=False)
     description = sa.Column(sa.Text, nullable=False, default="")
     # Unknown until the shop syncs the product (a chat may start before that).
@@ -235,9 +237,7 @@ class ProductInquiry(db.Model):
     )
 
     id = sa.Column(sa.Integer, primary_key=True)
-    product_id = sa.Column(
-        sa.Integer, sa.ForeignKey("products.id", ondelete="CASCADE"), nullable=False
-    )
+    product_id = sa.Column(sa.Integer, sa.ForeignKey("products.id", ondelete="CASCADE"), nullable=False)
     session_id = sa.Column(sa.String(255), nullable=False)
     customer_email = sa.Column(sa.String(255))
     # When the customer agreed to be emailed; no consent, no email.
@@ -256,9 +256,7 @@ class ProductInquiry(db.Model):
     )
     created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
     updated_at = sa.Column(Timestamp, nullable=False, default=utcnow, onupdate=utcnow)
-    assigned_admin_id = sa.Column(
-        sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")
-    )
+    assigned_admin_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"))
     # Denormalized for the admin list (kept by the service layer):
     last_message_at = sa.Column(Timestamp)
     # When the oldest customer message still without an answer came in.
@@ -282,11 +280,11 @@ class ProductInquiry(db.Model):
     def refresh_queue_key(self):
         rank = self.PRIORITY_RANK.get(self.priority or "medium", 2)
         if self.waiting_since is not None:
-            stamp = int(self.waiting_since.replace(tzinfo=timezone.utc).timestamp() * 1_000_000)
+            stamp = int(self.waiting_since.replace(tzinfo=UTC).timestamp() * 1_000_000)
             head = f"0{3 - rank}{stamp:017d}"
         else:
             last = self.last_message_at or self.created_at or utcnow()
-            stamp = int(last.replace(tzinfo=timezone.utc).timestamp() * 1_000_000)
+            stamp = int(last.replace(tzinfo=UTC).timestamp() * 1_000_000)
             head = f"1{3 - rank}{10**17 - stamp:017d}"
         self.queue_key = f"{head}{self.id or 0:010d}"
         return self.queue_key
@@ -335,8 +333,9 @@ class ProductMessage(db.Model):
     created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
     # Who may see the row: "public" (both sides) or "internal" (admins only:
     # workflow notes). Every customer-facing query filters on it.
-    visibility = sa.Column(sa.Enum(*VISIBILITIES, name="message_visibility"), nullable=False,
-                           default="public", server_default="public")
+    visibility = sa.Column(
+        sa.Enum(*VISIBILITIES, name="message_visibility"), nullable=False, default="public", server_default="public"
+    )
     client_msg_id = sa.Column(sa.String(36))
     # For system messages: what changed ("status", "priority", "assignee").
     # Admins only (see visibility), except the friendly line a resolve leaves.
@@ -368,7 +367,6 @@ class ProductMessage(db.Model):
         return f"<ProductMessage {self.id} {self.sender_type}>"
 
 
-
 # Words are stored folded (lower case, no accents) and compared by code point on
 # both databases, so a prefix is an index range with the same meaning everywhere.
 SearchWord = sa.String(40).with_variant(mysql.VARCHAR(40, collation="utf8mb4_bin"), "mysql", "mariadb")
@@ -383,11 +381,13 @@ class InquiryWord(db.Model):
     FULLTEXT hands over every match first). Written with each message by the
     conversation service (``chat/services/search.py``).
     """
+
     __tablename__ = "inquiry_words"
     __table_args__ = (sa.Index("idx_word_inquiry", "word", "inquiry_id"),)
 
     inquiry_id = sa.Column(sa.Integer, sa.ForeignKey("product_inquiries.id", ondelete="CASCADE"), primary_key=True)
     word = sa.Column(SearchWord, primary_key=True)
+
 
 class PublishedQuestion(db.Model):
     """A question and answer an admin published for a product (edited from an inquiry).
@@ -416,8 +416,10 @@ class SuggestionView(db.Model):
     """A shopper opened a suggested answer (what admins see, and what the metrics count)."""
 
     __tablename__ = "suggestion_views"
-    __table_args__ = (sa.Index("idx_suggestion_session_product", "session_id", "product_id"),
-                      sa.Index("idx_suggestion_created", "created_at"))
+    __table_args__ = (
+        sa.Index("idx_suggestion_session_product", "session_id", "product_id"),
+        sa.Index("idx_suggestion_created", "created_at"),
+    )
 
     id = sa.Column(sa.Integer, primary_key=True)
     question_id = sa.Column(sa.Integer, sa.ForeignKey("published_questions.id", ondelete="CASCADE"), nullable=False)
@@ -489,8 +491,7 @@ class AdminPresence(db.Model):
     __tablename__ = "admin_presence"
 
     admin_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    inquiry_id = sa.Column(sa.Integer, sa.ForeignKey("product_inquiries.id", ondelete="CASCADE"),
-                           primary_key=True)
+    inquiry_id = sa.Column(sa.Integer, sa.ForeignKey("product_inquiries.id", ondelete="CASCADE"), primary_key=True)
     seen_at = sa.Column(Timestamp, nullable=False, default=utcnow)
 
     admin = db.relationship("User")

@@ -6,6 +6,7 @@ by ourselves. The embedded chat opens ``frame-ancestors`` to the origins its
 site lists (``allow_framing``). Styles may be inline: the drawn product
 placeholders set a colour through a style attribute.
 """
+
 from flask import g
 
 POLICY = (

@@ -8,6 +8,7 @@ returning visitor downloads nothing again and a changed file gets a new URL;
 the plain names for an hour. It picks the compressed variant the browser
 accepts. Building is idempotent and atomic, so several workers may start at once.
 """
+
 import hashlib
 import os
 import re
@@ -82,9 +83,15 @@ def _headers(headers, path, url):
 def init_app(app):
     target = os.path.join(app.instance_path, "static-build")
     manifest = _manifest(app.static_folder, target)
-    app.wsgi_app = WhiteNoise(app.wsgi_app, root=target, prefix="static/", max_age=PLAIN_MAX_AGE,
-                              immutable_file_test=lambda path, url: bool(HASHED_NAME.search(url)),
-                              add_headers_function=_headers, allow_all_origins=False)
+    app.wsgi_app = WhiteNoise(
+        app.wsgi_app,
+        root=target,
+        prefix="static/",
+        max_age=PLAIN_MAX_AGE,
+        immutable_file_test=lambda path, url: bool(HASHED_NAME.search(url)),
+        add_headers_function=_headers,
+        allow_all_origins=False,
+    )
 
     @app.url_defaults
     def hashed_static_urls(endpoint, values):

@@ -3,6 +3,7 @@
 Tests always run on SQLite and the in-process broker, and again on MariaDB
 and Redis when they answer. Under CI=true an unreachable server is a failure.
 """
+
 import os
 import uuid
 from urllib.parse import urlsplit
@@ -21,8 +22,13 @@ def _mysql_connect(database=None):
 
     parts = urlsplit(MYSQL_URL.replace("mysql+pymysql", "mysql"))
     return pymysql.connect(
-        host=parts.hostname, port=parts.port or 3306, user=parts.username or "root",
-        password=parts.password or "", database=database, connect_timeout=3, autocommit=True,
+        host=parts.hostname,
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+        database=database,
+        connect_timeout=3,
+        autocommit=True,
     )
 
 

@@ -1,4 +1,5 @@
 """Playwright driving Debian's Chromium (its own browser download cannot work here)."""
+
 import os
 
 import pytest

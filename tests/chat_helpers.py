@@ -1,4 +1,5 @@
 """Small helpers the chat tests share."""
+
 import re
 import uuid
 
@@ -105,8 +106,10 @@ class Shopper:
         return self._keep(self.client.post(self.url(path), headers=self.headers(), **kwargs))
 
     def send(self, product, text, client_id=None, **form):
-        return self.post(f"/products/{product}/messages",
-                         data={"message_text": text, "client_message_id": client_id or str(uuid.uuid4()), **form})
+        return self.post(
+            f"/products/{product}/messages",
+            data={"message_text": text, "client_message_id": client_id or str(uuid.uuid4()), **form},
+        )
 
     def conversation(self, product):
         return self.get(f"/products/{product}/conversation").get_data(as_text=True)

@@ -1,4 +1,5 @@
 """Fixtures: a fresh app per test, on SQLite and (when it answers) MariaDB."""
+
 import os
 
 import pytest
@@ -157,9 +158,15 @@ def shop_server(tmp_path):
     if redis_url is None and backends.IN_CI:
         backends.require("redis")
     port = free_port()
-    env = prepared_env(tmp_path, database_url=f"sqlite:///{tmp_path}/browser.sqlite", redis_url=redis_url,
-                       CHAT_POLL_SECONDS="1", LIVE_CHANNEL_PREFIX=f"chat-browser-{uuid.uuid4().hex[:8]}:",
-                       PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", ACCESS_LOG=str(tmp_path / "access.log"))
+    env = prepared_env(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path}/browser.sqlite",
+        redis_url=redis_url,
+        CHAT_POLL_SECONDS="1",
+        LIVE_CHANNEL_PREFIX=f"chat-browser-{uuid.uuid4().hex[:8]}:",
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        ACCESS_LOG=str(tmp_path / "access.log"),
+    )
     with LiveServer(env, port=port) as server:
         server.has_redis = redis_url is not None
         server.admin_password = _demo_password(env)
@@ -172,6 +179,12 @@ def _demo_password(env):
 
     from .live_server import BIN, ROOT
 
-    out = subprocess.run([os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "seed-demo"], env=env, cwd=ROOT,
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "seed-demo"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return out.split("Admin login: admin@example.com / ")[1].split()[0]

@@ -15,6 +15,7 @@ Every message is counted in the window in which it was first sent:
 baseline, Redis stopped, Redis back, database cut, database back, worker
 SIGKILLed. At the end we read the database directly (not through the proxy).
 """
+
 import collections
 import os
 import queue
@@ -67,8 +68,14 @@ class Shopper(threading.Thread):
         self.inquiry_id = None
 
     def send_one(self):
-        record = {"client_id": str(uuid.uuid4()), "window": self.clock.window, "acked": False,
-                  "message_id": None, "attempts": 0, "statuses": collections.Counter()}
+        record = {
+            "client_id": str(uuid.uuid4()),
+            "window": self.clock.window,
+            "acked": False,
+            "message_id": None,
+            "attempts": 0,
+            "statuses": collections.Counter(),
+        }
         self.sent.append(record)
         text = f"shopper {self.n} message {len(self.sent)}"
         deadline = time.monotonic() + self.give_up_after
@@ -92,13 +99,19 @@ class Shopper(threading.Thread):
         headers = {"X-Chat-Session": self.token} if self.token else {}
         try:
             if self.via == "api" or self.token is None:
-                response = self.http.post(f"{self.url}/api/products/{self.product}/messages", headers=headers,
-                                          json={"message_text": text, "client_message_id": record["client_id"]},
-                                          timeout=10)
+                response = self.http.post(
+                    f"{self.url}/api/products/{self.product}/messages",
+                    headers=headers,
+                    json={"message_text": text, "client_message_id": record["client_id"]},
+                    timeout=10,
+                )
             else:
-                response = self.http.post(f"{self.url}/embed/demo/products/{self.product}/messages", timeout=10,
-                                          headers={**headers, "HX-Request": "true"},
-                                          data={"message_text": text, "client_message_id": record["client_id"]})
+                response = self.http.post(
+                    f"{self.url}/embed/demo/products/{self.product}/messages",
+                    timeout=10,
+                    headers={**headers, "HX-Request": "true"},
+                    data={"message_text": text, "client_message_id": record["client_id"]},
+                )
         except requests.RequestException as exc:
             self.clock.errors[f"{self.clock.window}: {str(exc)[-90:]}"] += 1
             return type(exc).__name__
@@ -134,12 +147,16 @@ class StreamReader(threading.Thread):
         while not self.stop.is_set():
             client = None
             try:
-                ticket = requests.post(f"{self.url}/embed/demo/stream-ticket", timeout=5,
-                                       headers={"X-Chat-Session": self.shopper.token})
+                ticket = requests.post(
+                    f"{self.url}/embed/demo/stream-ticket", timeout=5, headers={"X-Chat-Session": self.shopper.token}
+                )
                 if ticket.status_code != 200:
                     raise OSError(f"ticket {ticket.status_code}")
-                client = SSEClient(f"{self.url}/embed/demo/stream?product={self.shopper.product}"
-                                   f"&after={self.last}&ticket={ticket.json()['ticket']}", timeout=30)
+                client = SSEClient(
+                    f"{self.url}/embed/demo/stream?product={self.shopper.product}"
+                    f"&after={self.last}&ticket={ticket.json()['ticket']}",
+                    timeout=30,
+                )
                 if client.status != 200:
                     raise OSError(f"stream {client.status}")
                 self.connects += 1
@@ -181,15 +198,32 @@ def run(shoppers=8, streams=2, window_seconds=5.0, interval=0.05, min_messages=1
     listening = threading.Event()  # set: the streams stop listening (after catching up)
     clock = Clock()
     try:
-        env = prepared_env(tmp, proxied, redis_url=redis_server.url, RATELIMIT_ENABLED="true",
-                           CHAT_SEND_RATE_LIMIT="100000/minute", CHAT_NEW_SESSIONS_PER_IP="100000/minute",
-                           CHAT_NEW_INQUIRIES_PER_IP="100000/minute", SSE_HEARTBEAT_SECONDS="2",
-                           LOG_LEVEL="warning")
+        env = prepared_env(
+            tmp,
+            proxied,
+            redis_url=redis_server.url,
+            RATELIMIT_ENABLED="true",
+            CHAT_SEND_RATE_LIMIT="100000/minute",
+            CHAT_NEW_SESSIONS_PER_IP="100000/minute",
+            CHAT_NEW_INQUIRIES_PER_IP="100000/minute",
+            SSE_HEARTBEAT_SECONDS="2",
+            LOG_LEVEL="warning",
+        )
         server = LiveServer(env, workers=2).start()
         try:
             log(f"server {server.url} (2 workers), redis {redis_server.url}, database via proxy :{proxy.port}")
-            senders = [Shopper(n, server.url, product=1 + n % 12, via=("api", "widget")[n % 2], clock=clock,
-                               stop=stop, interval=interval) for n in range(shoppers)]
+            senders = [
+                Shopper(
+                    n,
+                    server.url,
+                    product=1 + n % 12,
+                    via=("api", "widget")[n % 2],
+                    clock=clock,
+                    stop=stop,
+                    interval=interval,
+                )
+                for n in range(shoppers)
+            ]
             for shopper in senders:  # the first message opens the conversation the streams follow
                 assert shopper.send_one()["acked"], "first message refused"
             readers = [StreamReader(server.url, shopper, listening) for shopper in senders for _ in range(streams)]
@@ -243,15 +277,24 @@ def run(shoppers=8, streams=2, window_seconds=5.0, interval=0.05, min_messages=1
 
 def _stored(direct_url):
     parts = urlsplit(direct_url.replace("mysql+pymysql", "mysql"))
-    conn = pymysql.connect(host=parts.hostname, port=parts.port or 3306, user=parts.username or "root",
-                           password=parts.password or "", database=parts.path.lstrip("/"))
+    conn = pymysql.connect(
+        host=parts.hostname,
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+        database=parts.path.lstrip("/"),
+    )
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT client_msg_id, COUNT(*), MIN(id), MIN(inquiry_id) FROM product_messages "
-                        "WHERE sender_type = 'customer' GROUP BY client_msg_id")
+            cur.execute(
+                "SELECT client_msg_id, COUNT(*), MIN(id), MIN(inquiry_id) FROM product_messages "
+                "WHERE sender_type = 'customer' GROUP BY client_msg_id"
+            )
             by_client = {row[0]: {"rows": row[1], "id": row[2], "inquiry": row[3]} for row in cur.fetchall()}
-            cur.execute("SELECT COUNT(*) FROM product_inquiries i WHERE NOT EXISTS "
-                        "(SELECT 1 FROM product_messages m WHERE m.inquiry_id = i.id)")
+            cur.execute(
+                "SELECT COUNT(*) FROM product_inquiries i WHERE NOT EXISTS "
+                "(SELECT 1 FROM product_messages m WHERE m.inquiry_id = i.id)"
+            )
             empty_inquiries = cur.fetchone()[0]
     finally:
         conn.close()
@@ -267,7 +310,8 @@ def _account(direct_url, senders, readers, log):
     expected = {(s.n, by_client[r["client_id"]]["id"]) for s in senders for r in s.sent if r["client_id"] in by_client}
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and any(
-            reader.received[mid] == 0 for n, mid in expected for reader in streams_of[n]):
+        reader.received[mid] == 0 for n, mid in expected for reader in streams_of[n]
+    ):
         time.sleep(0.5)
     for reader in readers:
         reader.stop.set()
@@ -286,8 +330,15 @@ def _account(direct_url, senders, readers, log):
             row["delivered"] += delivered_everywhere
             row["lost"] += record["acked"] and not (stored and delivered_everywhere)
             if stored and not delivered_everywhere:
-                rows["missed"].append((record["window"], shopper.n, stored["id"], counts,
-                                       [(r.last, r.connects) for r in streams_of[shopper.n]]))
+                rows["missed"].append(
+                    (
+                        record["window"],
+                        shopper.n,
+                        stored["id"],
+                        counts,
+                        [(r.last, r.connects) for r in streams_of[shopper.n]],
+                    )
+                )
             row["duplicated"] += bool(stored and (stored["rows"] > 1 or max(counts) > 1))
             row["acked id differs"] += bool(stored and record["message_id"] not in (None, stored["id"]))
     missed = rows.pop("missed")
@@ -296,8 +347,10 @@ def _account(direct_url, senders, readers, log):
     rows["total"]["inquiries without a message"] = empty_inquiries
     rows["total"]["stream connects"] = sum(r.connects for r in readers)
     for item in missed[:20]:
-        log(f"not shown everywhere: window {item[0]}, shopper {item[1]}, message {item[2]}, "
-            f"times per stream {item[3]}, streams' (last id, connects) {item[4]}")
+        log(
+            f"not shown everywhere: window {item[0]}, shopper {item[1]}, message {item[2]}, "
+            f"times per stream {item[3]}, streams' (last id, connects) {item[4]}"
+        )
     return rows
 
 
@@ -310,10 +363,12 @@ def report(rows, attempts, streams):
         lines.append(f"| {window} | " + " | ".join(str(row[c]) for c in COLUMNS) + " |")
     total = rows["total"]
     lines.append("")
-    lines.append(f"delivered = shown on all {streams} open streams of its conversation; "
-                 f"inquiries without a message: {total['inquiries without a message']}; "
-                 f"stream (re)connects: {total['stream connects']}; "
-                 f"acknowledged id differing from the stored one: {total['acked id differs']}")
+    lines.append(
+        f"delivered = shown on all {streams} open streams of its conversation; "
+        f"inquiries without a message: {total['inquiries without a message']}; "
+        f"stream (re)connects: {total['stream connects']}; "
+        f"acknowledged id differing from the stored one: {total['acked id differs']}"
+    )
     lines.append("")
     lines.append("| window | answers to every attempt made in it |")
     lines.append("|---|---|")

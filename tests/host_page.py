@@ -1,5 +1,6 @@
 """Another shop's product page, served from another site (http://localhost:<port>) while the
 chat runs on http://127.0.0.1:<port>: the widget is then a third-party frame."""
+
 import http.server
 import threading
 

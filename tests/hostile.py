@@ -1,4 +1,5 @@
 """Shared by the hostile-input tests: a small world to aim at, and row counts of every table."""
+
 import json
 import re
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ EXACTLY_2_63 = str(2**63)
 def table_counts(app):
     """Rows in every table: a rejected request must leave all of them as they were."""
     with app.app_context():
-        return {table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
-                for table in db.metadata.sorted_tables}
+        return {
+            table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
+            for table in db.metadata.sorted_tables
+        }
 
 
 @dataclass
@@ -49,8 +52,11 @@ class World:
 def build_world(app, demo):
     pid = first_product_id(app)
     customer = app.test_client(use_cookies=False)
-    first = customer.post(f"/api/products/{pid}/messages", data=json.dumps({"message_text": "first question"}),
-                          content_type="application/json")
+    first = customer.post(
+        f"/api/products/{pid}/messages",
+        data=json.dumps({"message_text": "first question"}),
+        content_type="application/json",
+    )
     assert first.status_code == 201, first.get_data(as_text=True)
     session = {"X-Chat-Session": first.headers["X-Chat-Session"]}
     inquiry_id = first.get_json()["inquiry_id"]
@@ -64,8 +70,18 @@ def build_world(app, demo):
         site_key = sites.add_key(sites.demo_site(), "hostile tests")
     admin_client = app.test_client()
     admin_csrf = admin_login(admin_client, demo["admin_email"], demo["admin_password"])
-    return World(pid, inquiry_id, admin_id, admin_client, admin_csrf, {"Authorization": f"Bearer {token}"},
-                 customer, session, app.test_client(use_cookies=False), site_key)
+    return World(
+        pid,
+        inquiry_id,
+        admin_id,
+        admin_client,
+        admin_csrf,
+        {"Authorization": f"Bearer {token}"},
+        customer,
+        session,
+        app.test_client(use_cookies=False),
+        site_key,
+    )
 
 
 def id_rules(app):

@@ -1,4 +1,5 @@
 """Run the app as a real gunicorn + gevent process on a free loopback port."""
+
 import os
 import socket
 import subprocess
@@ -53,9 +54,20 @@ class LiveServer:
         # The log goes to a file: an unread pipe would fill and block the server.
         self.log = tempfile.NamedTemporaryFile(prefix="chat-server-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
-            [os.path.join(BIN, "gunicorn"), "-c", "gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers), self.app_spec],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log,
+            [
+                os.path.join(BIN, "gunicorn"),
+                "-c",
+                "gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                self.app_spec,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
         )
         deadline = time.monotonic() + 60  # generous: the 2 cores may be busy with other runs
         while time.monotonic() < deadline:

@@ -1,4 +1,5 @@
 """A small SSE reader over real HTTP, for tests: events land in a queue."""
+
 import http.client
 import queue
 import threading

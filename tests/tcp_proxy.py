@@ -4,6 +4,7 @@ Cutting closes every open connection and refuses new ones (the listening socket
 is closed), which is what the app sees when its database goes away; restoring
 listens again on the same port.
 """
+
 import socket
 import threading
 import time

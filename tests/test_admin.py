@@ -1,7 +1,7 @@
 """The admin panel: login, authorization, the list, the inquiry view, changes."""
+
 import re
 
-import pytest
 import sqlalchemy as sa
 
 from chat.extensions import db
@@ -10,11 +10,26 @@ from chat.services import conversations, inquiries, shoppers
 
 from .chat_helpers import Shopper, csrf_token, first_product_id, make_inquiry
 
-ADMIN_GETS = ["/admin", "/admin/inquiries", "/admin/inquiries/1", "/admin/inquiries/1/messages", "/admin/stream",
-              "/admin/tokens", "/api/admin/inquiries", "/api/admin/inquiries/1"]
-ADMIN_POSTS = ["/admin/inquiries/1/messages", "/admin/inquiries/1/status", "/admin/inquiries/1/priority",
-               "/admin/inquiries/1/assignee", "/admin/inquiries/1/read", "/admin/inquiries/1/typing",
-               "/admin/tokens", "/admin/logout"]
+ADMIN_GETS = [
+    "/admin",
+    "/admin/inquiries",
+    "/admin/inquiries/1",
+    "/admin/inquiries/1/messages",
+    "/admin/stream",
+    "/admin/tokens",
+    "/api/admin/inquiries",
+    "/api/admin/inquiries/1",
+]
+ADMIN_POSTS = [
+    "/admin/inquiries/1/messages",
+    "/admin/inquiries/1/status",
+    "/admin/inquiries/1/priority",
+    "/admin/inquiries/1/assignee",
+    "/admin/inquiries/1/read",
+    "/admin/inquiries/1/typing",
+    "/admin/tokens",
+    "/admin/logout",
+]
 
 
 def headers(token):
@@ -68,8 +83,12 @@ def test_login_rejects_a_wrong_password_and_htmx_gets_a_redirect_header(app, dem
 def test_state_changes_without_the_csrf_token_are_refused(app, admin):
     client, token, _ = admin
     inquiry_id = make_inquiry(app, first_product_id(app), "hello")
-    assert client.post(f"/admin/inquiries/{inquiry_id}/status", data={"status": "closed"},
-                       headers={"HX-Request": "true"}).status_code == 400
+    assert (
+        client.post(
+            f"/admin/inquiries/{inquiry_id}/status", data={"status": "closed"}, headers={"HX-Request": "true"}
+        ).status_code
+        == 400
+    )
     assert client.put(f"/api/admin/inquiries/{inquiry_id}/status", json={"status": "closed"}).status_code == 400
     with app.app_context():
         assert db.session.get(ProductInquiry, inquiry_id).status == "pending"
@@ -85,9 +104,14 @@ def test_logout_ends_the_session(app, admin):
 
 def system_texts(app, inquiry_id):
     with app.app_context():
-        return [m.message_text for m in db.session.scalars(sa.select(ProductMessage).where(
-            ProductMessage.inquiry_id == inquiry_id, ProductMessage.message_type == "system")
-            .order_by(ProductMessage.id))]
+        return [
+            m.message_text
+            for m in db.session.scalars(
+                sa.select(ProductMessage)
+                .where(ProductMessage.inquiry_id == inquiry_id, ProductMessage.message_type == "system")
+                .order_by(ProductMessage.id)
+            )
+        ]
 
 
 def test_status_priority_and_assignment_leave_system_messages(app, admin):
@@ -102,9 +126,13 @@ def test_status_priority_and_assignment_leave_system_messages(app, admin):
     # Setting the same value again changes nothing and says nothing.
     client.post(f"/admin/inquiries/{inquiry_id}/status", data={"status": "resolved"}, headers=headers(token))
     assert system_texts(app, inquiry_id) == [
-        "Marked resolved by Demo Admin", "Marked as answered — write again any time.",
-        "Priority set to high by Demo Admin", "Assigned to Bo by Demo Admin",
-        "Taken by Demo Admin", "Unassigned by Demo Admin"]
+        "Marked resolved by Demo Admin",
+        "Marked as answered — write again any time.",
+        "Priority set to high by Demo Admin",
+        "Assigned to Bo by Demo Admin",
+        "Taken by Demo Admin",
+        "Unassigned by Demo Admin",
+    ]
     bad = client.post(f"/admin/inquiries/{inquiry_id}/status", data={"status": "done"}, headers=headers(token))
     assert bad.status_code == 400 and "pending, in_progress, resolved, closed" in bad.get_data(as_text=True)
     # The customer sees one friendly line, never the shop's notes or account names.
@@ -121,12 +149,13 @@ def test_answering_marks_in_progress_and_counts_follow_each_action(app, admin):
     make_inquiry(app, pid, "second?", session)
     page = client.get("/admin?status=pending").get_data(as_text=True)
     row = re.search(rf'<tr id="inq-{inquiry_id}".*?</tr>', page, re.S).group(0)
-    assert ">2 <span class=\"unread-pill\"" in row and "2 new" in row and "second?" in row
+    assert '>2 <span class="unread-pill"' in row and "2 new" in row and "second?" in row
     view = client.get(f"/admin/inquiries/{inquiry_id}")
     assert view.status_code == 200 and "first?" in view.get_data(as_text=True)
     assert client.post(f"/admin/inquiries/{inquiry_id}/read", headers=headers(token)).status_code == 204
-    answer = client.post(f"/admin/inquiries/{inquiry_id}/messages", data={"message_text": "Yes <b>both</b>"},
-                         headers=headers(token))
+    answer = client.post(
+        f"/admin/inquiries/{inquiry_id}/messages", data={"message_text": "Yes <b>both</b>"}, headers=headers(token)
+    )
     assert answer.status_code == 201 and "Yes &lt;b&gt;both&lt;/b&gt;" in answer.get_data(as_text=True)
     with app.app_context():
         inquiry = db.session.get(ProductInquiry, inquiry_id)
@@ -155,13 +184,18 @@ def test_list_order_filters_and_search(app, admin):
     # Urgent first, then the longest waiting, answered ones last.
     assert order == [urgent, old, new, answered]
     assert 'class="priority priority-high">high<' in page
+
     def listed(query):
         if "status=" not in query:
             query = "status=pending&" + query
         return [int(i) for i in re.findall(r'<tr id="inq-(\d+)"', client.get("/admin?" + query).get_data(as_text=True))]
+
     # The panel opens on "Waiting for us": the answered one is not there.
-    assert [int(i) for i in re.findall(r'<tr id="inq-(\d+)"', client.get("/admin").get_data(as_text=True))] == \
-        [urgent, old, new]
+    assert [int(i) for i in re.findall(r'<tr id="inq-(\d+)"', client.get("/admin").get_data(as_text=True))] == [
+        urgent,
+        old,
+        new,
+    ]
     assert listed("priority=high") == [urgent]
     assert listed(f"product={pid + 1}") == [new]
     assert listed("q=shortest") == [new]
@@ -249,6 +283,6 @@ def test_api_tokens_page_creates_a_token_that_works(app, admin):
     anonymous = app.test_client()
     listed = anonymous.get("/api/admin/inquiries", headers={"Authorization": f"Bearer {api_token}"})
     assert listed.status_code == 200 and listed.get_json()["inquiries"] == []
-    token_id = re.search(r'/admin/tokens/(\d+)/revoke', page).group(1)
+    token_id = re.search(r"/admin/tokens/(\d+)/revoke", page).group(1)
     client.post(f"/admin/tokens/{token_id}/revoke", data={"csrf_token": token})
     assert anonymous.get("/api/admin/inquiries", headers={"Authorization": f"Bearer {api_token}"}).status_code == 401

@@ -1,5 +1,6 @@
 """Admin sessions end on the server: logout, log out everywhere, password changes,
 deactivation; a kept copy of the cookies is refused everywhere afterwards."""
+
 import re
 from datetime import timedelta
 
@@ -12,10 +13,11 @@ from chat.services import admin_sessions, admin_tokens
 
 from .chat_helpers import BO_EMAIL, BO_PASSWORD, admin_login, first_product_id, login_form_token, make_inquiry
 
-
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0"
-IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-          "Version/17.5 Mobile/15E148 Safari/604.1")
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Mobile/15E148 Safari/604.1"
+)
 COOKIES = ("session", "remember_token")
 
 
@@ -69,8 +71,15 @@ def test_a_kept_cookie_is_refused_on_every_admin_route_after_logout(app, admin):
     with app.app_context():
         token_id = db.session.scalar(sa.select(ApiToken.id))
         session_id = db.session.scalar(sa.select(AdminSession.id).where(AdminSession.user_id == ids["me"]))
-    values = {"inquiry_id": inquiry_id, "token_id": token_id, "session_id": session_id, "public_id": "demo",
-              "key_id": 1, "reply_id": 1, "question_id": 1}
+    values = {
+        "inquiry_id": inquiry_id,
+        "token_id": token_id,
+        "session_id": session_id,
+        "public_id": "demo",
+        "key_id": 1,
+        "reply_id": 1,
+        "question_id": 1,
+    }
     kept = kept_cookies(client)
     assert replay(app, kept).get("/admin").status_code == 200  # the copy works while the session lives
 
@@ -78,15 +87,21 @@ def test_a_kept_cookie_is_refused_on_every_admin_route_after_logout(app, admin):
     thief = replay(app, kept)
     routes = admin_routes(app)
     assert {"admin.stream", "admin.account", "admin.logout_everywhere", "api.admin.admin_set_status"} <= {
-        rule.endpoint for _, rule in routes}
+        rule.endpoint for _, rule in routes
+    }
     for method, rule in routes:
         assert set(rule.arguments) <= set(values), f"new route argument in {rule}: add it to `values`"
         path = rule.build({name: values[name] for name in rule.arguments})[1]
         # The kept session still holds a valid CSRF token: the login, not CSRF, must refuse.
-        response = thief.open(path, method=method, headers={"X-CSRFToken": token},
-                              data=None if path.startswith("/api/") else {"status": "closed", "name": "x",
-                                                                          "message_text": "x", "csrf_token": token},
-                              json={"status": "closed", "message_text": "x"} if path.startswith("/api/") else None)
+        response = thief.open(
+            path,
+            method=method,
+            headers={"X-CSRFToken": token},
+            data=None
+            if path.startswith("/api/")
+            else {"status": "closed", "name": "x", "message_text": "x", "csrf_token": token},
+            json={"status": "closed", "message_text": "x"} if path.startswith("/api/") else None,
+        )
         assert refused(response), (method, path, response.status_code)
         if path.startswith("/api/") or path.endswith("/stream"):
             assert response.status_code == 401, (method, path)
@@ -127,8 +142,9 @@ def test_login_starts_a_fresh_session(app, demo):
         assert session["csrf_token"] != planted_csrf
         first_id = session["_user_id"]
     # Logging in again in the same browser replaces its session: the old one ends.
-    client.post("/admin/login", data={"email": demo["admin_email"], "password": demo["admin_password"],
-                                      "csrf_token": token})
+    client.post(
+        "/admin/login", data={"email": demo["admin_email"], "password": demo["admin_password"], "csrf_token": token}
+    )
     with client.session_transaction() as session:
         assert session["_user_id"] != first_id
     with app.app_context():
@@ -139,8 +155,11 @@ def test_login_starts_a_fresh_session(app, demo):
 
 def test_login_redirects_after_post_and_keeps_next_on_this_site(app, demo):
     client = app.test_client()
-    form = {"email": demo["admin_email"].upper() + " ", "password": demo["admin_password"],
-            "csrf_token": login_form_token(client)}
+    form = {
+        "email": demo["admin_email"].upper() + " ",
+        "password": demo["admin_password"],
+        "csrf_token": login_form_token(client),
+    }
     response = client.post("/admin/login?next=/admin/account", data=form)
     assert response.status_code == 302 and response.headers["Location"] == "/admin/account"
     other = app.test_client()
@@ -180,9 +199,15 @@ def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(app, a
     new = "a-much-longer-secret"
 
     def change(current, new_password, confirm=None):
-        return client.post("/admin/account/password", data={
-            "current_password": current, "new_password": new_password,
-            "confirm_password": new_password if confirm is None else confirm, "csrf_token": token})
+        return client.post(
+            "/admin/account/password",
+            data={
+                "current_password": current,
+                "new_password": new_password,
+                "confirm_password": new_password if confirm is None else confirm,
+                "csrf_token": token,
+            },
+        )
 
     wrong = change("not-it", new)
     assert wrong.status_code == 403 and "Your current password is not right." in wrong.get_data(as_text=True)
@@ -201,8 +226,10 @@ def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(app, a
     assert refused(replay(app, phone_remember).get("/admin"))
     assert sessions_of(app, ids["me"]) == 1
     fresh = app.test_client()
-    bad = fresh.post("/admin/login", data={"email": demo["admin_email"], "password": demo["admin_password"],
-                                           "csrf_token": login_form_token(fresh)})
+    bad = fresh.post(
+        "/admin/login",
+        data={"email": demo["admin_email"], "password": demo["admin_password"], "csrf_token": login_form_token(fresh)},
+    )
     assert bad.status_code == 401
     admin_login(fresh, demo["admin_email"], new)
 
@@ -240,19 +267,22 @@ def test_account_page_lists_sessions_and_ends_one(app, admin, demo):
     assert other.get("/admin").status_code == 200
 
 
-@pytest.mark.parametrize("value, status, stored", [
-    ("Anna from support", 302, "Anna from support"),
-    ("  Anna  ", 302, "Anna"),
-    ("", 302, None),
-    ("   ", 302, None),
-    ("Zoë 🌿 <b>Shop</b>", 302, "Zoë 🌿 <b>Shop</b>"),
-    ("x" * 120, 302, "x" * 120),
-    ("x" * 121, 422, "unchanged"),
-    ("two\nlines", 422, "unchanged"),
-    ("bell\x07", 422, "unchanged"),
-    ("nul\x00", 422, "unchanged"),
-    ("evil\u202eoverride", 422, "unchanged"),
-])
+@pytest.mark.parametrize(
+    "value, status, stored",
+    [
+        ("Anna from support", 302, "Anna from support"),
+        ("  Anna  ", 302, "Anna"),
+        ("", 302, None),
+        ("   ", 302, None),
+        ("Zoë 🌿 <b>Shop</b>", 302, "Zoë 🌿 <b>Shop</b>"),
+        ("x" * 120, 302, "x" * 120),
+        ("x" * 121, 422, "unchanged"),
+        ("two\nlines", 422, "unchanged"),
+        ("bell\x07", 422, "unchanged"),
+        ("nul\x00", 422, "unchanged"),
+        ("evil\u202eoverride", 422, "unchanged"),
+    ],
+)
 def test_public_name_is_validated(app, admin, value, status, stored):
     client, token, ids = admin
     with app.app_context():
@@ -264,14 +294,14 @@ def test_public_name_is_validated(app, admin, value, status, stored):
         assert db.session.get(User, ids["me"]).public_name == stored
     if status == 422:
         body = response.get_data(as_text=True)
-        assert 'role="alert"' in body and ("at most 120 characters" in body or "plain text" in body
-                                           or "not valid text" in body)
+        assert 'role="alert"' in body and (
+            "at most 120 characters" in body or "plain text" in body or "not valid text" in body
+        )
 
 
 def test_public_name_is_shown_escaped(app, admin):
     client, token, _ = admin
-    client.post("/admin/account/public-name", data={"public_name": '"><script>alert(1)</script>',
-                                                    "csrf_token": token})
+    client.post("/admin/account/public-name", data={"public_name": '"><script>alert(1)</script>', "csrf_token": token})
     page = client.get("/admin/account").get_data(as_text=True)
     assert "<script>alert(1)" not in page
     assert 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in page
@@ -365,8 +395,11 @@ def test_last_seen_is_written_at_most_once_a_minute(app, admin):
 def test_a_session_unused_for_the_idle_limit_has_ended(app, admin):
     client, _, ids = admin
     with app.app_context():
-        db.session.execute(sa.update(AdminSession).values(
-            last_seen_at=utcnow() - timedelta(days=app.config["ADMIN_SESSION_IDLE_DAYS"], minutes=1)))
+        db.session.execute(
+            sa.update(AdminSession).values(
+                last_seen_at=utcnow() - timedelta(days=app.config["ADMIN_SESSION_IDLE_DAYS"], minutes=1)
+            )
+        )
         db.session.commit()
     assert refused(client.get("/admin"))
 
@@ -378,6 +411,16 @@ def test_the_loader_refuses_malformed_and_borrowed_tokens(app, admin):
     user_id, key = token.split(":")
     with app.test_request_context():
         assert admin_sessions.load(token).id == ids["me"]
-        for bad in ["", user_id, f"{user_id}:", f"{user_id}:{key[:-1]}x", f"{ids['bo']}:{key}", f"x:{key}",
-                    f"{user_id}:{key}:extra", f"²:{key}", None, 5]:
+        for bad in [
+            "",
+            user_id,
+            f"{user_id}:",
+            f"{user_id}:{key[:-1]}x",
+            f"{ids['bo']}:{key}",
+            f"x:{key}",
+            f"{user_id}:{key}:extra",
+            f"²:{key}",
+            None,
+            5,
+        ]:
             assert admin_sessions.load(bad) is None, bad

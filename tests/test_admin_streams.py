@@ -1,5 +1,6 @@
 """Admin streams hear what their page shows: an inquiry page only its inquiry (and the
 badge and notifications every admin page shows), the list only changes to its rows."""
+
 import pytest
 from flask import template_rendered
 

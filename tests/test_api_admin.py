@@ -1,4 +1,5 @@
 """The seed's admin endpoints (and priority, assignment) as JSON."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -35,39 +36,44 @@ def test_list_defaults_to_pending_and_validates_status(app, api):
     assert [i["id"] for i in closed_list] == [closed]
     bad = client.get("/api/admin/inquiries?status=done", headers=auth)
     assert bad.status_code == 400
-    assert bad.get_json()["error"] == ("Unknown status 'done'; use one of: waiting, pending, in_progress, resolved, "
-                                       "closed, all.")
+    assert bad.get_json()["error"] == (
+        "Unknown status 'done'; use one of: waiting, pending, in_progress, resolved, closed, all."
+    )
 
 
 def test_respond_stores_the_answer_as_the_caller(app, api):
     client, auth, admin_id = api
     inquiry_id = make_inquiry(app, first_product_id(app), "question")
-    response = client.post(f"/api/admin/inquiries/{inquiry_id}/respond", json={"message_text": "answer"},
-                           headers=auth)
+    response = client.post(f"/api/admin/inquiries/{inquiry_id}/respond", json={"message_text": "answer"}, headers=auth)
     assert response.status_code == 201
     body = response.get_json()
     assert body["sender_type"] == "admin" and body["sender_id"] == admin_id and body["message_text"] == "answer"
     detail = client.get(f"/api/admin/inquiries/{inquiry_id}", headers=auth).get_json()
-    assert [m["message_text"] for m in detail["messages"]] == ["question", "answer",
-                                                               "Marked in progress by Demo Admin"]
+    assert [m["message_text"] for m in detail["messages"]] == ["question", "answer", "Marked in progress by Demo Admin"]
     assert detail["inquiry"]["status"] == "in_progress"
-    other = client.post(f"/api/admin/inquiries/{inquiry_id}/respond",
-                        json={"message_text": "as someone else", "admin_id": admin_id + 100}, headers=auth)
+    other = client.post(
+        f"/api/admin/inquiries/{inquiry_id}/respond",
+        json={"message_text": "as someone else", "admin_id": admin_id + 100},
+        headers=auth,
+    )
     assert other.status_code == 422 and "admin_id" in other.get_json()["fields"]
 
 
-@pytest.mark.parametrize("path, body, status, field", [
-    ("respond", {}, 422, "message_text"),
-    ("respond", {"message_text": ""}, 422, "message_text"),
-    ("respond", {"message_text": 5}, 422, "message_text"),
-    ("respond", {"message_text": "x" * 2001}, 422, "message_text"),
-    ("status", {}, 422, "status"),
-    ("status", {"status": "done"}, 400, "status"),
-    ("status", {"status": 3}, 422, "status"),
-    ("priority", {"priority": "urgent"}, 400, "priority"),
-    ("assignee", {"admin_id": "abc"}, 422, "admin_id"),
-    ("assignee", {"admin_id": 424242}, 422, "admin_id"),
-])
+@pytest.mark.parametrize(
+    "path, body, status, field",
+    [
+        ("respond", {}, 422, "message_text"),
+        ("respond", {"message_text": ""}, 422, "message_text"),
+        ("respond", {"message_text": 5}, 422, "message_text"),
+        ("respond", {"message_text": "x" * 2001}, 422, "message_text"),
+        ("status", {}, 422, "status"),
+        ("status", {"status": "done"}, 400, "status"),
+        ("status", {"status": 3}, 422, "status"),
+        ("priority", {"priority": "urgent"}, 400, "priority"),
+        ("assignee", {"admin_id": "abc"}, 422, "admin_id"),
+        ("assignee", {"admin_id": 424242}, 422, "admin_id"),
+    ],
+)
 def test_bad_bodies_change_nothing(app, api, path, body, status, field):
     client, auth, _ = api
     inquiry_id = make_inquiry(app, first_product_id(app), "question")
@@ -84,8 +90,12 @@ def test_bad_bodies_change_nothing(app, api, path, body, status, field):
 def test_malformed_json_and_unknown_inquiry(app, api):
     client, auth, _ = api
     inquiry_id = make_inquiry(app, first_product_id(app), "question")
-    assert client.put(f"/api/admin/inquiries/{inquiry_id}/status", data="{", content_type="application/json",
-                      headers=auth).status_code == 400
+    assert (
+        client.put(
+            f"/api/admin/inquiries/{inquiry_id}/status", data="{", content_type="application/json", headers=auth
+        ).status_code
+        == 400
+    )
     assert client.put("/api/admin/inquiries/999999/status", json={"status": "closed"}, headers=auth).status_code == 404
 
 
@@ -106,6 +116,7 @@ def test_session_login_works_for_the_api_with_csrf(app, demo):
     inquiry_id = make_inquiry(app, first_product_id(app), "question")
     assert client.get("/api/admin/inquiries").status_code == 200
     assert client.put(f"/api/admin/inquiries/{inquiry_id}/status", json={"status": "resolved"}).status_code == 400
-    ok = client.put(f"/api/admin/inquiries/{inquiry_id}/status", json={"status": "resolved"},
-                    headers={"X-CSRFToken": token})
+    ok = client.put(
+        f"/api/admin/inquiries/{inquiry_id}/status", json={"status": "resolved"}, headers={"X-CSRFToken": token}
+    )
     assert ok.status_code == 200 and ok.get_json()["status"] == "resolved"

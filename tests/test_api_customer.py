@@ -1,4 +1,5 @@
 """The seed's customer endpoints, as JSON for integrators."""
+
 import json
 import uuid
 
@@ -17,8 +18,10 @@ def pid(app, demo):
 
 def post_json(client, pid, body, headers=None, raw=None):
     return client.post(
-        f"/api/products/{pid}/messages", data=raw if raw is not None else json.dumps(body),
-        content_type="application/json", headers=headers or {},
+        f"/api/products/{pid}/messages",
+        data=raw if raw is not None else json.dumps(body),
+        content_type="application/json",
+        headers=headers or {},
     )
 
 
@@ -73,19 +76,22 @@ def test_customer_claiming_to_be_admin_is_refused(app, pid):
     assert count(app, ProductMessage) == 0 and count(app, ProductInquiry) == 0
 
 
-@pytest.mark.parametrize("body, status, field", [
-    ({"sender_type": "customer"}, 422, "message_text"),
-    ({"message_text": 42, "sender_type": "customer"}, 422, "message_text"),
-    ({"message_text": "", "sender_type": "customer"}, 422, "message_text"),
-    ({"message_text": "x" * 2001, "sender_type": "customer"}, 422, "message_text"),
-    ({"message_text": "hi", "sender_type": "robot"}, 422, "sender_type"),
-    ({"message_text": "hi", "client_message_id": "nope"}, 422, "client_message_id"),
-    ({"message_text": "hi", "customer_email": "bad"}, 422, "customer_email"),
-    ({"message_text": "hi", "customer_email": "a@b.example"}, 422, "email_consent"),
-    ({"message_text": "hi", "session_id": 7}, 422, "session_id"),
-    ({"message_text": "hi", "session_id": "forged"}, 403, "session_id"),
-    (["message_text"], 422, "body"),
-])
+@pytest.mark.parametrize(
+    "body, status, field",
+    [
+        ({"sender_type": "customer"}, 422, "message_text"),
+        ({"message_text": 42, "sender_type": "customer"}, 422, "message_text"),
+        ({"message_text": "", "sender_type": "customer"}, 422, "message_text"),
+        ({"message_text": "x" * 2001, "sender_type": "customer"}, 422, "message_text"),
+        ({"message_text": "hi", "sender_type": "robot"}, 422, "sender_type"),
+        ({"message_text": "hi", "client_message_id": "nope"}, 422, "client_message_id"),
+        ({"message_text": "hi", "customer_email": "bad"}, 422, "customer_email"),
+        ({"message_text": "hi", "customer_email": "a@b.example"}, 422, "email_consent"),
+        ({"message_text": "hi", "session_id": 7}, 422, "session_id"),
+        ({"message_text": "hi", "session_id": "forged"}, 403, "session_id"),
+        (["message_text"], 422, "body"),
+    ],
+)
 def test_bad_bodies_get_field_errors_and_store_nothing(app, pid, body, status, field):
     response = post_json(app.test_client(use_cookies=False), pid, body)
     assert response.status_code == status
@@ -116,8 +122,9 @@ def test_unknown_product_is_404(app, pid):
 
 def test_email_with_consent_is_stored_with_the_message(app, pid):
     client = app.test_client(use_cookies=False)
-    response = post_json(client, pid, {"message_text": "mail me", "customer_email": "cy@example.com",
-                                       "email_consent": True})
+    response = post_json(
+        client, pid, {"message_text": "mail me", "customer_email": "cy@example.com", "email_consent": True}
+    )
     assert response.status_code == 201
     token = response.headers["X-Chat-Session"]
     inquiry = client.get(f"/api/products/{pid}/messages", headers={"X-Chat-Session": token}).get_json()["inquiry"]
@@ -153,8 +160,9 @@ def test_mark_read(app, pid):
     assert rest.status_code == 200 and rest.get_json()["unread_count"] == 0
     bad = client.put(f"/api/products/{pid}/messages/read", json={"message_ids": ["a"]}, headers=headers)
     assert bad.status_code == 422 and "message_ids" in bad.get_json()["fields"]
-    malformed = client.put(f"/api/products/{pid}/messages/read", data="{", content_type="application/json",
-                           headers=headers)
+    malformed = client.put(
+        f"/api/products/{pid}/messages/read", data="{", content_type="application/json", headers=headers
+    )
     assert malformed.status_code == 400
 
 
@@ -184,14 +192,22 @@ def test_a_sites_allowed_origins_may_call_the_api_across_origins(app, demo):
         _db.session.commit()
         theirs_id, ours_id = theirs.id, first_product_id(app)
     client = app.test_client()
-    preflight = client.options(f"/api/products/{theirs_id}/messages", headers={
-        "Origin": "https://clay.example", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type, x-chat-session"})
+    preflight = client.options(
+        f"/api/products/{theirs_id}/messages",
+        headers={
+            "Origin": "https://clay.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, x-chat-session",
+        },
+    )
     assert preflight.headers["Access-Control-Allow-Origin"] == "https://clay.example"
     assert "X-Chat-Session" in preflight.headers["Access-Control-Allow-Headers"]
     assert "Access-Control-Allow-Credentials" not in preflight.headers
-    sent = client.post(f"/api/products/{theirs_id}/messages", json={"message_text": "hi"},
-                       headers={"Origin": "https://clay.example", "X-Chat-Session": ""})
+    sent = client.post(
+        f"/api/products/{theirs_id}/messages",
+        json={"message_text": "hi"},
+        headers={"Origin": "https://clay.example", "X-Chat-Session": ""},
+    )
     assert sent.status_code == 201 and sent.headers["Access-Control-Allow-Origin"] == "https://clay.example"
     assert "X-Chat-Session" in sent.headers["Access-Control-Expose-Headers"]
     # Another origin, or another site's product: no CORS grant (the browser blocks the answer).

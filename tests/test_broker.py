@@ -1,4 +1,5 @@
 """The per-process broker and the after-commit publishing."""
+
 import subprocess
 import threading
 import time
@@ -174,8 +175,11 @@ def test_after_a_redis_restart_every_channel_is_subscribed_again_and_streams_res
 
     def start():
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert _eventually(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"],
-                                                  capture_output=True).stdout.strip() == b"PONG")
+        assert _eventually(
+            lambda: (
+                subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() == b"PONG"
+            )
+        )
         return proc
 
     proc = start()
@@ -207,8 +211,10 @@ def test_after_a_redis_restart_every_channel_is_subscribed_again_and_streams_res
 def test_sharded_pub_sub_delivers_by_shard_channel():
     backends.require("redis")
     prefix = _prefix()
-    publisher, worker = RedisBroker(backends.REDIS_URL, prefix=prefix, sharded=True), \
-        RedisBroker(backends.REDIS_URL, prefix=prefix, sharded=True)
+    publisher, worker = (
+        RedisBroker(backends.REDIS_URL, prefix=prefix, sharded=True),
+        RedisBroker(backends.REDIS_URL, prefix=prefix, sharded=True),
+    )
     client = _redis()
     try:
         sub = worker.subscribe({"customer:s", "admins"})
@@ -243,8 +249,12 @@ def test_a_busy_worker_holds_two_redis_connections():
 
         def commit(i):
             barrier.wait()
-            broker.publish_many([(f"customer:{i}", {"type": "message", "id": i, "data": {}}),
-                                 ("admins:notices", {"type": "waiting", "id": None, "data": {}})])
+            broker.publish_many(
+                [
+                    (f"customer:{i}", {"type": "message", "id": i, "data": {}}),
+                    ("admins:notices", {"type": "waiting", "id": None, "data": {}}),
+                ]
+            )
 
         threads = [threading.Thread(target=commit, args=(i,)) for i in range(30)]
         for thread in threads:

@@ -1,4 +1,5 @@
 """A customer and an admin on the same server, each in their own browser context."""
+
 import re
 
 import pytest

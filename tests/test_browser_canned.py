@@ -1,6 +1,7 @@
 """In a real browser: an admin inserts a canned reply with "/ship" and Enter, writes a private
 note the shopper never sees (and that sends no typing signal), resolves; the shopper rates in the
 widget and the admin sees the rating arrive."""
+
 import re
 
 import pytest
@@ -22,8 +23,9 @@ def test_canned_reply_private_note_and_rating(browser, shop_server):
     admin.wait_for_url(re.compile(r".*/admin/canned$"))
     admin.fill("#new-title", "Shipping time")
     admin.fill("#new-shortcut", "ship")
-    admin.fill("#new-text",
-               "Hi {customer_first_name}, the {product} ({price}) ships within 2 working days from {shop}.")
+    admin.fill(
+        "#new-text", "Hi {customer_first_name}, the {product} ({price}) ships within 2 working days from {shop}."
+    )
     admin.get_by_role("button", name="Save canned reply").click()
     admin.locator(".canned-replies").get_by_text("/ship").wait_for()
 

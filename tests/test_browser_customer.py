@@ -1,5 +1,4 @@
 """A shopper's whole flow on the demo shop, through the same one-tag widget every shop embeds."""
-import re
 
 import pytest
 
@@ -39,8 +38,7 @@ def test_customer_flow_history_escaping_badge_and_background_title(browser, shop
     page.reload()
     widget.box.wait_for()
     widget.log.locator("li.msg.own").nth(2).wait_for()
-    assert widget.own_texts() == ["Does it fit a 15 inch laptop?", "Two lines:\nline two",
-                                  "<script>alert(1)</script>"]
+    assert widget.own_texts() == ["Does it fit a 15 inch laptop?", "Two lines:\nline two", "<script>alert(1)</script>"]
     assert dialogs == []
 
     # The shop answers while the panel is closed: the launcher's badge counts it, live.
@@ -52,8 +50,10 @@ def test_customer_flow_history_escaping_badge_and_background_title(browser, shop
         widget.badge.wait_for(state="visible", timeout=8000)
         assert widget.badge.inner_text() == "1"
         assert page.title().startswith("(1) New answer")
-        page.evaluate("Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
-                      "document.dispatchEvent(new Event('visibilitychange'))")
+        page.evaluate(
+            "Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
+            "document.dispatchEvent(new Event('visibilitychange'))"
+        )
         assert not page.title().startswith("(1)")
     else:
         admin_reply(shop_server, last_inquiry_id(shop_server), "Yes, the sleeve takes up to 15.6 inches.")

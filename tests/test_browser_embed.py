@@ -1,6 +1,7 @@
 """Another shop embeds the widget: a host page on another site (http://localhost:<port>) while
 the chat runs on http://127.0.0.1:<port>. This Chromium sends no third-party cookies to such a
 frame, so these tests run as a Safari user's browser would: nothing may depend on cookies."""
+
 import hashlib
 import hmac
 import json
@@ -167,8 +168,9 @@ def test_post_messages_from_a_wrong_window_or_origin_are_ignored_both_ways(brows
               parent.frames[i].postMessage({pc: 1, type: "hello", token: "evil-token", open: true}, "*");
             }
           }, 1500);</script>"""
-        host.pages["/vase"] = product_page(shop_server.url, site, "vase-24",
-                                           body=f'<iframe src="{evil_host.url("/evil")}" title="ad"></iframe>')
+        host.pages["/vase"] = product_page(
+            shop_server.url, site, "vase-24", body=f'<iframe src="{evil_host.url("/evil")}" title="ad"></iframe>'
+        )
         context = browser.new_context()
         page = context.new_page()
         page.goto(host.url("/vase"))
@@ -190,8 +192,10 @@ def test_a_logged_in_customer_gets_one_history_across_devices(browser, shop_serv
         secret = identity_secret(shop_server, site)
         stamp = str(int(time.time()))
         good = hmac.new(secret.encode(), f"cust-7:kim@example.com:{stamp}".encode(), hashlib.sha256).hexdigest()
-        attrs = ('data-customer-id="cust-7" data-customer-email="kim@example.com" '
-                 f'data-customer-timestamp="{stamp}" data-customer-signature="{{sig}}"')
+        attrs = (
+            'data-customer-id="cust-7" data-customer-email="kim@example.com" '
+            f'data-customer-timestamp="{stamp}" data-customer-signature="{{sig}}"'
+        )
         host.pages["/signed"] = product_page(shop_server.url, site, "vase-24", extra_attrs=attrs.format(sig=good))
         host.pages["/forged"] = product_page(shop_server.url, site, "vase-24", extra_attrs=attrs.format(sig="0" * 64))
         laptop = browser.new_context()
@@ -238,8 +242,9 @@ def test_the_demo_product_page_loads_at_most_10_kb_of_our_javascript_before_the_
     context = browser.new_context()
     page = context.new_page()
     scripts = {}
-    page.on("response", lambda r: scripts.__setitem__(r.url, len(r.body()))
-            if r.request.resource_type == "script" else None)
+    page.on(
+        "response", lambda r: scripts.__setitem__(r.url, len(r.body())) if r.request.resource_type == "script" else None
+    )
     page.goto(shop_server.url + "/products/5")
     page.wait_for_load_state("networkidle")
     assert list(scripts) == [shop_server.url + "/widget.js"]

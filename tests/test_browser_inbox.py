@@ -1,5 +1,6 @@
 """The admin's inbox in a real browser: live controls across admins, notifications,
 the phone layout, reconnects without console errors."""
+
 import json
 import os
 import re
@@ -40,9 +41,24 @@ RECORDER = """
 
 
 def add_admin(server, email, password, name):
-    subprocess.run([os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "create-admin", email,
-                    "--password", password, "--name", name], env=server.env, cwd=ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            os.path.join(BIN, "flask"),
+            "--app",
+            "wsgi",
+            "chat",
+            "create-admin",
+            email,
+            "--password",
+            password,
+            "--name",
+            name,
+        ],
+        env=server.env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
 
 
 def log_in(context, server, email="admin@example.com", password=None):
@@ -58,8 +74,11 @@ def log_in(context, server, email="admin@example.com", password=None):
 def customer_says(server, product_id, text, token=None):
     """A shopper's message through the seed's JSON API; returns (inquiry id, session token)."""
     request = urllib.request.Request(
-        f"{server.url}/api/products/{product_id}/messages", data=json.dumps({"message_text": text}).encode(),
-        headers={"Content-Type": "application/json", **({"X-Chat-Session": token} if token else {})}, method="POST")
+        f"{server.url}/api/products/{product_id}/messages",
+        data=json.dumps({"message_text": text}).encode(),
+        headers={"Content-Type": "application/json", **({"X-Chat-Session": token} if token else {})},
+        method="POST",
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())["inquiry_id"], response.headers.get("X-Chat-Session") or token
 
@@ -106,8 +125,9 @@ def test_controls_update_live_for_a_second_admin(browser, shop_server):
     me.wait_for_function("() => document.getElementById('control-priority').value === 'high'", timeout=8000)
     assert bo.evaluate("document.activeElement.id") == "control-priority"  # HTMX kept the focus
     me.select_option("#control-assignee", label="Bo")
-    bo.wait_for_function("() => document.getElementById('control-assignee').selectedOptions[0].text === 'Bo (me)'",
-                         timeout=8000)
+    bo.wait_for_function(
+        "() => document.getElementById('control-assignee').selectedOptions[0].text === 'Bo (me)'", timeout=8000
+    )
     # The list of the first admin shows the same, without a reload.
     assert me.input_value("#control-assignee") != ""
     screenshot(bo, "inbox-controls-second-admin")
@@ -128,8 +148,9 @@ def test_badge_title_and_rows_agree_and_rows_come_and_go_live(browser, shop_serv
     assert rows.count() == 0 and page.get_attribute("#waiting-count", "data-count") == "0"
 
     def agree(n):
-        page.wait_for_function(f"() => document.querySelectorAll('#inquiry-rows tr.inquiry-row').length === {n}",
-                               timeout=8000)
+        page.wait_for_function(
+            f"() => document.querySelectorAll('#inquiry-rows tr.inquiry-row').length === {n}", timeout=8000
+        )
         page.wait_for_function(f"() => document.getElementById('waiting-count').dataset.count === '{n}'", timeout=8000)
         assert page.title().startswith(f"({n}) ") if n else not page.title().startswith("(")
         assert page.inner_text("#waiting-count b") == str(n)
@@ -146,9 +167,12 @@ def test_badge_title_and_rows_agree_and_rows_come_and_go_live(browser, shop_serv
     other = browser.new_context()
     helper = log_in(other, shop_server)
     csrf = helper.get_attribute('meta[name="csrf-token"]', "content")
-    status = helper.evaluate("""([id, csrf]) => fetch('/api/admin/inquiries/' + id + '/respond', {method: 'POST',
+    status = helper.evaluate(
+        """([id, csrf]) => fetch('/api/admin/inquiries/' + id + '/respond', {method: 'POST',
         headers: {'Content-Type': 'application/json', 'X-CSRFToken': csrf},
-        body: JSON.stringify({message_text: 'Yes, it folds into the lid.'})}).then(r => r.status)""", [first, csrf])
+        body: JSON.stringify({message_text: 'Yes, it folds into the lid.'})}).then(r => r.status)""",
+        [first, csrf],
+    )
     assert status == 201
     agree(1)
     assert page.locator(f"#inq-{first}").count() == 0
@@ -190,7 +214,11 @@ def test_notifications_opt_in_no_text_by_default_and_not_for_the_open_inquiry(br
     inquiry_id, token = customer_says(shop_server, 5, "My order number is 4711, please call me")
     page.wait_for_function("() => window.__notes.length === 1", timeout=8000)
     note = page.evaluate("window.__notes[0]")
-    assert note == {"title": "New message about Noise-Cancelling Headphones", "body": "", "tag": f"inquiry-{inquiry_id}"}
+    assert note == {
+        "title": "New message about Noise-Cancelling Headphones",
+        "body": "",
+        "tag": f"inquiry-{inquiry_id}",
+    }
     assert page.evaluate("window.__beeps") == 2  # a new question: two notes
 
     # With the text allowed, the preview shows.
@@ -225,13 +253,16 @@ def no_sideways_scroll(page, width):
 
 def test_phone_admin_at_360_px_cards_folded_details_and_touch_send(browser, shop_server):
     shopper = None
-    for product_id, text in [(12, "Which size for a 7 year old? She is tall for her age and usually wears 8."),
-                             (7, "URGENT: the duvet cover arrived torn, I need a refund"),
-                             (1, "averyveryverylongwordwithoutanyspacesthatcouldpushthelayoutsidewaysifnotwrapped")]:
+    for product_id, text in [
+        (12, "Which size for a 7 year old? She is tall for her age and usually wears 8."),
+        (7, "URGENT: the duvet cover arrived torn, I need a refund"),
+        (1, "averyveryverylongwordwithoutanyspacesthatcouldpushthelayoutsidewaysifnotwrapped"),
+    ]:
         inquiry_id, token = customer_says(shop_server, product_id, text)
         shopper = shopper or (inquiry_id, token)
-    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     page = log_in(context, shop_server)
     problems = watch_console(page)
     page.locator("#inquiry-rows tr.inquiry-row").nth(2).wait_for()
@@ -323,7 +354,14 @@ def test_streams_reconnect_after_a_server_restart_without_console_errors(browser
         if name == "inquiry":
             # Known: the polling fallback (conversation.js) may fire once before the
             # probe sees the server is gone, and htmx logs that failed request.
-            left = [p for p in left if p not in ("console error: htmx:sendError, [object HTMLDivElement]",
-                                                  "console error: htmx:afterRequest, [object HTMLDivElement]")]
+            left = [
+                p
+                for p in left
+                if p
+                not in (
+                    "console error: htmx:sendError, [object HTMLDivElement]",
+                    "console error: htmx:afterRequest, [object HTMLDivElement]",
+                )
+            ]
         assert left == [], name
     context.close()

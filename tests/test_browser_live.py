@@ -1,4 +1,5 @@
 """Live delivery in a real browser: other tabs, the shop's answers, polling when SSE is blocked."""
+
 import re
 
 import pytest

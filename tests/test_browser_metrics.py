@@ -1,7 +1,8 @@
 """The metrics page's SVG charts drawn by Chromium, and the widget's away message, with screenshots."""
+
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -30,7 +31,7 @@ def test_the_metrics_page_draws_its_charts(browser, shop_server):
     from chat.extensions import db
     from chat.models import Product, ProductInquiry
 
-    today = datetime.now(timezone.utc).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+    today = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
     app = server_app(shop_server)
     with app.app_context():
         products = db.session.scalars(sa.select(Product).order_by(Product.id).limit(3)).all()
@@ -40,15 +41,22 @@ def test_the_metrics_page_draws_its_charts(browser, shop_server):
             for i in range((back * 7) % 5 + 1):  # 1-5 a day
                 n += 1
                 answered = (n % 6) != 0
-                db.session.add(ProductInquiry(
-                    product_id=products[n % 3].id, session_id=f"metrics-{n}",
-                    created_at=day + timedelta(hours=9, minutes=i),
-                    first_response_seconds=(60 * (1 + (n * 37) % 50)) if answered else None,
-                    rating=("good" if n % 4 else "bad") if answered else None,
-                    waiting_since=None if answered or back > 3 else day + timedelta(hours=9)))
+                db.session.add(
+                    ProductInquiry(
+                        product_id=products[n % 3].id,
+                        session_id=f"metrics-{n}",
+                        created_at=day + timedelta(hours=9, minutes=i),
+                        first_response_seconds=(60 * (1 + (n * 37) % 50)) if answered else None,
+                        rating=("good" if n % 4 else "bad") if answered else None,
+                        waiting_since=None if answered or back > 3 else day + timedelta(hours=9),
+                    )
+                )
         db.session.commit()
-        expected = db.session.scalar(sa.select(sa.func.count()).select_from(ProductInquiry)
-                                     .where(ProductInquiry.created_at >= today - timedelta(days=29)))
+        expected = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ProductInquiry)
+            .where(ProductInquiry.created_at >= today - timedelta(days=29))
+        )
     context, page = log_in(browser, shop_server)
     try:
         page.get_by_role("link", name="Metrics").click()
@@ -56,8 +64,9 @@ def test_the_metrics_page_draws_its_charts(browser, shop_server):
         assert page.locator("#metric-inquiries").inner_text() == str(expected)
         bars = page.locator("#chart-inquiries rect.bar")
         assert bars.count() == 30
-        heights = page.evaluate("[...document.querySelectorAll('#chart-inquiries rect.bar')]"
-                                ".map(r => r.getBoundingClientRect().height)")
+        heights = page.evaluate(
+            "[...document.querySelectorAll('#chart-inquiries rect.bar')].map(r => r.getBoundingClientRect().height)"
+        )
         assert min(heights) > 0 and max(heights) > 2 * min(heights)  # drawn, and to scale
         assert page.locator("#chart-response rect.p90").count() > 0
         # Screen readers get the chart's title and every bar's value.
@@ -78,15 +87,14 @@ def test_the_widget_says_when_the_shop_answers_while_away(browser, shop_server):
 
     # Open only on a weekday three days from now: closed whatever the time of the run.
     days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    open_day = days[(datetime.now(timezone.utc).weekday() + 3) % 7]
+    open_day = days[(datetime.now(UTC).weekday() + 3) % 7]
     app = server_app(shop_server)
     with app.app_context():
         site = db.session.scalar(sa.select(Site).filter_by(public_id="demo"))
         site.timezone = "America/New_York"
         site.business_hours = json.dumps({open_day: [["09:00", "17:00"]]})
         db.session.commit()
-    context = browser.new_context(viewport={"width": 1100, "height": 800}, timezone_id="Europe/Berlin",
-                                  locale="en-GB")
+    context = browser.new_context(viewport={"width": 1100, "height": 800}, timezone_id="Europe/Berlin", locale="en-GB")
     page = context.new_page()
     try:
         page.goto(shop_server.url + "/products/1")
@@ -102,8 +110,9 @@ def test_the_widget_says_when_the_shop_answers_while_away(browser, shop_server):
 
         with app.app_context():
             opens = Hours.of(db.session.scalar(sa.select(Site).filter_by(public_id="demo"))).next_open(
-                datetime.now(timezone.utc).replace(tzinfo=None))
-        berlin = opens.replace(tzinfo=timezone.utc).astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M")
+                datetime.now(UTC).replace(tzinfo=None)
+            )
+        berlin = opens.replace(tzinfo=UTC).astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M")
         assert berlin in text and "UTC" not in text, text
         screenshot(page, "away-message")
         widget.send("Is the hip belt removable?")

@@ -1,6 +1,7 @@
 """Product Q&A end to end in a real browser: an admin publishes an answer from an inquiry,
 a fresh shopper finds it on the product page and as a suggestion while typing in the
 widget, opens it, and the admin sees which suggestion that shopper read."""
+
 import re
 
 import pytest

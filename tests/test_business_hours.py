@@ -1,5 +1,6 @@
 """Business hours as users meet them (a fixed clock): the widget's welcome or away message,
 the settings form and API (validated, nothing half-written), and reminders that wait for open hours."""
+
 import json
 import re
 from datetime import datetime
@@ -83,8 +84,13 @@ def stored(app):
 
 
 def post_hours(client, token, **form):
-    data = {"csrf_token": token, "mode": "hours", "timezone": "Europe/Berlin",
-            **{day: "" for day in hours.DAYS}, **form}
+    data = {
+        "csrf_token": token,
+        "mode": "hours",
+        "timezone": "Europe/Berlin",
+        **{day: "" for day in hours.DAYS},
+        **form,
+    }
     return client.post("/admin/sites/demo/hours", data=data)
 
 
@@ -94,23 +100,35 @@ def test_the_settings_form_saves_zone_and_hours(app, demo, admin):
     assert 'id="hours-timezone"' in page and "<option>Europe/Berlin</option>" in page
     response = post_hours(client, token, timezone="America/New_York", mon="9:00-12:30, 13:30-18:00", sat="10:00-14:00")
     assert response.status_code == 303 and response.headers["Location"].endswith("/admin/sites/demo#hours")
-    assert stored(app) == ("America/New_York", {"mon": [["09:00", "12:30"], ["13:30", "18:00"]], "tue": [],
-                                                "wed": [], "thu": [], "fri": [], "sat": [["10:00", "14:00"]],
-                                                "sun": []})
+    assert stored(app) == (
+        "America/New_York",
+        {
+            "mon": [["09:00", "12:30"], ["13:30", "18:00"]],
+            "tue": [],
+            "wed": [],
+            "thu": [],
+            "fri": [],
+            "sat": [["10:00", "14:00"]],
+            "sun": [],
+        },
+    )
     page = client.get("/admin/sites/demo").get_data(as_text=True)
     assert 'value="09:00-12:30, 13:30-18:00"' in page and "<option selected>America/New_York</option>" in page
     assert post_hours(client, token, mode="always").status_code == 303
     assert stored(app) == ("Europe/Berlin", None)
 
 
-@pytest.mark.parametrize("form, field, text", [
-    ({"timezone": "Mars/Olympus", "mon": "09:00-17:00"}, "timezone", "Choose a time zone"),
-    ({"tue": "9-5"}, "tue", "Tuesday: a span is two times like 09:00 and 17:30"),
-    ({"wed": "09:00-12:00, 11:00-15:00"}, "wed", "Wednesday: spans overlap."),
-    ({"thu": "17:00-09:00"}, "thu", "Thursday: a span is two times"),
-    ({"fri": "09:00 to 17:00"}, "fri", "Friday: write spans like 09:00-17:30"),
-    ({}, "mon", "Give the hours of at least one day, or choose always open."),
-])
+@pytest.mark.parametrize(
+    "form, field, text",
+    [
+        ({"timezone": "Mars/Olympus", "mon": "09:00-17:00"}, "timezone", "Choose a time zone"),
+        ({"tue": "9-5"}, "tue", "Tuesday: a span is two times like 09:00 and 17:30"),
+        ({"wed": "09:00-12:00, 11:00-15:00"}, "wed", "Wednesday: spans overlap."),
+        ({"thu": "17:00-09:00"}, "thu", "Thursday: a span is two times"),
+        ({"fri": "09:00 to 17:00"}, "fri", "Friday: write spans like 09:00-17:30"),
+        ({}, "mon", "Give the hours of at least one day, or choose always open."),
+    ],
+)
 def test_the_settings_form_shows_each_error_next_to_its_field_and_stores_nothing(app, demo, admin, form, field, text):
     client, token, _ = admin
     before = stored(app)
@@ -128,30 +146,38 @@ def test_hours_api_reads_and_replaces_both_or_nothing(app, demo, admin):
     headers = {"X-CSRFToken": token}
     CLOCK["now"] = FRIDAY_EVENING
     assert client.get("/api/admin/sites/demo/hours").get_json() == {
-        "site": "demo", "timezone": "UTC", "hours": None, "open_now": True, "next_open": "2026-11-27T21:00:00Z"}
-    body = client.put("/api/admin/sites/demo/hours", headers=headers,
-                      json={"timezone": "Europe/Berlin", "hours": WEEKDAYS})
+        "site": "demo",
+        "timezone": "UTC",
+        "hours": None,
+        "open_now": True,
+        "next_open": "2026-11-27T21:00:00Z",
+    }
+    body = client.put(
+        "/api/admin/sites/demo/hours", headers=headers, json={"timezone": "Europe/Berlin", "hours": WEEKDAYS}
+    )
     assert body.status_code == 200
     assert body.get_json()["open_now"] is False and body.get_json()["next_open"] == "2026-11-30T08:00:00Z"
     assert body.get_json()["hours"]["sat"] == [] and body.get_json()["hours"]["mon"] == [["09:00", "17:00"]]
     # A bad zone with good hours (and the reverse): 422 naming the field, nothing changes.
-    for payload, field in (({"timezone": "Nowhere/Land", "hours": {"mon": [["08:00", "12:00"]]}}, "timezone"),
-                           ({"timezone": "Asia/Tokyo", "hours": {"mon": [["08:00", "25:00"]]}}, "mon"),
-                           ({"timezone": "Asia/Tokyo", "hours": {"someday": []}}, "hours"),
-                           ({"hours": None}, "timezone")):
+    for payload, field in (
+        ({"timezone": "Nowhere/Land", "hours": {"mon": [["08:00", "12:00"]]}}, "timezone"),
+        ({"timezone": "Asia/Tokyo", "hours": {"mon": [["08:00", "25:00"]]}}, "mon"),
+        ({"timezone": "Asia/Tokyo", "hours": {"someday": []}}, "hours"),
+        ({"hours": None}, "timezone"),
+    ):
         response = client.put("/api/admin/sites/demo/hours", headers=headers, json=payload)
         assert response.status_code == 422 and field in response.get_json()["fields"], payload
     assert stored(app) == ("Europe/Berlin", dict(WEEKDAYS, sat=[], sun=[]))
-    assert client.put("/api/admin/sites/nope/hours", headers=headers,
-                      json={"timezone": "UTC"}).status_code == 404
+    assert client.put("/api/admin/sites/nope/hours", headers=headers, json={"timezone": "UTC"}).status_code == 404
     assert app.test_client().get("/api/admin/sites/demo/hours").status_code == 401
     assert client.put("/api/admin/sites/demo/hours", json={"timezone": "UTC"}).status_code == 400  # no CSRF token
 
 
 def unanswered_mails(app):
     with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEmail)
-                                 .where(OutboxEmail.dedupe_key.like("unanswered:%")))
+        return db.session.scalar(
+            sa.select(sa.func.count()).select_from(OutboxEmail).where(OutboxEmail.dedupe_key.like("unanswered:%"))
+        )
 
 
 def test_the_unanswered_reminder_counts_business_minutes_and_urgent_mail_goes_at_once(app, berlin):
@@ -162,8 +188,12 @@ def test_the_unanswered_reminder_counts_business_minutes_and_urgent_mail_goes_at
         inquiry.waiting_since = FRIDAY_EVENING
         db.session.commit()
         # Urgent: mailed at once, hours or not.
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEmail)
-                                 .where(OutboxEmail.dedupe_key.like("high:%"))) >= 1
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).select_from(OutboxEmail).where(OutboxEmail.dedupe_key.like("high:%"))
+            )
+            >= 1
+        )
         # Friday 22:00 to Monday 09:00 + (minutes - 1): not yet due; a minute later it is.
         assert notifications.scan(now=datetime(2026, 11, 28, 12, 0)) == 0
         assert notifications.scan(now=datetime(2026, 11, 30, 8, minutes - 1)) == 0
@@ -177,7 +207,7 @@ def test_the_unanswered_reminder_counts_business_minutes_and_urgent_mail_goes_at
 
 def test_settings_are_escaped_where_shown(app, demo, admin):
     client, token, _ = admin
-    response = post_hours(client, token, mon='<script>alert(1)</script>')
+    response = post_hours(client, token, mon="<script>alert(1)</script>")
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "<script>alert(1)</script>" not in page
     assert 'value="&lt;script&gt;alert(1)&lt;/script&gt;"' in page

@@ -1,4 +1,5 @@
 """Canned replies: the admin page and JSON API (CRUD, unique shortcuts), and filling for an inquiry."""
+
 import re
 
 import sqlalchemy as sa
@@ -8,8 +9,11 @@ from chat.models import CannedReply, Product
 
 from .chat_helpers import count, first_product_id, make_inquiry, make_product
 
-SHIP = {"title": "Shipping time", "shortcut": "ship",
-        "text": "Hi {customer_first_name}, the {product} ({price}) ships in 2 days from {shop}. {tracking} soon."}
+SHIP = {
+    "title": "Shipping time",
+    "shortcut": "ship",
+    "text": "Hi {customer_first_name}, the {product} ({price}) ships in 2 days from {shop}. {tracking} soon.",
+}
 
 
 def _api(admin, method, path, **kwargs):
@@ -86,8 +90,9 @@ def test_suggestions_are_filled_for_the_inquiry(app, admin):
     html = client.get(f"/admin/inquiries/{inquiry_id}/canned?q=ship").get_data(as_text=True)
     options = re.findall(r'data-text="([^"]*)"', html)
     assert len(options) == 2 and "/returns" not in html
-    assert options[0] == ("Hi there, the Rain &lt;Jacket&gt; (89.50 EUR) ships in 2 days from Demo Shop. "
-                          "{tracking} soon.")  # escaped in the attribute; unknown placeholders stay as typed
+    assert options[0] == (
+        "Hi there, the Rain &lt;Jacket&gt; (89.50 EUR) ships in 2 days from Demo Shop. {tracking} soon."
+    )  # escaped in the attribute; unknown placeholders stay as typed
     # A product without a known price says so instead of a number.
     with app.app_context():
         db.session.get(Product, pid).price = None

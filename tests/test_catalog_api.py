@@ -1,4 +1,5 @@
 """The catalog sync API: a shop's products by its own ids, behind a site API key."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -9,9 +10,15 @@ from chat.services import sites
 from .chat_helpers import make_inquiry
 
 URL = "/api/catalog/products/"
-SHIRT = {"name": "Linen shirt", "price": "49.90", "currency": "EUR", "stock": 12,
-         "description": "Stonewashed linen.", "image_url": "https://shop.example/img/shirt.jpg",
-         "page_url": "https://shop.example/products/SKU-1"}
+SHIRT = {
+    "name": "Linen shirt",
+    "price": "49.90",
+    "currency": "EUR",
+    "stock": 12,
+    "description": "Stonewashed linen.",
+    "image_url": "https://shop.example/img/shirt.jpg",
+    "page_url": "https://shop.example/products/SKU-1",
+}
 
 
 def make_site(app, name="Shop A", origins=("https://a.example",)):
@@ -64,8 +71,15 @@ def test_put_creates_then_replaces_and_the_same_body_twice_changes_nothing(clien
 
 def test_prices_numbers_and_strings(client, shop_a):
     _, auth = shop_a
-    for sent, stored in [(19.99, "19.99"), ("0.5", "0.50"), (0, "0.00"), ("99999999.99", "99999999.99"),
-                         (None, None), (1e2, "100.00"), (-0.0, "0.00")]:
+    for sent, stored in [
+        (19.99, "19.99"),
+        ("0.5", "0.50"),
+        (0, "0.00"),
+        ("99999999.99", "99999999.99"),
+        (None, None),
+        (1e2, "100.00"),
+        (-0.0, "0.00"),
+    ]:
         response = client.put(URL + "P", json={"name": "x", "price": sent}, headers=auth)
         assert response.status_code in (200, 201) and response.get_json()["price"] == stored, sent
 
@@ -104,8 +118,19 @@ def test_list_pages_by_external_id(client, shop_a, shop_b):
     assert client.get("/api/catalog/products?limit=ten", headers=auth).status_code == 400
 
 
-@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", "Bearer nope", "Basic dXNlcjpwYXNz",
-                                    "Bearer pcs_" + "x" * 43, "Bearer pc_not-a-site-key"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Bearer nope",
+        "Basic dXNlcjpwYXNz",
+        "Bearer pcs_" + "x" * 43,
+        "Bearer pc_not-a-site-key",
+    ],
+)
 def test_missing_or_bad_keys_are_401_with_a_bearer_challenge(app, client, shop_a, header):
     headers = {"Authorization": header} if header is not None else {}
     for method in ("get", "put", "delete"):
@@ -172,13 +197,34 @@ def test_each_bad_field_is_a_422_naming_it_and_stores_nothing(app, client, shop_
 def test_every_bad_field_is_named_at_once_and_a_stored_product_stays(app, client, shop_a):
     _, auth = shop_a
     stored = client.put(URL + "SKU-1", json=SHIRT, headers=auth).get_json()
-    response = client.put(URL + "SKU-1", headers=auth, json={
-        "name": "", "price": "-1", "currency": "eur", "image_url": "nope", "page_url": "ftp://x",
-        "description": 3, "stock": -2, "colour": "red", "size": "M"})
+    response = client.put(
+        URL + "SKU-1",
+        headers=auth,
+        json={
+            "name": "",
+            "price": "-1",
+            "currency": "eur",
+            "image_url": "nope",
+            "page_url": "ftp://x",
+            "description": 3,
+            "stock": -2,
+            "colour": "red",
+            "size": "M",
+        },
+    )
     assert response.status_code == 422
     body = response.get_json()
-    assert set(body["fields"]) == {"name", "price", "currency", "image_url", "page_url", "description", "stock",
-                                   "colour", "size"}
+    assert set(body["fields"]) == {
+        "name",
+        "price",
+        "currency",
+        "image_url",
+        "page_url",
+        "description",
+        "stock",
+        "colour",
+        "size",
+    }
     assert "colour" in body["error"] and "size" in body["error"]
     assert body["fields"]["colour"] == "unknown field"
     assert client.get(URL + "SKU-1", headers=auth).get_json() == stored
@@ -202,8 +248,12 @@ def test_malformed_ids_in_the_path_are_404_naming_the_field(app, client, shop_a,
 
 def test_unusual_but_valid_ids(client, shop_a):
     _, auth = shop_a
-    for external_id, path in [("x" * 100, "x" * 100), ("café-№5", "caf%C3%A9-%E2%84%965"), ("a?b#c", "a%3Fb%23c"),
-                              ("100%", "100%25")]:
+    for external_id, path in [
+        ("x" * 100, "x" * 100),
+        ("café-№5", "caf%C3%A9-%E2%84%965"),
+        ("a?b#c", "a%3Fb%23c"),
+        ("100%", "100%25"),
+    ]:
         response = client.put(URL + path, json={"name": "x"}, headers=auth)
         assert response.status_code == 201, external_id
         assert response.get_json()["external_id"] == external_id
@@ -229,8 +279,13 @@ def test_another_sites_products_cannot_be_seen_or_touched(app, client, shop_a, s
 def _placeholder(app, site_id, external_id="P-1"):
     with app.app_context():
         site = sites.get(site_id)
-        product = Product(site_id=site.id, external_id=external_id, name="Blue mug | My shop",
-                          page_url="https://a.example/mug", synced_at=None)
+        product = Product(
+            site_id=site.id,
+            external_id=external_id,
+            name="Blue mug | My shop",
+            page_url="https://a.example/mug",
+            synced_at=None,
+        )
         db.session.add(product)
         db.session.commit()
         return product.id
@@ -242,8 +297,11 @@ def test_put_fills_in_a_placeholder_and_keeps_its_conversation(app, client, shop
     inquiry_id = make_inquiry(app, product_id, "Is the mug dishwasher safe?")
     seen = client.get(URL + "P-1", headers=auth).get_json()
     assert seen["synced_at"] is None and seen["id"] == product_id and seen["price"] is None
-    response = client.put(URL + "P-1", json={"name": "Blue mug", "price": "12.00", "stock": 3,
-                                             "page_url": "https://a.example/mug"}, headers=auth)
+    response = client.put(
+        URL + "P-1",
+        json={"name": "Blue mug", "price": "12.00", "stock": 3, "page_url": "https://a.example/mug"},
+        headers=auth,
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert body["id"] == product_id and body["synced_at"] is not None and body["name"] == "Blue mug"

@@ -5,9 +5,9 @@ gunicorn hands a chunked body to the app with no CONTENT_LENGTH and
 and silently drops the rest. The Flask test client does not send chunked
 bodies this way, so these go over a socket.
 """
+
 import http.client
 import json
-import re
 import sqlite3
 
 import pytest
@@ -36,7 +36,7 @@ def request(server, method, path, body=None, headers=None, chunk=8192):
     """One request; a body is sent chunked (Transfer-Encoding: chunked, no Content-Length)."""
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
-        chunks = None if body is None else (body[i:i + chunk] for i in range(0, len(body), chunk))
+        chunks = None if body is None else (body[i : i + chunk] for i in range(0, len(body), chunk))
         conn.request(method, path, body=chunks, headers=headers or {}, encode_chunked=body is not None)
         response = conn.getresponse()
         return response.status, response.getheaders(), response.read()
@@ -57,8 +57,13 @@ def json_message(text, size):
 
 def test_chunked_json_within_the_limit_is_stored(server):
     before = rows(server)
-    status, _, body = request(server, "POST", "/api/products/1/messages", json_message("chunked, fits", LIMIT),
-                              {"Content-Type": "application/json"})
+    status, _, body = request(
+        server,
+        "POST",
+        "/api/products/1/messages",
+        json_message("chunked, fits", LIMIT),
+        {"Content-Type": "application/json"},
+    )
     assert status == 201 and json.loads(body)["message_text"] == "chunked, fits"
     assert rows(server)["product_messages"] == before["product_messages"] + 1
 
@@ -66,8 +71,13 @@ def test_chunked_json_within_the_limit_is_stored(server):
 def test_chunked_json_past_the_limit_is_413_and_stores_nothing(server):
     before = rows(server)
     for size in (LIMIT + 1, 3 * LIMIT):
-        status, headers, body = request(server, "POST", "/api/products/1/messages",
-                                        json_message("chunked, too big", size), {"Content-Type": "application/json"})
+        status, headers, body = request(
+            server,
+            "POST",
+            "/api/products/1/messages",
+            json_message("chunked, too big", size),
+            {"Content-Type": "application/json"},
+        )
         assert status == 413
         assert dict(headers)["Content-Type"] == "application/json" and "error" in json.loads(body)
     assert rows(server) == before
@@ -77,11 +87,13 @@ def test_chunked_form_past_the_limit_is_413_and_stores_nothing(server):
     headers = dict(page_session(server), **{"Content-Type": "application/x-www-form-urlencoded"})
     before = rows(server)
     # The message comes first: a body cut at the limit would still hold a valid one.
-    status, _, body = request(server, "POST", "/embed/demo/products/1/messages",
-                              b"message_text=cut+short&pad=" + b"p" * (2 * LIMIT), headers)
+    status, _, body = request(
+        server, "POST", "/embed/demo/products/1/messages", b"message_text=cut+short&pad=" + b"p" * (2 * LIMIT), headers
+    )
     assert status == 413 and b"<html" not in body  # the HTMX error fragment
     assert rows(server) == before
-    status, _, body = request(server, "POST", "/embed/demo/products/1/messages",
-                              b"message_text=fits&pad=" + b"p" * 60000, headers)
+    status, _, body = request(
+        server, "POST", "/embed/demo/products/1/messages", b"message_text=fits&pad=" + b"p" * 60000, headers
+    )
     assert status == 201 and b"fits" in body
     assert rows(server)["product_messages"] == before["product_messages"] + 1

@@ -1,4 +1,5 @@
 """`flask chat create-site`, `site-key` and `sites`."""
+
 import json
 
 import sqlalchemy as sa
@@ -8,8 +9,17 @@ from chat.models import Site
 
 
 def test_create_site_prints_exactly_one_json_object_and_the_key_works(app, runner):
-    result = runner.invoke(args=["chat", "create-site", "Bob's <Shop>", "--origin", "https://Bob.example",
-                                 "--origin", "http://localhost:3000"])
+    result = runner.invoke(
+        args=[
+            "chat",
+            "create-site",
+            "Bob's <Shop>",
+            "--origin",
+            "https://Bob.example",
+            "--origin",
+            "http://localhost:3000",
+        ]
+    )
     assert result.exit_code == 0, result.output
     created = json.loads(result.stdout)  # the whole of stdout is one JSON object
     assert set(created) == {"site", "api_key"}
@@ -17,8 +27,9 @@ def test_create_site_prints_exactly_one_json_object_and_the_key_works(app, runne
     with app.app_context():
         site = db.session.scalar(sa.select(Site).filter_by(public_id=created["site"]))
         assert site.name == "Bob's <Shop>" and site.origins == ["https://bob.example", "http://localhost:3000"]
-    response = app.test_client().put("/api/catalog/products/SKU-1", json={"name": "Mug"},
-                                     headers={"Authorization": f"Bearer {created['api_key']}"})
+    response = app.test_client().put(
+        "/api/catalog/products/SKU-1", json={"name": "Mug"}, headers={"Authorization": f"Bearer {created['api_key']}"}
+    )
     assert response.status_code == 201 and response.get_json()["site"] == created["site"]
 
 

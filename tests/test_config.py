@@ -38,10 +38,10 @@ def test_mysql_urls_get_pre_ping_recycle_and_timeouts():
 
 
 def test_only_the_web_server_cuts_off_slow_queries(monkeypatch):
-    from config import engine_options
-
     import os
     import runpy
+
+    from config import engine_options
 
     # Set then deleted, so that monkeypatch restores its absence after the test.
     monkeypatch.setenv("DATABASE_QUERY_TIMEOUT_SECONDS", "")

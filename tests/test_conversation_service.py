@@ -1,4 +1,5 @@
 """The service layer the HTML views and the JSON API share."""
+
 import uuid
 
 import pytest
@@ -18,13 +19,13 @@ def ctx(app, demo):
 def test_first_message_creates_the_inquiry_and_a_return_visit_finds_it(app, ctx):
     product_id = ctx
     assert conversations.find_inquiry(product_id, "session-a" * 3) is None
-    first = conversations.send_customer_message(product_id, "session-a" * 3, "Does it fit a 15\" laptop?")
+    first = conversations.send_customer_message(product_id, "session-a" * 3, 'Does it fit a 15" laptop?')
     assert first.created
     inquiry = conversations.find_inquiry(product_id, "session-a" * 3)
     assert inquiry.status == "pending" and inquiry.priority == "medium"
     conversations.send_customer_message(product_id, "session-a" * 3, "And is it waterproof?")
     page = conversations.list_messages(inquiry.id)
-    assert [m.message_text for m in page.messages] == ["Does it fit a 15\" laptop?", "And is it waterproof?"]
+    assert [m.message_text for m in page.messages] == ['Does it fit a 15" laptop?', "And is it waterproof?"]
     assert count(app, ProductInquiry) == 1
 
 
@@ -121,9 +122,15 @@ def first_admin():
     return db.session.scalar(sa.select(User))
 
 
-@pytest.mark.parametrize("text, field", [
-    ("", "message_text"), ("   \n\t ", "message_text"), ("x" * 2001, "message_text"), (42, "message_text"),
-])
+@pytest.mark.parametrize(
+    "text, field",
+    [
+        ("", "message_text"),
+        ("   \n\t ", "message_text"),
+        ("x" * 2001, "message_text"),
+        (42, "message_text"),
+    ],
+)
 def test_bad_text_is_refused_and_nothing_is_stored(app, ctx, text, field):
     with pytest.raises(ValidationError) as error:
         conversations.send_customer_message(ctx, "b" * 30, text)
@@ -158,8 +165,11 @@ def test_writing_again_reopens_a_closed_inquiry(app, ctx):
     # Both messages, and a note for the admins (not for the customer) that it reopened.
     customer_view = conversations.list_messages(inquiry_id, viewer="customer").messages
     assert [m.message_text for m in customer_view] == ["first", "one more thing"]
-    notes = [m.message_text for m in conversations.list_messages(inquiry_id, viewer="admin").messages
-             if m.visibility == "internal"]
+    notes = [
+        m.message_text
+        for m in conversations.list_messages(inquiry_id, viewer="admin").messages
+        if m.visibility == "internal"
+    ]
     assert notes == ["Reopened: the customer wrote again"]
 
 

@@ -1,4 +1,5 @@
 """Customer session tokens carry their issue time: they expire, renew and can be revoked."""
+
 import time
 
 import pytest
@@ -51,8 +52,9 @@ def test_an_active_token_is_renewed(app, client, demo):
         renewed_session, issued = identity.read(fresh)
     assert renewed_session == session_id and time.time() * 1000 - issued < 60_000
     # A fresh token is not renewed on every request.
-    assert "X-Chat-Session" not in client.get(f"/api/products/{pid}/messages",
-                                              headers={"X-Chat-Session": fresh}).headers
+    assert (
+        "X-Chat-Session" not in client.get(f"/api/products/{pid}/messages", headers={"X-Chat-Session": fresh}).headers
+    )
 
 
 def test_a_token_without_issue_time_is_refused(app, client, demo):
@@ -70,7 +72,9 @@ def test_an_admin_can_revoke_one_customers_sessions(app, client, demo):
     pid = first_product_id(app)
     mine = _send(client, pid, "mine").headers["X-Chat-Session"]
     other = _send(app.test_client(), pid, "someone else").headers["X-Chat-Session"]
-    inquiry_id = client.get(f"/api/products/{pid}/messages", headers={"X-Chat-Session": mine}).get_json()["inquiry"]["id"]
+    inquiry_id = client.get(f"/api/products/{pid}/messages", headers={"X-Chat-Session": mine}).get_json()["inquiry"][
+        "id"
+    ]
     with app.app_context():
         shoppers.revoke(privacy.find_customer(inquiry_id=inquiry_id).sessions)
     assert _history(client, pid, mine) == []

@@ -4,6 +4,7 @@ nothing is half-written, and the app recovers by itself when it is back.
 The app talks to the shared MariaDB through a TCP proxy of the test's own,
 which the test cuts (every connection closed, new ones refused) and restores.
 """
+
 import uuid
 from urllib.parse import urlsplit
 
@@ -54,15 +55,19 @@ def _counts(app):
         db.session.remove()
         inquiries = db.session.scalar(sa.select(sa.func.count()).select_from(ProductInquiry))
         messages = db.session.scalar(sa.select(sa.func.count()).select_from(ProductMessage))
-        empty = db.session.scalar(sa.select(sa.func.count()).select_from(ProductInquiry).where(
-            ~sa.exists().where(ProductMessage.inquiry_id == ProductInquiry.id)))
+        empty = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ProductInquiry)
+            .where(~sa.exists().where(ProductMessage.inquiry_id == ProductInquiry.id))
+        )
         return inquiries, messages, empty
 
 
 def _api_send(client, text, client_id, token=None):
     headers = {"X-Chat-Session": token} if token else {}
-    return client.post("/api/products/1/messages", headers=headers,
-                       json={"message_text": text, "client_message_id": client_id})
+    return client.post(
+        "/api/products/1/messages", headers=headers, json={"message_text": text, "client_message_id": client_id}
+    )
 
 
 def _assert_503(response, kind):
@@ -96,8 +101,14 @@ def test_an_outage_answers_503_in_every_shape_and_the_app_recovers(app, proxy):
     token = refused.headers["X-Chat-Session"]
     # A caller with a session (its token cannot be checked now), from a shop's page too (CORS).
     _assert_503(_api_send(client, "from a known shopper", str(uuid.uuid4()), token=shopper.token), "json")
-    _assert_503(client.post("/api/products/1/messages", json={"message_text": "x"},
-                            headers={"X-Chat-Session": shopper.token, "Origin": "https://shop.example"}), "json")
+    _assert_503(
+        client.post(
+            "/api/products/1/messages",
+            json={"message_text": "x"},
+            headers={"X-Chat-Session": shopper.token, "Origin": "https://shop.example"},
+        ),
+        "json",
+    )
     _assert_503(shopper.send("1", "through the widget"), "fragment")  # the widget's HTMX post
     browser = app.test_client()
     _assert_503(browser.get("/embed/demo/products/1"), "page")  # the widget's page

@@ -1,4 +1,5 @@
 """`make run`'s mail catcher: the worker's mails land in instance/mail/ and on stdout."""
+
 import email
 import os
 import re
@@ -21,7 +22,8 @@ def test_an_urgent_inquirys_mail_is_caught_kept_and_printed(app, demo, runner, t
         app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
         with app.app_context():
             inquiry_id = conversations.send_customer_message(
-                first_product_id(app), "d" * 30, "URGENT: the strap <b>broke</b>, I want a refund").message.inquiry_id
+                first_product_id(app), "d" * 30, "URGENT: the strap <b>broke</b>, I want a refund"
+            ).message.inquiry_id
         result = runner.invoke(args=["chat", "worker", "--once"])
         assert result.exit_code == 0 and "sent 1, failed 0" in result.output, result.output
         deadline = time.monotonic() + 5

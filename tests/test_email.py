@@ -1,4 +1,5 @@
 """Notification emails over real SMTP, caught by a local aiosmtpd server."""
+
 import email
 import re
 from datetime import timedelta

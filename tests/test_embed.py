@@ -1,4 +1,5 @@
 """The widget's iframe page and its fragments: header sessions, no cookies, per-site framing."""
+
 import json
 import re
 import uuid
@@ -6,7 +7,8 @@ import uuid
 import sqlalchemy as sa
 
 from chat.extensions import db
-from chat.models import Product, ProductInquiry, ProductMessage, Shopper as ShopperRow
+from chat.models import Product, ProductInquiry, ProductMessage
+from chat.models import Shopper as ShopperRow
 from chat.services import conversations, sites
 
 from .chat_helpers import Shopper, count, message_ids, only_inquiry_id
@@ -20,8 +22,9 @@ def test_the_page_frames_only_on_the_sites_origins(app, client, demo):
     assert page.status_code == 200
     policy = page.headers["Content-Security-Policy"]
     assert "frame-ancestors 'self' https://shop.example http://localhost:8000" in policy
-    origins = json.loads(re.search(r'data-parent-origins="([^"]+)"', page.get_data(as_text=True)).group(1)
-                         .replace("&#34;", '"'))
+    origins = json.loads(
+        re.search(r'data-parent-origins="([^"]+)"', page.get_data(as_text=True)).group(1).replace("&#34;", '"')
+    )
     assert "https://shop.example" in origins and "http://localhost:8000" in origins
     demo_page = client.get("/embed/demo/products/1")
     assert "frame-ancestors 'self';" in demo_page.headers["Content-Security-Policy"] + ";"
@@ -34,7 +37,7 @@ def test_the_page_knows_the_product_or_waits_for_the_host_pages_title(app, clien
     known = client.get("/embed/demo/products/1").get_data(as_text=True)
     assert "Trailhead 35L Hiking Backpack" in known and "129.00 EUR" in known and 'data-known="1"' in known
     unknown = client.get("/embed/demo/products/not-synced-yet").get_data(as_text=True)
-    assert "Ask about this product" in unknown and 'data-known' not in unknown
+    assert "Ask about this product" in unknown and "data-known" not in unknown
     assert client.get("/embed/demo/products/" + "x" * 101).status_code == 404
 
 
@@ -99,8 +102,9 @@ def test_resend_with_the_same_id_answers_with_the_same_message(app, demo):
 
 def test_a_chat_about_an_unsynced_product_makes_a_placeholder_from_the_page(app, demo):
     shopper = Shopper(app)
-    sent = shopper.send("lamp-42", "Is the cable long?", page_title="  Brass Lamp  |  Shop ",
-                        page_url="http://127.0.0.1/lamps/42")
+    sent = shopper.send(
+        "lamp-42", "Is the cable long?", page_title="  Brass Lamp  |  Shop ", page_url="http://127.0.0.1/lamps/42"
+    )
     other_origin = Shopper(app).send("vase-1", "hi", page_title="Vase", page_url="https://elsewhere.example/x")
     assert sent.status_code == other_origin.status_code == 201
     with app.app_context():
@@ -200,14 +204,22 @@ def test_a_verified_customer_gets_one_history_across_devices(app, demo):
 
     laptop, phone, stranger = Shopper(app), Shopper(app), Shopper(app)
     laptop.send("1", "asked on my laptop")
-    assert laptop.client.post("/embed/demo/identify", json=identity(),
-                              headers={"X-Chat-Session": laptop.token}).status_code == 200
+    assert (
+        laptop.client.post(
+            "/embed/demo/identify", json=identity(), headers={"X-Chat-Session": laptop.token}
+        ).status_code
+        == 200
+    )
     response = phone.client.post("/embed/demo/identify", json=identity(), headers={"X-Chat-Session": ""})
     assert response.status_code == 200
     phone._keep(response)
     assert "asked on my laptop" in phone.conversation("1")
-    for bad in (identity(key="wrong"), identity(timestamp=str(int(time.time()) - 3 * 86400)),
-                {**identity(), "customer_id": "c-18"}, {"customer_id": "c-17"}):
+    for bad in (
+        identity(key="wrong"),
+        identity(timestamp=str(int(time.time()) - 3 * 86400)),
+        {**identity(), "customer_id": "c-18"},
+        {"customer_id": "c-17"},
+    ):
         refused = stranger.client.post("/embed/demo/identify", json=bad, headers={"X-Chat-Session": ""})
         assert refused.status_code in (403, 422) and "X-Chat-Session" not in refused.headers
     assert "asked on my laptop" not in stranger.conversation("1")
@@ -227,8 +239,10 @@ def test_an_answer_emails_resume_link_hands_over_the_session(app, demo):
     token = link.split("#productchat-resume=")[1]
     assert link.startswith("http://127.0.0.1:5000/products/1#")  # the fragment never reaches a server
     browser = Shopper(app)
-    assert browser.client.post("/embed/demo/resume", json={"token": "bad"}, headers={"X-Chat-Session": ""}) \
-        .status_code == 403
+    assert (
+        browser.client.post("/embed/demo/resume", json={"token": "bad"}, headers={"X-Chat-Session": ""}).status_code
+        == 403
+    )
     browser._keep(browser.client.post("/embed/demo/resume", json={"token": token}, headers={"X-Chat-Session": ""}))
     assert "my question" in browser.conversation("1")
     del identity
@@ -275,12 +289,18 @@ def test_customers_never_see_account_names_or_workflow_notes(app, demo):
     api = shopper.client.get("/api/products/1/messages", headers={"X-Chat-Session": shopper.token})
     poll = shopper.get("/products/1/messages?after=0").get_data(as_text=True)
     for body in (html, api.get_data(as_text=True), poll):
-        for secret in ("Zed Internal-Account", "zed.internal@", "Priority set", "Assigned", "Taken by",
-                       "Marked in progress", "Marked resolved"):
+        for secret in (
+            "Zed Internal-Account",
+            "zed.internal@",
+            "Priority set",
+            "Assigned",
+            "Taken by",
+            "Marked in progress",
+            "Marked resolved",
+        ):
             assert secret not in body, (secret, body[:300])
         assert "Yes, in red and blue." in body and "Marked as answered" in body
-    answer = next(m for m in api.get_json()["messages"] if m["sender_type"] == "admin"
-                  and m["message_type"] == "text")
+    answer = next(m for m in api.get_json()["messages"] if m["sender_type"] == "admin" and m["message_type"] == "text")
     assert answer["sender_name"] == "Demo Shop" and answer["sender_id"] is None
     # With a public name set, customers see that instead of the shop's name.
     with app.app_context():

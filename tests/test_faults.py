@@ -4,20 +4,24 @@ Two gunicorn workers, a redis-server of the test's own (stopped, then started
 again), MariaDB behind a TCP proxy (cut, then restored), then one worker
 SIGKILLed, while shoppers send and open streams listen (tests/fault_scenario.py).
 """
+
 import pytest
 
 from . import fault_scenario
 from .redis_server import RedisServer
 
-pytestmark = [pytest.mark.mariadb,
-              pytest.mark.skipif(not RedisServer.available(), reason="redis-server is not installed")]
+pytestmark = [
+    pytest.mark.mariadb,
+    pytest.mark.skipif(not RedisServer.available(), reason="redis-server is not installed"),
+]
 
 
 @pytest.fixture(scope="module")
 def outcome():
     lines = []  # the scenario's own account (windows, what was not shown where), for failure messages
-    rows, attempts, details = fault_scenario.run(shoppers=4, streams=2, window_seconds=2.5, interval=0.05,
-                                                 min_messages=200, log=lines.append)
+    rows, attempts, details = fault_scenario.run(
+        shoppers=4, streams=2, window_seconds=2.5, interval=0.05, min_messages=200, log=lines.append
+    )
     details["log"] = lines
     return rows, attempts, details
 
@@ -40,8 +44,10 @@ def test_the_database_outage_answers_503_and_nothing_answers_500(outcome):
     during = attempts["database cut"]
     assert during.get(503, 0) > 0 and set(during) <= {503}, (during, details["connection errors"], details["log"])
     for window, answers in attempts.items():
-        assert not [status for status in answers if isinstance(status, int) and status >= 500 and status != 503], \
-            (window, answers)
+        assert not [status for status in answers if isinstance(status, int) and status >= 500 and status != 503], (
+            window,
+            answers,
+        )
 
 
 def test_every_acknowledged_message_reaches_every_open_stream_once(outcome):

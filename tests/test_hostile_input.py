@@ -3,6 +3,7 @@
 Each case here answered 500 (or stored something wrong) before the input
 module (chat/inputs.py) and the strict id, text and body rules.
 """
+
 import json
 from urllib.parse import quote
 
@@ -31,6 +32,7 @@ def send(world, client, method, url, **kwargs):
 
 # -- ids in paths: 404 ---------------------------------------------------------
 
+
 def test_bad_ids_in_any_path_are_404(app, world):
     rules = list(id_rules(app))
     assert len(rules) >= 20  # customer, admin and API routes
@@ -49,6 +51,7 @@ def test_bad_ids_in_any_path_are_404(app, world):
 
 
 # -- ids in query strings, headers and bodies: 400 naming the field ------------
+
 
 def query_cases(world):
     """(client, path, parameter[, name in the error]) for every id-like query parameter."""
@@ -111,8 +114,10 @@ def test_bad_ids_in_query_strings_are_400_naming_the_parameter(app, world):
 def test_bad_polling_cursors_are_400(app, world):
     wrong = {}
     for value in (quote(UNICODE_DIGIT), "yesterday", "2026-13-40T00:00:00", "%00"):
-        for who, path in (("shopper", f"/embed/demo/products/{world.product_id}/messages"),
-                          ("admin", f"/admin/inquiries/{world.inquiry_id}/messages")):
+        for who, path in (
+            ("shopper", f"/embed/demo/products/{world.product_id}/messages"),
+            ("admin", f"/admin/inquiries/{world.inquiry_id}/messages"),
+        ):
             url = f"{path}?after=0&since={value}"
             response = call(world, who, "GET", url, headers={"HX-Request": "true"})
             if response.status_code != 400 or not names_field(response, "since"):
@@ -154,8 +159,14 @@ BODY_IDS = [
     ("bearer", "PUT", "/api/admin/inquiries/{iid}/assignee", {"admin_id": UNICODE_DIGIT}, "admin_id", 422),
     ("bearer", "PUT", "/api/admin/inquiries/{iid}/assignee", {"admin_id": int(PAST_2_63)}, "admin_id", 422),
     ("bearer", "PUT", "/api/admin/inquiries/{iid}/assignee", {"admin_id": PAST_2_63}, "admin_id", 422),
-    ("bearer", "POST", "/api/admin/inquiries/{iid}/respond", {"message_text": "hi", "admin_id": int(PAST_2_63)},
-     "admin_id", 422),
+    (
+        "bearer",
+        "POST",
+        "/api/admin/inquiries/{iid}/respond",
+        {"message_text": "hi", "admin_id": int(PAST_2_63)},
+        "admin_id",
+        422,
+    ),
 ]
 
 
@@ -174,8 +185,9 @@ def test_bad_ids_in_json_bodies_name_the_field(app, world):
 def test_bad_admin_ids_in_the_assignee_form_are_422(app, world):
     before = table_counts(app)
     for value in (UNICODE_DIGIT, PAST_2_63):
-        response = call(world, "admin", "POST", f"/admin/inquiries/{world.inquiry_id}/assignee",
-                        data={"admin_id": value})
+        response = call(
+            world, "admin", "POST", f"/admin/inquiries/{world.inquiry_id}/assignee", data={"admin_id": value}
+        )
         assert response.status_code == 422 and "assignee must be an admin id" in response.get_data(as_text=True)
     assert table_counts(app) == before
 
@@ -196,8 +208,14 @@ def test_customer_json_with_lone_surrogates_or_nul_is_422_and_stores_nothing(app
     wrong = {}
     for raw, field in BAD_TEXT_BODIES:
         for who in ("customer", "shopper"):
-            response = call(world, who, "POST", f"/api/products/{world.product_id}/messages", data=raw.encode(),
-                            content_type="application/json")
+            response = call(
+                world,
+                who,
+                "POST",
+                f"/api/products/{world.product_id}/messages",
+                data=raw.encode(),
+                content_type="application/json",
+            )
             if response.status_code != 422 or not names_field(response, field):
                 wrong[f"{who} {raw}"] = response.status_code
     assert wrong == {}
@@ -207,17 +225,25 @@ def test_customer_json_with_lone_surrogates_or_nul_is_422_and_stores_nothing(app
 def test_admin_answers_with_lone_surrogates_or_nul_are_422_and_store_nothing(app, world):
     before = table_counts(app)
     for text in ("\\ud800", "\\udbff\\u0041", "nul \\u0000"):
-        response = call(world, "bearer", "POST", f"/api/admin/inquiries/{world.inquiry_id}/respond",
-                        data=f'{{"message_text": "{text}"}}'.encode(), content_type="application/json")
+        response = call(
+            world,
+            "bearer",
+            "POST",
+            f"/api/admin/inquiries/{world.inquiry_id}/respond",
+            data=f'{{"message_text": "{text}"}}'.encode(),
+            content_type="application/json",
+        )
         assert response.status_code == 422 and names_field(response, "message_text"), text
     assert table_counts(app) == before
 
 
 def test_nul_in_html_forms_is_422_and_stores_nothing(app, world):
     before = table_counts(app)
-    for who, path, field in (("shopper", "/embed/demo/products/{pid}/messages", "message_text"),
-                             ("admin", "/admin/inquiries/{iid}/messages", "message_text"),
-                             ("shopper", "/embed/demo/email", "customer_email")):
+    for who, path, field in (
+        ("shopper", "/embed/demo/products/{pid}/messages", "message_text"),
+        ("admin", "/admin/inquiries/{iid}/messages", "message_text"),
+        ("shopper", "/embed/demo/email", "customer_email"),
+    ):
         url = path.format(pid=world.product_id, iid=world.inquiry_id)
         body = f"{field}=a%00b%40shop.example&email_consent=yes"
         response = call(world, who, "POST", url, data=body, content_type="application/x-www-form-urlencoded")
@@ -228,12 +254,16 @@ def test_nul_in_html_forms_is_422_and_stores_nothing(app, world):
 def test_invalid_utf8_in_urlencoded_forms_is_400_naming_the_field(app, world):
     before = table_counts(app)
     wrong = {}
-    for body in (b"message_text=%FF",
-                 b"message_text=caf%C3",  # cut in the middle of a character
-                 b"message_text=%ED%A0%80",  # a surrogate, encoded: not UTF-8
-                 b"message_text=\xff\xfe"):  # raw bytes
-        for who, path in (("shopper", f"/embed/demo/products/{world.product_id}/messages"),
-                          ("admin", f"/admin/inquiries/{world.inquiry_id}/messages")):
+    for body in (
+        b"message_text=%FF",
+        b"message_text=caf%C3",  # cut in the middle of a character
+        b"message_text=%ED%A0%80",  # a surrogate, encoded: not UTF-8
+        b"message_text=\xff\xfe",
+    ):  # raw bytes
+        for who, path in (
+            ("shopper", f"/embed/demo/products/{world.product_id}/messages"),
+            ("admin", f"/admin/inquiries/{world.inquiry_id}/messages"),
+        ):
             response = call(world, who, "POST", path, data=body, content_type="application/x-www-form-urlencoded")
             if response.status_code != 400 or "message_text is not valid UTF-8" not in response.get_data(as_text=True):
                 wrong[f"{path} {body!r}"] = (response.status_code, response.get_data(as_text=True)[:100])
@@ -243,13 +273,25 @@ def test_invalid_utf8_in_urlencoded_forms_is_400_naming_the_field(app, world):
 
 def test_invalid_utf8_in_multipart_forms_is_400(app, world):
     before = table_counts(app)
-    body = (b"--b\r\nContent-Disposition: form-data; name=\"message_text\"\r\n\r\nbad \xff byte\r\n--b--\r\n")
-    response = call(world, "shopper", "POST", f"/embed/demo/products/{world.product_id}/messages", data=body,
-                    content_type="multipart/form-data; boundary=b")
+    body = b'--b\r\nContent-Disposition: form-data; name="message_text"\r\n\r\nbad \xff byte\r\n--b--\r\n'
+    response = call(
+        world,
+        "shopper",
+        "POST",
+        f"/embed/demo/products/{world.product_id}/messages",
+        data=body,
+        content_type="multipart/form-data; boundary=b",
+    )
     assert response.status_code == 400 and "message_text is not valid UTF-8" in response.get_data(as_text=True)
     good = body.replace(b"bad \xff byte", "caf\u00e9 \u00b2".encode())
-    response = call(world, "shopper", "POST", f"/embed/demo/products/{world.product_id}/messages", data=good,
-                    content_type="multipart/form-data; boundary=b")
+    response = call(
+        world,
+        "shopper",
+        "POST",
+        f"/embed/demo/products/{world.product_id}/messages",
+        data=good,
+        content_type="multipart/form-data; boundary=b",
+    )
     assert response.status_code == 201 and "caf\u00e9 \u00b2" in response.get_data(as_text=True)
     assert table_counts(app)["product_messages"] == before["product_messages"] + 1
 
@@ -257,9 +299,12 @@ def test_invalid_utf8_in_multipart_forms_is_400(app, world):
 def test_query_strings_that_are_not_utf8_are_400(app, world):
     wrong = {}
     for query in (b"after=\xff", b"q=%FF", b"x=\xc3"):
-        for who, path in (("shopper", f"/embed/demo/products/{world.product_id}/messages"),
-                          ("customer", f"/api/products/{world.product_id}/messages"),
-                          ("bearer", "/api/admin/inquiries"), ("admin", "/admin")):
+        for who, path in (
+            ("shopper", f"/embed/demo/products/{world.product_id}/messages"),
+            ("customer", f"/api/products/{world.product_id}/messages"),
+            ("bearer", "/api/admin/inquiries"),
+            ("admin", "/admin"),
+        ):
             response = call(world, who, "GET", path, environ_overrides={"QUERY_STRING": query.decode("latin-1")})
             if response.status_code != 400 or "not valid UTF-8" not in response.get_data(as_text=True):
                 wrong[f"{path}?{query!r}"] = response.status_code
@@ -267,8 +312,13 @@ def test_query_strings_that_are_not_utf8_are_400(app, world):
 
 
 def test_the_admin_search_still_finds_text_beyond_ascii(app, world):
-    call(world, "bearer", "POST", f"/api/admin/inquiries/{world.inquiry_id}/respond",
-         json={"message_text": "Größe ² passt"})
+    call(
+        world,
+        "bearer",
+        "POST",
+        f"/api/admin/inquiries/{world.inquiry_id}/respond",
+        json={"message_text": "Größe ² passt"},
+    )
     found = call(world, "bearer", "GET", f"/api/admin/inquiries?status=all&q={quote('Größe ²')}")
     assert [row["id"] for row in found.get_json()["inquiries"]] == [world.inquiry_id]
 
@@ -287,10 +337,12 @@ def test_deeply_nested_json_is_400(app, world):
     pid, iid = world.product_id, world.inquiry_id
     wrong = {}
     for number, raw in enumerate(DEEP):
-        for who, method, url in (("customer", "POST", f"/api/products/{pid}/messages"),
-                                 ("customer", "PUT", f"/api/products/{pid}/messages/read"),
-                                 ("bearer", "POST", f"/api/admin/inquiries/{iid}/respond"),
-                                 ("bearer", "PUT", f"/api/admin/inquiries/{iid}/status")):
+        for who, method, url in (
+            ("customer", "POST", f"/api/products/{pid}/messages"),
+            ("customer", "PUT", f"/api/products/{pid}/messages/read"),
+            ("bearer", "POST", f"/api/admin/inquiries/{iid}/respond"),
+            ("bearer", "PUT", f"/api/admin/inquiries/{iid}/status"),
+        ):
             response = call(world, who, method, url, data=raw, content_type="application/json")
             if response.status_code != 400 or "nests deeper" not in response.get_json()["error"]:
                 wrong[f"{method} {url} body {number}"] = response.status_code

@@ -1,4 +1,5 @@
 """Business hours in the shop's own time zone, daylight saving included (a fixed clock)."""
+
 from datetime import datetime
 
 import pytest
@@ -34,13 +35,21 @@ def test_open_seconds_count_only_business_hours():
     assert h.open_seconds(datetime(2026, 11, 28, 10, 0), datetime(2026, 11, 29, 10, 0)) == 0  # a weekend
     always = hours_service.Hours(None, "UTC")
     assert always.open_seconds(datetime(2026, 11, 28, 10, 0), datetime(2026, 11, 29, 10, 0)) == 86400
-    assert always.is_open(datetime(2026, 11, 28, 3, 0)) and always.describe_next_open(datetime(2026, 1, 1)) == \
-        "today at 00:00"
+    assert (
+        always.is_open(datetime(2026, 11, 28, 3, 0))
+        and always.describe_next_open(datetime(2026, 1, 1)) == "today at 00:00"
+    )
 
 
 def test_hours_are_validated():
-    for bad in ({"monday": []}, {"mon": [["17:00", "09:00"]]}, {"mon": [["9:00", "17:00"]]},
-                {"mon": [["09:00", "12:00"], ["11:00", "13:00"]]}, {"mon": "09-17"}, "not json"):
+    for bad in (
+        {"monday": []},
+        {"mon": [["17:00", "09:00"]]},
+        {"mon": [["9:00", "17:00"]]},
+        {"mon": [["09:00", "12:00"], ["11:00", "13:00"]]},
+        {"mon": "09-17"},
+        "not json",
+    ):
         with pytest.raises(ValidationError):
             hours_service.parse(bad)
     assert hours_service.parse({"sat": [["10:00", "14:00"]]})["sat"] == [["10:00", "14:00"]]
@@ -62,20 +71,25 @@ def test_the_first_answer_is_timed_in_business_hours(app, demo):
     inquiry_id = make_inquiry(app, first_product_id(app), "Asked on Friday afternoon")
     with app.app_context():
         site = sites.demo_site()
-        site.timezone, site.business_hours = "Europe/Berlin", '{"mon": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]]}'
+        site.timezone, site.business_hours = (
+            "Europe/Berlin",
+            '{"mon": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]]}',
+        )
         inquiry = db.session.get(ProductInquiry, inquiry_id)
         inquiry.created_at = datetime(2026, 11, 27, 15, 0)  # Friday 16:00 in Berlin
         db.session.commit()
         admin = db.session.scalar(sa.select(User))
         first = inquiries.respond(inquiry_id, admin, "Answered Monday").message
-        db.session.execute(sa.update(type(first)).where(type(first).id == first.id)
-                           .values(created_at=datetime(2026, 11, 30, 9, 0)))
+        db.session.execute(
+            sa.update(type(first)).where(type(first).id == first.id).values(created_at=datetime(2026, 11, 30, 9, 0))
+        )
         db.session.commit()
         inquiry = db.session.get(ProductInquiry, inquiry_id)
         assert inquiry.first_response_at is not None
         # Recompute for Monday 10:00 Berlin: one hour on Friday, one on Monday.
-        db.session.execute(sa.update(ProductInquiry).where(ProductInquiry.id == inquiry_id)
-                           .values(first_response_at=None))
+        db.session.execute(
+            sa.update(ProductInquiry).where(ProductInquiry.id == inquiry_id).values(first_response_at=None)
+        )
         db.session.commit()
         inquiries._time_first_response(db.session.get(ProductInquiry, inquiry_id), datetime(2026, 11, 30, 9, 0))
         db.session.commit()

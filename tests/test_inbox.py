@@ -1,5 +1,6 @@
 """The inbox never loses a shopper: the "Waiting for us" queue, its badge, and the
 admin stream's rows, controls and "a customer wrote" events."""
+
 import json
 import re
 
@@ -29,8 +30,9 @@ class Customer:
 
     def says(self, text):
         headers = {"X-Chat-Session": self.token} if self.token else {}
-        response = self.client.post(f"/api/products/{self.product_id}/messages", json={"message_text": text},
-                                    headers=headers)
+        response = self.client.post(
+            f"/api/products/{self.product_id}/messages", json={"message_text": text}, headers=headers
+        )
         assert response.status_code == 201, response.get_data(as_text=True)
         self.token = response.headers.get("X-Chat-Session", self.token)
         return response.get_json()
@@ -78,8 +80,10 @@ def test_waiting_queue_across_answer_follow_up_resolve_and_reopen(app, admin):
     assert api_ids(client, "?status=pending") == [ask, other_id]
 
     # An answer: the shop owes nothing; it moved to in progress.
-    assert client.post(f"/admin/inquiries/{ask}/messages", data={"message_text": "Yes."},
-                       headers=hx(token)).status_code == 201
+    assert (
+        client.post(f"/admin/inquiries/{ask}/messages", data={"message_text": "Yes."}, headers=hx(token)).status_code
+        == 201
+    )
     check([other_id], "in_progress")
     assert api_ids(client, "?status=pending") == [other_id]  # the seed's meaning: the status
     assert api_ids(client, "?status=in_progress") == [ask]
@@ -145,13 +149,18 @@ def test_a_long_queue_shows_as_99_plus(app, admin, monkeypatch):
     assert "<title>(2+) " in page and "<b>2+</b>" in page and 'data-count="3"' in page
     assert len(listed(client)[0]) == 4  # the list itself shows them all
     for inquiry_id in asked[:2]:
-        assert client.post(f"/admin/inquiries/{inquiry_id}/messages", data={"message_text": "Yes."},
-                           headers={"X-CSRFToken": token}).status_code < 400
+        assert (
+            client.post(
+                f"/admin/inquiries/{inquiry_id}/messages", data={"message_text": "Yes."}, headers={"X-CSRFToken": token}
+            ).status_code
+            < 400
+        )
     page = client.get("/admin").get_data(as_text=True)
     assert "<title>(2) " in page and "<b>2</b>" in page and 'data-count="2"' in page
 
 
 # -- the admin stream --------------------------------------------------------------
+
 
 class Stream:
     """An admin SSE stream through the test client: events as (type, data) pairs."""
@@ -217,9 +226,14 @@ def test_the_list_stream_brings_rows_that_start_waiting_and_removes_rows_that_st
     assert any(f'id="inq-{inquiry_id}"' in html for html in of(events, Event.ROW))
     assert of(events, Event.WAITING) == ["1"]
     [wrote] = [json.loads(d) for d in of(events, Event.CUSTOMER_WROTE)]
-    assert wrote == {"inquiry_id": inquiry_id, "message_id": wrote["message_id"], "kind": "new",
-                     "product": "Trailhead 35L Hiking Backpack", "url": f"/admin/inquiries/{inquiry_id}",
-                     "preview": "Hello, is this <b>in stock</b>?"}
+    assert wrote == {
+        "inquiry_id": inquiry_id,
+        "message_id": wrote["message_id"],
+        "kind": "new",
+        "product": "Trailhead 35L Hiking Backpack",
+        "url": f"/admin/inquiries/{inquiry_id}",
+        "preview": "Hello, is this <b>in stock</b>?",
+    }
     assert of(pending.until_quiet(), Event.ROW)
 
     # Answered: it leaves "Waiting for us" (and "Pending": it is in progress now).
@@ -269,8 +283,10 @@ def test_streams_of_one_process_render_a_row_once(quick, admin):
 def controls(events):
     html = of(events, Event.CONTROLS)
     assert len(html) == 1, events
-    return {name: value for name, value in re.findall(r'<select id="control-(\w+)".*?<option value="([^"]*)" selected',
-                                                       html[0], re.S)}
+    return {
+        name: value
+        for name, value in re.findall(r'<select id="control-(\w+)".*?<option value="([^"]*)" selected', html[0], re.S)
+    }
 
 
 def test_controls_reach_every_open_view_whoever_changes_them(quick, admin, runner):
@@ -292,14 +308,19 @@ def test_controls_reach_every_open_view_whoever_changes_them(quick, admin, runne
     assert controls(view.until_quiet())["priority"] == "high"
     with app.app_context():
         from chat.services import admin_tokens
+
         bo_token = admin_tokens.create(db.session.get(User, ids["bo"]), "test")
     api = app.test_client()
     bearer = {"Authorization": f"Bearer {bo_token}"}
-    assert api.put(f"/api/admin/inquiries/{inquiry_id}/assignee", json={"admin_id": ids["bo"]},
-                   headers=bearer).status_code == 200
+    assert (
+        api.put(f"/api/admin/inquiries/{inquiry_id}/assignee", json={"admin_id": ids["bo"]}, headers=bearer).status_code
+        == 200
+    )
     assert controls(view.until_quiet())["assignee"] == str(ids["bo"])
-    assert api.put(f"/api/admin/inquiries/{inquiry_id}/status", json={"status": "resolved"},
-                   headers=bearer).status_code == 200
+    assert (
+        api.put(f"/api/admin/inquiries/{inquiry_id}/status", json={"status": "resolved"}, headers=bearer).status_code
+        == 200
+    )
     assert controls(view.until_quiet())["status"] == "resolved"
 
     # The same value again is no change: no event.
@@ -330,9 +351,12 @@ def test_the_controls_are_rendered_for_the_admin_who_sees_them(quick, admin, app
 def test_every_admin_page_has_one_stream_that_carries_the_badge_and_notifications(app, admin):
     client, token, _ = admin
     inquiry_id = Customer(app, first_product_id(app)).says("Hello")["inquiry_id"]
-    for path, stream in [("/admin", "/admin/stream?since="),
-                         (f"/admin/inquiries/{inquiry_id}", f"/admin/stream?inquiry={inquiry_id}"),
-                         ("/admin/account", "/admin/stream"), ("/admin/sites", "/admin/stream")]:
+    for path, stream in [
+        ("/admin", "/admin/stream?since="),
+        (f"/admin/inquiries/{inquiry_id}", f"/admin/stream?inquiry={inquiry_id}"),
+        ("/admin/account", "/admin/stream"),
+        ("/admin/sites", "/admin/stream"),
+    ]:
         page = client.get(path).get_data(as_text=True)
         assert page.count("sse-connect=") == 1, path
         assert f'sse-connect="{stream}' in page.replace("&amp;", "&"), path
@@ -375,5 +399,7 @@ def test_a_list_stream_catches_up_on_what_changed_since_its_page_loaded(quick, a
 def test_the_favicon_is_found_at_both_addresses(client):
     assert client.get("/static/favicon.svg").status_code == 200
     response = client.get("/favicon.ico")
-    assert response.status_code == 301 and re.search(r"/static/favicon\.[0-9a-f]{12}\.svg$", response.headers["Location"])
+    assert response.status_code == 301 and re.search(
+        r"/static/favicon\.[0-9a-f]{12}\.svg$", response.headers["Location"]
+    )
     assert client.get(response.headers["Location"]).status_code == 200

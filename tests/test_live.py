@@ -1,4 +1,5 @@
 """Live delivery over real HTTP from a running gunicorn + gevent server."""
+
 import json
 import os
 import subprocess
@@ -20,16 +21,18 @@ def api_send(server, text, token=None, client_id=None):
     headers = {"Content-Type": "application/json"}
     if token:
         headers["X-Chat-Session"] = token
-    request = urllib.request.Request(server.url + "/api/products/1/messages", data=json.dumps(body).encode(),
-                                     headers=headers, method="POST")
+    request = urllib.request.Request(
+        server.url + "/api/products/1/messages", data=json.dumps(body).encode(), headers=headers, method="POST"
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response), response.headers["X-Chat-Session"]
 
 
 def stream_ticket(server, token, site="demo"):
     """What the widget does before every (re)connect: trade its header for a single-use ticket."""
-    request = urllib.request.Request(f"{server.url}/embed/{site}/stream-ticket", data=b"", method="POST",
-                                     headers={"X-Chat-Session": token})
+    request = urllib.request.Request(
+        f"{server.url}/embed/{site}/stream-ticket", data=b"", method="POST", headers={"X-Chat-Session": token}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)["ticket"]
 
@@ -70,9 +73,14 @@ def live_server(request, tmp_path_factory):
     if request.param == "redis":
         backends.require("redis")
         redis_url = backends.REDIS_URL
-    env = prepared_env(tmp_path, f"sqlite:///{tmp_path}/live.sqlite", redis_url=redis_url,
-                       LIVE_STATS_ENABLED="true", SSE_HEARTBEAT_SECONDS="1",
-                       LIVE_CHANNEL_PREFIX=f"chat-test-{uuid.uuid4().hex[:8]}:")
+    env = prepared_env(
+        tmp_path,
+        f"sqlite:///{tmp_path}/live.sqlite",
+        redis_url=redis_url,
+        LIVE_STATS_ENABLED="true",
+        SSE_HEARTBEAT_SECONDS="1",
+        LIVE_CHANNEL_PREFIX=f"chat-test-{uuid.uuid4().hex[:8]}:",
+    )
     with LiveServer(env) as server:
         server.broker = request.param
         yield server
@@ -117,9 +125,13 @@ def test_a_message_reaches_its_own_stream_and_never_another_sessions(live_server
         assert "&lt;b&gt;a2&lt;/b&gt;" in got[0].data and "<b>a2" not in got[0].data
         if live_server.broker == "redis":
             # The shop answers from another process: it arrives through Redis.
-            subprocess.run([os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "reply",
-                            str(sent["inquiry_id"]), "answer for a"],
-                           env=live_server.env, cwd=ROOT, check=True, capture_output=True)
+            subprocess.run(
+                [os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "reply", str(sent["inquiry_id"]), "answer for a"],
+                env=live_server.env,
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
             got = stream_a.collect(lambda got: any(e.type == "unread" for e in got))
             assert [e.type for e in got] == ["message", "typing", "unread"]
             assert "answer for a" in got[0].data and got[2].data == "1"
@@ -141,7 +153,8 @@ def _state(server, token, message_id):
     path = server.env["DATABASE_URL"].removeprefix("sqlite:///")
     with sqlite3.connect(path) as conn:
         is_read, delivered_at = conn.execute(
-            "select is_read, delivered_at from product_messages where id = ?", (int(message_id),)).fetchone()
+            "select is_read, delivered_at from product_messages where id = ?", (int(message_id),)
+        ).fetchone()
     return "read" if is_read else ("delivered" if delivered_at else "sent")
 
 
@@ -152,9 +165,11 @@ def test_reconnect_replays_exactly_the_missed_messages_once_in_order(live_server
     ready(client)
     client.close()
     missed = [api_send(live_server, f"missed {i}", token)[0]["id"] for i in range(3)]
-    kwargs = {"last-event-id": {"last_event_id": first["id"]},
-              "after": {"after": first["id"]},
-              "both": {"after": 0, "last_event_id": first["id"]}}[how]
+    kwargs = {
+        "last-event-id": {"last_event_id": first["id"]},
+        "after": {"after": first["id"]},
+        "both": {"after": 0, "last_event_id": first["id"]},
+    }[how]
     again = stream(live_server, token, **kwargs)
     try:
         events = ready(again)
@@ -184,8 +199,9 @@ def test_heartbeat_on_an_idle_stream_and_a_closed_client_is_cleaned_up(live_serv
 def test_polling_an_unchanged_conversation_costs_a_204(live_server):
     first, token = api_send(live_server, "poll me")
     headers = {"X-Chat-Session": token, "HX-Request": "true"}
-    request = urllib.request.Request(f"{live_server.url}/embed/demo/products/1/messages?after={first['id']}",
-                                     headers=headers)
+    request = urllib.request.Request(
+        f"{live_server.url}/embed/demo/products/1/messages?after={first['id']}", headers=headers
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 204 and response.read() == b""
     second, _ = api_send(live_server, "new one", token)
@@ -201,11 +217,18 @@ def test_redis_restart_while_messages_flow_loses_nothing_and_duplicates_nothing(
     redis_cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     redis_proc = subprocess.Popen(redis_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert wait_for(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout
-                        .strip() == b"PONG")
-        env = prepared_env(tmp_path, f"sqlite:///{tmp_path}/restart.sqlite",
-                           redis_url=f"redis://127.0.0.1:{port}/0", LIVE_STATS_ENABLED="true",
-                           SSE_HEARTBEAT_SECONDS="1")
+        assert wait_for(
+            lambda: (
+                subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() == b"PONG"
+            )
+        )
+        env = prepared_env(
+            tmp_path,
+            f"sqlite:///{tmp_path}/restart.sqlite",
+            redis_url=f"redis://127.0.0.1:{port}/0",
+            LIVE_STATS_ENABLED="true",
+            SSE_HEARTBEAT_SECONDS="1",
+        )
         with LiveServer(env) as server:
             sessions = []
             for name in ("x", "y", "z"):
@@ -242,8 +265,13 @@ def test_two_instances_sharing_mariadb_and_redis_deliver_across(tmp_path):
     backends.require("mariadb")
     name, url = backends.create_mysql_database()
     try:
-        env = prepared_env(tmp_path, url, redis_url=backends.REDIS_URL, LIVE_STATS_ENABLED="true",
-                           LIVE_CHANNEL_PREFIX=f"chat-test-{uuid.uuid4().hex[:8]}:")
+        env = prepared_env(
+            tmp_path,
+            url,
+            redis_url=backends.REDIS_URL,
+            LIVE_STATS_ENABLED="true",
+            LIVE_CHANNEL_PREFIX=f"chat-test-{uuid.uuid4().hex[:8]}:",
+        )
         with LiveServer(env) as one, LiveServer(env) as two:
             first, token = api_send(one, "hello from one")
             client = stream(two, token, after=first["id"])

@@ -1,5 +1,6 @@
 """Response metrics from known fixtures: exact counts, percentiles, satisfaction, suggestions,
 per-day rows, the page, the CSV and the JSON API; bad periods are refused."""
+
 import csv
 import io
 import re
@@ -29,20 +30,30 @@ def app_config():
 
 
 def _inquiry(product, session, created, seconds=None, rating=None, waiting=False, assignee=None, asked=None):
-    inquiry = ProductInquiry(product_id=product.id, session_id=session, created_at=created,
-                             first_response_seconds=seconds, rating=rating, assigned_admin_id=assignee,
-                             first_response_at=created + timedelta(seconds=seconds) if seconds is not None else None,
-                             waiting_since=created if waiting else None)
+    inquiry = ProductInquiry(
+        product_id=product.id,
+        session_id=session,
+        created_at=created,
+        first_response_seconds=seconds,
+        rating=rating,
+        assigned_admin_id=assignee,
+        first_response_at=created + timedelta(seconds=seconds) if seconds is not None else None,
+        waiting_since=created if waiting else None,
+    )
     db.session.add(inquiry)
     db.session.flush()
-    db.session.add(ProductMessage(inquiry_id=inquiry.id, sender_type="customer", message_text="Which size?",
-                                  created_at=asked or created))
+    db.session.add(
+        ProductMessage(
+            inquiry_id=inquiry.id, sender_type="customer", message_text="Which size?", created_at=asked or created
+        )
+    )
     return inquiry
 
 
 def _view(question, session, at):
-    db.session.add(SuggestionView(question_id=question.id, product_id=question.product_id, session_id=session,
-                                  created_at=at))
+    db.session.add(
+        SuggestionView(question_id=question.id, product_id=question.product_id, session_id=session, created_at=at)
+    )
 
 
 @pytest.fixture
@@ -156,7 +167,7 @@ def test_names_are_escaped_on_the_page_and_kept_out_of_formulas_in_the_csv(app, 
     html = client.get("/admin/metrics").get_data(as_text=True)
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
     rows = list(csv.reader(io.StringIO(client.get("/admin/metrics.csv").get_data(as_text=True))))
-    assert ["waiting_by_product", "'=HYPERLINK(\"x\")<script>alert(1)</script>", "waiting", "1"] in rows
+    assert ["waiting_by_product", '\'=HYPERLINK("x")<script>alert(1)</script>', "waiting", "1"] in rows
 
 
 def test_csv_has_the_same_numbers(app, fixtures, admin):
@@ -183,16 +194,28 @@ def test_json_api(app, fixtures, admin):
     assert body["inquiries"] == 6 and body["first_response_seconds"] == {"median": 120, "p90": 3600}
     assert body["satisfaction"] == {"good": 3, "bad": 1, "good_share": 0.75}
     assert body["suggestions"] == {"openers": 3, "served_alone": 2}
-    assert body["days"][0] == {"date": "2026-11-20", "inquiries": 3, "answered": 3,
-                               "first_response_p50": 120, "first_response_p90": 600}
+    assert body["days"][0] == {
+        "date": "2026-11-20",
+        "inquiries": 3,
+        "answered": 3,
+        "first_response_p50": 120,
+        "first_response_p90": 600,
+    }
     assert body["waiting_now"] == 3
     assert app.test_client().get("/api/admin/metrics").status_code == 401
 
 
-@pytest.mark.parametrize("query, field", [
-    ("from=2026-13-01", "from"), ("to=yesterday", "to"), ("from=2026-11-26&to=2026-11-20", "from"),
-    ("from=2020-01-01&to=2026-11-20", "from"), ("days=12", "days"), ("site=nope", "site"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("from=2026-13-01", "from"),
+        ("to=yesterday", "to"),
+        ("from=2026-11-26&to=2026-11-20", "from"),
+        ("from=2020-01-01&to=2026-11-20", "from"),
+        ("days=12", "days"),
+        ("site=nope", "site"),
+    ],
+)
 def test_bad_periods_are_refused_naming_the_field(app, demo, admin, query, field):
     client, _, _ = admin
     api = client.get(f"/api/admin/metrics?{query}")

@@ -1,4 +1,5 @@
 """The checked-in migrations build exactly the models' schema, on each backend."""
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -33,8 +34,13 @@ def test_upgrade_builds_the_models_schema(empty_database_url):
         with db.engine.connect() as conn:
             from chat.services.search import is_search_object
 
-            context = MigrationContext.configure(conn, opts={
-                "compare_type": True, "include_name": lambda name, type_, parents: not is_search_object(name, type_)})
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "compare_type": True,
+                    "include_name": lambda name, type_, parents: not is_search_object(name, type_),
+                },
+            )
             diff = compare_metadata(context, db.metadata)
         tables = set(db.inspect(db.engine).get_table_names())
         db.engine.dispose()
@@ -53,7 +59,9 @@ def test_cascades_follow_the_seed(app):
         inquiry = ProductInquiry(product_id=product.id, session_id="s", assigned_admin_id=admin.id)
         db.session.add(inquiry)
         db.session.flush()
-        db.session.add(ProductMessage(inquiry_id=inquiry.id, sender_type="admin", sender_id=admin.id, message_text="hi"))
+        db.session.add(
+            ProductMessage(inquiry_id=inquiry.id, sender_type="admin", sender_id=admin.id, message_text="hi")
+        )
         db.session.commit()
         # Deleting an admin keeps the conversation, nulling the references.
         db.session.execute(db.delete(User).where(User.id == admin.id))
@@ -70,6 +78,7 @@ def test_cascades_follow_the_seed(app):
 
 def test_upgrading_keeps_every_conversation(empty_database_url):
     """Rebuilding `products` (SQLite batch mode) must not cascade-delete inquiries."""
+
     class Config(TestingConfig):
         SQLALCHEMY_DATABASE_URI = empty_database_url
 
@@ -77,22 +86,34 @@ def test_upgrading_keeps_every_conversation(empty_database_url):
     with app.app_context():
         upgrade(revision="04ce1c33ca70")
         with db.engine.begin() as conn:
-            conn.execute(db.text("INSERT INTO products (id, name, description, price, currency, stock, created_at, "
-                                 "updated_at) VALUES (7, 'Lamp', '', 59, 'EUR', 3, '2026-01-01', '2026-01-01')"))
-            conn.execute(db.text("INSERT INTO product_inquiries (id, product_id, session_id, customer_email, "
-                                 "email_consent_at, status, priority, created_at, updated_at, queue_key) VALUES "
-                                 "(1, 7, 'sess-one-xxxxxxxxxxxxxxxx', 'a@b.example', '2026-01-01', 'resolved', "
-                                 "'medium', '2026-01-01', '2026-01-01', 'k')"))
-            conn.execute(db.text("INSERT INTO product_messages (inquiry_id, sender_type, message_text, message_type, "
-                                 "is_read, created_at, system_event) VALUES (1, 'customer', 'hello', 'text', 0, "
-                                 "'2026-01-01', NULL), (1, 'admin', 'Marked resolved by Ann', 'system', 0, "
-                                 "'2026-01-02', 'status')"))
+            conn.execute(
+                db.text(
+                    "INSERT INTO products (id, name, description, price, currency, stock, created_at, "
+                    "updated_at) VALUES (7, 'Lamp', '', 59, 'EUR', 3, '2026-01-01', '2026-01-01')"
+                )
+            )
+            conn.execute(
+                db.text(
+                    "INSERT INTO product_inquiries (id, product_id, session_id, customer_email, "
+                    "email_consent_at, status, priority, created_at, updated_at, queue_key) VALUES "
+                    "(1, 7, 'sess-one-xxxxxxxxxxxxxxxx', 'a@b.example', '2026-01-01', 'resolved', "
+                    "'medium', '2026-01-01', '2026-01-01', 'k')"
+                )
+            )
+            conn.execute(
+                db.text(
+                    "INSERT INTO product_messages (inquiry_id, sender_type, message_text, message_type, "
+                    "is_read, created_at, system_event) VALUES (1, 'customer', 'hello', 'text', 0, "
+                    "'2026-01-01', NULL), (1, 'admin', 'Marked resolved by Ann', 'system', 0, "
+                    "'2026-01-02', 'status')"
+                )
+            )
         upgrade()
         with db.engine.connect() as conn:
-            product = conn.execute(db.text("SELECT s.public_id, p.external_id FROM products p "
-                                           "JOIN sites s ON s.id = p.site_id")).one()
-            messages = conn.execute(db.text("SELECT message_text, visibility FROM product_messages "
-                                            "ORDER BY id")).all()
+            product = conn.execute(
+                db.text("SELECT s.public_id, p.external_id FROM products p JOIN sites s ON s.id = p.site_id")
+            ).one()
+            messages = conn.execute(db.text("SELECT message_text, visibility FROM product_messages ORDER BY id")).all()
             shopper = conn.execute(db.text("SELECT session_id, email FROM shoppers")).one()
             words = conn.execute(db.text("SELECT word FROM inquiry_words WHERE inquiry_id = 1")).scalars().all()
         db.engine.dispose()

@@ -1,4 +1,5 @@
 """Private notes: other admins see them (live too); the customer never does, anywhere."""
+
 import re
 import uuid
 from datetime import timedelta
@@ -30,8 +31,11 @@ def _setup(app, admin):
 
 def _add_note(admin, inquiry_id, text):
     client, token, _ = admin
-    return client.post(f"/admin/inquiries/{inquiry_id}/notes", data={"text": text},
-                       headers={"X-CSRFToken": token, "HX-Request": "true"})
+    return client.post(
+        f"/admin/inquiries/{inquiry_id}/notes",
+        data={"text": text},
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+    )
 
 
 def _customer_sees(app, shopper, external, pid):
@@ -61,14 +65,18 @@ def test_a_note_never_reaches_the_customer(app, admin):
     html = response.get_data(as_text=True)
     assert "Private note" in html and marker in html and 'class="msg note internal"' in html
     # The JSON API too.
-    api = client.post(f"/api/admin/inquiries/{inquiry_id}/notes", json={"text": f"second {marker}"},
-                      headers={"X-CSRFToken": token})
+    api = client.post(
+        f"/api/admin/inquiries/{inquiry_id}/notes", json={"text": f"second {marker}"}, headers={"X-CSRFToken": token}
+    )
     assert api.status_code == 201
     assert api.get_json()["message_type"] == "note" and api.get_json()["visibility"] == "internal"
 
     # Then a real answer, so the conversation goes on around the notes.
-    answer = client.post(f"/admin/inquiries/{inquiry_id}/messages", data={"message_text": "Yes, up to 16 inch."},
-                         headers={"X-CSRFToken": token, "HX-Request": "true"})
+    answer = client.post(
+        f"/admin/inquiries/{inquiry_id}/messages",
+        data={"message_text": "Yes, up to 16 inch."},
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+    )
     assert answer.status_code == 201
 
     seen = _customer_sees(app, shopper, external, pid)
@@ -159,8 +167,10 @@ def test_an_empty_note_is_refused_and_nothing_is_stored(app, admin):
     assert response.status_code == 422 and "Please type a message." in response.get_data(as_text=True)
     api = client.post(f"/api/admin/inquiries/{inquiry_id}/notes", json={"note": "x"}, headers={"X-CSRFToken": token})
     assert api.status_code == 422 and api.get_json()["fields"] == {"text": "required"}
-    assert client.post("/api/admin/inquiries/999999/notes", json={"text": "x"},
-                       headers={"X-CSRFToken": token}).status_code == 404
+    assert (
+        client.post("/api/admin/inquiries/999999/notes", json={"text": "x"}, headers={"X-CSRFToken": token}).status_code
+        == 404
+    )
     # Customers cannot post notes (no admin session).
     assert app.test_client().post(f"/api/admin/inquiries/{inquiry_id}/notes", json={"text": "x"}).status_code == 401
     with app.app_context():

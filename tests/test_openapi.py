@@ -1,4 +1,5 @@
 """/api/openapi.json describes exactly the API the app serves: no more, no less."""
+
 import re
 
 import pytest
@@ -47,7 +48,8 @@ def test_a_new_undocumented_route_is_noticed():
     app = create_app(TestingConfig)
     app.add_url_rule("/api/probe/<external:external_id>", "probe", lambda external_id: "", methods=["PUT"])
     assert served(app) - documented(app.test_client().get("/api/openapi.json").get_json()) == {
-        ("/api/probe/{external_id}", "put")}
+        ("/api/probe/{external_id}", "put")
+    }
 
 
 def test_path_parameters_match_the_path(doc):
@@ -70,8 +72,7 @@ def test_every_operation_lists_its_errors_and_credentials(doc):
             assert statuses - set(range(200, 300)) <= set(ERRORS)
             for status, response in operation["responses"].items():
                 if int(status) >= 400:
-                    assert response["content"]["application/json"]["schema"] == {
-                        "$ref": "#/components/schemas/Error"}
+                    assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
             for requirement in operation["security"]:
                 assert set(requirement) <= schemes
             if path.startswith("/api/admin/"):
@@ -110,5 +111,6 @@ def test_the_document_is_valid_openapi_3_1(plain_app):
 
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", plain_app)
     schema.validate()  # against the OpenAPI 3.1 meta-schema; raises on the first error
-    assert sorted(f"{result.ok().method.upper()} {result.ok().path}" for result in schema.get_all_operations()) \
-        == sorted(f"{method.upper()} {path}" for path, method in served(plain_app) if path != "/api/openapi.json")
+    assert sorted(
+        f"{result.ok().method.upper()} {result.ok().path}" for result in schema.get_all_operations()
+    ) == sorted(f"{method.upper()} {path}" for path, method in served(plain_app) if path != "/api/openapi.json")

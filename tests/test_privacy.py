@@ -1,4 +1,5 @@
 """Purge, export and erase do exactly what they say; logs carry no text or addresses."""
+
 import json
 import logging
 import re
@@ -124,14 +125,21 @@ def test_purge_deletes_only_old_finished_conversations(app, runner, demo):
     pid = first_product_id(app)
     with app.app_context():
         ids = {}
-        for name, status, age_days in [("old-resolved", "resolved", 400), ("old-closed", "closed", 366),
-                                       ("old-pending", "pending", 400), ("new-resolved", "resolved", 10)]:
+        for name, status, age_days in [
+            ("old-resolved", "resolved", 400),
+            ("old-closed", "closed", 366),
+            ("old-pending", "pending", 400),
+            ("new-resolved", "resolved", 10),
+        ]:
             message = conversations.send_customer_message(pid, name + "-" + "z" * 20, f"{name} {MARK}").message
             inquiry = db.session.get(ProductInquiry, message.inquiry_id)
             inquiry.status = status
             db.session.commit()
-            db.session.execute(sa.update(ProductInquiry).where(ProductInquiry.id == inquiry.id)
-                               .values(updated_at=utcnow() - timedelta(days=age_days)))
+            db.session.execute(
+                sa.update(ProductInquiry)
+                .where(ProductInquiry.id == inquiry.id)
+                .values(updated_at=utcnow() - timedelta(days=age_days))
+            )
             db.session.commit()
             ids[name] = inquiry.id
     result = runner.invoke(args=["chat", "purge"])

@@ -1,5 +1,6 @@
 """Product Q&A and suggested answers: publishing from an inquiry, the public pages and
 API, the widget's suggestions, and that nothing private ever leaks into them."""
+
 import html
 import json
 import re
@@ -29,8 +30,9 @@ def external_id(app, product_id):
 
 
 def publish(client, auth, inquiry_id, question, answer):
-    response = client.post(f"/api/admin/inquiries/{inquiry_id}/publish", json={"question": question, "answer": answer},
-                           headers=auth)
+    response = client.post(
+        f"/api/admin/inquiries/{inquiry_id}/publish", json={"question": question, "answer": answer}, headers=auth
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
 
@@ -50,8 +52,13 @@ def test_publish_edit_withdraw_follow_on_every_public_place(app, api):
     client, auth = api
     pid = first_product_id(app)
     inquiry_id = make_inquiry(app, pid, "Hi, is the backpack waterproof? I'm Jane from 12 Elm Street")
-    entry = publish(client, auth, inquiry_id, "Is the backpack waterproof?",
-                    "It is water-resistant; a rain cover is in the bottom pocket.")
+    entry = publish(
+        client,
+        auth,
+        inquiry_id,
+        "Is the backpack waterproof?",
+        "It is water-resistant; a rain cover is in the bottom pocket.",
+    )
     assert entry["id"] >= 1 and entry["inquiry_id"] == inquiry_id and entry["product_id"] == pid
     qid = entry["id"]
 
@@ -77,8 +84,11 @@ def test_publish_edit_withdraw_follow_on_every_public_place(app, api):
     assert [q["id"] for q in found.get_json()["questions"]] == [qid]
 
     # Edit: every place shows the new text.
-    edited = client.put(f"/api/admin/questions/{qid}", headers=auth,
-                        json={"question": "Is the backpack waterproof in heavy rain?", "answer": "Use the rain cover."})
+    edited = client.put(
+        f"/api/admin/questions/{qid}",
+        headers=auth,
+        json={"question": "Is the backpack waterproof in heavy rain?", "answer": "Use the rain cover."},
+    )
     assert edited.status_code == 200 and edited.get_json()["answer"] == "Use the rain cover."
     assert "in heavy rain?" in client.get(f"/products/{pid}").get_data(as_text=True)
     [ld] = json_ld(client.get(f"/products/{pid}/questions/{qid}").get_data(as_text=True))
@@ -92,8 +102,10 @@ def test_publish_edit_withdraw_follow_on_every_public_place(app, api):
     assert client.get(f"/api/products/{pid}/suggestions?q=waterproof").get_json() == {"questions": []}
     assert suggestion_texts(Shopper(app), external_id(app, pid), "waterproof") == []
     assert client.delete(f"/api/admin/questions/{qid}", headers=auth).status_code == 404
-    assert client.put(f"/api/admin/questions/{qid}", headers=auth,
-                      json={"question": "back?", "answer": "no"}).status_code == 404
+    assert (
+        client.put(f"/api/admin/questions/{qid}", headers=auth, json={"question": "back?", "answer": "no"}).status_code
+        == 404
+    )
 
 
 def test_private_chat_text_never_reaches_suggestions_or_the_public_api(app, api):
@@ -101,8 +113,9 @@ def test_private_chat_text_never_reaches_suggestions_or_the_public_api(app, api)
     pid = first_product_id(app)
     marker = "zqx" + uuid.uuid4().hex[:10]
     inquiry_id = make_inquiry(app, pid, f"Is the backpack waterproof? My code is {marker}")
-    client.post(f"/api/admin/inquiries/{inquiry_id}/respond", json={"message_text": f"Yes, {marker} noted"},
-                headers=auth)
+    client.post(
+        f"/api/admin/inquiries/{inquiry_id}/respond", json={"message_text": f"Yes, {marker} noted"}, headers=auth
+    )
     publish(client, auth, inquiry_id, "Is the backpack waterproof?", "Yes, with the rain cover.")
     shopper = Shopper(app)
     external = external_id(app, pid)
@@ -150,8 +163,9 @@ def test_opening_a_suggestion_is_recorded_and_shown_on_the_shoppers_inquiry(app,
     with app.app_context():
         view = db.session.scalar(sa.select(SuggestionView))
         assert view.question_id == entry["id"] and view.product_id == pid
-        inquiry_id = db.session.scalar(sa.text("select id from product_inquiries where session_id = :s"),
-                                       {"s": view.session_id})
+        inquiry_id = db.session.scalar(
+            sa.text("select id from product_inquiries where session_id = :s"), {"s": view.session_id}
+        )
     inquiry_page = panel.get(f"/admin/inquiries/{inquiry_id}").get_data(as_text=True)
     opened_section = inquiry_page.split("Suggested answers the shopper opened", 1)[1]
     assert "Is the backpack waterproof?" in opened_section.split("</ul>", 1)[0]
@@ -168,33 +182,41 @@ def test_admin_publishes_from_the_inquiry_page_prefilled_then_edits_and_withdraw
     panel, csrf, _ = admin
     pid = first_product_id(app)
     inquiry_id = make_inquiry(app, pid, "Does the <b>hip belt</b> come off?")
-    panel.post(f"/admin/inquiries/{inquiry_id}/messages", data={"message_text": "Yes, it unclips.",
-                                                                 "csrf_token": csrf})
+    panel.post(f"/admin/inquiries/{inquiry_id}/messages", data={"message_text": "Yes, it unclips.", "csrf_token": csrf})
     page = panel.get(f"/admin/inquiries/{inquiry_id}").get_data(as_text=True)
     assert "Publish as Q&amp;A" in page.split('id="qa-card"', 1)[1]
     # The conversation's text is not on the page twice: the prefilled form loads when opened.
     assert page.count("Yes, it unclips.") == 1
     form = panel.get(f"/admin/inquiries/{inquiry_id}/questions/new", headers={"HX-Request": "true"}).get_data(
-        as_text=True)
+        as_text=True
+    )
     assert "Does the &lt;b&gt;hip belt&lt;/b&gt; come off?</textarea>" in form
     assert "Yes, it unclips.</textarea>" in form
     # Without the CSRF token nothing is published.
-    assert panel.post(f"/admin/inquiries/{inquiry_id}/questions",
-                      data={"question": "x?", "answer": "y"}).status_code == 400
+    assert (
+        panel.post(f"/admin/inquiries/{inquiry_id}/questions", data={"question": "x?", "answer": "y"}).status_code
+        == 400
+    )
     # A plain form post redirects back; HTMX gets the card.
-    done = panel.post(f"/admin/inquiries/{inquiry_id}/questions",
-                      data={"question": "Does the hip belt come off?", "answer": "Yes, it unclips.",
-                            "csrf_token": csrf})
+    done = panel.post(
+        f"/admin/inquiries/{inquiry_id}/questions",
+        data={"question": "Does the hip belt come off?", "answer": "Yes, it unclips.", "csrf_token": csrf},
+    )
     assert done.status_code == 302 and done.headers["Location"].endswith(f"/admin/inquiries/{inquiry_id}#qa-card")
     with app.app_context():
         qid = db.session.scalar(sa.select(PublishedQuestion.id))
-    card = panel.post(f"/admin/questions/{qid}", headers={"HX-Request": "true"},
-                      data={"question": "Can the hip belt be removed?", "answer": "Yes, it unclips.",
-                            "csrf_token": csrf}).get_data(as_text=True)
+    card = panel.post(
+        f"/admin/questions/{qid}",
+        headers={"HX-Request": "true"},
+        data={"question": "Can the hip belt be removed?", "answer": "Yes, it unclips.", "csrf_token": csrf},
+    ).get_data(as_text=True)
     assert "Published from this inquiry" in card and "Can the hip belt be removed?" in card
     assert "Can the hip belt be removed?" in panel.get(f"/products/{pid}").get_data(as_text=True)
-    bad = panel.post(f"/admin/inquiries/{inquiry_id}/questions", headers={"HX-Request": "true"},
-                     data={"question": "  ", "answer": "kept text", "csrf_token": csrf})
+    bad = panel.post(
+        f"/admin/inquiries/{inquiry_id}/questions",
+        headers={"HX-Request": "true"},
+        data={"question": "  ", "answer": "kept text", "csrf_token": csrf},
+    )
     assert bad.status_code == 422 and "kept text</textarea>" in bad.get_data(as_text=True)
     panel.post(f"/admin/questions/{qid}/withdraw", data={"csrf_token": csrf})
     assert "hip belt" not in panel.get(f"/products/{pid}").get_data(as_text=True)
@@ -202,15 +224,18 @@ def test_admin_publishes_from_the_inquiry_page_prefilled_then_edits_and_withdraw
         assert db.session.scalar(sa.select(sa.func.count(PublishedQuestion.id))) == 1  # kept, withdrawn
 
 
-@pytest.mark.parametrize("body, status, fields", [
-    ({}, 422, {"question"}),
-    ({"question": "ok?"}, 422, {"answer"}),
-    ({"question": "", "answer": " "}, 422, {"question", "answer"}),
-    ({"question": 5, "answer": ["x"]}, 422, {"question", "answer"}),
-    ({"question": "x" * 1001, "answer": "fine"}, 422, {"question"}),
-    ({"question": "nul\x00?", "answer": "fine"}, 422, {"question"}),
-    ({"question": "fine?", "answer": "\ud800"}, 422, {"answer"}),
-])
+@pytest.mark.parametrize(
+    "body, status, fields",
+    [
+        ({}, 422, {"question"}),
+        ({"question": "ok?"}, 422, {"answer"}),
+        ({"question": "", "answer": " "}, 422, {"question", "answer"}),
+        ({"question": 5, "answer": ["x"]}, 422, {"question", "answer"}),
+        ({"question": "x" * 1001, "answer": "fine"}, 422, {"question"}),
+        ({"question": "nul\x00?", "answer": "fine"}, 422, {"question"}),
+        ({"question": "fine?", "answer": "\ud800"}, 422, {"answer"}),
+    ],
+)
 def test_bad_publish_bodies_name_the_fields_and_publish_nothing(app, api, body, status, fields):
     client, auth = api
     inquiry_id = make_inquiry(app, first_product_id(app), "q")
@@ -225,12 +250,22 @@ def test_hostile_requests_are_refused(app, api):
     client, auth = api
     pid = first_product_id(app)
     inquiry_id = make_inquiry(app, pid, "q")
-    assert client.post(f"/api/admin/inquiries/{inquiry_id}/publish",
-                       json={"question": "a?", "answer": "b"}).status_code == 401
-    assert client.post("/api/admin/inquiries/99999/publish", json={"question": "a?", "answer": "b"},
-                       headers=auth).status_code == 404
-    assert client.post(f"/api/admin/inquiries/{inquiry_id}/publish", data="{", content_type="application/json",
-                       headers=auth).status_code == 400
+    assert (
+        client.post(f"/api/admin/inquiries/{inquiry_id}/publish", json={"question": "a?", "answer": "b"}).status_code
+        == 401
+    )
+    assert (
+        client.post(
+            "/api/admin/inquiries/99999/publish", json={"question": "a?", "answer": "b"}, headers=auth
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/api/admin/inquiries/{inquiry_id}/publish", data="{", content_type="application/json", headers=auth
+        ).status_code
+        == 400
+    )
     assert client.get("/api/products/99999/questions").status_code == 404
     assert client.get(f"/api/products/{pid}/suggestions?q=%FF").status_code == 400
     # FTS syntax and markup in the query are plain words.
@@ -264,8 +299,9 @@ def test_the_publish_form_is_prefilled_without_internal_notes(app, admin):
     with app.app_context():
         from chat.services import conversations
 
-        conversations.add_admin_message(inquiry_id, f"Private: customer is VIP {marker}", message_type="note",
-                                        visibility="internal")
+        conversations.add_admin_message(
+            inquiry_id, f"Private: customer is VIP {marker}", message_type="note", visibility="internal"
+        )
         conversations.add_admin_message(inquiry_id, "Yes, order by Wednesday noon.")
     card = panel.get(f"/admin/inquiries/{inquiry_id}/questions/new").get_data(as_text=True)
     assert "Can I get it by Friday?</textarea>" in card and "Yes, order by Wednesday noon.</textarea>" in card
@@ -284,12 +320,14 @@ def test_erasing_a_customer_erases_the_suggestions_they_opened_and_keeps_the_pub
     shopper.send(external, "Thanks")
     with app.app_context():
         session_id = db.session.scalar(sa.select(SuggestionView.session_id))
-        inquiry_id = db.session.scalar(sa.text("select id from product_inquiries where session_id = :s"),
-                                       {"s": session_id})
+        inquiry_id = db.session.scalar(
+            sa.text("select id from product_inquiries where session_id = :s"), {"s": session_id}
+        )
     assert client.post("/api/admin/customers/erase", json={"inquiry_id": inquiry_id}, headers=auth).status_code == 200
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(SuggestionView.id))) == 0
     # Erasing the customer the entry was published from leaves the public entry (it is the shop's text).
-    assert client.post("/api/admin/customers/erase", json={"inquiry_id": published_from},
-                       headers=auth).status_code == 200
+    assert (
+        client.post("/api/admin/customers/erase", json={"inquiry_id": published_from}, headers=auth).status_code == 200
+    )
     assert client.get(f"/api/products/{pid}/questions").get_json()["count"] == 1

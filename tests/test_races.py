@@ -1,4 +1,5 @@
 """Retries and double clicks that arrive at the same moment: stored once, answered 2xx."""
+
 import threading
 import uuid
 
@@ -36,8 +37,9 @@ def _bearer(app):
 
 def _texts(app, inquiry_id):
     with app.app_context():
-        return db.session.scalars(sa.select(ProductMessage.message_text).filter_by(inquiry_id=inquiry_id)
-                                  .order_by(ProductMessage.id)).all()
+        return db.session.scalars(
+            sa.select(ProductMessage.message_text).filter_by(inquiry_id=inquiry_id).order_by(ProductMessage.id)
+        ).all()
 
 
 def test_racing_admin_retries_store_one_answer_and_one_note(app, demo):
@@ -46,8 +48,11 @@ def test_racing_admin_retries_store_one_answer_and_one_note(app, demo):
     client_id = str(uuid.uuid4())
 
     def respond(_):
-        response = app.test_client().post(f"/api/admin/inquiries/{inquiry_id}/respond", headers=auth,
-                                          json={"message_text": "Yes, fully.", "client_message_id": client_id})
+        response = app.test_client().post(
+            f"/api/admin/inquiries/{inquiry_id}/respond",
+            headers=auth,
+            json={"message_text": "Yes, fully.", "client_message_id": client_id},
+        )
         return response.status_code, response.get_json()
 
     results = _at_once(6, respond)
@@ -62,8 +67,11 @@ def test_two_first_answers_at_once_leave_one_status_note(app, demo):
     auth = _bearer(app)
 
     def respond(i):
-        return app.test_client().post(f"/api/admin/inquiries/{inquiry_id}/respond", headers=auth,
-                                      json={"message_text": f"Answer {i}"}).status_code
+        return (
+            app.test_client()
+            .post(f"/api/admin/inquiries/{inquiry_id}/respond", headers=auth, json={"message_text": f"Answer {i}"})
+            .status_code
+        )
 
     assert _at_once(2, respond) == [201, 201]
     texts = _texts(app, inquiry_id)
@@ -72,16 +80,18 @@ def test_two_first_answers_at_once_leave_one_status_note(app, demo):
 
 def test_racing_customer_retries_store_one_message(app, demo):
     product_id = first_product_id(app)
-    first = app.test_client().post(f"/api/products/{product_id}/messages",
-                                   json={"message_text": "hello", "sender_type": "customer"})
+    first = app.test_client().post(
+        f"/api/products/{product_id}/messages", json={"message_text": "hello", "sender_type": "customer"}
+    )
     token = first.headers["X-Chat-Session"]
     client_id = str(uuid.uuid4())
 
     def send(_):
         response = app.test_client().post(
-            f"/api/products/{product_id}/messages", headers={"X-Chat-Session": token},
-            json={"message_text": "Do you ship to Norway?", "sender_type": "customer",
-                  "client_message_id": client_id})
+            f"/api/products/{product_id}/messages",
+            headers={"X-Chat-Session": token},
+            json={"message_text": "Do you ship to Norway?", "sender_type": "customer", "client_message_id": client_id},
+        )
         return response.status_code, response.get_json()["id"]
 
     results = _at_once(6, send)
@@ -102,9 +112,11 @@ def test_racing_html_answers_with_one_client_id(app, demo):
     def answer(_):
         browser = app.test_client()
         browser.set_cookie("session", cookie)
-        return browser.post(f"/admin/inquiries/{inquiry_id}/messages",
-                            data={"message_text": "Blue and red.", "client_message_id": client_id},
-                            headers={"HX-Request": "true", "X-CSRFToken": token}).status_code
+        return browser.post(
+            f"/admin/inquiries/{inquiry_id}/messages",
+            data={"message_text": "Blue and red.", "client_message_id": client_id},
+            headers={"HX-Request": "true", "X-CSRFToken": token},
+        ).status_code
 
     assert sorted(_at_once(4, answer)) == [200, 200, 200, 201]
     assert _texts(app, inquiry_id).count("Blue and red.") == 1

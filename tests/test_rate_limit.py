@@ -1,4 +1,5 @@
 """Flask-Limiter stops floods of messages, and guessing of admin passwords."""
+
 import pytest
 
 from chat.models import ProductMessage
@@ -21,19 +22,26 @@ def test_a_flood_of_messages_is_refused_with_429(app, demo):
     assert "Retry-After" in limited.headers and "faster than we can take them" in limited.get_data(as_text=True)
     assert count(app, ProductMessage) == 4
     # One budget, whichever way the messages come in.
-    api = shopper.client.post(f"/api/products/{pid}/messages", json={"message_text": "more"},
-                              headers={"X-Chat-Session": shopper.token})
+    api = shopper.client.post(
+        f"/api/products/{pid}/messages", json={"message_text": "more"}, headers={"X-Chat-Session": shopper.token}
+    )
     assert api.status_code == 429 and "error" in api.get_json()
 
 
 def _first_message(app, product_id, ip, token=None, text="hello"):
     headers = {"X-Chat-Session": token} if token else {}
-    return app.test_client().post(f"/api/products/{product_id}/messages", json={"message_text": text},
-                                  headers=headers, environ_base={"REMOTE_ADDR": ip})
+    return app.test_client().post(
+        f"/api/products/{product_id}/messages",
+        json={"message_text": text},
+        headers=headers,
+        environ_base={"REMOTE_ADDR": ip},
+    )
 
 
-@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
-                                          "CHAT_NEW_SESSIONS_PER_IP": "3/minute"}])
+@pytest.mark.parametrize(
+    "app_config",
+    [{"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://", "CHAT_NEW_SESSIONS_PER_IP": "3/minute"}],
+)
 def test_one_address_cannot_mint_sessions_without_end(app, demo):
     pid = first_product_id(app)
     minted = [_first_message(app, pid, "203.0.113.5") for _ in range(4)]
@@ -48,8 +56,10 @@ def test_one_address_cannot_mint_sessions_without_end(app, demo):
     assert _first_message(app, pid, "198.51.100.7").status_code == 201
 
 
-@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
-                                          "CHAT_NEW_INQUIRIES_PER_IP": "2/minute"}])
+@pytest.mark.parametrize(
+    "app_config",
+    [{"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://", "CHAT_NEW_INQUIRIES_PER_IP": "2/minute"}],
+)
 def test_one_address_cannot_open_conversations_without_end(app, demo):
     from .chat_helpers import messages_of
 
@@ -74,14 +84,18 @@ def _product_ids(app):
         return db.session.scalars(sa.select(Product.id).order_by(Product.id)).all()
 
 
-@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
-                                          "CHAT_TYPING_RATE_LIMIT": "2/minute"}])
+@pytest.mark.parametrize(
+    "app_config",
+    [{"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://", "CHAT_TYPING_RATE_LIMIT": "2/minute"}],
+)
 def test_typing_signals_are_limited_per_session(app, demo):
     pid = first_product_id(app)
     token = _first_message(app, pid, "203.0.113.20").headers["X-Chat-Session"]
     client = app.test_client()
-    statuses = [client.post(f"/embed/demo/products/{pid}/typing", headers={"X-Chat-Session": token}).status_code
-                for _ in range(3)]
+    statuses = [
+        client.post(f"/embed/demo/products/{pid}/typing", headers={"X-Chat-Session": token}).status_code
+        for _ in range(3)
+    ]
     assert statuses == [204, 204, 429]
 
 
@@ -167,8 +181,9 @@ def test_only_failures_count(app, demo):
 def test_failed_logins_are_limited_per_address(app, admin, demo):
     app.config["LOGIN_FAILURES_PER_IP"] = "4/15 minutes"
     sprayer = client_at(app, "10.0.0.3")
-    statuses = [sprayer.post("/admin/login", data=form(sprayer, f"user{i}@example.com", "guess")).status_code
-                for i in range(4)]
+    statuses = [
+        sprayer.post("/admin/login", data=form(sprayer, f"user{i}@example.com", "guess")).status_code for i in range(4)
+    ]
     assert statuses == [401] * 4
     # A fifth account from the same address: paused, even with a right password.
     assert_paused(sprayer.post("/admin/login", data=form(sprayer, demo["admin_email"], demo["admin_password"])))
@@ -180,8 +195,12 @@ def test_failed_logins_are_limited_per_address(app, admin, demo):
 def test_wrong_current_passwords_on_the_account_page_are_limited(app, admin, demo):
     app.config["LOGIN_FAILURES_PER_ACCOUNT"] = "2/15 minutes"
     client, token, _ = admin
-    data = {"current_password": "guess", "new_password": "new-password-1", "confirm_password": "new-password-1",
-            "csrf_token": token}
+    data = {
+        "current_password": "guess",
+        "new_password": "new-password-1",
+        "confirm_password": "new-password-1",
+        "csrf_token": token,
+    }
     assert [client.post("/admin/account/password", data=data).status_code for _ in range(2)] == [403, 403]
     data["current_password"] = demo["admin_password"]
     assert_paused(client.post("/admin/account/password", data=data), page_text="Your account")
@@ -189,6 +208,13 @@ def test_wrong_current_passwords_on_the_account_page_are_limited(app, admin, dem
     # Another admin's password change is not affected.
     bo = app.test_client()
     bo_token = admin_login(bo, BO_EMAIL, BO_PASSWORD)
-    changed = bo.post("/admin/account/password", data={"current_password": BO_PASSWORD, "csrf_token": bo_token,
-                                                       "new_password": "bo-password-2", "confirm_password": "bo-password-2"})
+    changed = bo.post(
+        "/admin/account/password",
+        data={
+            "current_password": BO_PASSWORD,
+            "csrf_token": bo_token,
+            "new_password": "bo-password-2",
+            "confirm_password": "bo-password-2",
+        },
+    )
     assert changed.status_code == 302

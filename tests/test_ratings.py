@@ -1,4 +1,5 @@
 """Satisfaction: once the shop marks a question answered, its shopper (only) can rate the answer."""
+
 import sqlalchemy as sa
 
 from chat.extensions import db
@@ -69,13 +70,17 @@ def test_the_admin_sees_the_rating_live_on_the_inquiry_and_in_the_list(app, admi
 def test_only_a_resolved_inquiry_can_be_rated(app, admin):
     shopper, external, pid, inquiry_id = _asked(app, admin, resolve=False)
     assert "Was this answer helpful?" not in shopper.conversation(external)
-    api = app.test_client().post(f"/api/products/{pid}/rating", json={"rating": "good"},
-                                 headers={"X-Chat-Session": shopper.token})
+    api = app.test_client().post(
+        f"/api/products/{pid}/rating", json={"rating": "good"}, headers={"X-Chat-Session": shopper.token}
+    )
     assert api.status_code == 409 and api.get_json()["fields"] == {"status": "not resolved"}
     # Resolved, then the shopper writes again: open again, no rating (the widget says so).
     client, token, _ = admin
-    client.post(f"/admin/inquiries/{inquiry_id}/status", data={"status": "resolved"},
-                headers={"X-CSRFToken": token, "HX-Request": "true"})
+    client.post(
+        f"/admin/inquiries/{inquiry_id}/status",
+        data={"status": "resolved"},
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+    )
     shopper.send(external, "One more thing")
     html = _rate(shopper, external, rating="good").get_data(as_text=True)
     assert "once the shop has marked your question answered" in html
@@ -87,8 +92,11 @@ def test_only_a_resolved_inquiry_can_be_rated(app, admin):
 def test_customer_api_rating_is_for_the_callers_own_inquiry(app, admin):
     shopper, external, pid, inquiry_id = _asked(app, admin)
     api = app.test_client()
-    ok = api.post(f"/api/products/{pid}/rating", json={"rating": "bad", "comment": "Too slow"},
-                  headers={"X-Chat-Session": shopper.token})
+    ok = api.post(
+        f"/api/products/{pid}/rating",
+        json={"rating": "bad", "comment": "Too slow"},
+        headers={"X-Chat-Session": shopper.token},
+    )
     assert ok.status_code == 200
     assert ok.get_json()["rating"] == "bad" and ok.get_json()["comment"] == "Too slow"
     bad = api.post(f"/api/products/{pid}/rating", json={"rating": "meh"}, headers={"X-Chat-Session": shopper.token})

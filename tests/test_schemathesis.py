@@ -5,6 +5,7 @@ with a conversation and as an admin with a bearer token. No answer may be a
 5xx, or a status, content type, header or body the document does not list;
 a rejected request (4xx) stores no row in any table.
 """
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -23,8 +24,13 @@ from config import TestingConfig
 from .backends import IN_CI
 from .hostile import build_world, table_counts
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 EXAMPLES = 25  # per operation and database
 
 
@@ -41,8 +47,9 @@ schema.config.generation.update(max_examples=EXAMPLES)
 
 @schema.parametrize()
 @schema.given(real_ids=st.booleans(), caller=st.sampled_from(["own", "other"]))
-@settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=IN_CI,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES, deadline=None, database=None, derandomize=IN_CI, suppress_health_check=list(HealthCheck)
+)
 def test_api_answers_as_documented(case, real_ids, caller, app, world):
     """caller "own": the bearer token (admins) or the conversation's session header (customers);
     "other": the admin's login cookie with its CSRF token, or a customer with no session yet."""
@@ -68,5 +75,6 @@ def test_api_answers_as_documented(case, real_ids, caller, app, world):
     response = case.call(app=app, headers=headers, cookies=cookies)
     case.validate_response(response, checks=CHECKS, headers=headers)
     if 400 <= response.status_code < 500:
-        assert table_counts(app) == before, f"{case.method} {case.formatted_path} stored rows and answered " \
-                                            f"{response.status_code}"
+        assert table_counts(app) == before, (
+            f"{case.method} {case.formatted_path} stored rows and answered {response.status_code}"
+        )

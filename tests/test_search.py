@@ -1,4 +1,5 @@
 """The admin list's text search: our word index over each inquiry's messages, one service function."""
+
 import sqlalchemy as sa
 
 from chat.extensions import db
@@ -33,8 +34,18 @@ def test_search_finds_words_in_any_message_by_prefix(app, demo):
 def test_search_input_is_words_only(app, demo):
     pid = first_product_id(app)
     hit = make_inquiry(app, pid, "cover for rain")
-    for hostile in ('"cover', "cover*", "+cover -rain", "cover)", "NEAR(cover rain)", "cover OR", "' OR 1=1 --",
-                    "%", "_", "\\"):
+    for hostile in (
+        '"cover',
+        "cover*",
+        "+cover -rain",
+        "cover)",
+        "NEAR(cover rain)",
+        "cover OR",
+        "' OR 1=1 --",
+        "%",
+        "_",
+        "\\",
+    ):
         found = _found(app, hostile)
         assert found <= {hit}  # never an error, never everything by accident
     assert _found(app, "%") == set() and _found(app, "_") == set()
@@ -52,8 +63,12 @@ def test_search_follows_erasure_and_email_prefix(app, demo):
     assert _found(app, "zippers") == set()
     # The index holds no word of erased messages either.
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(InquiryWord).where(
-            InquiryWord.inquiry_id == inquiry_id)) == 0
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).select_from(InquiryWord).where(InquiryWord.inquiry_id == inquiry_id)
+            )
+            == 0
+        )
 
 
 def test_search_folds_case_and_accents_and_finds_words_across_a_conversation(app, demo):
@@ -70,8 +85,7 @@ def test_search_folds_case_and_accents_and_finds_words_across_a_conversation(app
 def test_a_common_word_and_a_rare_one_find_the_same_page(app, demo, monkeypatch):
     """Common words walk the queue, rare ones start from their inquiries: same rows either way."""
     pid = first_product_id(app)
-    with_both = [make_inquiry(app, pid + n % 3, f"Question {n} about the hinge")
-                 for n in range(6)]
+    with_both = [make_inquiry(app, pid + n % 3, f"Question {n} about the hinge") for n in range(6)]
     make_inquiry(app, pid, "Nothing in common here")
     with app.app_context():
         conversations.add_admin_message(with_both[2], "The hinge is brass.")

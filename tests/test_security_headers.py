@@ -1,4 +1,5 @@
 """Every response carries the security headers; scripts only from our own origin."""
+
 import re
 
 from .chat_helpers import admin_login, first_product_id, make_inquiry
@@ -37,8 +38,13 @@ def test_no_page_carries_inline_script(app, client, demo):
     pid = first_product_id(app)
     admin = app.test_client()
     admin_login(admin, demo["admin_email"], demo["admin_password"])
-    pages = [client.get("/"), client.get(f"/products/{pid}"), client.get("/admin/login"), admin.get("/admin"),
-             admin.get("/admin/tokens")]
+    pages = [
+        client.get("/"),
+        client.get(f"/products/{pid}"),
+        client.get("/admin/login"),
+        admin.get("/admin"),
+        admin.get("/admin/tokens"),
+    ]
     for page in pages:
         html = page.get_data(as_text=True)
         # Every <script> has a src; no inline handlers (CSP would block them).

@@ -1,4 +1,5 @@
 """Start the real server process (gunicorn, gevent worker) and fetch pages over HTTP."""
+
 import urllib.request
 
 from .live_server import LiveServer, prepared_env

@@ -1,4 +1,5 @@
 """Sites in the admin panel: create, edit, keys shown once, revoke, rotate, the snippet; escaping."""
+
 import html
 import re
 
@@ -65,7 +66,9 @@ def test_sites_pages_need_a_login_and_posts_need_the_csrf_token(app, demo, admin
 
 def test_create_with_bad_input_shows_errors_next_to_the_fields_and_stores_nothing(app, admin):
     client, token = admin
-    response = post(client, token, "/admin/sites", name="", origins="ftp://shop.example\nhttps://ok.example\nhttps://a;b")
+    response = post(
+        client, token, "/admin/sites", name="", origins="ftp://shop.example\nhttps://ok.example\nhttps://a;b"
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert re.search(r'id="site-name-error">Please fill in name', page)
@@ -82,8 +85,10 @@ def test_create_shows_the_key_once_and_the_snippet_names_the_site(app, admin):
     key = shown_key(page)
     assert key and key.startswith("pcs_") and api_status(app, key) == 200
     snippet = html.unescape(re.search(r'<code id="snippet">([^<]+)</code>', page).group(1))
-    assert snippet == (f'<script src="http://localhost/widget.js" data-site="{public_id}" '
-                       f'data-product="THEIR_PRODUCT_ID" async></script>')
+    assert snippet == (
+        f'<script src="http://localhost/widget.js" data-site="{public_id}" '
+        f'data-product="THEIR_PRODUCT_ID" async></script>'
+    )
     # The live preview: the loader itself, on this page.
     assert f'<script src="http://localhost/widget.js" data-site="{public_id}" data-product="preview" async>' in page
     assert re.search(r'src="/static/js/copy\.[0-9a-f]{12}\.js"', page) and 'data-copy="#snippet"' in page
@@ -102,8 +107,13 @@ def test_edit_name_and_origins(app, admin):
     public_id, _ = create_site(client, token)
     bad = post(client, token, f"/admin/sites/{public_id}", name="Shop A", origins="https://a.example/shop")
     assert bad.status_code == 422 and 'id="site-origins-error"' in bad.get_data(as_text=True)
-    good = post(client, token, f"/admin/sites/{public_id}", name="Shop Alpha",
-                origins="https://A.example\nhttps://www.a.example\nhttps://a.example")
+    good = post(
+        client,
+        token,
+        f"/admin/sites/{public_id}",
+        name="Shop Alpha",
+        origins="https://A.example\nhttps://www.a.example\nhttps://a.example",
+    )
     assert good.status_code == 303
     with app.app_context():
         site = sites.get(public_id)
@@ -162,10 +172,12 @@ def test_every_user_text_on_the_sites_pages_is_escaped(app, admin):
     client, token = admin
     public_id, page = create_site(client, token, name=EVIL)
     post(client, token, f"/admin/sites/{public_id}/keys", name=EVIL)
-    pages = [client.get(f"/admin/sites/{public_id}").get_data(as_text=True),
-             client.get("/admin/sites").get_data(as_text=True),
-             post(client, token, "/admin/sites", name=EVIL, origins=EVIL).get_data(as_text=True),
-             post(client, token, f"/admin/sites/{public_id}", name=EVIL, origins="bad<origin>").get_data(as_text=True)]
+    pages = [
+        client.get(f"/admin/sites/{public_id}").get_data(as_text=True),
+        client.get("/admin/sites").get_data(as_text=True),
+        post(client, token, "/admin/sites", name=EVIL, origins=EVIL).get_data(as_text=True),
+        post(client, token, f"/admin/sites/{public_id}", name=EVIL, origins="bad<origin>").get_data(as_text=True),
+    ]
     for page in pages:
         assert "<script>alert" not in page and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;" in page
     assert "bad&lt;origin&gt;" in pages[3]
@@ -187,15 +199,22 @@ def test_a_placeholder_product_says_where_it_was_seen(app, admin):
     public_id, _ = create_site(client, token, name=EVIL)
     with app.app_context():
         site = sites.get(public_id)
-        product = Product(site_id=site.id, external_id="P-1", name="<b>Mug</b> | Shop",
-                          page_url='https://a.example/mug?a=1&b="2"', synced_at=None)
+        product = Product(
+            site_id=site.id,
+            external_id="P-1",
+            name="<b>Mug</b> | Shop",
+            page_url='https://a.example/mug?a=1&b="2"',
+            synced_at=None,
+        )
         db.session.add(product)
         db.session.commit()
         product_id = product.id
     inquiry_id = make_inquiry(app, product_id, "Is it big?")
     page = client.get(f"/admin/inquiries/{inquiry_id}").get_data(as_text=True)
-    assert ('Seen on <a href="https://a.example/mug?a=1&amp;b=&#34;2&#34;" target="_blank" '
-            'rel="noopener noreferrer nofollow">') in page
+    assert (
+        'Seen on <a href="https://a.example/mug?a=1&amp;b=&#34;2&#34;" target="_blank" '
+        'rel="noopener noreferrer nofollow">'
+    ) in page
     assert "has not synced this product yet" in page
     assert "<b>Mug</b>" not in page and "&lt;b&gt;Mug&lt;/b&gt;" in page
     assert '<p class="site-name">&lt;script&gt;' in page

@@ -1,5 +1,6 @@
 """Driving the chat widget in a browser: the launcher (in the loader's shadow root) and the
 chat page in its iframe. Playwright's CSS selectors pierce open shadow roots."""
+
 import os
 import re
 import subprocess
@@ -56,8 +57,13 @@ class Widget:
 
 def admin_reply(server, inquiry_id, text):
     """The shop answers from another process (as `flask chat reply` would): needs Redis to arrive live."""
-    subprocess.run([os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "reply", str(inquiry_id), text],
-                   env=server.env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "reply", str(inquiry_id), text],
+        env=server.env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
 
 
 def last_inquiry_id(server):

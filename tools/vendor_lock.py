@@ -4,6 +4,7 @@ The files are committed so that a newcomer needs only Python; the lock records
 each one's npm package, version, npm integrity and SHA-256, and a test checks
 the committed files against it.
 """
+
 import hashlib
 import json
 import os
@@ -20,8 +21,12 @@ def main():
         with open(os.path.join(HERE, name), "rb") as fh:
             digest = hashlib.sha256(fh.read()).hexdigest()
         meta = lock[f"node_modules/{package}"]
-        entries[name] = {"package": package, "version": meta["version"], "npm_integrity": meta["integrity"],
-                         "sha256": digest}
+        entries[name] = {
+            "package": package,
+            "version": meta["version"],
+            "npm_integrity": meta["integrity"],
+            "sha256": digest,
+        }
     with open(os.path.join(HERE, "vendor.lock.json"), "w") as fh:
         json.dump(entries, fh, indent=2, sort_keys=True)
         fh.write("\n")

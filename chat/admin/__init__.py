@@ -1,4 +1,5 @@
 """The shop's admin panel: login, inquiry list, inquiry view, live stream."""
+
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

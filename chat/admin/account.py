@@ -1,4 +1,5 @@
 """The admin's own account: password, public name, and the sessions they are logged in with."""
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -10,9 +11,13 @@ from .auth import per_user_password
 def account_page(status=200, headers=None, **errors):
     """The account page, with the form errors given (``password_error``, ``name_error``)."""
     site = sites.find(sites.DEMO_SITE_ID)
-    context = dict(sessions=admin_sessions.sessions_of(current_user), shop_name=site.name if site else "the shop",
-                   password_error=None, name_error=None,
-                   public_name=current_user.public_name or "")
+    context = dict(
+        sessions=admin_sessions.sessions_of(current_user),
+        shop_name=site.name if site else "the shop",
+        password_error=None,
+        name_error=None,
+        public_name=current_user.public_name or "",
+    )
     context.update(errors)
     return render_template("admin/account.html", **context), status, headers or {}
 
@@ -28,9 +33,12 @@ def account():
 def change_password():
     """New password (the current one required); every other session ends, this one goes on."""
     try:
-        ended = admin_sessions.change_password(current_user, request.form.get("current_password", ""),
-                                               request.form.get("new_password", ""),
-                                               request.form.get("confirm_password", ""))
+        ended = admin_sessions.change_password(
+            current_user,
+            request.form.get("current_password", ""),
+            request.form.get("new_password", ""),
+            request.form.get("confirm_password", ""),
+        )
     except ServiceError as error:
         return account_page(status=error.status, password_error=error.message)
     flash(f"Your password is changed. {_ended(ended)}.")

@@ -1,4 +1,5 @@
 """Admin login with Flask-Login over server-side sessions; every admin route requires it."""
+
 import hashlib
 import math
 import time
@@ -64,13 +65,28 @@ def _failed(status):
     return lambda response: response.status_code == status
 
 
-per_account = limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"], key_func=_account_key,
-                            methods=["POST"], scope="login-account", deduct_when=_failed(401))
-per_ip = limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_IP"], key_func=get_remote_address,
-                       methods=["POST"], scope="login-ip", deduct_when=_failed(401))
+per_account = limiter.limit(
+    lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"],
+    key_func=_account_key,
+    methods=["POST"],
+    scope="login-account",
+    deduct_when=_failed(401),
+)
+per_ip = limiter.limit(
+    lambda: current_app.config["LOGIN_FAILURES_PER_IP"],
+    key_func=get_remote_address,
+    methods=["POST"],
+    scope="login-ip",
+    deduct_when=_failed(401),
+)
 # A stolen session must not become a way to guess the password either.
-per_user_password = limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"], key_func=_user_key,
-                                  methods=["POST"], scope="password-user", deduct_when=_failed(403))
+per_user_password = limiter.limit(
+    lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"],
+    key_func=_user_key,
+    methods=["POST"],
+    scope="password-user",
+    deduct_when=_failed(403),
+)
 
 
 def retry_after_seconds():
@@ -83,8 +99,7 @@ def retry_after_seconds():
 def paused_message(seconds):
     minutes = math.ceil(seconds / 60)
     wait = "a minute" if minutes <= 1 else f"{minutes} minutes"
-    return (f"Too many failed attempts. To keep the account safe we have paused them; "
-            f"please try again in {wait}.")
+    return f"Too many failed attempts. To keep the account safe we have paused them; please try again in {wait}."
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -93,15 +108,21 @@ def too_many_failures(error):
     seconds = retry_after_seconds()
     headers = {"Retry-After": str(seconds)}
     if request.endpoint == "admin.login":
-        page = render_template("admin/login.html", error=paused_message(seconds),
-                               email=admin_sessions.normalise_email(request.form.get("email", "")))
+        page = render_template(
+            "admin/login.html",
+            error=paused_message(seconds),
+            email=admin_sessions.normalise_email(request.form.get("email", "")),
+        )
         return page, 429, headers
     if request.endpoint == "admin.change_password":
         from .account import account_page
 
         return account_page(password_error=paused_message(seconds), status=429, headers=headers)
-    return render_template("errors/page.html", code=429, name="Too Many Requests",
-                           message=paused_message(seconds)), 429, headers
+    return (
+        render_template("errors/page.html", code=429, name="Too Many Requests", message=paused_message(seconds)),
+        429,
+        headers,
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])

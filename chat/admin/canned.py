@@ -1,4 +1,5 @@
 """Canned replies: the admin page (list, create, edit, delete) and the answer box's suggestions."""
+
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 

@@ -4,6 +4,7 @@ Numbers in, coordinates out: no chart library, nothing for the browser to run.
 Every bar and point carries its value as text (a <title>) for screen readers
 and hover, and the page repeats the figures in tables.
 """
+
 from dataclasses import dataclass
 
 from ..services.metrics import duration, nice_ceiling
@@ -34,8 +35,11 @@ def _ticks(maximum, fmt):
 def _labels(days, slot):
     """About eight date labels under the x axis, whatever the number of days."""
     every = max(1, round(len(days) / 8))
-    return [{"x": round(LEFT + slot * (i + 0.5), 1), "text": d.day.strftime("%d %b")}
-            for i, d in enumerate(days) if i % every == 0]
+    return [
+        {"x": round(LEFT + slot * (i + 0.5), 1), "text": d.day.strftime("%d %b")}
+        for i, d in enumerate(days)
+        if i % every == 0
+    ]
 
 
 def inquiries_chart(days):
@@ -45,11 +49,26 @@ def inquiries_chart(days):
     bars = []
     for i, d in enumerate(days):
         h = plot_h * d.inquiries / top
-        bars.append(Bar(round(LEFT + slot * i + slot * 0.15, 1), round(TOP + plot_h - h, 1),
-                        round(max(slot * 0.7, 1), 1), round(h, 1), str(d.inquiries),
-                        f"{d.day:%a %d %b %Y}: {d.inquiries} inquir{'y' if d.inquiries == 1 else 'ies'}"))
-    return {"width": WIDTH, "height": HEIGHT, "left": LEFT, "bottom": TOP + plot_h, "right": WIDTH - RIGHT,
-            "bars": bars, "ticks": _ticks(top, lambda v: f"{v:g}"), "labels": _labels(days, slot)}
+        bars.append(
+            Bar(
+                round(LEFT + slot * i + slot * 0.15, 1),
+                round(TOP + plot_h - h, 1),
+                round(max(slot * 0.7, 1), 1),
+                round(h, 1),
+                str(d.inquiries),
+                f"{d.day:%a %d %b %Y}: {d.inquiries} inquir{'y' if d.inquiries == 1 else 'ies'}",
+            )
+        )
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "bottom": TOP + plot_h,
+        "right": WIDTH - RIGHT,
+        "bars": bars,
+        "ticks": _ticks(top, lambda v: f"{v:g}"),
+        "labels": _labels(days, slot),
+    }
 
 
 def response_chart(days):
@@ -64,9 +83,23 @@ def response_chart(days):
             if value is None:
                 continue
             h = plot_h * value / top
-            series[name].append(Bar(round(LEFT + slot * i + slot * (0.1 + 0.4 * j), 1), round(TOP + plot_h - h, 1),
-                                    round(max(slot * 0.38, 1), 1), round(h, 1), duration(value),
-                                    f"{d.day:%a %d %b %Y}: {'median' if name == 'p50' else '90th percentile'} "
-                                    f"{duration(value)}"))
-    return {"width": WIDTH, "height": HEIGHT, "left": LEFT, "bottom": TOP + plot_h, "right": WIDTH - RIGHT,
-            "series": series, "ticks": _ticks(top, lambda v: duration(round(v))), "labels": _labels(days, slot)}
+            series[name].append(
+                Bar(
+                    round(LEFT + slot * i + slot * (0.1 + 0.4 * j), 1),
+                    round(TOP + plot_h - h, 1),
+                    round(max(slot * 0.38, 1), 1),
+                    round(h, 1),
+                    duration(value),
+                    f"{d.day:%a %d %b %Y}: {'median' if name == 'p50' else '90th percentile'} {duration(value)}",
+                )
+            )
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "bottom": TOP + plot_h,
+        "right": WIDTH - RIGHT,
+        "series": series,
+        "ticks": _ticks(top, lambda v: duration(round(v))),
+        "labels": _labels(days, slot),
+    }

@@ -1,4 +1,5 @@
 """A customer's privacy from the inquiry page: end their sessions, export, erase."""
+
 import json
 
 from flask import Response, flash, redirect, request, url_for
@@ -25,9 +26,14 @@ def revoke_customer_sessions(inquiry_id):
 def export_customer(inquiry_id):
     """Everything stored about this customer, as a JSON download."""
     body = json.dumps(privacy.export(_customer(inquiry_id)), indent=2, ensure_ascii=False)
-    return Response(body, mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="customer-of-inquiry-{inquiry_id}.json"',
-        "Cache-Control": "no-store"})
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="customer-of-inquiry-{inquiry_id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.post("/inquiries/<id:inquiry_id>/customer/erase")
@@ -37,6 +43,8 @@ def erase_customer(inquiry_id):
         flash("Type erase to confirm that all of this customer's data should be deleted.")
         return redirect(url_for("admin.inquiry_page", inquiry_id=inquiry_id), code=303)
     counts = privacy.erase(_customer(inquiry_id))
-    flash(f"Erased the customer's data: {counts['inquiries']} conversation(s), {counts['messages']} message(s), "
-          f"{counts['emails']} mail(s).")
+    flash(
+        f"Erased the customer's data: {counts['inquiries']} conversation(s), {counts['messages']} message(s), "
+        f"{counts['emails']} mail(s)."
+    )
     return redirect(url_for("admin.inquiries"), code=303)

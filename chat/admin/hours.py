@@ -1,4 +1,5 @@
 """A site's business hours and time zone, set on its page in the panel (chat/services/hours.py checks them)."""
+
 from functools import cache
 from zoneinfo import available_timezones
 
@@ -8,6 +9,7 @@ from ..services import ValidationError, hours, sites
 from . import bp
 from .sites import _site_page
 
+
 @cache
 def zone_names():
     """Every IANA zone name, sorted (the select's options), computed once (it reads the zone files)."""
@@ -16,16 +18,23 @@ def zone_names():
 
 @bp.app_context_processor
 def hours_form_helpers():
-    return {"time_zone_names": zone_names, "hours_as_form": lambda site: hours.as_form(hours.of_site(site)),
-            "hours_days": hours.DAYS, "hours_day_names": hours.DAY_NAMES}
+    return {
+        "time_zone_names": zone_names,
+        "hours_as_form": lambda site: hours.as_form(hours.of_site(site)),
+        "hours_days": hours.DAYS,
+        "hours_day_names": hours.DAY_NAMES,
+    }
 
 
 @bp.post("/sites/<public_id>/hours")
 def update_site_hours(public_id):
     """Save the time zone and weekly hours together; a bad field re-renders the page with its error (422)."""
     site = sites.get(public_id)
-    form = {"mode": request.form.get("mode", ""), "timezone": request.form.get("timezone", ""),
-            "days": {day: request.form.get(day, "") for day in hours.DAYS}}
+    form = {
+        "mode": request.form.get("mode", ""),
+        "timezone": request.form.get("timezone", ""),
+        "days": {day: request.form.get(day, "") for day in hours.DAYS},
+    }
     try:
         hours.save(site, form["timezone"], hours.from_form(form["mode"], form["days"]))
     except ValidationError as error:

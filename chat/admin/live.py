@@ -8,6 +8,7 @@ filters, so rows that stop matching leave and rows that start matching come);
 an inquiry page's stream gets only that inquiry's channel: its messages,
 marks, typing, presence and controls.
 """
+
 import json
 
 import sqlalchemy as sa
@@ -32,8 +33,13 @@ NOT_TYPING = '<span class="typing-note" hidden></span>'
 
 def controls_context(inquiry):
     """What ``admin/_controls.html`` needs, for the page, its forms and the stream."""
-    return dict(inquiry=inquiry, admins=inquiries.admins(), statuses=inquiries.INQUIRY_STATUSES,
-                priorities=inquiries.PRIORITIES, status_labels=inquiries.STATUS_LABELS)
+    return dict(
+        inquiry=inquiry,
+        admins=inquiries.admins(),
+        statuses=inquiries.INQUIRY_STATUSES,
+        priorities=inquiries.PRIORITIES,
+        status_labels=inquiries.STATUS_LABELS,
+    )
 
 
 def _controls_state(inquiry):
@@ -46,9 +52,11 @@ class AdminStream(StreamHandler):
         self.filters = filters  # the list's filters; None when the page shows no list
         self.since = since  # the list: the newest message id its page (or this stream) knew of
         self.inquiry_id = inquiry_id
-        self.channels = ((events.ADMIN_NOTICES,)
-                         + ((events.ADMIN_LIST,) if filters is not None else ())
-                         + ((events.inquiry_channel(inquiry_id),) if inquiry_id else ()))
+        self.channels = (
+            (events.ADMIN_NOTICES,)
+            + ((events.ADMIN_LIST,) if filters is not None else ())
+            + ((events.inquiry_channel(inquiry_id),) if inquiry_id else ())
+        )
         self._controls_shown = None  # (status, priority, assignee) as this page shows them
 
     pins_viewer = True
@@ -81,21 +89,31 @@ class AdminStream(StreamHandler):
         left while the page loaded or the stream was down."""
         newest = {}
         for inquiry_id, last in db.session.execute(
-                sa.select(ProductMessage.inquiry_id, sa.func.max(ProductMessage.id))
-                .where(ProductMessage.id > self.since).group_by(ProductMessage.inquiry_id)
-                .order_by(sa.func.max(ProductMessage.id).desc()).limit(limit)):
+            sa.select(ProductMessage.inquiry_id, sa.func.max(ProductMessage.id))
+            .where(ProductMessage.id > self.since)
+            .group_by(ProductMessage.inquiry_id)
+            .order_by(sa.func.max(ProductMessage.id).desc())
+            .limit(limit)
+        ):
             newest[inquiry_id] = last
         if not newest:
             return []
         self.since = max(newest.values())
-        matching = db.session.scalars(
-            inquiries.filtered_query(self.filters, self._admin()).where(ProductInquiry.id.in_(list(newest)))
-            .options(sa.orm.joinedload(ProductInquiry.product), sa.orm.joinedload(ProductInquiry.assigned_admin))
-        ).unique().all()
+        matching = (
+            db.session.scalars(
+                inquiries.filtered_query(self.filters, self._admin())
+                .where(ProductInquiry.id.in_(list(newest)))
+                .options(sa.orm.joinedload(ProductInquiry.product), sa.orm.joinedload(ProductInquiry.assigned_admin))
+            )
+            .unique()
+            .all()
+        )
         found = {i.id for i in matching}
         out = [Message(str(i), type=Event.REMOVE) for i in newest if i not in found]
-        out.extend(Message(render_template("admin/_row.html", row=row).strip(), type=Event.ROW)
-                   for row in inquiries.rows_for(matching))
+        out.extend(
+            Message(render_template("admin/_row.html", row=row).strip(), type=Event.ROW)
+            for row in inquiries.rows_for(matching)
+        )
         return out
 
     def handle(self, event):
@@ -131,8 +149,9 @@ class AdminStream(StreamHandler):
             out.append(Message(render_template("conversation/_typing.html", who="The customer"), type=Event.TYPING))
         elif kind == Event.PRESENCE and mine:
             viewers = [v for v in inquiries.viewers(self.inquiry_id) if v.id != self.admin_id]
-            out.append(Message(render_template("admin/_viewers.html", viewers=viewers).strip() or " ",
-                               type=Event.PRESENCE))
+            out.append(
+                Message(render_template("admin/_viewers.html", viewers=viewers).strip() or " ", type=Event.PRESENCE)
+            )
         return out
 
     def cached(self, event):
@@ -162,8 +181,11 @@ class AdminStream(StreamHandler):
 
     def _matches_key(self):
         filters = self.filters
-        return ("matches", tuple(sorted(filters.as_args().items())),
-                self.admin_id if filters.assignee == "mine" else None)
+        return (
+            "matches",
+            tuple(sorted(filters.as_args().items())),
+            self.admin_id if filters.assignee == "mine" else None,
+        )
 
     def _row(self, event, inquiry_id):
         """The inquiry's list row if it (still) matches this list's filters, else a removal.
@@ -180,7 +202,8 @@ class AdminStream(StreamHandler):
             # The whole row, kept for row() below (the session holds it only weakly).
             query = inquiries.filtered_query(filters, self._admin()).where(ProductInquiry.id == inquiry_id)
             found["inquiry"] = db.session.scalars(
-                query.options(sa.orm.joinedload(ProductInquiry.assigned_admin))).first()
+                query.options(sa.orm.joinedload(ProductInquiry.assigned_admin))
+            ).first()
             return found["inquiry"] is not None
 
         if not once(event, key, matches):
@@ -243,7 +266,7 @@ def _notifies(notice):
 def preview(text, limit=PREVIEW_CHARACTERS):
     """One line of at most ``limit`` characters."""
     line = " ".join((text or "").split())
-    return line if len(line) <= limit else line[:limit - 1].rstrip() + "…"
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def customer_wrote(message_id, first=None):
@@ -253,15 +276,22 @@ def customer_wrote(message_id, first=None):
     said so; else counted), names the product and links the inquiry; the preview is
     shown only if the admin asks for it.
     """
-    message = db.session.scalar(sa.select(ProductMessage).where(ProductMessage.id == message_id)
-                                .options(sa.orm.joinedload(ProductMessage.inquiry)))
+    message = db.session.scalar(
+        sa.select(ProductMessage)
+        .where(ProductMessage.id == message_id)
+        .options(sa.orm.joinedload(ProductMessage.inquiry))
+    )
     if message is None or message.sender_type != "customer" or message.message_type != "text":
         return None
     inquiry = message.inquiry
     if first is None:
-        first = not db.session.scalar(sa.select(sa.func.count(ProductMessage.id)).where(
-            ProductMessage.inquiry_id == inquiry.id, ProductMessage.sender_type == "customer",
-            ProductMessage.id < message.id))
+        first = not db.session.scalar(
+            sa.select(sa.func.count(ProductMessage.id)).where(
+                ProductMessage.inquiry_id == inquiry.id,
+                ProductMessage.sender_type == "customer",
+                ProductMessage.id < message.id,
+            )
+        )
     payload = {
         "inquiry_id": inquiry.id,
         "message_id": message.id,

@@ -1,4 +1,5 @@
 """The response metrics page, its CSV download (the same numbers, from chat/services/metrics.py)."""
+
 import csv
 import io
 
@@ -20,11 +21,18 @@ def metrics_page():
     """Inquiries per day, time to first answer, waiting now, satisfaction, suggestions: for a period."""
     period, errors = _period_or_errors()
     report = metrics.compute(period)
-    html = render_template("admin/metrics.html", report=report, period=period, errors=errors,
-                           form={k: request.args.get(k, "") for k in ("from", "to", "site")} if errors else None,
-                           presets=metrics.PRESETS, sites=sites.all_sites(), duration=metrics.duration,
-                           inquiries_chart=charts.inquiries_chart(report.days),
-                           response_chart=charts.response_chart(report.days))
+    html = render_template(
+        "admin/metrics.html",
+        report=report,
+        period=period,
+        errors=errors,
+        form={k: request.args.get(k, "") for k in ("from", "to", "site")} if errors else None,
+        presets=metrics.PRESETS,
+        sites=sites.all_sites(),
+        duration=metrics.duration,
+        inquiries_chart=charts.inquiries_chart(report.days),
+        response_chart=charts.response_chart(report.days),
+    )
     return html, 422 if errors else 200
 
 
@@ -38,5 +46,8 @@ def metrics_csv():
         # Names come from admins and shoppers' pages: keep spreadsheets from running them as formulas.
         writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row])
     name = f"metrics-{period.start}-{period.end}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )

@@ -1,4 +1,5 @@
 """Private notes from the inquiry page (a form of its own: it never signals typing)."""
+
 from flask import request
 from flask_login import current_user
 
@@ -17,6 +18,7 @@ def add_note(inquiry_id):
     try:
         note = notes.add(inquiry.id, current_user, text)
     except ValidationError as error:
-        return render_fragment("admin/_note_form.html", inquiry=inquiry, error=error.message, text=text,
-                               status=error.status)
+        return render_fragment(
+            "admin/_note_form.html", inquiry=inquiry, error=error.message, text=text, status=error.status
+        )
     return render_fragment("admin/_note_form.html", inquiry=inquiry, note=note, status=201)

@@ -3,6 +3,7 @@ edited before it goes public), edit and withdraw, and the suggestions the shoppe
 
 Forms post normally (redirect back to the inquiry) or through HTMX (the card re-renders).
 """
+
 from dataclasses import dataclass
 
 from flask import flash, redirect, request, url_for

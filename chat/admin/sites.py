@@ -4,6 +4,7 @@ New API keys are shown once, on the page after the redirect: the key rides in
 the (signed, HttpOnly) session for that one request and is popped when shown.
 Pages that show secrets are sent with ``Cache-Control: no-store``.
 """
+
 import json
 import shlex
 
@@ -21,6 +22,7 @@ EXAMPLE_PRODUCT = "SKU-123"
 @bp.app_context_processor
 def site_names():
     """``many_sites()`` for the inquiry list and page: name the site only when there are several."""
+
     def many_sites():
         if "many_sites" not in g:
             g.many_sites = sites.count() > 1
@@ -40,8 +42,10 @@ def _pop_shown_once(site):
 
 def _snippet(site, product=None):
     """The tag a shop puts on its product pages (attribute values HTML-escaped for their page)."""
-    return (f'<script src="{escape(widget_loader())}" data-site="{escape(site.public_id)}" '
-            f'data-product="{escape(product or "THEIR_PRODUCT_ID")}" async></script>')
+    return (
+        f'<script src="{escape(widget_loader())}" data-site="{escape(site.public_id)}" '
+        f'data-product="{escape(product or "THEIR_PRODUCT_ID")}" async></script>'
+    )
 
 
 def _curl_examples(site):
@@ -51,8 +55,7 @@ def _curl_examples(site):
     page = (site.origins[0] if site.origins else "https://shop.example") + f"/products/{EXAMPLE_PRODUCT}"
     body = json.dumps({"name": "Linen shirt", "price": "49.90", "currency": "EUR", "stock": 12, "page_url": page})
     return {
-        "put": f"curl -X PUT {url} \\\n  {auth} \\\n  -H 'Content-Type: application/json' \\\n"
-               f"  -d {shlex.quote(body)}",
+        "put": f"curl -X PUT {url} \\\n  {auth} \\\n  -H 'Content-Type: application/json' \\\n  -d {shlex.quote(body)}",
         "get": f"curl {url} \\\n  {auth}",
         "list": f"curl {shlex.quote(url_for('api.catalog.list_products', limit=50, _external=True))} \\\n  {auth}",
         "delete": f"curl -X DELETE {url} \\\n  {auth}",
@@ -62,9 +65,18 @@ def _curl_examples(site):
 def _site_page(site, status=200, errors=None, form=None, key_error=None, new_key=None, **sections):
     """``sections``: further sections' context (the business hours form's values and errors)."""
     html = render_template(
-        "admin/site.html", site=site, keys=sites.keys_of(site), errors=errors or {}, form=form,
-        key_error=key_error, new_key=new_key, snippet=_snippet(site), preview_src=widget_loader(),
-        curl=_curl_examples(site), example_product=EXAMPLE_PRODUCT, **sections,
+        "admin/site.html",
+        site=site,
+        keys=sites.keys_of(site),
+        errors=errors or {},
+        form=form,
+        key_error=key_error,
+        new_key=new_key,
+        snippet=_snippet(site),
+        preview_src=widget_loader(),
+        curl=_curl_examples(site),
+        example_product=EXAMPLE_PRODUCT,
+        **sections,
     )
     return html, status, {"Cache-Control": "no-store"}
 
@@ -82,8 +94,7 @@ def create_site():
     try:
         site, key = sites.create(form["name"], form["origins"])
     except ValidationError as error:
-        return render_template("admin/sites.html", sites=sites.all_sites(), errors=error.fields,
-                               form=form), 422
+        return render_template("admin/sites.html", sites=sites.all_sites(), errors=error.fields, form=form), 422
     _show_once(site, key)
     flash(f"Site {site.name} created.")
     return redirect(url_for("admin.site_page", public_id=site.public_id), code=303)

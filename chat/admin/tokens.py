@@ -1,4 +1,5 @@
 """API tokens page: an admin creates (and revokes) tokens for the JSON admin API."""
+
 from flask import render_template, request
 from flask_login import current_user
 
@@ -15,12 +16,12 @@ def tokens():
             created = admin_tokens.create(current_user, request.form.get("name", ""))
         except ValidationError as exc:
             error, status = exc.message, 422
-    return render_template("admin/tokens.html", tokens=admin_tokens.tokens_of(current_user),
-                           created=created, error=error), status
+    return render_template(
+        "admin/tokens.html", tokens=admin_tokens.tokens_of(current_user), created=created, error=error
+    ), status
 
 
 @bp.post("/tokens/<id:token_id>/revoke")
 def revoke_token(token_id):
     admin_tokens.revoke(current_user, token_id)
-    return render_template("admin/tokens.html", tokens=admin_tokens.tokens_of(current_user),
-                           created=None, error=None)
+    return render_template("admin/tokens.html", tokens=admin_tokens.tokens_of(current_user), created=None, error=None)

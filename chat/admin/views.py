@@ -4,10 +4,10 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..htmx import is_htmx, render, render_fragment
+from ..inputs import optional_id, parse_since
 from ..live import events
 from ..live.names import Event
 from ..models import PRIORITIES, Product, ProductMessage, utcnow
-from ..inputs import optional_id, parse_since
 from ..services import conversations, inquiries
 from . import bp
 from .live import controls_context
@@ -17,27 +17,43 @@ from .live import controls_context
 def waiting_badge():
     """``admin_waiting()``: the header badge's and the tab title's count, asked once per request
     (``waiting_label(count)`` writes it: "99+" past WAITING_SHOWN)."""
+
     def admin_waiting():
         if "admin_waiting" not in g:
             g.admin_waiting = inquiries.waiting_count() if current_user.is_authenticated else 0
         return g.admin_waiting
 
-    return {"admin_waiting": admin_waiting, "waiting_label": inquiries.waiting_label,
-            "waiting_shown": inquiries.WAITING_SHOWN}
+    return {
+        "admin_waiting": admin_waiting,
+        "waiting_label": inquiries.waiting_label,
+        "waiting_shown": inquiries.WAITING_SHOWN,
+    }
 
 
-VIEW_LABELS = {"waiting": "Waiting for us", "pending": "Pending", "in_progress": "In progress",
-               "resolved": "Resolved", "closed": "Closed", "all": "All"}
+VIEW_LABELS = {
+    "waiting": "Waiting for us",
+    "pending": "Pending",
+    "in_progress": "In progress",
+    "resolved": "Resolved",
+    "closed": "Closed",
+    "all": "All",
+}
 
 
 def _list_context(filters, after=None):
-    page = inquiries.list_inquiries(filters, current_user, after=after,
-                                    limit=current_app.config["ADMIN_PAGE_SIZE"])
+    page = inquiries.list_inquiries(filters, current_user, after=after, limit=current_app.config["ADMIN_PAGE_SIZE"])
     # The stream catches up from here: rows that change while the page loads are not lost.
     since = db.session.scalar(sa.select(sa.func.max(ProductMessage.id))) or 0
-    return dict(page=page, filters=filters, views=inquiries.VIEWS, view_labels=VIEW_LABELS, priorities=PRIORITIES,
-                since=since,
-                admins=inquiries.admins(), products=db.session.scalars(db.select(Product).order_by(Product.name)).all())
+    return dict(
+        page=page,
+        filters=filters,
+        views=inquiries.VIEWS,
+        view_labels=VIEW_LABELS,
+        priorities=PRIORITIES,
+        since=since,
+        admins=inquiries.admins(),
+        products=db.session.scalars(db.select(Product).order_by(Product.name)).all(),
+    )
 
 
 @bp.get("", endpoint="inquiries")
@@ -56,10 +72,16 @@ def inquiries_page():
 def _inquiry_context(inquiry_id):
     inquiry = inquiries.get(inquiry_id)
     page = conversations.list_messages(inquiry.id, limit=current_app.config["CHAT_PAGE_SIZE"], viewer="admin")
-    return dict(product=inquiry.product, page=page, viewer="admin", now_iso=utcnow().isoformat(),
-                messages_url=url_for("admin.inquiry_messages", inquiry_id=inquiry.id),
-                others=inquiries.other_inquiries(inquiry), **controls_context(inquiry),
-                viewers=[v for v in inquiries.viewers(inquiry.id) if v.id != current_user.id])
+    return dict(
+        product=inquiry.product,
+        page=page,
+        viewer="admin",
+        now_iso=utcnow().isoformat(),
+        messages_url=url_for("admin.inquiry_messages", inquiry_id=inquiry.id),
+        others=inquiries.other_inquiries(inquiry),
+        **controls_context(inquiry),
+        viewers=[v for v in inquiries.viewers(inquiry.id) if v.id != current_user.id],
+    )
 
 
 @bp.get("/inquiries/<id:inquiry_id>")
@@ -78,8 +100,9 @@ def inquiry_messages(inquiry_id):
     inquiries.get(inquiry_id)
     after, before = optional_id("after", allow_zero=True), optional_id("before")
     since = parse_since(request.args.get("since"))
-    page = conversations.list_messages(inquiry_id, before=before, after=after,
-                                       limit=current_app.config["CHAT_PAGE_SIZE"], viewer="admin")
+    page = conversations.list_messages(
+        inquiry_id, before=before, after=after, limit=current_app.config["CHAT_PAGE_SIZE"], viewer="admin"
+    )
     context = dict(page=page, viewer="admin", messages_url=url_for("admin.inquiry_messages", inquiry_id=inquiry_id))
     if before is not None:
         return render_fragment("conversation/_older.html", **context)
@@ -87,8 +110,13 @@ def inquiry_messages(inquiry_id):
     marks = conversations.marks_since(inquiry_id, "admin", since) if since else []
     if after is not None and not page.messages and not marks:
         return "", 204  # polling: nothing new
-    response = render_fragment("conversation/_updates.html", marks=marks, since=now.isoformat(),
-                               after=page.messages[-1].id if page.messages else after or 0, **context)
+    response = render_fragment(
+        "conversation/_updates.html",
+        marks=marks,
+        since=now.isoformat(),
+        after=page.messages[-1].id if page.messages else after or 0,
+        **context,
+    )
     conversations.mark_delivered(inquiry_id, "admin", [m.id for m in page.messages])
     return response
 
@@ -96,10 +124,12 @@ def inquiry_messages(inquiry_id):
 @bp.post("/inquiries/<id:inquiry_id>/messages")
 def answer(inquiry_id):
     """An answer from the inquiry page (a repeated client id gives the stored one, 200)."""
-    result = inquiries.respond(inquiry_id, current_user, request.form.get("message_text", ""),
-                               request.form.get("client_message_id"))
-    return render_fragment("conversation/_message.html", message=result.message, viewer="admin",
-                           status=201 if result.created else 200)
+    result = inquiries.respond(
+        inquiry_id, current_user, request.form.get("message_text", ""), request.form.get("client_message_id")
+    )
+    return render_fragment(
+        "conversation/_message.html", message=result.message, viewer="admin", status=201 if result.created else 200
+    )
 
 
 def _controls(inquiry):
@@ -136,6 +166,9 @@ def read(inquiry_id):
 def typing(inquiry_id):
     """The admin is typing: the customer sees it for a few seconds."""
     inquiry = inquiries.get(inquiry_id)
-    events.publish_now(events.customer_channel(inquiry.session_id), Event.TYPING,
-                       {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "from": "admin"})
+    events.publish_now(
+        events.customer_channel(inquiry.session_id),
+        Event.TYPING,
+        {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "from": "admin"},
+    )
     return "", 204

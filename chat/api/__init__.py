@@ -5,6 +5,7 @@ Described in ``openapi.py`` (served at ``/api/openapi.json``): a new endpoint go
 Each audience is a nested blueprint; this parent gives them one error format:
 ``{"error": ..., "fields": {...}}`` with the status, never an HTML page.
 """
+
 from flask import Blueprint, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -36,9 +37,14 @@ def http_error(error):
     return body, status
 
 
-from . import admin, catalog, customer, openapi  # noqa: E402
-from . import admin_tools  # noqa: E402,F401  (notes, canned replies: routes on admin.bp)
-from . import questions  # noqa: E402,F401  (Q&A: adds its admin routes to admin.bp before it is registered)
+from . import (  # noqa: E402
+    admin,
+    admin_tools,  # noqa: E402,F401  (notes, canned replies: routes on admin.bp)
+    catalog,
+    customer,
+    openapi,
+    questions,  # noqa: E402,F401  (Q&A: adds its admin routes to admin.bp before it is registered)
+)
 
 bp.register_blueprint(customer.bp)
 bp.register_blueprint(admin.bp)

@@ -3,6 +3,7 @@
 Authenticated by the admin's login session (with the CSRF token for changes)
 or by an API token the admin created (``Authorization: Bearer ...``).
 """
+
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_login import current_user
 
@@ -55,8 +56,9 @@ def admin_list_inquiries():
     """The queue, filtered like the panel's list; keyset pages via ``after``."""
     filters = inquiries.Filters.parse(request.args)
     limit = optional_int("limit", current_app.config["ADMIN_PAGE_SIZE"], 1, 200)
-    page = inquiries.list_inquiries(filters, current_admin(), after=inquiries.queue_cursor(request.args.get("after")),
-                                    limit=limit)
+    page = inquiries.list_inquiries(
+        filters, current_admin(), after=inquiries.queue_cursor(request.args.get("after")), limit=limit
+    )
     return jsonify(inquiries=[_inquiry_json(r) for r in page.rows], next_after=page.next_after)
 
 
@@ -64,11 +66,10 @@ def admin_list_inquiries():
 def admin_get_inquiry(inquiry_id):
     """One inquiry with a page of its messages (internal notes included)."""
     inquiry = inquiries.get(inquiry_id)
-    page = conversations.list_messages(inquiry.id, before=optional_id("before"),
-                                       after=optional_id("after", allow_zero=True),
-                                       limit=100, viewer="admin")
-    return jsonify(inquiry=_one(inquiry), messages=[message_dict(m) for m in page.messages],
-                   has_older=page.has_older)
+    page = conversations.list_messages(
+        inquiry.id, before=optional_id("before"), after=optional_id("after", allow_zero=True), limit=100, viewer="admin"
+    )
+    return jsonify(inquiry=_one(inquiry), messages=[message_dict(m) for m in page.messages], has_older=page.has_older)
 
 
 @bp.post("/inquiries/<id:inquiry_id>/respond")

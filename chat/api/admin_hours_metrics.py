@@ -3,6 +3,7 @@
 Routes join the admin API blueprint (chat/api/admin.py), so its bearer-token /
 session + CSRF check covers them.
 """
+
 from flask import jsonify, request
 
 from .. import clock
@@ -15,9 +16,13 @@ def _hours_json(site):
     now = clock.now()
     shop = hours.Hours.of(site)
     next_open = shop.next_open(now)
-    return {"site": site.public_id, "timezone": site.timezone, "hours": hours.of_site(site),
-            "open_now": shop.is_open(now),
-            "next_open": next_open.isoformat() + "Z" if next_open is not None else None}
+    return {
+        "site": site.public_id,
+        "timezone": site.timezone,
+        "hours": hours.of_site(site),
+        "open_now": shop.is_open(now),
+        "next_open": next_open.isoformat() + "Z" if next_open is not None else None,
+    }
 
 
 @bp.get("/sites/<public_id>/hours")

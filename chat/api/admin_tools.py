@@ -3,6 +3,7 @@
 Routes on the admin API blueprint (chat/api/admin.py), so they share its
 authentication (bearer token, or login session with CSRF) and errors.
 """
+
 from flask import jsonify
 
 from ..inputs import field, json_object
@@ -12,8 +13,14 @@ from .serializers import iso, message_dict
 
 
 def canned_dict(reply):
-    return {"id": reply.id, "title": reply.title, "shortcut": reply.shortcut, "text": reply.body,
-            "created_at": iso(reply.created_at), "updated_at": iso(reply.updated_at)}
+    return {
+        "id": reply.id,
+        "title": reply.title,
+        "shortcut": reply.shortcut,
+        "text": reply.body,
+        "created_at": iso(reply.created_at),
+        "updated_at": iso(reply.updated_at),
+    }
 
 
 @bp.post("/inquiries/<id:inquiry_id>/notes")

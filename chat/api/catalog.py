@@ -4,6 +4,7 @@ Authenticated by a site API key (``Authorization: Bearer pcs_...``); every
 call acts on the key's own site only, so another site's external ids are
 simply not found here.
 """
+
 from flask import Blueprint, g, jsonify, request, url_for
 
 from ..inputs import json_object, optional_int
@@ -23,8 +24,11 @@ def site_api_auth():
         challenge = 'Bearer realm="catalog"'
         if scheme.lower() == "bearer" and key.strip():
             challenge += ', error="invalid_token"'  # RFC 6750: only when a key was sent
-        return (jsonify(error="Send a site API key: Authorization: Bearer <key>."), 401,
-                {"WWW-Authenticate": challenge})
+        return (
+            jsonify(error="Send a site API key: Authorization: Bearer <key>."),
+            401,
+            {"WWW-Authenticate": challenge},
+        )
     g.catalog_site = site
     return None
 

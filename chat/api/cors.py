@@ -4,6 +4,7 @@ The caller identifies with the ``X-Chat-Session`` header, not a cookie, so no
 credentials are allowed; the answer names the one origin that asked (never
 ``*``) and only if the product's site lists it.
 """
+
 from flask import request
 
 from ..errors import database_failed

@@ -1,9 +1,10 @@
 """Customer endpoints: GET/POST /api/products/<id>/messages, PUT .../messages/read."""
+
 from flask import Blueprint, current_app, jsonify, request
 
 from .. import identity
-from ..limits import send_limit
 from ..inputs import field, json_object, optional_id, optional_int
+from ..limits import send_limit
 from ..services import ValidationError, conversations, shoppers, validation
 from ..services.errors import Forbidden, NotFound
 from . import cors
@@ -74,8 +75,10 @@ def send_product_message(product_id):
     data = json_object()
     sender_type = data.get("sender_type", "customer")
     if sender_type == "admin":
-        raise Forbidden("Customers cannot send as the shop; admins answer through the admin API.",
-                        {"sender_type": "only 'customer' is allowed here"})
+        raise Forbidden(
+            "Customers cannot send as the shop; admins answer through the admin API.",
+            {"sender_type": "only 'customer' is allowed here"},
+        )
     if sender_type != "customer":
         raise ValidationError("sender_type must be 'customer'.", {"sender_type": "must be 'customer'"})
     field(data, "message_text")
@@ -84,8 +87,9 @@ def send_product_message(product_id):
         # Checked before anything is stored, so a bad email stores no message.
         email = validation.email(email)
         if data.get("email_consent") is not True:
-            raise ValidationError("Storing an email needs email_consent: true.",
-                                  {"email_consent": "must be true to store customer_email"})
+            raise ValidationError(
+                "Storing an email needs email_consent: true.", {"email_consent": "must be true to store customer_email"}
+            )
     session_id = _session_from_body(data)
     result = conversations.send_customer_message(
         product_id, session_id, data["message_text"], data.get("client_message_id")

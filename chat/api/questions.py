@@ -1,12 +1,14 @@
 """Product Q&A as JSON: admins publish, edit and withdraw (on the admin API's blueprint,
 so its bearer-token and CSRF checks apply); anyone reads a product's published
 questions and the suggestions for a text (no login, no session)."""
+
 from flask import Blueprint, jsonify, request, url_for
 
 from ..inputs import field, json_object
 from ..services import conversations, questions
 from . import cors
-from .admin import bp as admin_bp, current_admin
+from .admin import bp as admin_bp
+from .admin import current_admin
 from .serializers import iso
 
 bp = Blueprint("questions", __name__)
@@ -22,8 +24,9 @@ def question_dict(entry):
         "answer": entry.answer,
         "created_at": iso(entry.created_at),
         "updated_at": iso(entry.updated_at),
-        "url": url_for("storefront.question_page", product_id=entry.product_id, question_id=entry.id,
-                       _external=True) if entry.product.site.public_id == "demo" else None,
+        "url": url_for("storefront.question_page", product_id=entry.product_id, question_id=entry.id, _external=True)
+        if entry.product.site.public_id == "demo"
+        else None,
     }
 
 

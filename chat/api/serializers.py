@@ -13,8 +13,9 @@ def message_dict(message, viewer="admin"):
         "inquiry_id": message.inquiry_id,
         "sender_type": message.sender_type,
         "sender_id": message.sender_id if viewer == "admin" else None,
-        "sender_name": (message.public_sender_name if viewer == "customer"
-                        else message.sender.name if message.sender else None),
+        "sender_name": (
+            message.public_sender_name if viewer == "customer" else message.sender.name if message.sender else None
+        ),
         "message_text": message.message_text,
         "message_type": message.message_type,
         "is_read": bool(message.is_read),

@@ -7,6 +7,7 @@ session travels only in the ``X-Chat-Session`` header (never a cookie, never
 a URL): the loader keeps it in the host page's storage and hands it over by
 postMessage, so nothing depends on third-party cookies.
 """
+
 from flask import Blueprint, g, request
 
 from .. import identity
@@ -33,8 +34,7 @@ def load_site_and_product(endpoint, values):
 def keep_site_and_product(endpoint, values):
     if "site" not in values and "chat_site" in g and bp.name + "." in endpoint:
         values["site"] = g.chat_site.public_id
-    if ("external_id" not in values and g.get("chat_external_id") is not None
-            and endpoint in PRODUCT_ENDPOINTS):
+    if "external_id" not in values and g.get("chat_external_id") is not None and endpoint in PRODUCT_ENDPOINTS:
         values["external_id"] = g.chat_external_id
 
 
@@ -45,7 +45,6 @@ def header_sessions_only():
         identity.csrf_unless_header()
 
 
-PRODUCT_ENDPOINTS = {f"embed.{name}" for name in (
-    "page", "conversation", "messages", "send", "read", "typing")}
+PRODUCT_ENDPOINTS = {f"embed.{name}" for name in ("page", "conversation", "messages", "send", "read", "typing")}
 
 from . import away, live, loader, ratings, sessions, suggestions, views  # noqa: E402,F401

@@ -6,6 +6,7 @@ has no hours), else when it opens next: the shop's own wording ("on Monday at
 the shopper's local time (``time[data-local]``). The clock is ``chat.clock``,
 so tests fix it with ``CHAT_CLOCK``.
 """
+
 from dataclasses import dataclass
 from datetime import datetime
 

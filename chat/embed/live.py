@@ -6,10 +6,10 @@ ticket with its header; the ticket names the session, lives a minute, and
 opens exactly one stream (its nonce is recorded when used). A reconnect asks
 for a new one.
 """
+
 import secrets
 
 import sqlalchemy as sa
-
 from flask import current_app, g, jsonify, render_template, request
 from flask_sse import Message
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -44,8 +44,9 @@ def stream_ticket():
 def _redeem(ticket):
     """The session a ticket names, once; None if it is bad, expired, for another site or used."""
     try:
-        (session_id, site_id, nonce), issued = _tickets().loads(ticket or "", max_age=TICKET_SECONDS,
-                                                                return_timestamp=True)
+        (session_id, site_id, nonce), issued = _tickets().loads(
+            ticket or "", max_age=TICKET_SECONDS, return_timestamp=True
+        )
     except (BadSignature, ValueError, TypeError):
         return None
     if site_id != g.chat_site.public_id or identity.is_revoked(session_id, int(issued.timestamp() * 1000)):
@@ -128,8 +129,11 @@ class ShopperStream(StreamHandler):
         return []
 
     def _is_this_product(self, message):
-        return message.inquiry.product.site_id == self.site_id and message.inquiry.product.external_id == \
-            self.external_id and message.inquiry.session_id == self.session_id
+        return (
+            message.inquiry.product.site_id == self.site_id
+            and message.inquiry.product.external_id == self.external_id
+            and message.inquiry.session_id == self.session_id
+        )
 
     def delivered(self, message_ids):
         if self.inquiry_id() is not None:

@@ -4,12 +4,12 @@ The file's content hash is its version: it is the ETag, and the loader puts
 it in the iframe's URL, so a new loader always talks to the page it was
 written for.
 """
+
 import gzip
 import hashlib
 import os
 
 import rjsmin
-
 from flask import current_app, request
 
 from . import bp

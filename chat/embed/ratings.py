@@ -1,4 +1,5 @@
 """The shopper rates an answered question from the widget."""
+
 from flask import request
 
 from ..htmx import render_fragment

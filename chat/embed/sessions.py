@@ -1,4 +1,5 @@
 """Handing the widget a session: from an answer email's link, or for a logged-in customer."""
+
 import time
 
 from flask import current_app, g, jsonify
@@ -30,8 +31,15 @@ def identify():
     """
     data = json_object()
     customer_id, email = data.get("customer_id"), data.get("email")
-    valid = sites.verify_identity(g.chat_site, customer_id, email, data.get("timestamp"), data.get("signature"),
-                                  current_app.config["CHAT_IDENTITY_MAX_AGE_SECONDS"], int(time.time()))
+    valid = sites.verify_identity(
+        g.chat_site,
+        customer_id,
+        email,
+        data.get("timestamp"),
+        data.get("signature"),
+        current_app.config["CHAT_IDENTITY_MAX_AGE_SECONDS"],
+        int(time.time()),
+    )
     if not valid:
         return jsonify(error="The customer's identity is not signed correctly: chatting anonymously."), 403
     session_id = shoppers.identify(g.chat_site, customer_id, email, identity.from_request())

@@ -1,5 +1,6 @@
 """Suggested answers in the widget: published Q&A of this product that match what the
 shopper is typing ("Others asked…"), and a record of the ones they open."""
+
 from flask import g, request
 
 from .. import identity

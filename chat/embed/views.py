@@ -1,12 +1,13 @@
 """The chat page in the widget's iframe, and the fragments it loads and posts."""
+
 import json
 
 from flask import current_app, g, jsonify, render_template, request, url_for
 
 from .. import identity, security
-from ..limits import send_limit, typing_limit
 from ..htmx import render_fragment
 from ..inputs import optional_id, parse_since
+from ..limits import send_limit, typing_limit
 from ..live import events
 from ..live.names import Event, inquiry_channel
 from ..models import utcnow
@@ -52,8 +53,13 @@ def page():
     """
     security.allow_framing(g.chat_site.origins)
     parent_origins = sorted(set(g.chat_site.origins) | {_own_origin()})
-    return render_template("embed/page.html", site=g.chat_site, product=g.chat_product,
-                           external_id=g.chat_external_id, parent_origins=parent_origins)
+    return render_template(
+        "embed/page.html",
+        site=g.chat_site,
+        product=g.chat_product,
+        external_id=g.chat_external_id,
+        parent_origins=parent_origins,
+    )
 
 
 @bp.get("/embed/<site>/products/<external:external_id>/conversation")
@@ -62,9 +68,16 @@ def conversation():
     inquiry = _inquiry()
     session_id = identity.from_request()
     page = conversations.list_messages(inquiry.id if inquiry else None, limit=current_app.config["CHAT_PAGE_SIZE"])
-    response = _fragment("embed/_conversation.html", site=g.chat_site, product=g.chat_product,
-                               inquiry=inquiry, page=page, shopper=shoppers.find(session_id),
-                               has_session=session_id is not None, since=utcnow().isoformat())
+    response = _fragment(
+        "embed/_conversation.html",
+        site=g.chat_site,
+        product=g.chat_product,
+        inquiry=inquiry,
+        page=page,
+        shopper=shoppers.find(session_id),
+        has_session=session_id is not None,
+        since=utcnow().isoformat(),
+    )
     if inquiry is not None:
         # Marked after rendering: the commit would expire the loaded messages.
         conversations.mark_delivered(inquiry.id, "customer", [m.id for m in page.messages])
@@ -78,16 +91,22 @@ def messages():
     since = parse_since(request.args.get("since"))
     inquiry = _inquiry()
     inquiry_id = inquiry.id if inquiry else None
-    page = conversations.list_messages(inquiry_id, before=before, after=after,
-                                       limit=current_app.config["CHAT_PAGE_SIZE"])
+    page = conversations.list_messages(
+        inquiry_id, before=before, after=after, limit=current_app.config["CHAT_PAGE_SIZE"]
+    )
     if before is not None:
         return _fragment("conversation/_older.html", page=page)
     now = utcnow()
     marks = conversations.marks_since(inquiry_id, "customer", since) if since else []
     if after is not None and not page.messages and not marks:
         return _unread_header(current_app.response_class(status=204))  # polling: nothing new, no rendering
-    response = _fragment("conversation/_updates.html", page=page, marks=marks, since=now.isoformat(),
-                               after=page.messages[-1].id if page.messages else after or 0)
+    response = _fragment(
+        "conversation/_updates.html",
+        page=page,
+        marks=marks,
+        since=now.isoformat(),
+        after=page.messages[-1].id if page.messages else after or 0,
+    )
     if inquiry_id:
         conversations.mark_delivered(inquiry_id, "customer", [m.id for m in page.messages])
     return _unread_header(response)
@@ -99,13 +118,23 @@ def send():
     """Send a message; the first one about an unsynced product makes its placeholder."""
     session_id = identity.ensure()
     text = request.form.get("message_text", "")
-    product = products.for_chat(g.chat_site, g.chat_external_id, request.form.get("page_title"),
-                                request.form.get("page_url"), own_origin=_own_origin())
+    product = products.for_chat(
+        g.chat_site,
+        g.chat_external_id,
+        request.form.get("page_title"),
+        request.form.get("page_url"),
+        own_origin=_own_origin(),
+    )
     new_conversation = conversations.find_inquiry(product.id, session_id) is None
     result = conversations.send_customer_message(product.id, session_id, text, request.form.get("client_message_id"))
-    return _fragment("embed/_sent.html", message=result.message, site=g.chat_site,
-                           shopper=shoppers.find(session_id), new_conversation=new_conversation,
-                           status=201 if result.created else 200)
+    return _fragment(
+        "embed/_sent.html",
+        message=result.message,
+        site=g.chat_site,
+        shopper=shoppers.find(session_id),
+        new_conversation=new_conversation,
+        status=201 if result.created else 200,
+    )
 
 
 @bp.post("/embed/<site>/products/<external:external_id>/read")
@@ -124,8 +153,11 @@ def typing():
     """The shopper is typing (ephemeral: no row, nothing stored)."""
     inquiry = _inquiry()
     if inquiry is not None:
-        events.publish_now(inquiry_channel(inquiry.id), Event.TYPING,
-                           {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "from": "customer"})
+        events.publish_now(
+            inquiry_channel(inquiry.id),
+            Event.TYPING,
+            {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "from": "customer"},
+        )
     return "", 204
 
 
@@ -138,8 +170,14 @@ def email():
         shopper = shoppers.set_email(session_id, address, request.form.get("email_consent") == "yes")
     except ValidationError as error:
         # Shown next to the input, keeping what was typed.
-        return render_fragment("embed/_email.html", status=error.status, error=error, email=address,
-                               shopper=shoppers.find(session_id), has_conversation=session_id is not None)
+        return render_fragment(
+            "embed/_email.html",
+            status=error.status,
+            error=error,
+            email=address,
+            shopper=shoppers.find(session_id),
+            has_conversation=session_id is not None,
+        )
     return render_fragment("embed/_email.html", shopper=shopper, saved=True, has_conversation=True)
 
 
@@ -148,13 +186,12 @@ def forget_email():
     """Remove the shopper's email."""
     session_id = identity.from_request()
     shopper = shoppers.forget_email(session_id) if session_id else None
-    return render_fragment("embed/_email.html", shopper=shopper, forgotten=True,
-                           has_conversation=shopper is not None)
+    return render_fragment("embed/_email.html", shopper=shopper, forgotten=True, has_conversation=shopper is not None)
 
 
 @bp.get("/embed/<site>/conversations")
 def questions():
-    """"Your questions": the shopper's conversations on this site."""
+    """ "Your questions": the shopper's conversations on this site."""
     session_id = identity.from_request()
     rows = conversations.questions_of(session_id, g.chat_site.id) if session_id else []
     current = request.args.get("current", "")

@@ -7,6 +7,7 @@ stream opens one Redis connection per client, ignores Last-Event-ID, sends no
 heartbeat and takes the channel from a query parameter (see README, "Live
 delivery").
 """
+
 import os
 
 from flask import Blueprint, abort, current_app, jsonify
@@ -58,8 +59,11 @@ def _count_renders_and_sql(app):
 def init_app(app):
     url = app.config.get("REDIS_URL")
     if url:
-        broker = RedisBroker(url, prefix=app.config.get("LIVE_CHANNEL_PREFIX", "chat:"),
-                             sharded=app.config.get("REDIS_SHARDED_PUBSUB", False))
+        broker = RedisBroker(
+            url,
+            prefix=app.config.get("LIVE_CHANNEL_PREFIX", "chat:"),
+            sharded=app.config.get("REDIS_SHARDED_PUBSUB", False),
+        )
     else:
         broker = LocalBroker()
     app.extensions["chat_broker"] = broker

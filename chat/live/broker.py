@@ -11,6 +11,7 @@ flask-sse Message shape); streams load what they show from the database.
 threading.Event is cooperative under gevent's monkey patching, so
 the same code serves gevent workers and plain threads.
 """
+
 import collections
 import json
 import logging
@@ -41,10 +42,16 @@ def publishing_client(url, max_connections=1, client_name=None):
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    pool = redis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=2,
-                                                 socket_timeout=2, socket_connect_timeout=1,
-                                                 client_name=client_name)
+    pool = redis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=2,
+        socket_timeout=2,
+        socket_connect_timeout=1,
+        client_name=client_name,
+    )
     return redis.Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0))
+
 
 RESYNC = {"type": "resync"}  # "you may have missed events: reload from the database"
 END = {"type": "end"}  # the server stops: end the stream cleanly, the client reconnects elsewhere
@@ -196,7 +203,8 @@ class RedisBroker(LocalBroker):
         self.prefix = prefix
         self.sharded = sharded
         self._subscribe_cmd, self._unsubscribe_cmd, self._publish_cmd = (
-            ("SSUBSCRIBE", "SUNSUBSCRIBE", "SPUBLISH") if sharded else ("SUBSCRIBE", "UNSUBSCRIBE", "PUBLISH"))
+            ("SSUBSCRIBE", "SUNSUBSCRIBE", "SPUBLISH") if sharded else ("SUBSCRIBE", "UNSUBSCRIBE", "PUBLISH")
+        )
         # Named connections: CLIENT LIST shows what each worker holds.
         self._redis = publishing_client(redis_url, client_name=f"{prefix}pub")
         self._pid = None
@@ -324,18 +332,22 @@ class RedisBroker(LocalBroker):
             self._publish_next_try = now + 1.0
             if self._publish_down_since is None:
                 self._publish_down_since = now
-                log.warning("cannot publish live events to Redis (%s); streams will replay from the "
-                            "database; logged once until Redis answers again", exc)
+                log.warning(
+                    "cannot publish live events to Redis (%s); streams will replay from the "
+                    "database; logged once until Redis answers again",
+                    exc,
+                )
             return False
         if self._publish_down_since is not None:
-            log.warning("publishing live events to Redis works again after %.1f s; streams resync",
-                        now - self._publish_down_since)
+            log.warning(
+                "publishing live events to Redis works again after %.1f s; streams resync",
+                now - self._publish_down_since,
+            )
             self._publish_down_since = None
             # Subscribers may have reconnected (and resynced) before the events
             # this process dropped: every stream of every worker replays again.
             try:
-                self._redis.execute_command(self._publish_cmd, self.prefix + self.RESYNC_CHANNEL,
-                                            json.dumps(RESYNC))
+                self._redis.execute_command(self._publish_cmd, self.prefix + self.RESYNC_CHANNEL, json.dumps(RESYNC))
             except Exception:  # noqa: BLE001 - down again: the next recovery resyncs
                 pass
         return True
@@ -343,8 +355,9 @@ class RedisBroker(LocalBroker):
     # -- the listener ----------------------------------------------------
     def _connect(self):
         # RESP2: pub/sub replies are plain arrays (RESP3 would hand them to a push handler).
-        client = redis_client(self.redis_url, socket_timeout=None, socket_keepalive=True, protocol=2,
-                              client_name=f"{self.prefix}sub")
+        client = redis_client(
+            self.redis_url, socket_timeout=None, socket_keepalive=True, protocol=2, client_name=f"{self.prefix}sub"
+        )
         conn = client.connection_pool.make_connection()
         conn.connect()
         return conn
@@ -401,7 +414,7 @@ class RedisBroker(LocalBroker):
             return  # PONG
         kind = response[0].decode() if isinstance(response[0], bytes) else response[0]
         channel = response[1].decode() if isinstance(response[1], bytes) else response[1]
-        channel = channel[len(self.prefix):]
+        channel = channel[len(self.prefix) :]
         if kind in ("message", "smessage") and channel == self.RESYNC_CHANNEL:
             self.resync_all()
         elif kind in ("message", "smessage"):

@@ -5,6 +5,7 @@ Services call ``publish_after_commit``; the events wait in the session's
 never told about a row it cannot read yet. Redis being down costs liveness,
 never a message: the row is committed, and streams resync from the database.
 """
+
 import logging
 
 from flask import current_app
@@ -12,8 +13,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from . import current_broker
-from .names import (ADMIN_LIST, ADMIN_NOTICES, ADMINS, Event, customer_channel,  # noqa: F401 (re-exported)
-                    inquiry_channel)
+from .names import ADMIN_LIST, ADMIN_NOTICES, ADMINS, Event, customer_channel, inquiry_channel  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 _KEY = "chat_live_pending"
@@ -56,4 +56,3 @@ def register():
         sa_event.listen(Session, "after_commit", _after_commit)
         sa_event.listen(Session, "after_soft_rollback", lambda session, previous: _after_rollback(session))
         _registered = True
-

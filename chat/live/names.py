@@ -5,24 +5,25 @@ these names; templates get them as ``live`` (``sse-swap="{{ live.MESSAGE }}"``)
 and JavaScript reads them from the ``data-live-events`` attribute, so a rename
 is one edit here.
 """
+
 from enum import StrEnum
 
 
 class Event(StrEnum):
-    MESSAGE = "message"      # a new message in a conversation
-    MARKS = "marks"          # delivered/read marks moved on
-    TYPING = "typing"        # someone is typing (ephemeral, no row behind it)
-    PRESENCE = "presence"    # which admins have an inquiry open
-    INQUIRY = "inquiry"      # an inquiry changed (the admin list re-renders its row)
-    CONTROLS = "controls"    # status, priority or assignee changed (the open inquiry's controls)
-    UNREAD = "unread"        # a shopper's unread answers, across the site
-    WAITING = "waiting"      # how many inquiries wait for an answer (the admin badge); on the
-                             # broker: a message moved the count (ADMIN_NOTICES)
+    MESSAGE = "message"  # a new message in a conversation
+    MARKS = "marks"  # delivered/read marks moved on
+    TYPING = "typing"  # someone is typing (ephemeral, no row behind it)
+    PRESENCE = "presence"  # which admins have an inquiry open
+    INQUIRY = "inquiry"  # an inquiry changed (the admin list re-renders its row)
+    CONTROLS = "controls"  # status, priority or assignee changed (the open inquiry's controls)
+    UNREAD = "unread"  # a shopper's unread answers, across the site
+    WAITING = "waiting"  # how many inquiries wait for an answer (the admin badge); on the
+    # broker: a message moved the count (ADMIN_NOTICES)
     CUSTOMER_WROTE = "customer-wrote"  # a customer wrote (admin streams only): the admins' notifications
-    ROW = "row"              # an admin list row, rendered
-    REMOVE = "remove"        # an admin list row leaves this list
-    READY = "ready"          # the stream flows (first event after the replay)
-    RESYNC = "resync"        # you may have missed events: reload from the database
+    ROW = "row"  # an admin list row, rendered
+    REMOVE = "remove"  # an admin list row leaves this list
+    READY = "ready"  # the stream flows (first event after the replay)
+    RESYNC = "resync"  # you may have missed events: reload from the database
 
 
 def names_for_js():

@@ -5,6 +5,7 @@ queried, so an event committed in between is either in the replay or in the
 queue; duplicates are dropped by message id. The generator holds no database
 connection while it waits: each step runs in a short app context.
 """
+
 import threading
 import time
 
@@ -108,13 +109,31 @@ def _wire(message):
 # What a step's request context needs: the URL (url_for), the login (cookies,
 # bearer token) and where the request came from. The rest of the WSGI environ
 # (other headers, the server's socket and objects) is not kept for hours.
-_ENVIRON_KEYS = frozenset({
-    "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "SERVER_NAME", "SERVER_PORT",
-    "SERVER_PROTOCOL", "REMOTE_ADDR", "HTTP_HOST", "HTTP_COOKIE", "HTTP_AUTHORIZATION",
-    "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_CHAT_SESSION",
-    "wsgi.url_scheme", "wsgi.errors", "wsgi.version", "wsgi.multithread", "wsgi.multiprocess",
-    "wsgi.run_once",
-})
+_ENVIRON_KEYS = frozenset(
+    {
+        "REQUEST_METHOD",
+        "SCRIPT_NAME",
+        "PATH_INFO",
+        "QUERY_STRING",
+        "SERVER_NAME",
+        "SERVER_PORT",
+        "SERVER_PROTOCOL",
+        "REMOTE_ADDR",
+        "HTTP_HOST",
+        "HTTP_COOKIE",
+        "HTTP_AUTHORIZATION",
+        "HTTP_X_FORWARDED_FOR",
+        "HTTP_X_FORWARDED_PROTO",
+        "HTTP_X_FORWARDED_HOST",
+        "HTTP_X_CHAT_SESSION",
+        "wsgi.url_scheme",
+        "wsgi.errors",
+        "wsgi.version",
+        "wsgi.multithread",
+        "wsgi.multiprocess",
+        "wsgi.run_once",
+    }
+)
 
 
 def _kept_environ(environ):
@@ -219,8 +238,10 @@ def event_stream(handler, after):
             def respond(batch):
                 """The Messages for each event, in order (None: end the stream). What another
                 stream of this worker made is reused without a context (``cached``)."""
-                outs = [[] if event.get("type") == "message" and event.get("id") in sent else handler.cached(event)
-                        for event in batch]
+                outs = [
+                    [] if event.get("type") == "message" and event.get("id") in sent else handler.cached(event)
+                    for event in batch
+                ]
                 todo = [i for i, out in enumerate(outs) if out is None]
                 if todo:
                     try:

@@ -14,6 +14,7 @@ cookies then stops working.
 The HTML views, the JSON API (through the user loader) and the CLI all go
 through this module.
 """
+
 import hashlib
 import re
 import secrets
@@ -63,6 +64,7 @@ def _idle_cutoff():
 
 
 # -- logging in and out (request context) ------------------------------------
+
 
 def authenticate(email, password):
     """The active admin with this email and password, or None."""
@@ -124,8 +126,9 @@ def _delete_by_token(token):
     if parsed is None:
         return
     user_id, key = parsed
-    db.session.execute(sa.delete(AdminSession).where(AdminSession.user_id == user_id,
-                                                     AdminSession.key_hash == _hash(key)))
+    db.session.execute(
+        sa.delete(AdminSession).where(AdminSession.user_id == user_id, AdminSession.key_hash == _hash(key))
+    )
     db.session.commit()
 
 
@@ -146,8 +149,10 @@ def load(token):
         return None
     user_id, key = parsed
     row = db.session.scalar(
-        sa.select(AdminSession).options(sa.orm.joinedload(AdminSession.user))
-        .where(AdminSession.key_hash == _hash(key), AdminSession.user_id == user_id))
+        sa.select(AdminSession)
+        .options(sa.orm.joinedload(AdminSession.user))
+        .where(AdminSession.key_hash == _hash(key), AdminSession.user_id == user_id)
+    )
     if row is None or not row.user.is_active or row.last_seen_at < _idle_cutoff():
         return None
     user = row.user
@@ -155,8 +160,11 @@ def load(token):
     if now - row.last_seen_at >= SEEN_EVERY:
         # Conditional, so concurrent requests of one session write it once. The
         # loader runs in before_request (login gate), before a view writes anything.
-        db.session.execute(sa.update(AdminSession).where(
-            AdminSession.id == row.id, AdminSession.last_seen_at <= now - SEEN_EVERY).values(last_seen_at=now))
+        db.session.execute(
+            sa.update(AdminSession)
+            .where(AdminSession.id == row.id, AdminSession.last_seen_at <= now - SEEN_EVERY)
+            .values(last_seen_at=now)
+        )
         db.session.commit()
     _attach(user, row, key)
     return user
@@ -170,11 +178,15 @@ SessionInfo = namedtuple("SessionInfo", "id created_at last_seen_at browser curr
 def sessions_of(user):
     """The admin's live sessions for the account page, the most recently used first."""
     rows = db.session.scalars(
-        sa.select(AdminSession).where(AdminSession.user_id == user.id, AdminSession.last_seen_at >= _idle_cutoff())
-        .order_by(AdminSession.last_seen_at.desc(), AdminSession.id.desc())).all()
+        sa.select(AdminSession)
+        .where(AdminSession.user_id == user.id, AdminSession.last_seen_at >= _idle_cutoff())
+        .order_by(AdminSession.last_seen_at.desc(), AdminSession.id.desc())
+    ).all()
     current = getattr(user, "admin_session_id", None)
-    return [SessionInfo(row.id, row.created_at, row.last_seen_at, describe_browser(row.user_agent), row.id == current)
-            for row in rows]
+    return [
+        SessionInfo(row.id, row.created_at, row.last_seen_at, describe_browser(row.user_agent), row.id == current)
+        for row in rows
+    ]
 
 
 def describe_browser(user_agent):
@@ -195,8 +207,9 @@ def describe_browser(user_agent):
 
 def end(user, session_id):
     """End one of ``user``'s sessions; 404 if it is not theirs (or already gone)."""
-    done = db.session.execute(sa.delete(AdminSession).where(AdminSession.id == session_id,
-                                                            AdminSession.user_id == user.id)).rowcount
+    done = db.session.execute(
+        sa.delete(AdminSession).where(AdminSession.id == session_id, AdminSession.user_id == user.id)
+    ).rowcount
     db.session.commit()
     if not done:
         raise NotFound("That session has already ended.", {"session": "unknown or ended"})
@@ -216,8 +229,10 @@ def end_all(user, keep_current=False):
 def _new_password(value, field="new_password"):
     value = validation.clean_text(value, field, MAX_PASSWORD_LENGTH, what="The password")
     if len(value) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"Use at least {MIN_PASSWORD_LENGTH} characters for the new password.",
-                              {field: f"at least {MIN_PASSWORD_LENGTH} characters"})
+        raise ValidationError(
+            f"Use at least {MIN_PASSWORD_LENGTH} characters for the new password.",
+            {field: f"at least {MIN_PASSWORD_LENGTH} characters"},
+        )
     return value
 
 
@@ -240,11 +255,14 @@ def clean_public_name(value):
     """Up to 120 characters of plain text, trimmed; empty means None (the shop's name)."""
     if value is None:
         return None
-    value = validation.clean_text(value, "public_name", PUBLIC_NAME_LENGTH, required=False,
-                                  what="The public name").strip()
+    value = validation.clean_text(
+        value, "public_name", PUBLIC_NAME_LENGTH, required=False, what="The public name"
+    ).strip()
     if _BAD_NAME_CHARS.search(value):
-        raise ValidationError("The public name can only hold plain text on one line.",
-                              {"public_name": "no control or direction-changing characters"})
+        raise ValidationError(
+            "The public name can only hold plain text on one line.",
+            {"public_name": "no control or direction-changing characters"},
+        )
     return value or None
 
 
@@ -255,6 +273,7 @@ def set_public_name(user, value):
 
 
 # -- the CLI -----------------------------------------------------------------
+
 
 def set_active(user, active):
     """Activate or deactivate; deactivating ends all sessions at once (API tokens are refused

@@ -1,4 +1,5 @@
 """API tokens for the admin JSON API: random, shown once, stored as a hash."""
+
 import hashlib
 import secrets
 
@@ -41,5 +42,3 @@ def tokens_of(user):
 def revoke(user, token_id):
     db.session.execute(sa.delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
     db.session.commit()
-
-

@@ -3,6 +3,7 @@
 Their text may hold placeholders, filled for one inquiry on the server
 (``fill``); a placeholder we do not know stays as typed.
 """
+
 import re
 
 import sqlalchemy as sa
@@ -72,8 +73,9 @@ def create(admin, data):
     values = _clean(data)
     if _taken(values["shortcut"]):
         raise _used(values["shortcut"])
-    reply = CannedReply(title=values["title"], shortcut=values["shortcut"], body=values["text"],
-                        created_by=admin.id if admin else None)
+    reply = CannedReply(
+        title=values["title"], shortcut=values["shortcut"], body=values["text"], created_by=admin.id if admin else None
+    )
     db.session.add(reply)
     _commit(reply.shortcut)
     return reply
@@ -99,15 +101,20 @@ def matching(typed, limit=8):
     typed = (typed or "").strip().lstrip("/").lower()[:40]
     escaped = typed.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
     by_shortcut = db.session.scalars(
-        sa.select(CannedReply).where(CannedReply.shortcut.like(f"{escaped}%", escape="\\"))
-        .order_by(CannedReply.shortcut).limit(limit)).all()
+        sa.select(CannedReply)
+        .where(CannedReply.shortcut.like(f"{escaped}%", escape="\\"))
+        .order_by(CannedReply.shortcut)
+        .limit(limit)
+    ).all()
     if len(by_shortcut) >= limit or not typed:
         return by_shortcut
     seen = [r.id for r in by_shortcut]
     by_title = db.session.scalars(
-        sa.select(CannedReply).where(CannedReply.title.like(f"%{escaped}%", escape="\\"),
-                                     CannedReply.id.not_in(seen) if seen else sa.true())
-        .order_by(CannedReply.shortcut).limit(limit - len(by_shortcut))).all()
+        sa.select(CannedReply)
+        .where(CannedReply.title.like(f"%{escaped}%", escape="\\"), CannedReply.id.not_in(seen) if seen else sa.true())
+        .order_by(CannedReply.shortcut)
+        .limit(limit - len(by_shortcut))
+    ).all()
     return by_shortcut + by_title
 
 

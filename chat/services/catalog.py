@@ -5,6 +5,7 @@ products, because every lookup carries the caller's site. A product a chat made
 before the shop synced it (a placeholder: ``synced_at`` is None) is filled in by
 the first PUT, in place, so its conversations stay attached.
 """
+
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -16,8 +17,15 @@ from . import products, validation
 from .errors import Conflict, NotFound, ServiceError, ValidationError
 
 # What a PUT body may carry, and each field's value when left out or null.
-DEFAULTS = {"name": None, "description": "", "price": None, "currency": "EUR", "image_url": None,
-            "page_url": None, "stock": None}
+DEFAULTS = {
+    "name": None,
+    "description": "",
+    "price": None,
+    "currency": "EUR",
+    "image_url": None,
+    "page_url": None,
+    "stock": None,
+}
 # In responses only: sending them back is refused with a clearer word than "unknown".
 READ_ONLY = ("id", "external_id", "site", "synced_at", "created_at", "updated_at")
 MAX_DESCRIPTION = 5000
@@ -59,8 +67,9 @@ def clean_fields(data):
             problems[name] = "unknown field"
     checks = {
         "name": lambda v: validation.one_line(v, "name", 200, what="Name"),
-        "description": lambda v: validation.clean_text(v, "description", MAX_DESCRIPTION, required=False,
-                                                       what="Description"),
+        "description": lambda v: validation.clean_text(
+            v, "description", MAX_DESCRIPTION, required=False, what="Description"
+        ),
         "price": validation.price,
         "currency": validation.currency,
         "image_url": lambda v: validation.http_url(v, "image_url"),
@@ -106,8 +115,9 @@ def put(site, external_id, data):
     created = product is None
     if created:
         now = utcnow()
-        product = Product(site_id=site.id, external_id=external_id, synced_at=now, created_at=now,
-                          updated_at=now, **fields)
+        product = Product(
+            site_id=site.id, external_id=external_id, synced_at=now, created_at=now, updated_at=now, **fields
+        )
         db.session.add(product)
         try:
             db.session.commit()
@@ -149,9 +159,12 @@ def delete(site, external_id):
     if db.session.get(Product, product_id) is None:
         raise _not_found(external_id)  # deleted by someone else meanwhile
     count = db.session.scalar(sa.select(sa.func.count()).where(ProductInquiry.product_id == product_id))
-    raise Conflict(f"This product has {count} conversation(s) with customers, so it is kept. Set its stock "
-                   f"to 0 if it is no longer sold; it can be deleted once its conversations are erased "
-                   f"or purged.", {"conversations": f"{count} conversation(s) about this product"})
+    raise Conflict(
+        f"This product has {count} conversation(s) with customers, so it is kept. Set its stock "
+        f"to 0 if it is no longer sold; it can be deleted once its conversations are erased "
+        f"or purged.",
+        {"conversations": f"{count} conversation(s) about this product"},
+    )
 
 
 @dataclass

@@ -1,4 +1,5 @@
 """Conversations: customer messages, history, unread counts, read marks, email."""
+
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -31,9 +32,7 @@ def get_inquiry(inquiry_id):
 
 def find_inquiry(product_id, session_id):
     """The session's inquiry about the product, or None before the first message."""
-    return db.session.scalar(
-        sa.select(ProductInquiry).filter_by(product_id=product_id, session_id=session_id)
-    )
+    return db.session.scalar(sa.select(ProductInquiry).filter_by(product_id=product_id, session_id=session_id))
 
 
 def _inquiry_for_sending(product_id, session_id):
@@ -42,8 +41,12 @@ def _inquiry_for_sending(product_id, session_id):
         return inquiry
     # Another request of the same session (a double click) may race to make it.
     now = utcnow()
-    if rows.insert_if_absent(ProductInquiry, product_id=product_id, session_id=session_id, created_at=now,
-                             updated_at=now) and has_request_context():
+    if (
+        rows.insert_if_absent(
+            ProductInquiry, product_id=product_id, session_id=session_id, created_at=now, updated_at=now
+        )
+        and has_request_context()
+    ):
         g.chat_inquiry_created = True  # counted by the per-IP limit on new conversations
     return rows.locked(sa.select(ProductInquiry).filter_by(product_id=product_id, session_id=session_id))
 
@@ -93,9 +96,17 @@ def send_customer_message(product_id, session_id, text, client_msg_id=None):
         db.session.flush()
         search.index_message(inquiry_id, text)
         if reopened:
-            db.session.add(ProductMessage(
-                inquiry_id=inquiry_id, sender_type="admin", message_type="system", system_event="status",
-                visibility="internal", message_text=REOPENED, created_at=now))
+            db.session.add(
+                ProductMessage(
+                    inquiry_id=inquiry_id,
+                    sender_type="admin",
+                    message_type="system",
+                    system_event="status",
+                    visibility="internal",
+                    message_text=REOPENED,
+                    created_at=now,
+                )
+            )
             search.index_message(inquiry_id, REOPENED)
         if first_message and inquiry.priority == "high":
             notifications.queue_high_priority(inquiry, text)
@@ -127,13 +138,19 @@ def _replay(inquiry_id, client_msg_id):
 
 
 def _by_client_id(inquiry_id, client_msg_id):
-    return db.session.scalar(
-        sa.select(ProductMessage).filter_by(inquiry_id=inquiry_id, client_msg_id=client_msg_id)
-    )
+    return db.session.scalar(sa.select(ProductMessage).filter_by(inquiry_id=inquiry_id, client_msg_id=client_msg_id))
 
 
-def add_admin_message(inquiry_id, text, admin_id=None, message_type="text", system_event=None,
-                      client_msg_id=None, visibility="public", commit=True):
+def add_admin_message(
+    inquiry_id,
+    text,
+    admin_id=None,
+    message_type="text",
+    system_event=None,
+    client_msg_id=None,
+    visibility="public",
+    commit=True,
+):
     """Store an answer (or a note) from the shop in an inquiry; returns a SendResult.
 
     A repeated client id returns the stored answer, however many retries race.
@@ -147,8 +164,14 @@ def add_admin_message(inquiry_id, text, admin_id=None, message_type="text", syst
             return _announced_again(existing, inquiry)
     now = utcnow()
     message = ProductMessage(
-        inquiry_id=inquiry.id, sender_type="admin", sender_id=admin_id, message_text=text,
-        message_type=message_type, system_event=system_event, client_msg_id=client_msg_id, created_at=now,
+        inquiry_id=inquiry.id,
+        sender_type="admin",
+        sender_id=admin_id,
+        message_text=text,
+        message_type=message_type,
+        system_event=system_event,
+        client_msg_id=client_msg_id,
+        created_at=now,
         visibility=visibility,
     )
     db.session.add(message)
@@ -177,11 +200,16 @@ def announce_message(message, inquiry, again=False, first=None):
     admin page's badge and notifications hear of it (``again``: the badge, not a second
     notification; ``first``: whether it is the customer's first message, when known, so
     the notification need not count them)."""
-    data = {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "message_id": message.id,
-            "sender_type": message.sender_type}
+    data = {
+        "inquiry_id": inquiry.id,
+        "product_id": inquiry.product_id,
+        "message_id": message.id,
+        "sender_type": message.sender_type,
+    }
     # Internal rows (workflow and private notes) never go to the customer's channel at all.
     channels = ((events.customer_channel(inquiry.session_id),) if message.visibility == "public" else ()) + (
-        events.inquiry_channel(inquiry.id),)
+        events.inquiry_channel(inquiry.id),
+    )
     for channel in channels:
         events.publish_after_commit(db.session, channel, Event.MESSAGE, data, id_=message.id)
     events.publish_after_commit(db.session, events.ADMIN_LIST, Event.INQUIRY, data)
@@ -213,9 +241,7 @@ def list_messages(inquiry_id, before=None, after=None, limit=30, viewer="custome
         # Admins see who answered: load the senders in one query.
         query = query.options(sa.orm.selectinload(ProductMessage.sender))
     if after is not None:
-        rows = db.session.scalars(
-            query.where(ProductMessage.id > after).order_by(ProductMessage.id).limit(limit)
-        ).all()
+        rows = db.session.scalars(query.where(ProductMessage.id > after).order_by(ProductMessage.id).limit(limit)).all()
         return Page(list(rows), False)
     if before is not None:
         query = query.where(ProductMessage.id < before)
@@ -255,8 +281,12 @@ def unread_count(inquiry_id, reader="customer"):
 
 
 def _unread_answers():
-    return sa.and_(ProductMessage.sender_type == "admin", ProductMessage.message_type == "text",
-                   ProductMessage.is_read.is_(False), customer_visible())
+    return sa.and_(
+        ProductMessage.sender_type == "admin",
+        ProductMessage.message_type == "text",
+        ProductMessage.is_read.is_(False),
+        customer_visible(),
+    )
 
 
 def unread_across(session_id, site_id):
@@ -267,7 +297,8 @@ def unread_across(session_id, site_id):
         sa.select(sa.func.count(ProductMessage.id))
         .join(ProductInquiry, ProductInquiry.id == ProductMessage.inquiry_id)
         .join(Product, Product.id == ProductInquiry.product_id)
-        .where(ProductInquiry.session_id == session_id, Product.site_id == site_id, _unread_answers()))
+        .where(ProductInquiry.session_id == session_id, Product.site_id == site_id, _unread_answers())
+    )
 
 
 @dataclass
@@ -280,21 +311,31 @@ class Question:
 def questions_of(session_id, site_id, limit=20):
     """The shopper's conversations on a site, most recent first, with unread counts ("Your questions")."""
     inquiries = db.session.scalars(
-        sa.select(ProductInquiry).join(Product, Product.id == ProductInquiry.product_id)
+        sa.select(ProductInquiry)
+        .join(Product, Product.id == ProductInquiry.product_id)
         .where(ProductInquiry.session_id == session_id, Product.site_id == site_id)
-        .order_by(ProductInquiry.updated_at.desc()).limit(limit)).all()
+        .order_by(ProductInquiry.updated_at.desc())
+        .limit(limit)
+    ).all()
     ids = [i.id for i in inquiries]
     unread, last = {}, {}
     if ids:
-        unread = dict(db.session.execute(
-            sa.select(ProductMessage.inquiry_id, sa.func.count(ProductMessage.id))
-            .where(ProductMessage.inquiry_id.in_(ids), _unread_answers()).group_by(ProductMessage.inquiry_id)).all())
+        unread = dict(
+            db.session.execute(
+                sa.select(ProductMessage.inquiry_id, sa.func.count(ProductMessage.id))
+                .where(ProductMessage.inquiry_id.in_(ids), _unread_answers())
+                .group_by(ProductMessage.inquiry_id)
+            ).all()
+        )
         last_ids = db.session.scalars(
-            sa.select(sa.func.max(ProductMessage.id)).where(
-                ProductMessage.inquiry_id.in_(ids), ProductMessage.message_type == "text", customer_visible())
-            .group_by(ProductMessage.inquiry_id)).all()
-        last = {m.inquiry_id: m.message_text for m in db.session.scalars(
-            sa.select(ProductMessage).where(ProductMessage.id.in_(last_ids)))}
+            sa.select(sa.func.max(ProductMessage.id))
+            .where(ProductMessage.inquiry_id.in_(ids), ProductMessage.message_type == "text", customer_visible())
+            .group_by(ProductMessage.inquiry_id)
+        ).all()
+        last = {
+            m.inquiry_id: m.message_text
+            for m in db.session.scalars(sa.select(ProductMessage).where(ProductMessage.id.in_(last_ids)))
+        }
     return [Question(i, unread.get(i.id, 0), last.get(i.id)) for i in inquiries]
 
 
@@ -302,11 +343,16 @@ def marks_since(inquiry_id, sender_type, since):
     """The sender's messages whose delivered or read mark moved after ``since`` (a polling cursor)."""
     if inquiry_id is None or since is None:
         return []
-    return db.session.scalars(sa.select(ProductMessage).where(
-        ProductMessage.inquiry_id == inquiry_id, ProductMessage.sender_type == sender_type,
-        ProductMessage.message_type == "text",
-        sa.or_(ProductMessage.delivered_at > since, ProductMessage.read_at > since))
-        .order_by(ProductMessage.id)).all()
+    return db.session.scalars(
+        sa.select(ProductMessage)
+        .where(
+            ProductMessage.inquiry_id == inquiry_id,
+            ProductMessage.sender_type == sender_type,
+            ProductMessage.message_type == "text",
+            sa.or_(ProductMessage.delivered_at > since, ProductMessage.read_at > since),
+        )
+        .order_by(ProductMessage.id)
+    ).all()
 
 
 def _mark(inquiry_id, recipient, state, message_ids=None):
@@ -338,11 +384,11 @@ def _mark(inquiry_id, recipient, state, message_ids=None):
             .values(delivered_at=now)
         )
     inquiry = db.session.get(ProductInquiry, inquiry_id)
-    data = {"inquiry_id": inquiry_id, "product_id": inquiry.product_id, "ids": ids, "state": state,
-            "reader": recipient}
+    data = {"inquiry_id": inquiry_id, "product_id": inquiry.product_id, "ids": ids, "state": state, "reader": recipient}
     # The sender's side sees its marks move; the admin list sees unread counts change.
-    sender_channel = (events.inquiry_channel(inquiry_id) if recipient == "customer"
-                      else events.customer_channel(inquiry.session_id))
+    sender_channel = (
+        events.inquiry_channel(inquiry_id) if recipient == "customer" else events.customer_channel(inquiry.session_id)
+    )
     events.publish_after_commit(db.session, sender_channel, Event.MARKS, data)
     if recipient == "customer" and state == "read":
         # The shopper's other tabs and pages: their unread badge moves too.

@@ -6,9 +6,10 @@ Hours are stored per site as JSON, ``{"mon": [["09:00", "17:30"]], ..., "sun": [
 and returns naive UTC datetimes, like the rest of the app; ``zoneinfo`` (the
 standard library) handles daylight saving.
 """
+
 import json
 import re
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from .errors import ValidationError
@@ -37,10 +38,16 @@ def parse(value):
             raise ValidationError(f"{DAY_NAMES[day]}: give up to 4 spans.", {day: "up to 4 [from, to] spans"})
         clean = []
         for span in spans:
-            if (not isinstance(span, list) or len(span) != 2 or not all(isinstance(t, str) and _HHMM.match(t)
-                                                                         for t in span) or span[0] >= span[1]):
-                raise ValidationError(f"{DAY_NAMES[day]}: a span is two times like 09:00 and 17:30, in order.",
-                                      {day: "[\"HH:MM\", \"HH:MM\"], from before to"})
+            if (
+                not isinstance(span, list)
+                or len(span) != 2
+                or not all(isinstance(t, str) and _HHMM.match(t) for t in span)
+                or span[0] >= span[1]
+            ):
+                raise ValidationError(
+                    f"{DAY_NAMES[day]}: a span is two times like 09:00 and 17:30, in order.",
+                    {day: '["HH:MM", "HH:MM"], from before to'},
+                )
             clean.append(span)
         clean.sort()
         for earlier, later in zip(clean, clean[1:]):
@@ -76,15 +83,18 @@ class Hours:
         return not self.hours
 
     def _local(self, utc_naive):
-        return utc_naive.replace(tzinfo=timezone.utc).astimezone(self.tz)
+        return utc_naive.replace(tzinfo=UTC).astimezone(self.tz)
 
     def _spans_on(self, local_date):
         """The open spans of a local date, as aware local datetimes."""
         out = []
         for start, end in self.hours.get(DAYS[local_date.weekday()], []):
             begin = datetime.combine(local_date, _time(start), self.tz)
-            finish = (datetime.combine(local_date + timedelta(days=1), time(0), self.tz) if end == "24:00"
-                      else datetime.combine(local_date, _time(end), self.tz))
+            finish = (
+                datetime.combine(local_date + timedelta(days=1), time(0), self.tz)
+                if end == "24:00"
+                else datetime.combine(local_date, _time(end), self.tz)
+            )
             out.append((begin, finish))
         return out
 
@@ -102,7 +112,7 @@ class Hours:
         for offset in range(MAX_SCAN_DAYS):
             for begin, _ in self._spans_on(local.date() + timedelta(days=offset)):
                 if begin > local:
-                    return begin.astimezone(timezone.utc).replace(tzinfo=None)
+                    return begin.astimezone(UTC).replace(tzinfo=None)
         return None
 
     def open_seconds(self, start, end):
@@ -123,7 +133,7 @@ class Hours:
         return int(total)
 
     def describe_next_open(self, at):
-        """"today at 09:00", "tomorrow at 09:00", "on Monday at 09:00" (local time of the shop)."""
+        """ "today at 09:00", "tomorrow at 09:00", "on Monday at 09:00" (local time of the shop)."""
         when = self.next_open(at)
         if when is None:
             return None

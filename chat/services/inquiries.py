@@ -5,6 +5,7 @@ customer message has no later answer (``waiting_since`` is set), whatever its
 status. Changes are compare-and-set updates, so racing requests leave one
 note per real change.
 """
+
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -70,8 +71,10 @@ class Filters:
             try:
                 assignee = str(parse_id(assignee, "assignee"))
             except BadParameter:
-                raise BadParameter("assignee must be mine, unassigned, everyone or an admin id.",
-                                   {"assignee": "mine, unassigned, everyone or an admin id"}) from None
+                raise BadParameter(
+                    "assignee must be mine, unassigned, everyone or an admin id.",
+                    {"assignee": "mine, unassigned, everyone or an admin id"},
+                ) from None
         product = _arg(args, "product") or _arg(args, "product_id")
         product_id = parse_id(product, "product") if product else None
         q = clean_text(_arg(args, "q"), "q", required=False, what="Search")[:100]
@@ -82,8 +85,13 @@ class Filters:
         return "waiting" if self.waiting and self.status == "all" else self.status
 
     def as_args(self):
-        args = {"status": self.view, "priority": self.priority, "assignee": self.assignee,
-                "product": self.product_id or "", "q": self.q}
+        args = {
+            "status": self.view,
+            "priority": self.priority,
+            "assignee": self.assignee,
+            "product": self.product_id or "",
+            "q": self.q,
+        }
         if self.waiting and self.status != "all":
             args["waiting"] = "true"
         return {k: v for k, v in args.items() if v not in ("", None)}
@@ -175,10 +183,15 @@ def list_inquiries(filters, admin, after=None, limit=50):
     searched_to = None
     if filters.q:
         query, searched_to = _searched(query, filters.q, limit)
-    inquiries = db.session.scalars(
-        query.options(sa.orm.joinedload(ProductInquiry.product), sa.orm.joinedload(ProductInquiry.assigned_admin))
-        .order_by(ProductInquiry.queue_key).limit(limit + 1)
-    ).unique().all()
+    inquiries = (
+        db.session.scalars(
+            query.options(sa.orm.joinedload(ProductInquiry.product), sa.orm.joinedload(ProductInquiry.assigned_admin))
+            .order_by(ProductInquiry.queue_key)
+            .limit(limit + 1)
+        )
+        .unique()
+        .all()
+    )
     next_after = inquiries[limit - 1].queue_key if len(inquiries) > limit else searched_to
     rows = rows_for(inquiries[:limit])
     return ListPage(rows, next_after, filters, partial=searched_to is not None and len(inquiries) <= limit)
@@ -195,8 +208,12 @@ def _searched(query, text, limit):
     keys = set()
 
     def page(select, key, id_, condition):
-        rows = [tuple(row) for row in db.session.execute(
-            select.with_only_columns(key, id_).where(condition).order_by(key).limit(limit + 1))]
+        rows = [
+            tuple(row)
+            for row in db.session.execute(
+                select.with_only_columns(key, id_).where(condition).order_by(key).limit(limit + 1)
+            )
+        ]
         keys.update(rows)
         return len(rows)
 
@@ -214,7 +231,7 @@ def _searched(query, text, limit):
     ordered = sorted(keys)
     if searched_to is not None:
         ordered = [k for k in ordered if k[0] <= searched_to]
-    return sa.select(ProductInquiry).where(ProductInquiry.id.in_([i for _, i in ordered[:limit + 1]])), searched_to
+    return sa.select(ProductInquiry).where(ProductInquiry.id.in_([i for _, i in ordered[: limit + 1]])), searched_to
 
 
 def _walked(query, condition, limit):
@@ -224,11 +241,17 @@ def _walked(query, condition, limit):
     found, last = [], None
     for size in search.WINDOWS:
         rows = query if last is None else query.where(ProductInquiry.queue_key > last)
-        window = rows.with_only_columns(ProductInquiry.queue_key, ProductInquiry.id).order_by(
-            ProductInquiry.queue_key).limit(size).subquery()
-        seen = db.session.execute(sa.select(window.c.queue_key, window.c.id,
-                                            sa.case((condition(window.c.id), 1), else_=0))
-                                  .order_by(window.c.queue_key)).all()
+        window = (
+            rows.with_only_columns(ProductInquiry.queue_key, ProductInquiry.id)
+            .order_by(ProductInquiry.queue_key)
+            .limit(size)
+            .subquery()
+        )
+        seen = db.session.execute(
+            sa.select(window.c.queue_key, window.c.id, sa.case((condition(window.c.id), 1), else_=0)).order_by(
+                window.c.queue_key
+            )
+        ).all()
         found.extend((key, id_) for key, id_, hit in seen if hit)
         if len(seen) < size:
             return found, None  # the end of the queue
@@ -248,18 +271,26 @@ def rows_for(inquiries):
             sa.select(
                 ProductMessage.inquiry_id,
                 sa.func.count(ProductMessage.id),
-                sa.func.sum(sa.case((sa.and_(ProductMessage.sender_type == "customer",
-                                             ProductMessage.is_read.is_(False)), 1), else_=0)),
+                sa.func.sum(
+                    sa.case(
+                        (sa.and_(ProductMessage.sender_type == "customer", ProductMessage.is_read.is_(False)), 1),
+                        else_=0,
+                    )
+                ),
                 sa.func.max(sa.case((ProductMessage.message_type == "text", ProductMessage.id), else_=None)),
-            ).where(ProductMessage.inquiry_id.in_(ids)).group_by(ProductMessage.inquiry_id)
+            )
+            .where(ProductMessage.inquiry_id.in_(ids))
+            .group_by(ProductMessage.inquiry_id)
         ):
             counts[inquiry_id] = (total, int(unread or 0))
             if last_id:
                 last_ids[inquiry_id] = last_id
     last = {}
     if last_ids:
-        last = {m.inquiry_id: m for m in db.session.scalars(
-            sa.select(ProductMessage).where(ProductMessage.id.in_(list(last_ids.values()))))}
+        last = {
+            m.inquiry_id: m
+            for m in db.session.scalars(sa.select(ProductMessage).where(ProductMessage.id.in_(list(last_ids.values()))))
+        }
     return [Row(i, *counts.get(i.id, (0, 0)), last.get(i.id)) for i in inquiries]
 
 
@@ -296,8 +327,11 @@ def other_inquiries(inquiry):
     if inquiry.customer_email:
         condition = sa.or_(condition, ProductInquiry.customer_email == inquiry.customer_email)
     return db.session.scalars(
-        sa.select(ProductInquiry).where(condition, ProductInquiry.id != inquiry.id)
-        .order_by(ProductInquiry.updated_at.desc()).limit(20)).all()
+        sa.select(ProductInquiry)
+        .where(condition, ProductInquiry.id != inquiry.id)
+        .order_by(ProductInquiry.updated_at.desc())
+        .limit(20)
+    ).all()
 
 
 def admins():
@@ -307,24 +341,36 @@ def admins():
 def _note(inquiry, admin, text, event):
     """A workflow note (admins only). Adding it also refreshes the inquiry's queue
     key and tells the admin list (after commit), so a change needs nothing more."""
-    conversations.add_admin_message(inquiry.id, text, admin_id=admin.id if admin else None,
-                                    message_type="system", system_event=event, visibility="internal",
-                                    commit=False)
+    conversations.add_admin_message(
+        inquiry.id,
+        text,
+        admin_id=admin.id if admin else None,
+        message_type="system",
+        system_event=event,
+        visibility="internal",
+        commit=False,
+    )
 
 
 def _controls_changed(inquiry):
     """After commit: every open view of the inquiry re-renders its status, priority
     and assignee controls, whoever changed them (panel, API, CLI)."""
-    events.publish_after_commit(db.session, events.inquiry_channel(inquiry.id), Event.CONTROLS,
-                                {"inquiry_id": inquiry.id})
+    events.publish_after_commit(
+        db.session, events.inquiry_channel(inquiry.id), Event.CONTROLS, {"inquiry_id": inquiry.id}
+    )
 
 
 def _change(inquiry, column, value):
     """Compare-and-set ``column`` to ``value``: True only for the request that changed it."""
-    changed = db.session.execute(
-        sa.update(ProductInquiry).where(ProductInquiry.id == inquiry.id, column != value)
-        .values({column.key: value, "updated_at": utcnow()})
-        .execution_options(synchronize_session=False)).rowcount == 1
+    changed = (
+        db.session.execute(
+            sa.update(ProductInquiry)
+            .where(ProductInquiry.id == inquiry.id, column != value)
+            .values({column.key: value, "updated_at": utcnow()})
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
     if changed:
         db.session.refresh(inquiry)
     return changed
@@ -332,9 +378,15 @@ def _change(inquiry, column, value):
 
 def _claim_pending(inquiry):
     """pending -> in_progress, once, however many first answers race."""
-    changed = db.session.execute(
-        sa.update(ProductInquiry).where(ProductInquiry.id == inquiry.id, ProductInquiry.status == "pending")
-        .values(status="in_progress").execution_options(synchronize_session=False)).rowcount == 1
+    changed = (
+        db.session.execute(
+            sa.update(ProductInquiry)
+            .where(ProductInquiry.id == inquiry.id, ProductInquiry.status == "pending")
+            .values(status="in_progress")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
     if changed:
         db.session.refresh(inquiry)
     return changed
@@ -344,9 +396,11 @@ def _time_first_response(inquiry, answered_at):
     """The first answer's time, once (compare-and-set), in seconds of the shop's business hours."""
     seconds = hours.Hours.of(inquiry.product.site).open_seconds(inquiry.created_at, answered_at)
     db.session.execute(
-        sa.update(ProductInquiry).where(ProductInquiry.id == inquiry.id, ProductInquiry.first_response_at.is_(None))
+        sa.update(ProductInquiry)
+        .where(ProductInquiry.id == inquiry.id, ProductInquiry.first_response_at.is_(None))
         .values(first_response_at=answered_at, first_response_seconds=seconds)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def respond(inquiry_id, admin, text, client_msg_id=None):
@@ -356,8 +410,9 @@ def respond(inquiry_id, admin, text, client_msg_id=None):
     (``created`` False) and changes nothing else.
     """
     inquiry = get(inquiry_id)
-    result = conversations.add_admin_message(inquiry.id, text, admin_id=admin.id,
-                                             client_msg_id=client_msg_id, commit=False)
+    result = conversations.add_admin_message(
+        inquiry.id, text, admin_id=admin.id, client_msg_id=client_msg_id, commit=False
+    )
     if not result.created:
         return result
     _time_first_response(inquiry, result.message.created_at)
@@ -376,8 +431,14 @@ def set_status(inquiry_id, admin, status):
         _controls_changed(inquiry)
         if status == "resolved":
             # The one workflow line a customer sees.
-            conversations.add_admin_message(inquiry.id, RESOLVED_NOTICE, admin_id=admin.id,
-                                            message_type="system", system_event="resolved", commit=False)
+            conversations.add_admin_message(
+                inquiry.id,
+                RESOLVED_NOTICE,
+                admin_id=admin.id,
+                message_type="system",
+                system_event="resolved",
+                commit=False,
+            )
     db.session.commit()
     return inquiry
 
@@ -389,9 +450,12 @@ def set_priority(inquiry_id, admin, priority):
         _note(inquiry, admin, f"Priority set to {priority} by {admin.name}", "priority")
         _controls_changed(inquiry)
         if priority == "high":
-            last = db.session.scalar(sa.select(ProductMessage.message_text).where(
-                ProductMessage.inquiry_id == inquiry.id, ProductMessage.sender_type == "customer")
-                .order_by(ProductMessage.id.desc()).limit(1))
+            last = db.session.scalar(
+                sa.select(ProductMessage.message_text)
+                .where(ProductMessage.inquiry_id == inquiry.id, ProductMessage.sender_type == "customer")
+                .order_by(ProductMessage.id.desc())
+                .limit(1)
+            )
             notifications.queue_high_priority(inquiry, last or "")
     db.session.commit()
     return inquiry
@@ -404,21 +468,31 @@ def assign(inquiry_id, admin, assignee_id):
         try:
             assignee_id = parse_id(assignee_id, "admin_id")
         except BadParameter:
-            raise ValidationError("assignee must be an admin id or empty.", {"admin_id": "an admin id or null"}) \
-                from None
+            raise ValidationError(
+                "assignee must be an admin id or empty.", {"admin_id": "an admin id or null"}
+            ) from None
         assignee = db.session.get(User, assignee_id)
         if assignee is None or not assignee.is_active:
             raise ValidationError("No such admin.", {"admin_id": "unknown admin"})
     target = assignee.id if assignee else None
-    changed = db.session.execute(
-        sa.update(ProductInquiry).where(ProductInquiry.id == inquiry.id,
-                                        ProductInquiry.assigned_admin_id.is_distinct_from(target))
-        .values(assigned_admin_id=target, updated_at=utcnow())
-        .execution_options(synchronize_session=False)).rowcount == 1
+    changed = (
+        db.session.execute(
+            sa.update(ProductInquiry)
+            .where(ProductInquiry.id == inquiry.id, ProductInquiry.assigned_admin_id.is_distinct_from(target))
+            .values(assigned_admin_id=target, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
     if changed:
         db.session.refresh(inquiry)
-        text = (f"Taken by {admin.name}" if assignee and assignee.id == admin.id
-                else f"Assigned to {assignee.name} by {admin.name}" if assignee else f"Unassigned by {admin.name}")
+        text = (
+            f"Taken by {admin.name}"
+            if assignee and assignee.id == admin.id
+            else f"Assigned to {assignee.name} by {admin.name}"
+            if assignee
+            else f"Unassigned by {admin.name}"
+        )
         _note(inquiry, admin, text, "assignee")
         _controls_changed(inquiry)
     db.session.commit()
@@ -427,30 +501,36 @@ def assign(inquiry_id, admin, assignee_id):
 
 # -- presence: who has the inquiry open -------------------------------------
 
+
 def see(inquiry_id, admin_id):
     """Record (or refresh) that an admin has the inquiry open; announce arrivals."""
     row = db.session.get(AdminPresence, (admin_id, inquiry_id))
     now = utcnow()
     if row is None:
         db.session.add(AdminPresence(admin_id=admin_id, inquiry_id=inquiry_id, seen_at=now))
-        events.publish_after_commit(db.session, events.inquiry_channel(inquiry_id), Event.PRESENCE,
-                                    {"inquiry_id": inquiry_id})
+        events.publish_after_commit(
+            db.session, events.inquiry_channel(inquiry_id), Event.PRESENCE, {"inquiry_id": inquiry_id}
+        )
     else:
         row.seen_at = now
     db.session.commit()
 
 
 def leave(inquiry_id, admin_id):
-    db.session.execute(sa.delete(AdminPresence).where(
-        AdminPresence.admin_id == admin_id, AdminPresence.inquiry_id == inquiry_id))
-    events.publish_after_commit(db.session, events.inquiry_channel(inquiry_id), Event.PRESENCE,
-                                {"inquiry_id": inquiry_id})
+    db.session.execute(
+        sa.delete(AdminPresence).where(AdminPresence.admin_id == admin_id, AdminPresence.inquiry_id == inquiry_id)
+    )
+    events.publish_after_commit(
+        db.session, events.inquiry_channel(inquiry_id), Event.PRESENCE, {"inquiry_id": inquiry_id}
+    )
     db.session.commit()
 
 
 def viewers(inquiry_id, fresh_seconds=45):
     since = utcnow() - timedelta(seconds=fresh_seconds)
     return db.session.scalars(
-        sa.select(User).join(AdminPresence, AdminPresence.admin_id == User.id)
+        sa.select(User)
+        .join(AdminPresence, AdminPresence.admin_id == User.id)
         .where(AdminPresence.inquiry_id == inquiry_id, AdminPresence.seen_at >= since)
-        .order_by(User.name)).all()
+        .order_by(User.name)
+    ).all()

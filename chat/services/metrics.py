@@ -20,6 +20,7 @@ three cannot disagree. Definitions (all days are UTC dates):
   that product from their first opening on. Counted once per shopper and
   product, next to how many shopper-product pairs opened a suggestion at all.
 """
+
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -138,8 +139,9 @@ def _inquiry_scope(period):
     """Inquiries created in the period (and on the site): a WHERE clause over indexed columns."""
     condition = sa.and_(ProductInquiry.created_at >= period.since, ProductInquiry.created_at < period.until)
     if period.site is not None:
-        condition = sa.and_(condition, ProductInquiry.product_id.in_(
-            sa.select(Product.id).where(Product.site_id == period.site.id)))
+        condition = sa.and_(
+            condition, ProductInquiry.product_id.in_(sa.select(Product.id).where(Product.site_id == period.site.id))
+        )
     return condition
 
 
@@ -166,13 +168,22 @@ def _percentiles(scope, by_day):
     seconds = ProductInquiry.first_response_seconds
     day = _day(ProductInquiry.created_at)
     partition = [day] if by_day else None
-    ranked = (sa.select((day if by_day else sa.literal(None)).label("day"), seconds.label("seconds"),
-                        sa.func.row_number().over(partition_by=partition, order_by=seconds).label("rank"),
-                        sa.func.count().over(partition_by=partition).label("total"))
-              .where(scope, seconds.is_not(None)).subquery())
+    ranked = (
+        sa.select(
+            (day if by_day else sa.literal(None)).label("day"),
+            seconds.label("seconds"),
+            sa.func.row_number().over(partition_by=partition, order_by=seconds).label("rank"),
+            sa.func.count().over(partition_by=partition).label("total"),
+        )
+        .where(scope, seconds.is_not(None))
+        .subquery()
+    )
     out = {}
-    for row in db.session.execute(sa.select(ranked.c.day, ranked.c.seconds, ranked.c.rank, ranked.c.total)
-                                  .where(sa.or_(*(_rank_in(ranked.c.rank, ranked.c.total, p) for p in PERCENTILES)))):
+    for row in db.session.execute(
+        sa.select(ranked.c.day, ranked.c.seconds, ranked.c.rank, ranked.c.total).where(
+            sa.or_(*(_rank_in(ranked.c.rank, ranked.c.total, p) for p in PERCENTILES))
+        )
+    ):
         for p in PERCENTILES:
             if _hit(row.rank, row.total, p):
                 out.setdefault(_as_date(row.day) if by_day else None, {})[p] = int(row.seconds)
@@ -190,9 +201,16 @@ def _per_day(period, scope):
     bad = sa.func.sum(sa.case((ProductInquiry.rating == "bad", 1), else_=0))
     totals = [0, 0, 0, 0]
     for day, count, answered, good_count, bad_count in db.session.execute(
-            sa.select(_day(ProductInquiry.created_at).label("day"), sa.func.count(),
-                      sa.func.count(ProductInquiry.first_response_seconds), good, bad)
-            .where(scope).group_by(_day(ProductInquiry.created_at))):
+        sa.select(
+            _day(ProductInquiry.created_at).label("day"),
+            sa.func.count(),
+            sa.func.count(ProductInquiry.first_response_seconds),
+            good,
+            bad,
+        )
+        .where(scope)
+        .group_by(_day(ProductInquiry.created_at))
+    ):
         row = days.get(_as_date(day))
         if row is not None:
             row.inquiries, row.answered = int(count), int(answered)
@@ -214,46 +232,64 @@ def _waiting(site, column):
         waiting = waiting.where(ProductInquiry.product_id.in_(sa.select(Product.id).where(Product.site_id == site.id)))
     queue = waiting.subquery()
     key = queue.c[column]
-    return (sa.select(key.label("key"), sa.func.count().label("waiting"),
-                      sa.func.min(queue.c.waiting_since).label("oldest"))
-            .group_by(key).subquery())
+    return (
+        sa.select(
+            key.label("key"), sa.func.count().label("waiting"), sa.func.min(queue.c.waiting_since).label("oldest")
+        )
+        .group_by(key)
+        .subquery()
+    )
 
 
 def waiting_by_product(site=None):
     groups = _waiting(site, "product_id")
-    rows = db.session.execute(sa.select(groups.c.key, Product.name, groups.c.waiting, groups.c.oldest)
-                              .join(Product, Product.id == groups.c.key)
-                              .order_by(groups.c.waiting.desc(), Product.name))
-    return [{"product_id": key, "product": name, "waiting": int(count), "oldest": oldest}
-            for key, name, count, oldest in rows]
+    rows = db.session.execute(
+        sa.select(groups.c.key, Product.name, groups.c.waiting, groups.c.oldest)
+        .join(Product, Product.id == groups.c.key)
+        .order_by(groups.c.waiting.desc(), Product.name)
+    )
+    return [
+        {"product_id": key, "product": name, "waiting": int(count), "oldest": oldest}
+        for key, name, count, oldest in rows
+    ]
 
 
 def waiting_by_assignee(site=None):
     groups = _waiting(site, "assigned_admin_id")
-    rows = db.session.execute(sa.select(groups.c.key, User.name, groups.c.waiting, groups.c.oldest)
-                              .join(User, User.id == groups.c.key, isouter=True)
-                              .order_by(groups.c.waiting.desc(), User.name))
-    return [{"admin_id": key, "admin": name, "waiting": int(count), "oldest": oldest}
-            for key, name, count, oldest in rows]
+    rows = db.session.execute(
+        sa.select(groups.c.key, User.name, groups.c.waiting, groups.c.oldest)
+        .join(User, User.id == groups.c.key, isouter=True)
+        .order_by(groups.c.waiting.desc(), User.name)
+    )
+    return [
+        {"admin_id": key, "admin": name, "waiting": int(count), "oldest": oldest} for key, name, count, oldest in rows
+    ]
 
 
 def _suggestions(period):
     """(shopper-product pairs that opened a suggestion, of them served by it alone)."""
-    views = sa.select(SuggestionView.session_id, SuggestionView.product_id,
-                      sa.func.min(SuggestionView.created_at).label("first_view")).where(
-        SuggestionView.created_at >= period.since, SuggestionView.created_at < period.until)
+    views = sa.select(
+        SuggestionView.session_id, SuggestionView.product_id, sa.func.min(SuggestionView.created_at).label("first_view")
+    ).where(SuggestionView.created_at >= period.since, SuggestionView.created_at < period.until)
     if period.site is not None:
-        views = views.where(SuggestionView.product_id.in_(
-            sa.select(Product.id).where(Product.site_id == period.site.id)))
+        views = views.where(
+            SuggestionView.product_id.in_(sa.select(Product.id).where(Product.site_id == period.site.id))
+        )
     first = views.group_by(SuggestionView.session_id, SuggestionView.product_id).subquery()
-    asked_after = (sa.select(ProductMessage.id)
-                   .join(ProductInquiry, ProductInquiry.id == ProductMessage.inquiry_id)
-                   .where(ProductInquiry.session_id == first.c.session_id,
-                          ProductInquiry.product_id == first.c.product_id,
-                          ProductMessage.sender_type == "customer",
-                          ProductMessage.created_at >= first.c.first_view).exists())
-    openers, served = db.session.execute(sa.select(
-        sa.func.count(), sa.func.sum(sa.case((asked_after, 0), else_=1))).select_from(first)).one()
+    asked_after = (
+        sa.select(ProductMessage.id)
+        .join(ProductInquiry, ProductInquiry.id == ProductMessage.inquiry_id)
+        .where(
+            ProductInquiry.session_id == first.c.session_id,
+            ProductInquiry.product_id == first.c.product_id,
+            ProductMessage.sender_type == "customer",
+            ProductMessage.created_at >= first.c.first_view,
+        )
+        .exists()
+    )
+    openers, served = db.session.execute(
+        sa.select(sa.func.count(), sa.func.sum(sa.case((asked_after, 0), else_=1))).select_from(first)
+    ).one()
     return int(openers), int(served or 0)
 
 
@@ -263,10 +299,18 @@ def compute(period):
     days, (count, answered, good, bad), overall = _per_day(period, scope)
     openers, served = _suggestions(period)
     return Metrics(
-        period=period, days=days, inquiries=count, answered=answered,
-        median_seconds=overall.get(50), p90_seconds=overall.get(90),
-        waiting_by_product=waiting_by_product(period.site), waiting_by_assignee=waiting_by_assignee(period.site),
-        good=good, bad=bad, suggestion_openers=openers, served_by_suggestion=served,
+        period=period,
+        days=days,
+        inquiries=count,
+        answered=answered,
+        median_seconds=overall.get(50),
+        p90_seconds=overall.get(90),
+        waiting_by_product=waiting_by_product(period.site),
+        waiting_by_assignee=waiting_by_assignee(period.site),
+        good=good,
+        bad=bad,
+        suggestion_openers=openers,
+        served_by_suggestion=served,
     )
 
 
@@ -278,17 +322,27 @@ def as_dict(metrics):
     """The JSON form (the API's MetricsReport)."""
     period = metrics.period
     return {
-        "from": period.start.isoformat(), "to": period.end.isoformat(),
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
         "site": period.site.public_id if period.site else None,
-        "inquiries": metrics.inquiries, "answered": metrics.answered,
+        "inquiries": metrics.inquiries,
+        "answered": metrics.answered,
         "first_response_seconds": {"median": metrics.median_seconds, "p90": metrics.p90_seconds},
         "satisfaction": {"good": metrics.good, "bad": metrics.bad, "good_share": metrics.good_share},
         "suggestions": {"openers": metrics.suggestion_openers, "served_alone": metrics.served_by_suggestion},
         "waiting_now": metrics.waiting,
         "waiting_by_product": [dict(row, oldest=_iso(row["oldest"])) for row in metrics.waiting_by_product],
         "waiting_by_assignee": [dict(row, oldest=_iso(row["oldest"])) for row in metrics.waiting_by_assignee],
-        "days": [{"date": d.day.isoformat(), "inquiries": d.inquiries, "answered": d.answered,
-                  "first_response_p50": d.p50, "first_response_p90": d.p90} for d in metrics.days],
+        "days": [
+            {
+                "date": d.day.isoformat(),
+                "inquiries": d.inquiries,
+                "answered": d.answered,
+                "first_response_p50": d.p50,
+                "first_response_p90": d.p90,
+            }
+            for d in metrics.days
+        ],
     }
 
 
@@ -302,20 +356,28 @@ def csv_rows(metrics):
     yield ("period", "", "from", period.start.isoformat())
     yield ("period", "", "to", period.end.isoformat())
     yield ("period", "", "site", period.site.public_id if period.site else "all")
-    for metric, value in (("inquiries", metrics.inquiries), ("answered", metrics.answered),
-                          ("first_response_median_seconds", metrics.median_seconds),
-                          ("first_response_p90_seconds", metrics.p90_seconds),
-                          ("rated_good", metrics.good), ("rated_bad", metrics.bad),
-                          ("good_share", metrics.good_share),
-                          ("suggestion_openers", metrics.suggestion_openers),
-                          ("served_by_suggestion_alone", metrics.served_by_suggestion),
-                          ("waiting_now", metrics.waiting)):
+    for metric, value in (
+        ("inquiries", metrics.inquiries),
+        ("answered", metrics.answered),
+        ("first_response_median_seconds", metrics.median_seconds),
+        ("first_response_p90_seconds", metrics.p90_seconds),
+        ("rated_good", metrics.good),
+        ("rated_bad", metrics.bad),
+        ("good_share", metrics.good_share),
+        ("suggestion_openers", metrics.suggestion_openers),
+        ("served_by_suggestion_alone", metrics.served_by_suggestion),
+        ("waiting_now", metrics.waiting),
+    ):
         yield ("totals", "", metric, "" if value is None else value)
     for d in metrics.days:
         for metric in ("inquiries", "answered", "p50", "p90"):
             value = getattr(d, metric)
-            yield ("day", d.day.isoformat(), metric if metric in ("inquiries", "answered")
-                   else f"first_response_{metric}_seconds", "" if value is None else value)
+            yield (
+                "day",
+                d.day.isoformat(),
+                metric if metric in ("inquiries", "answered") else f"first_response_{metric}_seconds",
+                "" if value is None else value,
+            )
     for row in metrics.waiting_by_product:
         yield ("waiting_by_product", row["product"], "waiting", row["waiting"])
     for row in metrics.waiting_by_assignee:
@@ -323,7 +385,7 @@ def csv_rows(metrics):
 
 
 def duration(seconds):
-    """"45 s", "12 min", "3 h 05 min" (business time), or an em dash."""
+    """ "45 s", "12 min", "3 h 05 min" (business time), or an em dash."""
     if seconds is None:
         return "—"
     if seconds < 60:

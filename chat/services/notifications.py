@@ -4,6 +4,7 @@ Mails are queued inside the transaction that causes them, or by the periodic
 scan (`flask chat notify`); the outbox's unique dedupe_key makes each event
 queue at most one mail per recipient.
 """
+
 import re
 from datetime import timedelta
 
@@ -38,7 +39,10 @@ def _queue(dedupe_key, to_addr, subject, template, inquiry=None, **context):
     if exists:
         return None
     mail = OutboxEmail(
-        dedupe_key=dedupe_key, to_addr=to_addr, subject=subject, inquiry_id=inquiry.id if inquiry else None,
+        dedupe_key=dedupe_key,
+        to_addr=to_addr,
+        subject=subject,
+        inquiry_id=inquiry.id if inquiry else None,
         body_text=render_template(f"email/{template}.txt", inquiry=inquiry, **context),
         body_html=render_template(f"email/{template}.html", inquiry=inquiry, **context),
     )
@@ -60,15 +64,25 @@ def queue_high_priority(inquiry, text):
     limit = current_app.config["CHAT_URGENT_MAILS_PER_HOUR"]
     since = utcnow() - timedelta(hours=1)
     for admin in _admin_recipients(inquiry):
-        recent = db.session.scalar(sa.select(sa.func.count(OutboxEmail.id)).where(
-            OutboxEmail.to_addr == admin.email, OutboxEmail.dedupe_key.like("high:%"),
-            OutboxEmail.created_at >= since))
+        recent = db.session.scalar(
+            sa.select(sa.func.count(OutboxEmail.id)).where(
+                OutboxEmail.to_addr == admin.email,
+                OutboxEmail.dedupe_key.like("high:%"),
+                OutboxEmail.created_at >= since,
+            )
+        )
         if recent >= limit:
             _add_to_digest(admin, inquiry)
         else:
-            _queue(f"high:{inquiry.id}:{admin.id}", admin.email,
-                   f"Urgent question about {inquiry.product.name}", "admin_urgent",
-                   inquiry=inquiry, text=text, link=admin_link(inquiry))
+            _queue(
+                f"high:{inquiry.id}:{admin.id}",
+                admin.email,
+                f"Urgent question about {inquiry.product.name}",
+                "admin_urgent",
+                inquiry=inquiry,
+                text=text,
+                link=admin_link(inquiry),
+            )
 
 
 def _add_to_digest(admin, inquiry):
@@ -82,8 +96,9 @@ def _add_to_digest(admin, inquiry):
     if digest is None or digest.sent_at is not None:
         if digest is not None:
             return  # this hour's digest went out already; the list page shows the rest
-        digest = _queue(key, admin.email, "More urgent questions", "admin_digest",
-                        hour=hour, first_line=line, first_html=html_line)
+        digest = _queue(
+            key, admin.email, "More urgent questions", "admin_digest", hour=hour, first_line=line, first_html=html_line
+        )
         digest.next_attempt_at = hour + timedelta(hours=1)
         return
     digest.body_text = digest.body_text.rstrip("\n") + "\n" + line
@@ -112,12 +127,17 @@ def scan(now=None):
     queued = 0
     waiting_limit = now - timedelta(minutes=config["NOTIFY_UNANSWERED_MINUTES"])
     waiting = db.session.scalars(
-        sa.select(ProductInquiry).where(
+        sa.select(ProductInquiry)
+        .where(
             ProductInquiry.waiting_since.is_not(None),
             ProductInquiry.waiting_since <= waiting_limit,
-            sa.or_(ProductInquiry.notified_waiting_since.is_(None),
-                   ProductInquiry.notified_waiting_since != ProductInquiry.waiting_since),
-        ).order_by(ProductInquiry.waiting_since).limit(500)
+            sa.or_(
+                ProductInquiry.notified_waiting_since.is_(None),
+                ProductInquiry.notified_waiting_since != ProductInquiry.waiting_since,
+            ),
+        )
+        .order_by(ProductInquiry.waiting_since)
+        .limit(500)
     ).all()
     for inquiry in waiting:
         # The wall clock picked the candidates (business time never runs faster); the shop's hours decide.
@@ -125,10 +145,15 @@ def scan(now=None):
             continue
         stamp = inquiry.waiting_since.strftime("%Y%m%d%H%M%S%f")
         for admin in _admin_recipients(inquiry):
-            if _queue(f"unanswered:{inquiry.id}:{stamp}:{admin.id}", admin.email,
-                      f"Unanswered question about {inquiry.product.name}", "admin_unanswered",
-                      inquiry=inquiry, link=admin_link(inquiry),
-                      minutes=int((now - inquiry.waiting_since).total_seconds() // 60)):
+            if _queue(
+                f"unanswered:{inquiry.id}:{stamp}:{admin.id}",
+                admin.email,
+                f"Unanswered question about {inquiry.product.name}",
+                "admin_unanswered",
+                inquiry=inquiry,
+                link=admin_link(inquiry),
+                minutes=int((now - inquiry.waiting_since).total_seconds() // 60),
+            ):
                 queued += 1
         inquiry.notified_waiting_since = inquiry.waiting_since
 
@@ -144,13 +169,21 @@ def scan(now=None):
             ProductMessage.created_at >= now - timedelta(days=7),
             ProductInquiry.customer_email.is_not(None),
             ProductInquiry.email_consent_at.is_not(None),
-        ).order_by(ProductMessage.id).limit(500)
+        )
+        .order_by(ProductMessage.id)
+        .limit(500)
     ).all()
     for message, inquiry in answers:
         link = links.resume_link(inquiry)
-        if _queue(f"answer:{message.id}", inquiry.customer_email,
-                  f"The shop answered your question about {inquiry.product.name}", "customer_answer",
-                  inquiry=inquiry, message=message, link=link):
+        if _queue(
+            f"answer:{message.id}",
+            inquiry.customer_email,
+            f"The shop answered your question about {inquiry.product.name}",
+            "customer_answer",
+            inquiry=inquiry,
+            message=message,
+            link=link,
+        ):
             queued += 1
     try:
         db.session.commit()

@@ -6,14 +6,23 @@ deletes their inquiries with the messages, presence rows and outbox mails
 (the foreign keys cascade), and blanks the shopper rows while keeping them as
 tombstones that refuse the old tokens. Nothing is logged but counts.
 """
+
 import logging
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import (InquiryWord, OutboxEmail, ProductInquiry, ProductMessage, Shopper, StreamTicket,
-                      SuggestionView, utcnow)
+from ..models import (
+    InquiryWord,
+    OutboxEmail,
+    ProductInquiry,
+    ProductMessage,
+    Shopper,
+    StreamTicket,
+    SuggestionView,
+    utcnow,
+)
 from . import validation
 from .errors import NotFound, ValidationError
 from .validation import parse_id
@@ -25,8 +34,10 @@ PURGE_BATCH = 500
 def find_customer(email=None, inquiry_id=None):
     """The session ids that belong to the customer; a 404 if there are none."""
     if (email is None) == (inquiry_id is None):
-        raise ValidationError("Give an email or an inquiry id (one of them).",
-                              {"email": "email or inquiry_id", "inquiry_id": "email or inquiry_id"})
+        raise ValidationError(
+            "Give an email or an inquiry id (one of them).",
+            {"email": "email or inquiry_id", "inquiry_id": "email or inquiry_id"},
+        )
     emails = set()
     sessions = set()
     if inquiry_id is not None:
@@ -42,10 +53,16 @@ def find_customer(email=None, inquiry_id=None):
     else:
         emails.add(validation.email(email, "email"))
     for address in emails:
-        sessions.update(db.session.scalars(sa.select(Shopper.session_id).where(
-            sa.func.lower(Shopper.email) == address.lower())))
-        sessions.update(db.session.scalars(sa.select(ProductInquiry.session_id).where(
-            sa.func.lower(ProductInquiry.customer_email) == address.lower())))
+        sessions.update(
+            db.session.scalars(sa.select(Shopper.session_id).where(sa.func.lower(Shopper.email) == address.lower()))
+        )
+        sessions.update(
+            db.session.scalars(
+                sa.select(ProductInquiry.session_id).where(
+                    sa.func.lower(ProductInquiry.customer_email) == address.lower()
+                )
+            )
+        )
     if not sessions:
         raise NotFound("No customer data found for that email.", {"email": "no data"})
     return Customer(sorted(sessions), sorted(emails))
@@ -57,8 +74,9 @@ class Customer:
         self.emails = emails
 
     def inquiries(self):
-        return db.session.scalars(sa.select(ProductInquiry).where(ProductInquiry.session_id.in_(self.sessions))
-                                  .order_by(ProductInquiry.id)).all()
+        return db.session.scalars(
+            sa.select(ProductInquiry).where(ProductInquiry.session_id.in_(self.sessions)).order_by(ProductInquiry.id)
+        ).all()
 
 
 def _iso(value):
@@ -70,32 +88,63 @@ def export(customer):
     shoppers = db.session.scalars(sa.select(Shopper).where(Shopper.session_id.in_(customer.sessions))).all()
     inquiries = customer.inquiries()
     ids = [i.id for i in inquiries]
-    messages = db.session.scalars(sa.select(ProductMessage).where(ProductMessage.inquiry_id.in_(ids))
-                                  .order_by(ProductMessage.id)).all() if ids else []
+    messages = (
+        db.session.scalars(
+            sa.select(ProductMessage).where(ProductMessage.inquiry_id.in_(ids)).order_by(ProductMessage.id)
+        ).all()
+        if ids
+        else []
+    )
     by_inquiry = {}
     for m in messages:
-        by_inquiry.setdefault(m.inquiry_id, []).append({
-            "id": m.id, "from": m.sender_type, "type": m.message_type, "visibility": m.visibility,
-            "text": m.message_text, "created_at": _iso(m.created_at), "read_at": _iso(m.read_at)})
+        by_inquiry.setdefault(m.inquiry_id, []).append(
+            {
+                "id": m.id,
+                "from": m.sender_type,
+                "type": m.message_type,
+                "visibility": m.visibility,
+                "text": m.message_text,
+                "created_at": _iso(m.created_at),
+                "read_at": _iso(m.read_at),
+            }
+        )
     mail_filter = [OutboxEmail.inquiry_id.in_(ids)] if ids else []
     if customer.emails:
         mail_filter.append(OutboxEmail.to_addr.in_(customer.emails))
-    mails = db.session.scalars(sa.select(OutboxEmail).where(sa.or_(*mail_filter))
-                               .order_by(OutboxEmail.id)).all() if mail_filter else []
+    mails = (
+        db.session.scalars(sa.select(OutboxEmail).where(sa.or_(*mail_filter)).order_by(OutboxEmail.id)).all()
+        if mail_filter
+        else []
+    )
     return {
         "exported_at": _iso(utcnow()),
         "emails": sorted({s.email for s in shoppers if s.email} | set(customer.emails)),
-        "sessions": [{"created_at": _iso(s.created_at), "last_seen_at": _iso(s.last_seen_at),
-                      "email_consent_at": _iso(s.email_consent_at), "verified_customer_id": s.external_id}
-                     for s in shoppers],
-        "inquiries": [{
-            "id": i.id, "product": {"id": i.product_id, "name": i.product.name, "site": i.product.site.public_id},
-            "status": i.status, "priority": i.priority, "customer_email": i.customer_email,
-            "created_at": _iso(i.created_at), "messages": by_inquiry.get(i.id, []),
-        } for i in inquiries],
-        "emails_sent_to_customer": [{"subject": m.subject, "created_at": _iso(m.created_at),
-                                     "sent_at": _iso(m.sent_at)}
-                                    for m in mails if m.to_addr in customer.emails],
+        "sessions": [
+            {
+                "created_at": _iso(s.created_at),
+                "last_seen_at": _iso(s.last_seen_at),
+                "email_consent_at": _iso(s.email_consent_at),
+                "verified_customer_id": s.external_id,
+            }
+            for s in shoppers
+        ],
+        "inquiries": [
+            {
+                "id": i.id,
+                "product": {"id": i.product_id, "name": i.product.name, "site": i.product.site.public_id},
+                "status": i.status,
+                "priority": i.priority,
+                "customer_email": i.customer_email,
+                "created_at": _iso(i.created_at),
+                "messages": by_inquiry.get(i.id, []),
+            }
+            for i in inquiries
+        ],
+        "emails_sent_to_customer": [
+            {"subject": m.subject, "created_at": _iso(m.created_at), "sent_at": _iso(m.sent_at)}
+            for m in mails
+            if m.to_addr in customer.emails
+        ],
     }
 
 
@@ -104,21 +153,26 @@ def erase(customer):
     ids = [i.id for i in customer.inquiries()]
     counts = {"inquiries": len(ids), "messages": 0, "emails": 0}
     if ids:
-        counts["messages"] = db.session.scalar(sa.select(sa.func.count(ProductMessage.id))
-                                               .where(ProductMessage.inquiry_id.in_(ids)))
+        counts["messages"] = db.session.scalar(
+            sa.select(sa.func.count(ProductMessage.id)).where(ProductMessage.inquiry_id.in_(ids))
+        )
         counts["emails"] = db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.inquiry_id.in_(ids))).rowcount
         db.session.execute(sa.delete(ProductMessage).where(ProductMessage.inquiry_id.in_(ids)))
         db.session.execute(sa.delete(InquiryWord).where(InquiryWord.inquiry_id.in_(ids)))
         db.session.execute(sa.delete(ProductInquiry).where(ProductInquiry.id.in_(ids)))
     if customer.emails:
         counts["emails"] += db.session.execute(
-            sa.delete(OutboxEmail).where(OutboxEmail.to_addr.in_(customer.emails))).rowcount
+            sa.delete(OutboxEmail).where(OutboxEmail.to_addr.in_(customer.emails))
+        ).rowcount
     # Which suggested answers they opened (linked to their sessions).
     db.session.execute(sa.delete(SuggestionView).where(SuggestionView.session_id.in_(customer.sessions)))
     now = utcnow()
     # Tombstones: no data left, and every token issued so far is refused.
-    db.session.execute(sa.update(Shopper).where(Shopper.session_id.in_(customer.sessions)).values(
-        email=None, email_consent_at=None, external_id=None, verified_at=None, tokens_valid_after=now))
+    db.session.execute(
+        sa.update(Shopper)
+        .where(Shopper.session_id.in_(customer.sessions))
+        .values(email=None, email_consent_at=None, external_id=None, verified_at=None, tokens_valid_after=now)
+    )
     known = set(db.session.scalars(sa.select(Shopper.session_id).where(Shopper.session_id.in_(customer.sessions))))
     for session_id in set(customer.sessions) - known:
         db.session.add(Shopper(session_id=session_id, tokens_valid_after=now))
@@ -136,17 +190,20 @@ def purge(retention_days, now=None):
     cutoff = now - timedelta(days=retention_days)
     total = {"inquiries": 0, "messages": 0}
     while True:
-        ids = db.session.scalars(sa.select(ProductInquiry.id).where(
-            ProductInquiry.status.in_(("resolved", "closed")), ProductInquiry.updated_at < cutoff)
-            .order_by(ProductInquiry.id).limit(PURGE_BATCH)).all()
+        ids = db.session.scalars(
+            sa.select(ProductInquiry.id)
+            .where(ProductInquiry.status.in_(("resolved", "closed")), ProductInquiry.updated_at < cutoff)
+            .order_by(ProductInquiry.id)
+            .limit(PURGE_BATCH)
+        ).all()
         if not ids:
             break
         total["messages"] += db.session.execute(
-            sa.delete(ProductMessage).where(ProductMessage.inquiry_id.in_(ids))).rowcount
+            sa.delete(ProductMessage).where(ProductMessage.inquiry_id.in_(ids))
+        ).rowcount
         db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.inquiry_id.in_(ids)))
         db.session.execute(sa.delete(InquiryWord).where(InquiryWord.inquiry_id.in_(ids)))
-        total["inquiries"] += db.session.execute(
-            sa.delete(ProductInquiry).where(ProductInquiry.id.in_(ids))).rowcount
+        total["inquiries"] += db.session.execute(sa.delete(ProductInquiry).where(ProductInquiry.id.in_(ids))).rowcount
         db.session.commit()
     # Used stream tickets are only needed while they could still be replayed.
     db.session.execute(sa.delete(StreamTicket).where(StreamTicket.used_at < now - timedelta(hours=1)))

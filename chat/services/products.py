@@ -4,6 +4,7 @@ A chat may start on a product page of a shop that has not synced that
 product yet. Then the first message creates a placeholder from the page the
 widget runs on (its title and URL); the shop's sync fills it in later.
 """
+
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -63,6 +64,13 @@ def for_chat(site, external_id, page_title=None, page_url=None, own_origin=None)
         return product
     # Another first message about the same product may race to make it.
     now = utcnow()
-    rows.insert_if_absent(Product, site_id=site.id, external_id=external_id, created_at=now, updated_at=now,
-                          name=_page_title(page_title, external_id), page_url=_page_url(site, page_url, own_origin))
+    rows.insert_if_absent(
+        Product,
+        site_id=site.id,
+        external_id=external_id,
+        created_at=now,
+        updated_at=now,
+        name=_page_title(page_title, external_id),
+        page_url=_page_url(site, page_url, own_origin),
+    )
     return rows.locked(sa.select(Product).filter_by(site_id=site.id, external_id=external_id))

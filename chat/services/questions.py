@@ -6,9 +6,11 @@ the text is what the admin wrote into the publish form (prefilled from the
 conversation, edited first), never a message read from the chat. One inquiry
 may publish several entries (a conversation can hold more than one question).
 """
+
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+
 from ..extensions import db
 from ..models import ProductMessage, PublishedQuestion, SuggestionView, utcnow
 from . import conversations, search
@@ -21,9 +23,11 @@ SUGGESTIONS = 3
 PRODUCT_PAGE = 50
 # Words that match nearly every question: left out of suggestion searches (MariaDB's
 # InnoDB list drops most of them anyway; SQLite's FTS5 has no stopwords).
-STOPWORDS = frozenset("""a an and are as at be but by can could do does for from has have how i if in is it its
+STOPWORDS = frozenset(
+    """a an and are as at be but by can could do does for from has have how i if in is it its
 me my no not of on or our so than that the their them there these they this to too us was we what when where which
-who why will with would you your yes hi hello please thanks thank""".split())
+who why will with would you your yes hi hello please thanks thank""".split()
+)
 
 
 @dataclass
@@ -50,8 +54,13 @@ def publish(inquiry_id, admin, question, answer):
     """Publish a question and answer about the inquiry's product (as the admin edited them)."""
     inquiry = conversations.get_inquiry(inquiry_id)
     question, answer = _texts(question, answer)
-    entry = PublishedQuestion(product_id=inquiry.product_id, inquiry_id=inquiry.id, question=question,
-                              answer=answer, published_by=admin.id if admin else None)
+    entry = PublishedQuestion(
+        product_id=inquiry.product_id,
+        inquiry_id=inquiry.id,
+        question=question,
+        answer=answer,
+        published_by=admin.id if admin else None,
+    )
     db.session.add(entry)
     db.session.commit()
     return entry
@@ -93,17 +102,24 @@ def _published():
 
 def of_inquiry(inquiry_id):
     """The entries published from an inquiry, oldest first (the admin's inquiry page)."""
-    return db.session.scalars(_published().where(PublishedQuestion.inquiry_id == inquiry_id)
-                              .order_by(PublishedQuestion.id)).all()
+    return db.session.scalars(
+        _published().where(PublishedQuestion.inquiry_id == inquiry_id).order_by(PublishedQuestion.id)
+    ).all()
 
 
 def for_product(product_id, limit=PRODUCT_PAGE):
     """A product's published entries, newest first, with how many there are."""
-    items = db.session.scalars(_published().where(PublishedQuestion.product_id == product_id)
-                               .order_by(PublishedQuestion.created_at.desc(), PublishedQuestion.id.desc())
-                               .limit(limit)).all()
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(PublishedQuestion).where(
-        PublishedQuestion.product_id == product_id, PublishedQuestion.withdrawn_at.is_(None)))
+    items = db.session.scalars(
+        _published()
+        .where(PublishedQuestion.product_id == product_id)
+        .order_by(PublishedQuestion.created_at.desc(), PublishedQuestion.id.desc())
+        .limit(limit)
+    ).all()
+    total = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(PublishedQuestion)
+        .where(PublishedQuestion.product_id == product_id, PublishedQuestion.withdrawn_at.is_(None))
+    )
     return ProductQuestions(items, total)
 
 
@@ -134,9 +150,10 @@ def record_view(question_id, session_id):
 def views_for(inquiry):
     """Which suggestions the inquiry's shopper opened about its product, oldest first (withdrawn ones too)."""
     return db.session.scalars(
-        sa.select(SuggestionView).where(SuggestionView.session_id == inquiry.session_id,
-                                        SuggestionView.product_id == inquiry.product_id)
-        .order_by(SuggestionView.id)).all()
+        sa.select(SuggestionView)
+        .where(SuggestionView.session_id == inquiry.session_id, SuggestionView.product_id == inquiry.product_id)
+        .order_by(SuggestionView.id)
+    ).all()
 
 
 def prefill(inquiry):
@@ -144,9 +161,14 @@ def prefill(inquiry):
     (public text only, never notes), for the admin to edit down to what may be public."""
     rows = db.session.execute(
         sa.select(ProductMessage.sender_type, ProductMessage.message_text)
-        .where(ProductMessage.inquiry_id == inquiry.id, ProductMessage.message_type == "text",
-               ProductMessage.visibility == "public").order_by(ProductMessage.id).limit(200)).all()
+        .where(
+            ProductMessage.inquiry_id == inquiry.id,
+            ProductMessage.message_type == "text",
+            ProductMessage.visibility == "public",
+        )
+        .order_by(ProductMessage.id)
+        .limit(200)
+    ).all()
     question = "\n\n".join(text for sender, text in rows if sender == "customer")
     answer = "\n\n".join(text for sender, text in rows if sender == "admin")
     return question[:QUESTION_MAX], answer[:ANSWER_MAX]
-

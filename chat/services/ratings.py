@@ -1,4 +1,5 @@
 """Satisfaction: the shopper rates the shop's answer once it was marked answered."""
+
 import sqlalchemy as sa
 
 from ..extensions import db
@@ -19,14 +20,17 @@ def rate(inquiry, rating, comment=None):
     if comment is not None:
         comment = clean_text(comment, "comment", MAX_COMMENT, required=False, what="Comment").strip() or None
     if inquiry.status != "resolved":
-        raise Conflict("You can rate the answer once the shop has marked your question answered.",
-                       {"status": "not resolved"})
+        raise Conflict(
+            "You can rate the answer once the shop has marked your question answered.", {"status": "not resolved"}
+        )
     inquiry.rating, inquiry.rating_comment, inquiry.rated_at = rating, comment, utcnow()
     # The inquiry page shows the rating with its controls; the list shows it in the row.
-    events.publish_after_commit(db.session, events.inquiry_channel(inquiry.id), Event.CONTROLS,
-                                {"inquiry_id": inquiry.id})
-    events.publish_after_commit(db.session, events.ADMINS, Event.INQUIRY,
-                                {"inquiry_id": inquiry.id, "product_id": inquiry.product_id})
+    events.publish_after_commit(
+        db.session, events.inquiry_channel(inquiry.id), Event.CONTROLS, {"inquiry_id": inquiry.id}
+    )
+    events.publish_after_commit(
+        db.session, events.ADMINS, Event.INQUIRY, {"inquiry_id": inquiry.id, "product_id": inquiry.product_id}
+    )
     db.session.commit()
     return inquiry
 
@@ -36,11 +40,17 @@ def offered_on(message):
     of an inquiry that is still resolved (older ones, or a reopened inquiry, show none)."""
     if message.system_event != "resolved" or message.inquiry.status != "resolved":
         return False
-    latest = db.session.scalar(sa.select(sa.func.max(ProductMessage.id)).where(
-        ProductMessage.inquiry_id == message.inquiry_id, ProductMessage.system_event == "resolved"))
+    latest = db.session.scalar(
+        sa.select(sa.func.max(ProductMessage.id)).where(
+            ProductMessage.inquiry_id == message.inquiry_id, ProductMessage.system_event == "resolved"
+        )
+    )
     return latest == message.id
 
 
 def as_dict(inquiry):
-    return {"rating": inquiry.rating, "comment": inquiry.rating_comment,
-            "rated_at": inquiry.rated_at.isoformat() + "Z" if inquiry.rated_at else None}
+    return {
+        "rating": inquiry.rating,
+        "comment": inquiry.rating_comment,
+        "rated_at": inquiry.rated_at.isoformat() + "Z" if inquiry.rated_at else None,
+    }

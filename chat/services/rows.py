@@ -8,6 +8,7 @@ commit when released), the insert itself skips a duplicate: SQLite's
 with a locking read, which on MariaDB sees the other request's committed row
 (its repeatable-read snapshot, taken earlier, would not).
 """
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, sqlite
 

@@ -21,6 +21,7 @@ The FULLTEXT DDL lives here and is attached to the tables' ``after_create``
 events (so ``create_all`` in tests builds it); the migrations run the same
 statements.
 """
+
 import re
 import unicodedata
 
@@ -87,9 +88,11 @@ def install(metadata):
         return
     _installed.add(id(metadata))
     for table, columns in INDEXES.values():
+
         def create(target, connection, table=table, columns=columns, **kw):
             for statement in ddl_for(connection.dialect.name, table, columns):
                 connection.exec_driver_sql(statement)
+
         sa.event.listen(metadata.tables[table], "after_create", create)
 
 
@@ -113,8 +116,12 @@ def ranked(table, text, skip=frozenset()):
             return None
         fts = f"{table}_fts"
         # bm25() is lower for better matches; words hold no quotes (\w+ only).
-        hits = sa.text(f"SELECT rowid AS id, bm25({fts}) AS rank FROM {fts} WHERE {fts} MATCH :fts_any").bindparams(
-            fts_any=" OR ".join('"' + w + '"*' for w in found)).columns(id=sa.Integer, rank=sa.Float).subquery()
+        hits = (
+            sa.text(f"SELECT rowid AS id, bm25({fts}) AS rank FROM {fts} WHERE {fts} MATCH :fts_any")
+            .bindparams(fts_any=" OR ".join('"' + w + '"*' for w in found))
+            .columns(id=sa.Integer, rank=sa.Float)
+            .subquery()
+        )
         return lambda statement: statement.join(hits, hits.c.id == rows.c.id).order_by(hits.c.rank)
     usable = [w for w in found if len(w) >= MARIADB_MIN_WORD]
     if not usable:
@@ -125,7 +132,8 @@ def ranked(table, text, skip=frozenset()):
     match = f"MATCH ({', '.join(INDEXES[table][1])}) AGAINST (:ft_any IN BOOLEAN MODE)"
     query = " ".join(f"{w}*" for w in usable)
     return lambda statement: statement.where(sa.text(match).bindparams(ft_any=query)).order_by(
-        sa.text(f"{match} DESC").bindparams(ft_any=query))
+        sa.text(f"{match} DESC").bindparams(ft_any=query)
+    )
 
 
 # -- the admin list's word index ------------------------------------------------------
@@ -168,8 +176,12 @@ def index_message(inquiry_id, text):
 
 def _insert_words():
     # A word the inquiry already has is skipped; nothing else can fail here.
-    return (sa.insert(InquiryWord.__table__).prefix_with("OR IGNORE", dialect="sqlite")
-            .prefix_with("IGNORE", dialect="mysql").prefix_with("IGNORE", dialect="mariadb"))
+    return (
+        sa.insert(InquiryWord.__table__)
+        .prefix_with("OR IGNORE", dialect="sqlite")
+        .prefix_with("IGNORE", dialect="mysql")
+        .prefix_with("IGNORE", dialect="mariadb")
+    )
 
 
 def terms(text):
@@ -185,8 +197,13 @@ def _has(inquiry_id, term):
     # A scalar subquery with LIMIT, not EXISTS: MariaDB turns EXISTS into a semi-join
     # that first collects every inquiry with the word (665,000 entries for "w": 140 ms);
     # this stays one index probe per row the list looks at.
-    return (sa.select(sa.literal(1)).where(InquiryWord.inquiry_id == inquiry_id, _starts_with(term))
-            .limit(1).scalar_subquery().is_not(None))
+    return (
+        sa.select(sa.literal(1))
+        .where(InquiryWord.inquiry_id == inquiry_id, _starts_with(term))
+        .limit(1)
+        .scalar_subquery()
+        .is_not(None)
+    )
 
 
 def inquiries_with(inquiry_id, text):
@@ -215,9 +232,14 @@ def plan(text):
     found = terms(text)
     if not found:
         return None
-    counts = {term: db.session.scalar(sa.select(sa.func.count()).select_from(
-        sa.select(InquiryWord.inquiry_id).where(_starts_with(term)).limit(RARE).subquery()))
-        for term in found}
+    counts = {
+        term: db.session.scalar(
+            sa.select(sa.func.count()).select_from(
+                sa.select(InquiryWord.inquiry_id).where(_starts_with(term)).limit(RARE).subquery()
+            )
+        )
+        for term in found
+    }
     rarest = min(found, key=counts.get)
     if counts[rarest] < RARE:
         ids = sa.select(InquiryWord.inquiry_id).where(_starts_with(rarest))

@@ -4,6 +4,7 @@ The email belongs to the shopper, not to one question: left once, it applies
 to every inquiry of theirs (the seed's ``customer_email`` column on each
 inquiry is kept in step, for the admin list and its search).
 """
+
 import sqlalchemy as sa
 
 from ..extensions import db
@@ -49,8 +50,11 @@ def set_email(session_id, email, consent):
         raise NotFound("Ask your question first, then leave your email.", {"inquiry": "no conversation yet"})
     now = utcnow()
     shopper.email, shopper.email_consent_at = email, now
-    db.session.execute(sa.update(ProductInquiry).where(ProductInquiry.session_id == session_id)
-                       .values(customer_email=email, email_consent_at=now))
+    db.session.execute(
+        sa.update(ProductInquiry)
+        .where(ProductInquiry.session_id == session_id)
+        .values(customer_email=email, email_consent_at=now)
+    )
     db.session.commit()
     return shopper
 
@@ -59,8 +63,11 @@ def forget_email(session_id):
     shopper = find(session_id)
     if shopper is not None:
         shopper.email = shopper.email_consent_at = None
-        db.session.execute(sa.update(ProductInquiry).where(ProductInquiry.session_id == session_id)
-                           .values(customer_email=None, email_consent_at=None))
+        db.session.execute(
+            sa.update(ProductInquiry)
+            .where(ProductInquiry.session_id == session_id)
+            .values(customer_email=None, email_consent_at=None)
+        )
         db.session.commit()
     return shopper
 
@@ -84,25 +91,37 @@ def identify(site, customer_id, email, anonymous_session=None):
     elif shopper is None:
         from .. import identity
 
-        shopper = Shopper(session_id=anonymous_session or identity.new_session_id(), site_id=site.id,
-                          external_id=customer_id)
+        shopper = Shopper(
+            session_id=anonymous_session or identity.new_session_id(), site_id=site.id, external_id=customer_id
+        )
         if find(shopper.session_id) is not None:
             shopper.session_id = identity.new_session_id()  # that session belongs to another customer
         db.session.add(shopper)
-    elif anonymous_session and anonymous_session != shopper.session_id and (
-            current is None or current.external_id is None):
+    elif (
+        anonymous_session
+        and anonymous_session != shopper.session_id
+        and (current is None or current.external_id is None)
+    ):
         # Materialised first: MySQL cannot update a table it selects from in a subquery.
-        taken = list(db.session.scalars(sa.select(ProductInquiry.product_id)
-                                        .where(ProductInquiry.session_id == shopper.session_id)))
-        db.session.execute(sa.update(ProductInquiry).where(
-            ProductInquiry.session_id == anonymous_session, ProductInquiry.product_id.not_in(taken))
-            .values(session_id=shopper.session_id))
+        taken = list(
+            db.session.scalars(
+                sa.select(ProductInquiry.product_id).where(ProductInquiry.session_id == shopper.session_id)
+            )
+        )
+        db.session.execute(
+            sa.update(ProductInquiry)
+            .where(ProductInquiry.session_id == anonymous_session, ProductInquiry.product_id.not_in(taken))
+            .values(session_id=shopper.session_id)
+        )
     shopper.verified_at = now
     if shopper.email != email:
         # The shop's verified address; mails still need the customer's own consent.
         shopper.email, shopper.email_consent_at = email, None
-        db.session.execute(sa.update(ProductInquiry).where(ProductInquiry.session_id == shopper.session_id)
-                           .values(customer_email=None, email_consent_at=None))
+        db.session.execute(
+            sa.update(ProductInquiry)
+            .where(ProductInquiry.session_id == shopper.session_id)
+            .values(customer_email=None, email_consent_at=None)
+        )
     shopper.last_seen_at = now
     db.session.commit()
     return shopper.session_id

@@ -1,4 +1,5 @@
 """Sites: the shops that offer the chat, their allowed origins, API keys and identity secret."""
+
 import hashlib
 import hmac
 import secrets
@@ -85,8 +86,12 @@ def check(name, origins):
 def create(name, origins=(), public_id=None, commit=True):
     """A new site; returns (site, api_key) - the key is shown once, only its hash is kept."""
     name, origins = check(name, origins if isinstance(origins, str) else list(origins))
-    site = Site(public_id=public_id or "s" + secrets.token_hex(5), name=name,
-                allowed_origins="\n".join(origins), identity_secret=secrets.token_hex(32))
+    site = Site(
+        public_id=public_id or "s" + secrets.token_hex(5),
+        name=name,
+        allowed_origins="\n".join(origins),
+        identity_secret=secrets.token_hex(32),
+    )
     db.session.add(site)
     db.session.flush()
     key = add_key(site, "default", commit=False)
@@ -158,6 +163,7 @@ def verify_identity(site, customer_id, email, timestamp, signature, max_age_seco
         return False
     if not (timestamp.isascii() and timestamp.isdigit()) or abs(now - int(timestamp)) > max_age_seconds:
         return False
-    expected = hmac.new(site.identity_secret.encode(), f"{customer_id}:{email}:{timestamp}".encode(),
-                        hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        site.identity_secret.encode(), f"{customer_id}:{email}:{timestamp}".encode(), hashlib.sha256
+    ).hexdigest()
     return hmac.compare_digest(expected, signature.lower())

@@ -5,6 +5,7 @@ and ``int("²")`` raises; SQLite overflows past 2**63). Text is a str without
 lone surrogates (JSON's ``"\\ud800"`` parses into one and cannot be encoded
 as UTF-8) and without NUL.
 """
+
 import ipaddress
 import re
 import unicodedata
@@ -35,8 +36,9 @@ def parse_id(value, field, allow_zero=False):
     else:
         number = None
     if number is None or not (0 if allow_zero else 1) <= number <= MAX_ID:
-        raise BadParameter(f"{field} must be an id (a positive whole number).",
-                           {field: "must be a positive integer below 2^63"})
+        raise BadParameter(
+            f"{field} must be an id (a positive whole number).", {field: "must be a positive integer below 2^63"}
+        )
     return number
 
 
@@ -45,13 +47,16 @@ def clean_text(value, field, max_length=None, required=True, what="Text"):
     if not isinstance(value, str):
         raise ValidationError(f"{what} must be text.", {field: "must be a string"})
     if _SURROGATE.search(value) or "\x00" in value:
-        raise ValidationError(f"{what} contains characters that are not valid text.",
-                              {field: "must be valid UTF-8 text without NUL"})
+        raise ValidationError(
+            f"{what} contains characters that are not valid text.", {field: "must be valid UTF-8 text without NUL"}
+        )
     if required and not value.strip():
         raise ValidationError(f"Please fill in {field.replace('_', ' ')}.", {field: "must not be empty"})
     if max_length is not None and len(value) > max_length:
-        raise ValidationError(f"{what} can be at most {max_length} characters (this one has {len(value)}).",
-                              {field: f"at most {max_length} characters"})
+        raise ValidationError(
+            f"{what} can be at most {max_length} characters (this one has {len(value)}).",
+            {field: f"at most {max_length} characters"},
+        )
     return value
 
 
@@ -111,8 +116,11 @@ def http_url(value, field, required=False):
     except ValueError:  # a malformed [IPv6] host
         parts = urlsplit("")
     # Spaces and control characters inside are a sign of a pasted mistake (browsers encode them).
-    if parts.scheme not in ("http", "https") or not parts.hostname \
-            or any(c.isspace() or unicodedata.category(c) == "Cc" for c in value):
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() or unicodedata.category(c) == "Cc" for c in value)
+    ):
         raise ValidationError(f"{field} must be an http(s) URL.", {field: "must be an absolute http(s) URL"})
     return value
 
@@ -124,10 +132,19 @@ def origin(value, field="origin"):
         parts = urlsplit(value)
     except ValueError:  # "https://[::1" and the like
         parts = urlsplit("")
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query \
-            or parts.fragment or parts.username or parts.password:
-        raise ValidationError(f"{value!r} is not an origin such as https://shop.example.",
-                              {field: "scheme://host[:port], nothing after it"})
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise ValidationError(
+            f"{value!r} is not an origin such as https://shop.example.",
+            {field: "scheme://host[:port], nothing after it"},
+        )
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
@@ -135,9 +152,11 @@ def origin(value, field="origin"):
     # Origins end up in CSP and CORS headers: a host of letters, digits, dots and
     # hyphens (an IDN in its xn-- form, as browsers send it) or an [IPv6] literal.
     if not (_HOST.match(parts.hostname) or _ipv6(parts)):
-        raise ValidationError(f"{value!r} has a host name with characters a browser never sends "
-                              f"(write an international name in its xn-- form).",
-                              {field: "host of letters, digits, dots and hyphens"})
+        raise ValidationError(
+            f"{value!r} has a host name with characters a browser never sends "
+            f"(write an international name in its xn-- form).",
+            {field: "host of letters, digits, dots and hyphens"},
+        )
     return value
 
 
@@ -164,8 +183,14 @@ def external_id(value, field="external_id"):
 
     U+FFFD is refused too: it is what a path with invalid UTF-8 decodes to.
     """
-    bad = (not isinstance(value, str) or not 1 <= len(value) <= 100 or "/" in value or "\ufffd" in value
-           or _SURROGATE.search(value) or any(c.isspace() or unicodedata.category(c) == "Cc" for c in value))
+    bad = (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= 100
+        or "/" in value
+        or "\ufffd" in value
+        or _SURROGATE.search(value)
+        or any(c.isspace() or unicodedata.category(c) == "Cc" for c in value)
+    )
     if bad:
         raise BadParameter(f"{field} must be {EXTERNAL_ID_RULE}.", {field: EXTERNAL_ID_RULE})
     return value
@@ -175,8 +200,9 @@ def one_line(value, field, max_length, what="Text"):
     """Required text on one line (no control characters), stripped."""
     value = clean_text(value, field, max_length, what=what).strip()
     if any(unicodedata.category(c) == "Cc" for c in value):
-        raise ValidationError(f"{what} must be one line without control characters.",
-                              {field: "one line, no control characters"})
+        raise ValidationError(
+            f"{what} must be one line without control characters.", {field: "one line, no control characters"}
+        )
     return value
 
 
@@ -195,8 +221,13 @@ def price(value, field="price"):
         number = Decimal(repr(value) if isinstance(value, float) else value)
     except InvalidOperation:
         number = None
-    if number is None or not number.is_finite() or number < 0 or number >= MAX_PRICE \
-            or number != number.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
+    if (
+        number is None
+        or not number.is_finite()
+        or number < 0
+        or number >= MAX_PRICE
+        or number != number.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    ):
         raise ValidationError(f"{field} must be {problem}.", {field: problem})
     return abs(number).quantize(Decimal("0.01"))  # abs: -0.0 is stored as 0.00
 
@@ -206,8 +237,10 @@ def currency(value, field="currency"):
     from .currencies import CODES
 
     if not isinstance(value, str) or value not in CODES:
-        raise ValidationError(f"{field} must be an ISO 4217 currency code such as EUR or USD.",
-                              {field: "an ISO 4217 code in use, three upper-case letters (EUR, USD, ...)"})
+        raise ValidationError(
+            f"{field} must be an ISO 4217 currency code such as EUR or USD.",
+            {field: "an ISO 4217 code in use, three upper-case letters (EUR, USD, ...)"},
+        )
     return value
 
 
@@ -216,6 +249,7 @@ def stock(value, field="stock"):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_STOCK:
-        raise ValidationError(f"{field} must be a whole number >= 0 (or null).",
-                              {field: f"an integer from 0 to {MAX_STOCK}, or null"})
+        raise ValidationError(
+            f"{field} must be a whole number >= 0 (or null).", {field: f"an integer from 0 to {MAX_STOCK}, or null"}
+        )
     return value

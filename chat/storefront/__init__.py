@@ -1,4 +1,5 @@
 """Customer-facing pages: the shop's product list and product pages."""
+
 from flask import Blueprint
 
 bp = Blueprint("storefront", __name__)

@@ -1,6 +1,7 @@
 """Product Q&A on the demo shop's pages: the list on the product page, and a page
 per published question with schema.org ``QAPage`` markup (one question per page,
 as Google asks; the product page lists them without claiming a QAPage)."""
+
 from flask import render_template, url_for
 
 from ..extensions import db
@@ -20,8 +21,9 @@ def question_page(product_id, question_id):
     """One published question and its answer (404 once withdrawn)."""
     product = db.get_or_404(Product, product_id)
     entry = questions.get_for_product(product.id, question_id)
-    return render_template("storefront/question.html", product=product, entry=entry,
-                           structured_data=qa_page(product, entry))
+    return render_template(
+        "storefront/question.html", product=product, entry=entry, structured_data=qa_page(product, entry)
+    )
 
 
 def _date(value):
@@ -41,8 +43,11 @@ def qa_page(product, entry):
             "answerCount": 1,
             "dateCreated": _date(entry.created_at),
             "author": {"@type": "Person", "name": "A customer"},
-            "about": {"@type": "Product", "name": product.name,
-                      "url": url_for("storefront.product_detail", product_id=product.id, _external=True)},
+            "about": {
+                "@type": "Product",
+                "name": product.name,
+                "url": url_for("storefront.product_detail", product_id=product.id, _external=True),
+            },
             "acceptedAnswer": {
                 "@type": "Answer",
                 "text": entry.answer,
