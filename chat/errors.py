@@ -47,6 +47,10 @@ def _http_error(error):
     message = FRIENDLY.get(error.code) if error.code >= 500 or error.code == 404 else error.description
     if wants_json() and error.code != 500:
         message = error.description or error.name
+    if error.code == 413:
+        from .inputs import too_large_message
+
+        message = too_large_message(message)
     headers = {k: v for k, v in error.get_response().headers.items() if k in ("Retry-After", "Allow")}
     return _respond(error.code, error.name, message, headers=headers)
 

@@ -9,7 +9,10 @@
 - JSON bodies: malformed is a 400, nesting deeper than ``MAX_JSON_DEPTH`` is a
   400 (before the parser recurses), a body that is not an object is a 422.
 - bodies larger than ``MAX_CONTENT_LENGTH`` are a 413, chunked ones too
-  (``BodyLimit`` below reads at most one byte past the limit).
+  (``BodyLimit`` below reads at most one byte past the limit). Views marked
+  ``accepts_files`` (sends with attachments) take bodies as large as their files
+  may be (``upload_limit``) when they are multipart; every other body keeps the
+  small limit.
 - text values (no lone surrogates, no NUL) are checked by
   ``services.validation``, which every entry point calls.
 """
@@ -17,11 +20,12 @@
 import io
 import json
 import re
+import tempfile
 from urllib.parse import unquote_to_bytes
 
 from flask import Request as FlaskRequest
-from flask import request
-from werkzeug.exceptions import BadRequest, NotFound
+from flask import current_app, request
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from werkzeug.formparser import FormDataParser as WerkzeugFormDataParser
 from werkzeug.formparser import MultiPartParser
 from werkzeug.routing import BaseConverter
@@ -43,6 +47,8 @@ def init_app(app):
     # First of all before_request hooks: a query string that is not UTF-8 is a 400
     # on every route, before anything (the login redirect, CSRF) reads it.
     app.before_request(_decode_query_string)
+    # Before the CSRF check and the rate limits read the form: an upload's body may be large.
+    app.before_request(_raise_limit_for_uploads)
 
 
 class IdConverter(BaseConverter):
@@ -248,6 +254,58 @@ def field(data, name, kind=None):
     return data[name]
 
 
+# -- file uploads ----------------------------------------------------------------
+
+
+def accepts_files(view):
+    """Marks a view that takes ``files`` (multipart): its body may be as large as they
+    allow. Put it below rate-limit decorators (they copy the mark when they wrap)."""
+    view.accepts_files = True
+    return view
+
+
+def _takes_files(app, endpoint):
+    return getattr(app.view_functions.get(endpoint), "accepts_files", False)
+
+
+def upload_limit(config):
+    """The largest body of a send with files: every file at its largest, and room for the text."""
+    return config["CHAT_ATTACHMENTS_PER_MESSAGE"] * config["CHAT_ATTACHMENT_MAX_BYTES"] + 1024 * 1024
+
+
+def _raise_limit_for_uploads():
+    # Only a multipart body can carry files: JSON and plain forms keep the small limit here too.
+    if request.mimetype == "multipart/form-data" and request.endpoint and _takes_files(current_app, request.endpoint):
+        request.max_content_length = upload_limit(current_app.config)
+
+
+def too_large_message(default):
+    """What a 413 says: for files sent to a route that takes them, how large they may be."""
+    if request.mimetype == "multipart/form-data" and request.endpoint and _takes_files(current_app, request.endpoint):
+        config = current_app.config
+        from .services.attachments import human_size
+
+        return (
+            f"That is too much to send at once: at most {config['CHAT_ATTACHMENTS_PER_MESSAGE']} files of "
+            f"{human_size(config['CHAT_ATTACHMENT_MAX_BYTES'])} each."
+        )
+    return default
+
+
+def uploaded_files():
+    """The request's ``files`` parts, as the attachments service takes them (empty parts skipped:
+    a form with an empty file input sends one)."""
+    from .services.attachments import Incoming
+
+    found = []
+    for part in request.files.getlist("files"):
+        if not part.filename and not part.stream.read(1):
+            continue
+        part.stream.seek(0)
+        found.append(Incoming(part.filename or "", part.stream))
+    return found
+
+
 # -- body size -----------------------------------------------------------------
 
 
@@ -265,19 +323,37 @@ class BodyLimit:
         self.app = app
         self.flask_app = flask_app
 
+    def _limit(self, environ):
+        config = self.flask_app.config
+        try:
+            endpoint, _ = self.flask_app.url_map.bind_to_environ(environ).match()
+        except HTTPException:
+            endpoint = None
+        multipart = environ.get("CONTENT_TYPE", "").lower().startswith("multipart/form-data")
+        if multipart and endpoint and _takes_files(self.flask_app, endpoint):
+            return upload_limit(config)
+        return config.get("MAX_CONTENT_LENGTH")
+
     def __call__(self, environ, start_response):
-        limit = self.flask_app.config.get("MAX_CONTENT_LENGTH")
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        limit = self._limit(environ) if chunked and not environ.get("CONTENT_LENGTH") else None
         if limit and chunked and not environ.get("CONTENT_LENGTH"):
             stream = environ["wsgi.input"]
-            body = b""
-            while len(body) <= limit:
-                chunk = stream.read(min(65536, limit + 1 - len(body)))
+            # Spooled: an upload's body may be megabytes (kept on disk past 1 MB).
+            body = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+            length = 0
+            while length <= limit:
+                chunk = stream.read(min(65536, limit + 1 - length))
                 if not chunk:
                     break
-                body += chunk
-            environ["wsgi.input"] = io.BytesIO(body if len(body) <= limit else b"")
-            environ["CONTENT_LENGTH"] = str(len(body))
+                body.write(chunk)
+                length += len(chunk)
+            if length > limit:
+                body.close()
+                body = io.BytesIO(b"")
+            body.seek(0)
+            environ["wsgi.input"] = body
+            environ["CONTENT_LENGTH"] = str(length)
             environ.pop("HTTP_TRANSFER_ENCODING", None)
             # With a length, Werkzeug limits the stream to it (no longer "terminated by the server").
             environ.pop("wsgi.input_terminated", None)
