@@ -126,6 +126,8 @@ def create_app(config_name_or_object=None):
     app.jinja_env.globals.update(live=Event, live_events=names_for_js(), product_page=product_page)
     from .services import attachments
 
-    app.jinja_env.globals.update(attachment_link=attachments.link, message_preview=attachments.preview)
+    app.jinja_env.globals.update(
+        attachment_link=attachments.link, message_preview=attachments.preview, attachments_in_words=attachments.in_words
+    )
     app.jinja_env.filters["filesize"] = attachments.human_size
     return app

@@ -39,7 +39,9 @@ def _respond(code, name, message, fields=None, headers=None, without_database=Fa
         # from the database that just failed: render with the template's own names only.
         html = current_app.jinja_env.get_template(template).render(code=code, name=name, message=message)
     else:
-        html = render_template(template, code=code, name=name, message=message)
+        # Refused files are named one by one, so the page can show each reason next to its file.
+        file_errors = {k: v for k, v in (fields or {}).items() if k.startswith("files[")}
+        html = render_template(template, code=code, name=name, message=message, file_errors=file_errors)
     return html, code, headers or {}
 
 

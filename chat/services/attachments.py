@@ -108,7 +108,7 @@ def check(files, budget_key=None):
     largest = config["CHAT_ATTACHMENT_MAX_BYTES"]
     problems, status = {}, None
     for index, incoming in enumerate(files):
-        name = clean_filename(incoming.filename, "") or "This file"
+        name = clean_filename(incoming.filename) or "This file"
         incoming.stream.seek(0, os.SEEK_END)
         incoming.size = incoming.stream.tell()
         incoming.stream.seek(0)
@@ -165,7 +165,7 @@ def _store_one(incoming, index, config):
             config["CHAT_IMAGE_THREADS"], images.reencode, incoming.stream, config["CHAT_IMAGE_MAX_SIDE"]
         )
     except images.Refused as refused:
-        name = clean_filename(incoming.filename, "") or "This file"
+        name = clean_filename(incoming.filename) or "This file"
         raise FilesRefused(refused.status, {field(index): f"{name} {refused.reason}."}) from None
     thumbnail_key = key
     _put(target, key, io.BytesIO(clean.data), clean.content_type)
@@ -236,16 +236,16 @@ def _delete_quietly(keys):
         log.warning("could not delete %d attachment objects now; the sweep will", len(keys))
 
 
-def clean_filename(name, extension):
+def clean_filename(name, extension=None):
     """A sender's file name as we show it: its last path part, printable, at most
-    FILENAME_LENGTH characters, with the extension of what we stored ("" keeps none)."""
+    FILENAME_LENGTH characters, with the extension of what we stored (None: as sent)."""
     name = unicodedata.normalize("NFC", name if isinstance(name, str) else "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     # Control and format characters go (a right-to-left override could make "gpj.exe" read as ".exe").
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
+    if extension is None:
+        return " ".join(name.split()).strip(". ")[:FILENAME_LENGTH]
     stem = " ".join(os.path.splitext(name)[0].split()).strip(". ")
-    if not extension:
-        return stem[:FILENAME_LENGTH]
     stem = stem[: FILENAME_LENGTH - len(extension)] or ("photo" if extension != ".pdf" else "document")
     return stem + extension
 
@@ -378,6 +378,15 @@ def summary(attachments):
     if len(attachments) == 1:
         return attachments[0].filename
     return f"{len(attachments)} files"
+
+
+def in_words(attachments):
+    """ "a photo", "2 photos", "a file", "3 files": what a mail says was sent (never a name, never a link)."""
+    if not attachments:
+        return ""
+    if all(a.is_image for a in attachments):
+        return "a photo" if len(attachments) == 1 else f"{len(attachments)} photos"
+    return "a file" if len(attachments) == 1 else f"{len(attachments)} files"
 
 
 def preview(message):

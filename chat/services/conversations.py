@@ -381,7 +381,7 @@ def questions_of(session_id, site_id, limit=20):
             .group_by(ProductMessage.inquiry_id)
         ).all()
         last = {
-            m.inquiry_id: m.message_text
+            m.inquiry_id: attachments.preview(m)
             for m in db.session.scalars(sa.select(ProductMessage).where(ProductMessage.id.in_(last_ids)))
         }
     return [Question(i, unread.get(i.id, 0), last.get(i.id)) for i in inquiries]
