@@ -15,12 +15,18 @@ GPS = {
 }
 
 
-def jpeg_with_gps(width=640, height=480, orientation=6):
+def jpeg_with_gps(width=640, height=480, orientation=6, grain=False):
     """A phone photo: EXIF with GPS coordinates, a camera model and an orientation tag
-    (6: the camera was turned, the picture must be rotated 90° to stand upright)."""
+    (6: the camera was turned, the picture must be rotated 90° to stand upright).
+    ``grain``: the bottom half noisy, as a real photo's detail (a larger file)."""
+    import os
+
     image = Image.new("RGB", (width, height), (200, 40, 40))
     # The top-left quarter blue, so rotations can be told apart.
     image.paste((20, 40, 200), (0, 0, width // 2, height // 2))
+    if grain:
+        half = height // 2
+        image.paste(Image.frombytes("RGB", (width, half), os.urandom(width * half * 3)), (0, height - half))
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "PhoneMaker"
     exif[ExifTags.Base.Model] = "Phone 15"
