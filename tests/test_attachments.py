@@ -514,3 +514,35 @@ def test_the_widget_names_the_refused_file(app, pid):
     assert response.status_code == 415
     html = response.get_data(as_text=True)
     assert 'data-field="files[1]"' in html and "evil.jpg is not a picture" in html
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "CHAT_ATTACHMENT_FILES_PER_HOUR": 3}])
+def test_files_count_toward_the_hourly_budget(app, pid):
+    client = app.test_client(use_cookies=False)
+    first = api_send(client, pid, text="two", upload=[(files.png(), "1.png"), (files.png(), "2.png")])
+    token = first.headers["X-Chat-Session"]
+    objects = stored_objects(app)
+    refused = api_send(
+        client, pid, token=token, text="two more", upload=[(files.png(), "3.png"), (files.png(), "4.png")]
+    )
+    assert refused.status_code == 429
+    assert list(refused.get_json()["fields"]) == ["files[1]"]
+    assert "3 files in the last hour" in refused.get_json()["fields"]["files[1]"]
+    assert stored_objects(app) == objects and count(app, ProductMessage) == 1
+    # A refused send spent nothing: one more file still fits.
+    assert api_send(client, pid, token=token, text="one", upload=[(files.png(), "3.png")]).status_code == 201
+    # Another shopper has a budget of their own.
+    assert (
+        api_send(app.test_client(use_cookies=False), pid, text="mine", upload=[(files.png(), "x.png")]).status_code
+        == 201
+    )
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "CHAT_ATTACHMENT_BYTES_PER_HOUR": 500_000}])
+def test_bytes_count_toward_the_hourly_budget(app, pid):
+    client = app.test_client(use_cookies=False)
+    big = files.pdf().ljust(300_000, b" ")
+    first = api_send(client, pid, text="one", upload=[(big, "a.pdf")])
+    assert first.status_code == 201
+    refused = api_send(client, pid, token=first.headers["X-Chat-Session"], text="two", upload=[(big, "b.pdf")])
+    assert refused.status_code == 429 and "of files in the last hour" in refused.get_json()["fields"]["files[0]"]

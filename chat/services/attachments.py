@@ -268,20 +268,23 @@ def _spend_budget(key, files):
     problems = {}
     try:
         strategy = limiter.limiter
+        # Each file with those before it: the first one past the budget and the rest are named.
+        total = 0
         for index, incoming in enumerate(files):
-            if not strategy.test(count_limit, "chat-files", key):
+            total += incoming.size
+            if not strategy.test(count_limit, "chat-files", key, cost=index + 1):
                 problems[field(index)] = (
                     f"You have sent {config['CHAT_ATTACHMENT_FILES_PER_HOUR']} files in the last hour: "
                     "please wait a while before sending more."
                 )
-            elif not strategy.test(byte_limit, "chat-file-bytes", key, cost=incoming.size):
+            elif not strategy.test(byte_limit, "chat-file-bytes", key, cost=total):
                 problems[field(index)] = (
                     f"You have sent {human_size(config['CHAT_ATTACHMENT_BYTES_PER_HOUR'])} of files in the "
                     "last hour: please wait a while before sending more."
                 )
-            else:
-                strategy.hit(count_limit, "chat-files", key)
-                strategy.hit(byte_limit, "chat-file-bytes", key, cost=incoming.size)
+        if not problems:
+            strategy.hit(count_limit, "chat-files", key, cost=len(files))
+            strategy.hit(byte_limit, "chat-file-bytes", key, cost=total)
     except Exception:  # noqa: BLE001 - the limit's storage (Redis) is down: sends go on
         log.warning("upload budget storage unavailable; files not counted")
         return
