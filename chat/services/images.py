@@ -99,18 +99,19 @@ def reencode(fileobj, max_side):
     """A new file from the image's pixels alone, and its thumbnail (see the module's docstring)."""
     fileobj.seek(0)
     try:
-        with Image.open(fileobj, formats=OPENERS) as original:
-            target = STORED_AS.get(original.format)
-            if target is None:
-                raise Refused(415, "is not a picture (JPEG, PNG, WebP, GIF, HEIC) or a PDF")
-            if original.format in ("JPEG", "MPO"):
-                # A JPEG much larger than we keep is decoded at a fraction of its size (cheap, and less memory).
-                ratio = max_side / max(original.size)
-                if ratio < 0.5:
-                    original.draft("RGB", (int(original.size[0] * ratio) + 1, int(original.size[1] * ratio) + 1))
-            original.seek(0)  # a GIF's (or MPO's) first frame
-            original.load()
-            image = _pixels_only(original)
+        # Not closed (a context manager would free the pixels it hands on); ``fileobj`` stays the caller's.
+        original = Image.open(fileobj, formats=OPENERS)
+        target = STORED_AS.get(original.format)
+        if target is None:
+            raise Refused(415, "is not a picture (JPEG, PNG, WebP, GIF, HEIC) or a PDF")
+        if original.format in ("JPEG", "MPO"):
+            # A JPEG much larger than we keep is decoded at a fraction of its size (cheap, and less memory).
+            ratio = max_side / max(original.size)
+            if ratio < 0.5:
+                original.draft("RGB", (int(original.size[0] * ratio) + 1, int(original.size[1] * ratio) + 1))
+        original.seek(0)  # a GIF's (or MPO's) first frame
+        original.load()
+        image = _pixels_only(original)
     except Refused:
         raise
     except Image.DecompressionBombError:
@@ -124,8 +125,9 @@ def reencode(fileobj, max_side):
     data = _encode(image, target)
     thumbnail = thumbnail_extension = None
     if max(image.size) > THUMBNAIL_SIDE:
-        small = image.copy()
-        small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        scale = THUMBNAIL_SIDE / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        small = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
         thumbnail_format = "PNG" if small.mode == "RGBA" else "JPEG"
         thumbnail = _encode(small, thumbnail_format, quality=80)
         thumbnail_extension = TYPES[thumbnail_format][1]
@@ -134,8 +136,9 @@ def reencode(fileobj, max_side):
 
 
 def _pixels_only(image):
-    """The image upright, in sRGB, as RGB or RGBA, with no metadata at all."""
-    image = ImageOps.exif_transpose(image)
+    """The image upright, in sRGB, as RGB or RGBA, with no metadata at all (in place where it can:
+    a 12-megapixel photo is 36 MB of pixels, and every copy is another)."""
+    ImageOps.exif_transpose(image, in_place=True)
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     mode = "RGBA" if has_alpha else "RGB"
     profile = image.info.get("icc_profile")
@@ -147,7 +150,7 @@ def _pixels_only(image):
         except (ImageCms.PyCMSError, OSError, ValueError):
             converted = None  # a broken profile: plain conversion below
     if converted is None:
-        converted = image.convert(mode) if image.mode != mode else image.copy()
+        converted = image.convert(mode) if image.mode != mode else image
     # Everything but the pixels stays behind (EXIF with GPS, XMP, comments, the profile).
     converted.info = {}
     return converted
@@ -183,9 +186,10 @@ def _under_gevent():
 
 
 def off_loop(size, function, *args):
-    """``function(*args)`` in the worker's image threads under gevent; here and now otherwise."""
+    """``function(*args)`` in the worker's ``size`` image threads under gevent; here and now
+    otherwise (and with ``size`` 0: on the gevent loop itself, for comparison in bench/uploads.py)."""
     global _pool
-    if not _under_gevent():
+    if size <= 0 or not _under_gevent():
         return function(*args)
     if _pool is None:
         with _pool_lock:
