@@ -39,10 +39,6 @@ def api_send(client, pid, token="", text=None, upload=(), client_id=None):
     )
 
 
-def local_path(url):
-    return url.split("://", 1)[1].split("/", 1)[1].join(["/", ""])
-
-
 def fetch(client, url, **kwargs):
     """GET a URL the API handed out (absolute, on PUBLIC_BASE_URL) from the test client."""
     return client.get("/" + url.split("://", 1)[1].split("/", 1)[1], **kwargs)
@@ -546,3 +542,26 @@ def test_bytes_count_toward_the_hourly_budget(app, pid):
     assert first.status_code == 201
     refused = api_send(client, pid, token=first.headers["X-Chat-Session"], text="two", upload=[(big, "b.pdf")])
     assert refused.status_code == 429 and "of files in the last hour" in refused.get_json()["fields"]["files[0]"]
+
+
+def test_polling_brings_the_photo_too(app, pid, admin):
+    shopper = Shopper(app)
+    with app.app_context():
+        from chat.models import Product
+
+        external_id = db.session.get(Product, pid).external_id
+    first = shopper.send(external_id, "hello")
+    last_id = int(re.search(r'id="msg-(\d+)"', first.get_data(as_text=True)).group(1))
+    panel, csrf, _ = admin
+    with app.app_context():
+        inquiry_id = db.session.scalar(sa.select(ProductInquiry.id))
+    panel.post(
+        f"/api/admin/inquiries/{inquiry_id}/respond",
+        data={"message_text": "like this?", "files": [(io.BytesIO(files.jpeg()), "example.jpg")]},
+        content_type="multipart/form-data",
+        headers={"X-CSRFToken": csrf},
+    )
+    polled = shopper.get(f"/products/{external_id}/messages?after={last_id}").get_data(as_text=True)
+    assert 'alt="example.jpg"' in polled and "like this?" in polled
+    thumbnail = re.search(r'src="(/attachments/[^"]+)"', polled).group(1).replace("&amp;", "&")
+    assert app.test_client().get(thumbnail).status_code == 200

@@ -141,3 +141,29 @@ def test_other_routes_keep_their_small_limit(server):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 413
+
+
+def test_a_photo_arrives_live_on_the_shoppers_stream_with_a_working_thumbnail(server):
+    import html
+    import re
+
+    from .sse_client import SSEClient
+    from .test_live import ready, stream_ticket
+
+    status, _, token = post(server, multipart({"message_text": "first"}, []))
+    assert status == 201
+    client = SSEClient(f"{server.url}/embed/demo/stream?product=1&ticket={stream_ticket(server, token)}")
+    try:
+        assert ready(client)
+        status, message, _ = post(
+            server, multipart({"message_text": ""}, [(files.jpeg(), "live.jpg", "image/jpeg")]), token
+        )
+        assert status == 201
+        event = client.collect(lambda got: any(e.id == str(message["id"]) for e in got), timeout=10)
+        fragment = next(e for e in event if e.id == str(message["id"])).data
+        assert 'alt="live.jpg"' in fragment
+        thumbnail = html.unescape(re.search(r'src="(/attachments/[^"]+)"', fragment).group(1))
+        with urllib.request.urlopen(server.url + thumbnail, timeout=10) as response:
+            assert response.status == 200 and response.headers["Content-Type"] == "image/jpeg"
+    finally:
+        client.close()
