@@ -342,11 +342,25 @@ def test_the_list_preview_says_photo_and_search_finds_file_names(app, pid, admin
     client = app.test_client(use_cookies=False)
     api_send(client, pid, upload=[(files.jpeg(), "cracked-lens.jpg")])
     panel, _, _ = admin
-    page = panel.get("/admin?status=all").get_data(as_text=True)
-    assert "📎 photo" in page
-    found = panel.get("/admin?status=all&q=cracked").get_data(as_text=True)
-    assert "📎 photo" in found
-    assert "📎 photo" not in panel.get("/admin?status=all&q=unrelatedword").get_data(as_text=True)
+
+    def previews(page):
+        return [
+            " ".join(re.sub(r"<[^>]+>", " ", p).split())
+            for p in re.findall(r'<span class="preview">(.*?)</span></td>', page, re.S)
+        ]
+
+    assert previews(panel.get("/admin?status=all").get_data(as_text=True)) == ["Attached: photo"]
+    assert previews(panel.get("/admin?status=all&q=cracked").get_data(as_text=True)) == ["Attached: photo"]
+    assert previews(panel.get("/admin?status=all&q=unrelatedword").get_data(as_text=True)) == []
+    # Where only words fit (the JSON list, notifications): "📎 photo".
+    token = None
+    with app.app_context():
+        from chat.models import User
+        from chat.services import admin_tokens
+
+        token = admin_tokens.create(db.session.scalar(sa.select(User).order_by(User.id)), "list")
+    listed = panel.get("/api/admin/inquiries?status=all", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert listed["inquiries"][0]["last_message"]["attachments"][0]["filename"] == "cracked-lens.jpg"
 
 
 def test_an_answer_mail_links_to_the_chat_never_to_the_file(app, pid, admin):

@@ -96,6 +96,22 @@ def test_a_shopper_on_a_phone_sends_a_photo_and_the_admin_sees_it_live(browser, 
         assert loaded(inline) and inline.get_attribute("alt") == "IMG_2041.jpg"
         assert "📎" not in admin.locator("#chat-log").inner_text()
         screenshot(admin, "attach-admin-inline")
+
+        # The admin answers with a PDF from the answer box: the shopper gets it live, as a download.
+        admin.locator("[data-attach-input]").set_input_files(
+            [{"name": "return-label.pdf", "mimeType": "application/pdf", "buffer": files.pdf()}]
+        )
+        admin.locator("[data-attach-tray] li", has_text="return-label.pdf").wait_for()
+        admin.locator("#chat-text").fill("Sorry! Here is a return label.")
+        admin.locator("#chat-text").press("Enter")
+        label = widget.log.locator("li.theirs .file-link", has_text="return-label.pdf")
+        label.wait_for(timeout=15000)
+        assert label.get_attribute("download") == "return-label.pdf"
+        screenshot(page, "attach-phone-answer")
+        admin.goto(f"{shop_server.url}/admin?status=all")
+        row = admin.locator("tr.inquiry-row", has_text="Compact camera")
+        row.wait_for()
+        assert "return-label.pdf" in row.locator(".preview").inner_text()
         assert problems == []
         admin_context.close()
         phone.close()

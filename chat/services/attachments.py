@@ -392,12 +392,13 @@ def in_words(attachments):
     return "a file" if len(attachments) == 1 else f"{len(attachments)} files"
 
 
-def preview(message):
-    """A message in one line: its text, with "📎 photo" before it when files came with it."""
+def preview(message, clip=True):
+    """A message in one line: its text, with "📎 photo" before it when files came with it
+    (``clip`` False: without the 📎, for a page that draws its own)."""
     note = summary(message.attachments)
     if not note:
         return message.message_text
-    return f"📎 {note}" + (f" · {message.message_text}" if message.message_text else "")
+    return ("📎 " if clip else "") + note + (f" · {message.message_text}" if message.message_text else "")
 
 
 # -- erasing, exporting, sweeping ------------------------------------------------
