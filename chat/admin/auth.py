@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from ..extensions import limiter, login_manager
 from ..limits import database_safe
-from ..services import admin_sessions
+from ..services import ValidationError, admin_sessions, validation
 from . import bp
 
 login_manager.login_view = "admin.login"
@@ -134,6 +134,11 @@ def login():
     email = ""
     if request.method == "POST":
         email = admin_sessions.normalise_email(request.form.get("email", ""))
+        try:
+            validation.single_address(email, "email")
+        except ValidationError as problem:
+            # Not one address (a list, a name, a line break): no account has it; nothing is charged.
+            return render_template("admin/login.html", error=problem.message, email=email), problem.status
         user = admin_sessions.authenticate(email, request.form.get("password", ""))
         if user is not None:
             admin_sessions.log_in(user, request.headers.get("User-Agent"), remember=bool(request.form.get("remember")))
