@@ -25,9 +25,10 @@ def resume():
 def identify():
     """A shop vouches for its logged-in customer: one history across their devices.
 
-    The shop signs ``customer_id:email:timestamp`` with the site's identity
-    secret (HMAC-SHA256). A bad or stale signature is refused (403) and the
-    shopper simply stays anonymous.
+    The shop signs ``["<customer id>","<email>",<unix seconds>]`` (compact JSON,
+    ``sites.identity_message``) with the site's identity secret (HMAC-SHA256). A
+    bad, stale or future-dated signature is refused (403) and the shopper simply
+    stays anonymous.
     """
     data = json_object()
     customer_id, email = data.get("customer_id"), data.get("email")
