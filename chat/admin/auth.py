@@ -42,8 +42,22 @@ def require_login():
 
 
 def _safe_next(target):
-    parts = urlsplit(target or "")
-    return target if target and not parts.scheme and not parts.netloc and target.startswith("/") else None
+    """``target`` if it is a page of the panel on this site, checked as the redirect will send it; else None.
+
+    No control characters or spaces (``/%0D%0A//evil.test`` arrives as a line break, and
+    ``urlsplit`` would quietly drop it: ``///evil.test``), no backslash (browsers read
+    ``/\\evil.test`` as ``//evil.test``), no scheme or host, not scheme-relative.
+    """
+    if not isinstance(target, str) or not 1 < len(target) <= 2000:
+        return None
+    if (
+        not target.startswith("/admin")
+        or "\\" in target
+        or not all(c.isprintable() and not c.isspace() for c in target)
+    ):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc and parts.path.startswith("/admin") else None
 
 
 # Failed attempts only: a limit is tested before the view and charged after it,
