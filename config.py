@@ -60,7 +60,10 @@ class Config:
     MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 8)
     NOTIFY_UNANSWERED_MINUTES = _int("NOTIFY_UNANSWERED_MINUTES", 30)
     NOTIFY_CUSTOMER_UNREAD_MINUTES = _int("NOTIFY_CUSTOMER_UNREAD_MINUTES", 15)
+    # Who we are: every absolute link and our own origin come from here, never from Host.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Proxies in front of us whose X-Forwarded-For/-Proto we believe (0: none).
+    TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
 
     # Shared limits across workers when Redis is there; per process otherwise.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"

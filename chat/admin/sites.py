@@ -11,6 +11,7 @@ import shlex
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from markupsafe import escape
 
+from .. import links
 from ..links import widget_loader
 from ..services import ValidationError, sites
 from . import bp
@@ -50,14 +51,14 @@ def _snippet(site, product=None):
 
 def _curl_examples(site):
     """The sync API calls with this site's values filled in; the key stays in $CHAT_API_KEY."""
-    url = shlex.quote(url_for("api.catalog.put_product", external_id=EXAMPLE_PRODUCT, _external=True))
+    url = shlex.quote(links.external("api.catalog.put_product", external_id=EXAMPLE_PRODUCT))
     auth = '-H "Authorization: Bearer $CHAT_API_KEY"'
     page = (site.origins[0] if site.origins else "https://shop.example") + f"/products/{EXAMPLE_PRODUCT}"
     body = json.dumps({"name": "Linen shirt", "price": "49.90", "currency": "EUR", "stock": 12, "page_url": page})
     return {
         "put": f"curl -X PUT {url} \\\n  {auth} \\\n  -H 'Content-Type: application/json' \\\n  -d {shlex.quote(body)}",
         "get": f"curl {url} \\\n  {auth}",
-        "list": f"curl {shlex.quote(url_for('api.catalog.list_products', limit=50, _external=True))} \\\n  {auth}",
+        "list": f"curl {shlex.quote(links.external('api.catalog.list_products', limit=50))} \\\n  {auth}",
         "delete": f"curl -X DELETE {url} \\\n  {auth}",
     }
 

@@ -4,8 +4,10 @@ import hashlib
 import hmac
 import json
 import secrets
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..extensions import db
 from ..models import Site, SiteApiKey, utcnow
@@ -148,6 +150,27 @@ def site_for_key(key):
 
 def origin_allowed(site, origin):
     return bool(origin) and origin.lower() in site.origins
+
+
+def own_origin():
+    """Our own origin, from ``PUBLIC_BASE_URL`` (never from the request's ``Host``)."""
+    parts = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def page_origins(site):
+    """Where the site's product pages may live: its listed origins; for the demo shop,
+    whose pages are ours, also our own origin."""
+    return site.origins + ([own_origin()] if site.public_id == DEMO_SITE_ID else [])
+
+
+def page_url_allowed(site, url):
+    """Is ``url`` an http(s) URL on one of the site's page origins (checked now: origins change)?"""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and f"{parts.scheme}://{parts.netloc}".lower() in page_origins(site)
 
 
 def demo_site():
