@@ -36,6 +36,8 @@ class Config:
     CHAT_SESSION_DAYS = _int("CHAT_SESSION_DAYS", 365)
     # How long a shop's signature of a logged-in customer stays valid.
     CHAT_IDENTITY_MAX_AGE_SECONDS = _int("CHAT_IDENTITY_MAX_AGE_SECONDS", 86400)
+    # How long the link in an answer mail works (once).
+    CHAT_RESUME_LINK_HOURS = _int("CHAT_RESUME_LINK_HOURS", 72)
     ADMIN_PAGE_SIZE = _int("ADMIN_PAGE_SIZE", 50)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)
 

@@ -38,16 +38,17 @@ def chat_page(product):
 
 
 def resume_link(inquiry):
-    """The link in an answer email: the product's page, with a resume token in the fragment.
+    """The link in an answer email to the inquiry's address: the product's page (or our
+    chat page), with a single-use resume token in the fragment.
 
     The fragment never reaches a server (or its logs); the loader on that page
     hands the token to the chat, which exchanges it for a session.
     """
-    from . import identity
+    from .services import resume_links
 
     product = inquiry.product
     page = product_page(product) or chat_page(product)
-    return f"{page}#productchat-resume={identity.resume_token(inquiry.session_id)}"
+    return f"{page}#productchat-resume={resume_links.mint(inquiry)}"
 
 
 def widget_loader():

@@ -231,6 +231,7 @@ def test_an_answer_emails_resume_link_hands_over_the_session(app, demo):
 
     shopper = Shopper(app)
     shopper.send("1", "my question")
+    shopper.post("/email", data={"customer_email": "ann@example.com", "email_consent": "yes"})  # links go by mail
     with app.app_context(), app.test_request_context():
         inquiry = db.session.get(ProductInquiry, only_inquiry_id(app))
         link = links.resume_link(inquiry)
