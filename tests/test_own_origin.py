@@ -14,7 +14,7 @@ from chat.extensions import db
 from chat.models import OutboxEmail, Product, ProductInquiry, utcnow
 from chat.services import conversations, notifications, sites
 
-from .chat_helpers import Shopper, first_product_id
+from .chat_helpers import Shopper, first_product_id, login_form_token
 from .test_email import Inbox
 
 PUBLIC = "https://chat.example"
@@ -109,7 +109,13 @@ def test_a_mail_link_checks_the_sites_origins_when_the_mail_is_written(app, demo
 
 @pytest.mark.parametrize("app_config", [{"PUBLIC_BASE_URL": PUBLIC, "TRUSTED_PROXY_COUNT": 1}])
 def test_our_address_never_comes_from_host_headers_even_behind_a_trusted_proxy(app, demo):
-    forged = {"Host": "evil.test", "X-Forwarded-Host": "evil.test", "X-Forwarded-Proto": "https"}
+    forged = {
+        "Host": "evil.test",
+        "X-Forwarded-Host": "evil.test",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Port": "8443",
+        "X-Forwarded-Prefix": "/evil",
+    }
     page = app.test_client().get("/embed/demo/products/1", headers=forged).get_data(as_text=True)
     parents = json.loads(html.unescape(re.search(r'data-parent-origins="([^"]+)"', page).group(1)))
     assert parents == [PUBLIC]  # the demo shop's pages are ours: at our configured address only
@@ -142,7 +148,13 @@ def test_a_page_url_on_our_own_origin_counts_only_for_the_demo_shop(app, demo):
         assert db.session.scalar(sa.select(Product.page_url).filter_by(external_id="jug-1")) is None
 
 
-LIMITED = {"RATELIMIT_ENABLED": True, "CHAT_NEW_SESSIONS_PER_IP": "2/minute", "CHAT_NEW_INQUIRIES_PER_IP": "50/minute"}
+LIMITED = {
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "CHAT_NEW_SESSIONS_PER_IP": "2/minute",
+    "CHAT_NEW_INQUIRIES_PER_IP": "50/minute",
+    "LOGIN_FAILURES_PER_IP": "2/15 minutes",
+}
 
 
 def _new_sessions(app, forwarded_for):
@@ -168,6 +180,27 @@ def test_a_trusted_proxy_count_takes_the_client_address_from_the_proxys_entry(ap
     assert _new_sessions(app, ["10.0.0.1", "10.0.0.2"]) == [201, 201]
     # A client's own X-Forwarded-For entries come before the proxy's: only the last one counts.
     assert _new_sessions(app, ["6.6.6.1, 10.0.0.3", "6.6.6.2, 10.0.0.3", "6.6.6.3, 10.0.0.3"]) == [201, 201, 429]
+
+
+@pytest.mark.parametrize("app_config", [LIMITED])
+def test_a_forged_x_forwarded_for_does_not_buy_more_password_guesses(app, demo):
+    client = app.test_client()
+    statuses = []
+    for i in range(3):
+        form = {"email": f"user{i}@example.com", "password": "guess", "csrf_token": login_form_token(client)}
+        response = client.post("/admin/login", data=form, headers={"X-Forwarded-For": f"10.9.9.{i}"})
+        statuses.append(response.status_code)
+    assert statuses == [401, 401, 429]
+
+
+@pytest.mark.parametrize("app_config, status", [({"TRUSTED_PROXY_COUNT": 0}, 302), ({"TRUSTED_PROXY_COUNT": 1}, 400)])
+def test_x_forwarded_proto_is_believed_only_from_a_trusted_proxy(app, demo, status):
+    """Seen as HTTPS (through a trusted proxy), a login post needs a same-site Referer (Flask-WTF's
+    strict check); a client's own X-Forwarded-Proto changes nothing."""
+    client = app.test_client()
+    form = {"email": demo["admin_email"], "password": demo["admin_password"], "csrf_token": login_form_token(client)}
+    response = client.post("/admin/login", data=form, headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == status
 
 
 def test_admin_mail_links_use_our_public_address(app, demo, inbox):
