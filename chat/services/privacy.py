@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..extensions import db
 from ..models import (
@@ -23,7 +24,7 @@ from ..models import (
     SuggestionView,
     utcnow,
 )
-from . import validation
+from . import resume_links, validation
 from .errors import NotFound, ValidationError
 from .validation import parse_id
 
@@ -207,6 +208,8 @@ def purge(retention_days, now=None):
         db.session.commit()
     # Used stream tickets are only needed while they could still be replayed.
     db.session.execute(sa.delete(StreamTicket).where(StreamTicket.used_at < now - timedelta(hours=1)))
+    # Used resume links: only while the link could still be opened (it expires by itself after).
+    resume_links.purge(now - timedelta(hours=current_app.config["CHAT_RESUME_LINK_HOURS"]))
     db.session.commit()
     log.info("purged %(inquiries)s inquiries and %(messages)s messages", total)
     return total
