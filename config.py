@@ -36,6 +36,8 @@ class Config:
     CHAT_SESSION_DAYS = _int("CHAT_SESSION_DAYS", 365)
     # How long a shop's signature of a logged-in customer stays valid.
     CHAT_IDENTITY_MAX_AGE_SECONDS = _int("CHAT_IDENTITY_MAX_AGE_SECONDS", 86400)
+    # How long the link in an answer mail works (once).
+    CHAT_RESUME_LINK_HOURS = _int("CHAT_RESUME_LINK_HOURS", 72)
     ADMIN_PAGE_SIZE = _int("ADMIN_PAGE_SIZE", 50)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)
 
@@ -83,7 +85,10 @@ class Config:
     MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 8)
     NOTIFY_UNANSWERED_MINUTES = _int("NOTIFY_UNANSWERED_MINUTES", 30)
     NOTIFY_CUSTOMER_UNREAD_MINUTES = _int("NOTIFY_CUSTOMER_UNREAD_MINUTES", 15)
+    # Who we are: every absolute link and our own origin come from here, never from Host.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Proxies in front of us whose X-Forwarded-For/-Proto we believe (0: none).
+    TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
 
     # Shared limits across workers when Redis is there; per process otherwise.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"

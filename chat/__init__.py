@@ -49,6 +49,18 @@ def _ensure_secret_key(app):
         app.config["SECRET_KEY"] = fh.read().strip()
 
 
+def _trust_proxies(app):
+    """Behind ``TRUSTED_PROXY_COUNT`` proxies, take the client's address and scheme from the
+    last that many ``X-Forwarded-For``/``-Proto`` entries (Werkzeug's ProxyFix); with 0,
+    trust none. ``Host`` and ``X-Forwarded-Host`` never decide who we are: links come from
+    ``PUBLIC_BASE_URL`` and each site's listed origins."""
+    count = app.config.get("TRUSTED_PROXY_COUNT", 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0, x_port=0, x_prefix=0)
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_foreign_keys(dbapi_connection, connection_record):
     # SQLite ignores ON DELETE CASCADE / SET NULL unless asked per connection.
@@ -84,6 +96,7 @@ def create_app(config_name_or_object=None):
     from . import static_files
 
     static_files.init_app(app)
+    _trust_proxies(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True, compare_type=True)
@@ -121,9 +134,9 @@ def create_app(config_name_or_object=None):
 
     security.init_app(app)
     # Live event names for templates (sse-swap) and, as JSON, for JavaScript.
-    from .links import product_page
+    from .links import product_page, seen_on
 
-    app.jinja_env.globals.update(live=Event, live_events=names_for_js(), product_page=product_page)
+    app.jinja_env.globals.update(live=Event, live_events=names_for_js(), product_page=product_page, seen_on=seen_on)
     from .services import attachments
 
     app.jinja_env.globals.update(

@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from .extensions import db
 from .models import User
-from .services import admin_sessions
+from .services import ValidationError, admin_sessions, validation
 
 chat_cli = AppGroup("chat", help="Product chat administration.")
 
@@ -28,9 +28,10 @@ def seed_demo_command():
 @click.password_option("--password", help="Password (prompted for when omitted).")
 def create_admin_command(email, name, password):
     """Create an admin account, or reset its password (which ends all its sessions)."""
-    email = admin_sessions.normalise_email(email)
-    if "@" not in email:
-        raise click.BadParameter("not an email address", param_hint="EMAIL")
+    try:
+        email = admin_sessions.normalise_email(validation.email(email, "email"))
+    except ValidationError as error:
+        raise click.BadParameter(error.message, param_hint="EMAIL") from None
     if len(password) < admin_sessions.MIN_PASSWORD_LENGTH:
         raise click.BadParameter(
             f"use at least {admin_sessions.MIN_PASSWORD_LENGTH} characters", param_hint="--password"

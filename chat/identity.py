@@ -11,13 +11,17 @@ HttpOnly cookie for callers of the JSON API from our own pages. Nothing else
 (no query parameter, no form field) can name a session, so a request can only
 ever reach its own conversations.
 
-Resume tokens (the links in answer emails) live here too: they name a session
-for a limited time and are exchanged for a fresh session token.
+Resume tokens (the links in answer emails) live here too: they name a session,
+the address they were mailed to and a nonce, for ``CHAT_RESUME_LINK_HOURS``
+(``chat/services/resume_links.py`` redeems them, once). A session token got
+from one is marked: such a session never feeds ``identify`` (a link someone
+else sent must not become a verified customer's history).
 """
 
 import secrets
 import time
 from datetime import UTC
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app, g, request
@@ -43,13 +47,22 @@ def new_session_id():
     return secrets.token_urlsafe(24)
 
 
-def sign(session_id, issued_ms=None):
+RESUMED = "r"  # the third element of a token got from a resume link
+
+
+class Token(NamedTuple):
+    session_id: str
+    issued_ms: int
+    resumed: bool  # got from a resume link: never feeds identify
+
+
+def sign(session_id, issued_ms=None, resumed=False):
     """A token for ``session_id``, issued now (milliseconds since the epoch)."""
-    return _serializer().dumps([session_id, issued_ms or _now_ms()])
+    return _serializer().dumps([session_id, issued_ms or _now_ms()] + ([RESUMED] if resumed else []))
 
 
 def read(token):
-    """``(session_id, issued_ms)`` for a well-signed, unexpired token, else None.
+    """The ``Token`` of a well-signed, unexpired token, else None.
 
     Revocation is checked separately (``is_revoked``), as it needs the database.
     """
@@ -61,18 +74,18 @@ def read(token):
         return None
     if (
         not isinstance(value, list)
-        or len(value) != 2
+        or len(value) not in (2, 3)
         or not isinstance(value[0], str)
         or len(value[0]) < 22
         or not isinstance(value[1], int)
         or isinstance(value[1], bool)
+        or value[2:] not in ([], [RESUMED])
     ):
         return None
-    session_id, issued_ms = value
-    age = _now_ms() - issued_ms
+    age = _now_ms() - value[1]
     if age < -60_000 or age > current_app.config["CHAT_SESSION_DAYS"] * 86_400_000:
         return None
-    return session_id, issued_ms
+    return Token(value[0], value[1], len(value) == 3)
 
 
 def is_revoked(session_id, issued_ms):
@@ -90,25 +103,31 @@ def _epoch_ms(naive_utc):
 def session_from_token(token):
     """The session id a token names, if it is valid, unexpired and not revoked."""
     parsed = read(token)
-    if parsed is None or is_revoked(*parsed):
+    if parsed is None or is_revoked(parsed.session_id, parsed.issued_ms):
         return None
-    return parsed[0]
+    return parsed.session_id
 
 
 def from_request():
     """The caller's session id, or None if it has none (yet)."""
     if "chat_session_id" not in g:
-        header = request.headers.get(HEADER_NAME)
         # An empty header means "no session yet" (and never falls back to the cookie).
-        token = header if HEADER_NAME in request.headers else request.cookies.get(COOKIE_NAME)
+        token = request.headers.get(HEADER_NAME) if HEADER_NAME in request.headers else request.cookies.get(COOKIE_NAME)
         parsed = read(token)
-        if parsed is not None and is_revoked(*parsed):
+        if parsed is not None and is_revoked(parsed.session_id, parsed.issued_ms):
             parsed = None
-        g.chat_session_id = parsed[0] if parsed else None
+        g.chat_session_id = parsed.session_id if parsed else None
+        g.chat_session_resumed = bool(parsed and parsed.resumed)
         g.chat_session_via_header = HEADER_NAME in request.headers
-        if parsed and _now_ms() - parsed[1] > RENEW_AFTER_SECONDS * 1000:
+        if parsed and _now_ms() - parsed.issued_ms > RENEW_AFTER_SECONDS * 1000:
             g.chat_session_renew = True
     return g.chat_session_id
+
+
+def resumed():
+    """Does the caller's session come from a resume link (in this browser)?"""
+    from_request()
+    return g.get("chat_session_resumed", False)
 
 
 def without_database():
@@ -133,9 +152,10 @@ def is_new():
     return bool(g.get("chat_session_new"))
 
 
-def adopt(session_id):
+def adopt(session_id, resumed=False):
     """Make this client hold ``session_id`` from now on (a resume link, a verified identity)."""
     g.chat_session_id = session_id
+    g.chat_session_resumed = resumed
     g.chat_session_new = True
 
 
@@ -174,7 +194,7 @@ def attach(response):
     if g.get("chat_session_new") or g.get("chat_session_renew"):
         if g.get("chat_session_id") is None:
             return response
-        token = sign(g.chat_session_id)
+        token = sign(g.chat_session_id, resumed=g.get("chat_session_resumed", False))
         response.headers[HEADER_NAME] = token
         # Cross-origin callers (CORS) may read the header only when told so.
         response.headers.add("Access-Control-Expose-Headers", HEADER_NAME)
@@ -206,20 +226,38 @@ def rate_key():
 # -- resume links (answer emails) --------------------------------------------
 
 
+class ResumeLink(NamedTuple):
+    session_id: str
+    email: str
+    site: str  # the site's public id
+    nonce: str
+
+
 def _resume_serializer():
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="chat-resume")
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="chat-resume-v2")
 
 
-def resume_token(session_id):
-    return _resume_serializer().dumps(session_id)
+def resume_token(session_id, email, site):
+    """A token for an answer mail to ``email``: names the session on ``site``, works once."""
+    return _resume_serializer().dumps([session_id, email, site, secrets.token_hex(16)])
 
 
-def read_resume_token(token, max_age_days=30):
-    """The session a resume link names, unless it is altered, expired or revoked."""
+def read_resume_token(token):
+    """The ``ResumeLink`` a token names, unless it is altered, expired or its session revoked.
+
+    Whether it was used already, and whether the session still has that email, is
+    for the caller (``chat/services/resume_links.py``) to check.
+    """
+    if not isinstance(token, str) or len(token) > 600:
+        return None
+    max_age = current_app.config["CHAT_RESUME_LINK_HOURS"] * 3600
     try:
-        session_id, issued = _resume_serializer().loads(token, max_age=max_age_days * 86400, return_timestamp=True)
-    except Exception:  # noqa: BLE001 - bad, altered or expired: no session
+        value, issued = _resume_serializer().loads(token, max_age=max_age, return_timestamp=True)
+    except (BadSignature, ValueError, TypeError):  # altered, expired (SignatureExpired), malformed
         return None
-    if not isinstance(session_id, str) or is_revoked(session_id, int(issued.timestamp() * 1000)):
+    if not isinstance(value, list) or len(value) != 4 or not all(isinstance(v, str) for v in value):
         return None
-    return session_id
+    link = ResumeLink(*value)
+    if is_revoked(link.session_id, int(issued.timestamp() * 1000)):
+        return None
+    return link

@@ -1,45 +1,56 @@
-"""Absolute links for emails, built with url_for against PUBLIC_BASE_URL.
+"""Absolute links, built from configuration only: ``PUBLIC_BASE_URL`` for our own pages,
+a site's listed origins for the shop's.
 
 Mails are written in requests (an urgent question) and in the worker (the
-periodic scan); both must link to the public address, not to whatever host
-the request came in on.
+periodic scan), pages in requests that anyone can send with any ``Host``: a
+link must never point wherever a request claimed we are.
 """
 
 from flask import current_app, url_for
 
+from .services import sites
+
 
 def external(endpoint, **values):
+    """``url_for`` against ``PUBLIC_BASE_URL`` (never the request's host)."""
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
         return url_for(endpoint, _external=True, **values)
 
 
-def product_page(product, in_email=False):
-    """Where shoppers see the product: the shop's page (synced or seen by the widget);
-    for the demo shop, our own product page; None while unknown."""
-    if product.page_url:
-        return product.page_url.split("#", 1)[0]
-    if product.site.public_id == "demo":
-        if in_email:
-            return external("storefront.product_detail", product_id=product.id)
-        return url_for("storefront.product_detail", product_id=product.id, _external=True)
-    return None
+def seen_on(product):
+    """The product's page on the shop (synced, or where the widget first saw it), while it
+    is on one of the site's page origins: checked each time, as origins change."""
+    url = product.page_url
+    return url.split("#", 1)[0] if url and sites.page_url_allowed(product.site, url) else None
+
+
+def product_page(product):
+    """Where shoppers see the product: ``seen_on``, or our own page for the demo shop; None while unknown."""
+    page = seen_on(product)
+    if page is None and product.site.public_id == sites.DEMO_SITE_ID:
+        page = external("storefront.product_detail", product_id=product.id)
+    return page
+
+
+def chat_page(product):
+    """Our own page of the product's chat (opened on its own, outside any shop page)."""
+    return external("embed.page", site=product.site.public_id, external_id=product.external_id)
 
 
 def resume_link(inquiry):
-    """The link in an answer email: the product's page, with a resume token in the fragment.
+    """The link in an answer email to the inquiry's address: the product's page (or our
+    chat page), with a single-use resume token in the fragment.
 
     The fragment never reaches a server (or its logs); the loader on that page
     hands the token to the chat, which exchanges it for a session.
     """
-    from . import identity
+    from .services import resume_links
 
     product = inquiry.product
-    page = product_page(product, in_email=True) or external(
-        "embed.page", site=product.site.public_id, external_id=product.external_id
-    )
-    return f"{page}#productchat-resume={identity.resume_token(inquiry.session_id)}"
+    page = product_page(product) or chat_page(product)
+    return f"{page}#productchat-resume={resume_links.mint(inquiry)}"
 
 
 def widget_loader():
-    """Absolute URL of the embed loader script, on the host the admin is using."""
-    return url_for("embed.loader", _external=True)
+    """Absolute URL of the embed loader script, at our public address."""
+    return external("embed.loader")

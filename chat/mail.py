@@ -17,15 +17,19 @@ from flask import current_app
 
 from .extensions import db
 from .models import OutboxEmail, utcnow
+from .services import validation
+from .services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120
 
 
 def _build(mail, config):
+    """The mail as sent; ``To:`` is built from the one address the row holds (parsed again
+    here, so a row written before addresses were checked cannot reach anyone else)."""
     message = EmailMessage()
     message["From"] = config["MAIL_FROM"]
-    message["To"] = mail.to_addr
+    message["To"] = validation.mail_address(mail.to_addr)
     message["Subject"] = mail.subject
     message["Message-ID"] = make_msgid(idstring=f"outbox-{mail.id}", domain="product-chat")
     message.set_content(mail.body_text)
@@ -40,7 +44,8 @@ def _smtp_send(message, config):
             smtp.starttls()
         if config["MAIL_USERNAME"]:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-        smtp.send_message(message)
+        # The envelope's one recipient is the parsed To: (never re-read from other headers).
+        smtp.send_message(message, to_addrs=[message["To"].addresses[0].addr_spec])
 
 
 def _claim(mail_id, now):
@@ -78,7 +83,16 @@ def deliver_due(limit=50, now=None):
             continue  # another worker has it
         mail = db.session.get(OutboxEmail, mail_id)
         try:
-            _smtp_send(_build(mail, config), config)
+            message = _build(mail, config)
+        except (ValueError, ServiceError):
+            # Not one address: no retry can help, and nothing is sent anywhere.
+            mail.failed_at, mail.claimed_until, mail.last_error = now, None, "not one valid address"
+            log.error("mail %s has no valid recipient: given up", mail.id)
+            db.session.commit()
+            failed += 1
+            continue
+        try:
+            _smtp_send(message, config)
         except (OSError, smtplib.SMTPException) as exc:
             mail.attempts += 1
             mail.last_error = f"{type(exc).__name__}: {exc}"[:1000]

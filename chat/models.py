@@ -211,6 +211,15 @@ class StreamTicket(db.Model):
     used_at = sa.Column(Timestamp, nullable=False, default=utcnow, index=True)
 
 
+class UsedResumeLink(db.Model):
+    """A redeemed resume link (the link in an answer mail works once)."""
+
+    __tablename__ = "used_resume_links"
+
+    nonce = sa.Column(sa.String(32), primary_key=True)
+    used_at = sa.Column(Timestamp, nullable=False, default=utcnow, index=True)
+
+
 class ProductInquiry(db.Model):
     """One customer session's conversation about one product."""
 

@@ -167,6 +167,27 @@ def test_login_redirects_after_post_and_keeps_next_on_this_site(app, demo):
     assert other.post("/admin/login?next=https://evil.example/", data=form).headers["Location"] == "/admin"
 
 
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "/%0D%0A//evil.test",
+        "/%0D%0ALocation:%20https://evil.test",
+        "//evil.test",
+        "/\\evil.test",
+        "%2F%2Fevil.test",
+        "/%09/evil.test",
+        "https://evil.test/admin",
+        "/products/1",
+    ],
+)
+def test_login_with_a_next_that_leaves_the_panel_goes_to_the_panel(app, demo, next_url):
+    client = app.test_client()
+    form = {"email": demo["admin_email"], "password": demo["admin_password"], "csrf_token": login_form_token(client)}
+    response = client.post(f"/admin/login?next={next_url}", data=form)
+    assert response.status_code == 302 and response.headers["Location"] == "/admin"
+    assert client.get("/admin").status_code == 200  # logged in all the same
+
+
 def test_the_session_table_keeps_only_a_hash_of_the_key(app, admin):
     client, _, ids = admin
     with client.session_transaction() as session:

@@ -2,8 +2,6 @@
 the chat runs on http://127.0.0.1:<port>. This Chromium sends no third-party cookies to such a
 frame, so these tests run as a Safari user's browser would: nothing may depend on cookies."""
 
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -13,7 +11,7 @@ import time
 import pytest
 
 from .browser import screenshot
-from .chat_helpers import admin_login  # noqa: F401 - the same login as the HTML tests
+from .chat_helpers import admin_login, sign_identity  # noqa: F401 - admin_login: the same login as the HTML tests
 from .host_page import HostPage, product_page
 from .live_server import BIN, ROOT
 from .widget import Widget
@@ -191,7 +189,7 @@ def test_a_logged_in_customer_gets_one_history_across_devices(browser, shop_serv
         site = create_site(shop_server, host.origin)["site"]
         secret = identity_secret(shop_server, site)
         stamp = str(int(time.time()))
-        good = hmac.new(secret.encode(), f"cust-7:kim@example.com:{stamp}".encode(), hashlib.sha256).hexdigest()
+        good = sign_identity(secret, "cust-7", "kim@example.com", stamp)
         attrs = (
             'data-customer-id="cust-7" data-customer-email="kim@example.com" '
             f'data-customer-timestamp="{stamp}" data-customer-signature="{{sig}}"'

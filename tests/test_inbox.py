@@ -94,6 +94,8 @@ def test_waiting_queue_across_answer_follow_up_resolve_and_reopen(app, admin):
     shopper.says("And the weight?")
     check([other_id, ask], "in_progress")
     assert api_ids(client, "?status=in_progress&waiting=true") == [ask]
+    # waiting=true alone means every status, as the panel's view does (not the seed's pending default).
+    assert api_ids(client, "?waiting=true") == [other_id, ask]
 
     # Resolved without an answer: the customer still waits for one.
     client.put(f"/api/admin/inquiries/{ask}/status", json={"status": "resolved"}, headers=hx(token))

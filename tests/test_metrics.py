@@ -170,6 +170,39 @@ def test_names_are_escaped_on_the_page_and_kept_out_of_formulas_in_the_csv(app, 
     assert ["waiting_by_product", '\'=HYPERLINK("x")<script>alert(1)</script>', "waiting", "1"] in rows
 
 
+def test_a_formula_after_a_separator_inside_a_name_is_neutralised_and_every_cell_quoted(app, fixtures, admin):
+    client, _, _ = admin
+    with app.app_context():
+        product = db.session.scalar(sa.select(Product).filter_by(external_id="B"))
+        product.name = "x;=1+1"
+        db.session.commit()
+    text = client.get("/admin/metrics.csv").get_data(as_text=True)
+    assert '"waiting_by_product","\'x;=1+1","waiting","1"' in text.splitlines()
+    assert all(line.startswith('"') and line.endswith('"') for line in text.splitlines())
+
+
+@pytest.mark.parametrize(
+    "value, written",
+    [
+        ("=1+1", "'=1+1"),
+        ("x;=1+1", "'x;=1+1"),
+        ("x, +1", "'x, +1"),
+        ("line\n@SUM(A1)", "'line\n@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\uff1d1+1", "'\uff1d1+1"),
+        ("-2", "'-2"),
+        ("Rain jacket - blue", "Rain jacket - blue"),
+        ("a@b.example", "a@b.example"),
+        (-2, -2),
+        (0.75, 0.75),
+    ],
+)
+def test_csv_cells_that_could_run_as_formulas_read_as_text(value, written):
+    from chat import spreadsheets
+
+    assert spreadsheets.cell(value) == written
+
+
 def test_csv_has_the_same_numbers(app, fixtures, admin):
     client, _, _ = admin
     response = client.get("/admin/metrics.csv?from=2026-11-20&to=2026-11-26")

@@ -123,3 +123,29 @@ def test_upgrading_keeps_every_conversation(empty_database_url):
     assert tuple(shopper) == ("sess-one-xxxxxxxxxxxxxxxx", "a@b.example")
     # Its words are in the search index.
     assert sorted(words) == ["ann", "by", "hello", "marked", "resolved"]
+
+
+def test_upgrading_refuses_the_tokens_verified_customers_held_before(empty_database_url):
+    """Before, a verified customer's session could be one an anonymous token (or a resume link)
+    also held; the upgrade refuses every token issued so far for verified customers only."""
+
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = empty_database_url
+
+    app = create_app(Config)
+    with app.app_context():
+        upgrade(revision="7b1f0e3a9c22")
+        with db.engine.begin() as conn:
+            conn.execute(
+                db.text(
+                    "INSERT INTO shoppers (session_id, external_id, created_at) VALUES "
+                    "('verified-xxxxxxxxxxxxxxxxxxx', 'c-17', '2026-01-01'), "
+                    "('anonymous-xxxxxxxxxxxxxxxxxx', NULL, '2026-01-01')"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = dict(conn.execute(db.text("SELECT session_id, tokens_valid_after FROM shoppers")).all())
+        db.engine.dispose()
+    assert rows["verified-xxxxxxxxxxxxxxxxxxx"] is not None
+    assert rows["anonymous-xxxxxxxxxxxxxxxxxx"] is None

@@ -81,19 +81,21 @@ def test_create_with_bad_input_shows_errors_next_to_the_fields_and_stores_nothin
 
 def test_create_shows_the_key_once_and_the_snippet_names_the_site(app, admin):
     client, token = admin
+    app.config["PUBLIC_BASE_URL"] = "https://chat.example"  # who we are: configuration, not the request's host
     public_id, page = create_site(client, token)
     key = shown_key(page)
     assert key and key.startswith("pcs_") and api_status(app, key) == 200
     snippet = html.unescape(re.search(r'<code id="snippet">([^<]+)</code>', page).group(1))
     assert snippet == (
-        f'<script src="http://localhost/widget.js" data-site="{public_id}" '
+        f'<script src="https://chat.example/widget.js" data-site="{public_id}" '
         f'data-product="THEIR_PRODUCT_ID" async></script>'
     )
     # The live preview: the loader itself, on this page.
-    assert f'<script src="http://localhost/widget.js" data-site="{public_id}" data-product="preview" async>' in page
+    assert f'<script src="https://chat.example/widget.js" data-site="{public_id}" data-product="preview" async>' in page
     assert re.search(r'src="/static/js/copy\.[0-9a-f]{12}\.js"', page) and 'data-copy="#snippet"' in page
-    # The sync API examples carry this host; the key stays in $CHAT_API_KEY.
-    assert "curl -X PUT http://localhost/api/catalog/products/SKU-123" in html.unescape(page)
+    # The sync API examples carry our public address; the key stays in $CHAT_API_KEY.
+    assert "curl -X PUT https://chat.example/api/catalog/products/SKU-123" in html.unescape(page)
+    assert "localhost" not in page
     assert "$CHAT_API_KEY" in page and page.count(key) == 1
     again = client.get(f"/admin/sites/{public_id}")
     assert again.headers["Cache-Control"] == "no-store"

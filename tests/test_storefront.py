@@ -46,3 +46,19 @@ def test_unknown_api_path_answers_json_404(client):
     response = client.get("/api/nothing-here")
     assert response.status_code == 404
     assert response.is_json and "error" in response.get_json()
+
+
+def test_the_demo_shop_shows_only_its_own_products(client, app, demo):
+    """Another site's products are that shop's: our storefront answers 404 for them."""
+    from chat.services import sites
+
+    with app.app_context():
+        site, _ = sites.create("Clay & Co", ["https://clay.example"])
+        other = Product(site_id=site.id, external_id="vase-1", name="Blue vase, Clay & Co")
+        db.session.add(other)
+        db.session.commit()
+        other_id = other.id
+    response = client.get(f"/products/{other_id}")
+    assert response.status_code == 404 and "Blue vase" not in response.get_data(as_text=True)
+    assert client.get(f"/products/{other_id}/questions/1").status_code == 404
+    assert "Blue vase" not in client.get("/").get_data(as_text=True)

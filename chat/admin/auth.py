@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from ..extensions import limiter, login_manager
 from ..limits import database_safe
-from ..services import admin_sessions
+from ..services import ValidationError, admin_sessions, validation
 from . import bp
 
 login_manager.login_view = "admin.login"
@@ -42,8 +42,22 @@ def require_login():
 
 
 def _safe_next(target):
-    parts = urlsplit(target or "")
-    return target if target and not parts.scheme and not parts.netloc and target.startswith("/") else None
+    """``target`` if it is a page of the panel on this site, checked as the redirect will send it; else None.
+
+    No control characters or spaces (``/%0D%0A//evil.test`` arrives as a line break, and
+    ``urlsplit`` would quietly drop it: ``///evil.test``), no backslash (browsers read
+    ``/\\evil.test`` as ``//evil.test``), no scheme or host, not scheme-relative.
+    """
+    if not isinstance(target, str) or not 1 < len(target) <= 2000:
+        return None
+    if (
+        not target.startswith("/admin")
+        or "\\" in target
+        or not all(c.isprintable() and not c.isspace() for c in target)
+    ):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc and parts.path.startswith("/admin") else None
 
 
 # Failed attempts only: a limit is tested before the view and charged after it,
@@ -134,6 +148,11 @@ def login():
     email = ""
     if request.method == "POST":
         email = admin_sessions.normalise_email(request.form.get("email", ""))
+        try:
+            validation.single_address(email, "email")
+        except ValidationError as problem:
+            # Not one address (a list, a name, a line break): no account has it; nothing is charged.
+            return render_template("admin/login.html", error=problem.message, email=email), problem.status
         user = admin_sessions.authenticate(email, request.form.get("password", ""))
         if user is not None:
             admin_sessions.log_in(user, request.headers.get("User-Agent"), remember=bool(request.form.get("remember")))

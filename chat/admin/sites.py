@@ -8,9 +8,10 @@ Pages that show secrets are sent with ``Cache-Control: no-store``.
 import json
 import shlex
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from markupsafe import escape
 
+from .. import links
 from ..links import widget_loader
 from ..services import ValidationError, sites
 from . import bp
@@ -50,16 +51,40 @@ def _snippet(site, product=None):
 
 def _curl_examples(site):
     """The sync API calls with this site's values filled in; the key stays in $CHAT_API_KEY."""
-    url = shlex.quote(url_for("api.catalog.put_product", external_id=EXAMPLE_PRODUCT, _external=True))
+    url = shlex.quote(links.external("api.catalog.put_product", external_id=EXAMPLE_PRODUCT))
     auth = '-H "Authorization: Bearer $CHAT_API_KEY"'
     page = (site.origins[0] if site.origins else "https://shop.example") + f"/products/{EXAMPLE_PRODUCT}"
     body = json.dumps({"name": "Linen shirt", "price": "49.90", "currency": "EUR", "stock": 12, "page_url": page})
     return {
         "put": f"curl -X PUT {url} \\\n  {auth} \\\n  -H 'Content-Type: application/json' \\\n  -d {shlex.quote(body)}",
         "get": f"curl {url} \\\n  {auth}",
-        "list": f"curl {shlex.quote(url_for('api.catalog.list_products', limit=50, _external=True))} \\\n  {auth}",
+        "list": f"curl {shlex.quote(links.external('api.catalog.list_products', limit=50))} \\\n  {auth}",
         "delete": f"curl -X DELETE {url} \\\n  {auth}",
     }
+
+
+IDENTITY_EXAMPLE = """\
+# Python
+stamp = int(time.time())
+message = json.dumps([str(customer_id), email, stamp], separators=(",", ":"), ensure_ascii=False)
+signature = hmac.new(SECRET.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+// PHP
+$stamp = time();
+$message = json_encode([(string) $customerId, $email, $stamp], JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+$signature = hash_hmac('sha256', $message, $secret);
+
+// Node.js
+const stamp = Math.floor(Date.now() / 1000);
+const message = JSON.stringify([String(customerId), email, stamp]);
+const signature = crypto.createHmac("sha256", secret).update(message).digest("hex");"""
+
+
+def _duration(seconds):
+    """``86400`` as "24 hours" (the identity signature's lifetime, in the page's words)."""
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} hour{'s' if seconds != 3600 else ''}"
+    return f"{max(1, seconds // 60)} minutes"
 
 
 def _site_page(site, status=200, errors=None, form=None, key_error=None, new_key=None, **sections):
@@ -76,6 +101,8 @@ def _site_page(site, status=200, errors=None, form=None, key_error=None, new_key
         preview_src=widget_loader(),
         curl=_curl_examples(site),
         example_product=EXAMPLE_PRODUCT,
+        identity_example=IDENTITY_EXAMPLE,
+        identity_max_age=_duration(current_app.config["CHAT_IDENTITY_MAX_AGE_SECONDS"]),
         **sections,
     )
     return html, status, {"Cache-Control": "no-store"}

@@ -735,7 +735,11 @@ PATHS = {
                     {"type": "string", "pattern": "^[^\\x00]*$"},
                     "Text in a message, the email or the product name (first 100 characters; NUL is a 422).",
                 ),
-                query("waiting", {"type": "boolean"}, "Only inquiries whose customer waits."),
+                query(
+                    "waiting",
+                    {"type": "boolean"},
+                    "Only inquiries whose customer waits; without status, of every status (not only pending).",
+                ),
                 query("after", {"type": "string", "pattern": "^[0-9]{1,40}$"}, "next_after of the previous page."),
                 LIMIT,
             ],

@@ -2,8 +2,9 @@
 so its bearer-token and CSRF checks apply); anyone reads a product's published
 questions and the suggestions for a text (no login, no session)."""
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, jsonify, request
 
+from .. import links
 from ..inputs import field, json_object
 from ..services import conversations, questions
 from . import cors
@@ -24,7 +25,7 @@ def question_dict(entry):
         "answer": entry.answer,
         "created_at": iso(entry.created_at),
         "updated_at": iso(entry.updated_at),
-        "url": url_for("storefront.question_page", product_id=entry.product_id, question_id=entry.id, _external=True)
+        "url": links.external("storefront.question_page", product_id=entry.product_id, question_id=entry.id)
         if entry.product.site.public_id == "demo"
         else None,
     }

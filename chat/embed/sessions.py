@@ -6,18 +6,30 @@ from flask import current_app, g, jsonify
 
 from .. import identity
 from ..inputs import json_object
-from ..services import conversations, shoppers, sites
+from ..services import resume_links, shoppers, sites
+from ..services.errors import Conflict, Forbidden
 from . import bp
 
 
 @bp.post("/embed/<site>/resume")
 def resume():
-    """Exchange the token of an answer email's link for a session token (in the header)."""
+    """Exchange the token of an answer email's link for a session token (in the header).
+
+    ``{"token", "replace"?}``: 200 ``{"resumed": true}``; 403 ``{"error"}`` for a link
+    that is not valid (any more) or used; 409 ``{"error", "choice": true}`` when this
+    browser has a chat of its own here: the chat asks the shopper, and sends
+    ``replace: true`` only if they choose the emailed conversation.
+    """
     data = json_object()
-    session_id = identity.read_resume_token(data.get("token") if isinstance(data.get("token"), str) else None)
-    if session_id is None or not conversations.questions_of(session_id, g.chat_site.id, limit=1):
-        return jsonify(error="This link has expired or is not valid any more."), 403
-    identity.adopt(session_id)
+    current = identity.from_request()
+    try:
+        session_id = resume_links.redeem(g.chat_site, data.get("token"), current, replace=data.get("replace"))
+    except Conflict as choice:
+        return jsonify(error=choice.message, choice=True), 409
+    except Forbidden as refused:
+        return jsonify(error=refused.message), 403
+    if session_id != current:
+        identity.adopt(session_id, resumed=True)
     return jsonify(resumed=True)
 
 
@@ -25,9 +37,10 @@ def resume():
 def identify():
     """A shop vouches for its logged-in customer: one history across their devices.
 
-    The shop signs ``customer_id:email:timestamp`` with the site's identity
-    secret (HMAC-SHA256). A bad or stale signature is refused (403) and the
-    shopper simply stays anonymous.
+    The shop signs ``["<customer id>","<email>",<unix seconds>]`` (compact JSON,
+    ``sites.identity_message``) with the site's identity secret (HMAC-SHA256). A
+    bad, stale or future-dated signature is refused (403) and the shopper simply
+    stays anonymous.
     """
     data = json_object()
     customer_id, email = data.get("customer_id"), data.get("email")
@@ -42,6 +55,8 @@ def identify():
     )
     if not valid:
         return jsonify(error="The customer's identity is not signed correctly: chatting anonymously."), 403
-    session_id = shoppers.identify(g.chat_site, customer_id, email, identity.from_request())
+    # A session from a resume link never becomes part of a verified customer's history.
+    anonymous = None if identity.resumed() else identity.from_request()
+    session_id = shoppers.identify(g.chat_site, customer_id, email, anonymous)
     identity.adopt(session_id)
     return jsonify(verified=True)

@@ -11,12 +11,8 @@ from ..limits import send_limit, typing_limit
 from ..live import events
 from ..live.names import Event, inquiry_channel
 from ..models import utcnow
-from ..services import ValidationError, attachments, conversations, products, shoppers
+from ..services import ValidationError, attachments, conversations, products, shoppers, sites
 from . import bp
-
-
-def _own_origin():
-    return request.host_url.rstrip("/").lower()
 
 
 def _inquiry():
@@ -52,7 +48,8 @@ def page():
     header); the conversation loads once the loader has handed over the token.
     """
     security.allow_framing(g.chat_site.origins)
-    parent_origins = sorted(set(g.chat_site.origins) | {_own_origin()})
+    # Our own pages (the demo shop, a site's live preview in the panel) frame every site's chat.
+    parent_origins = sorted(set(g.chat_site.origins) | {sites.own_origin()})
     return render_template(
         "embed/page.html",
         site=g.chat_site,
@@ -128,7 +125,6 @@ def send():
             g.chat_external_id,
             request.form.get("page_title"),
             request.form.get("page_url"),
-            own_origin=_own_origin(),
         )
         new_conversation = conversations.find_inquiry(product.id, session_id) is None
     except BaseException:

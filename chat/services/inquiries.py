@@ -57,10 +57,12 @@ class Filters:
     def parse(cls, args, default="pending"):
         """Validate list filters from a query string or JSON; unknown values are a 400.
 
-        ``status=waiting`` (the panel's default view) means every status, waiting only.
+        ``status=waiting`` (the panel's default view) means every status, waiting only;
+        so does ``waiting=true`` without a status (not the default status: a follow-up
+        on an inquiry in progress waits as much as a new one).
         """
-        status = choice(_arg(args, "status") or default, VIEWS, "status")
         waiting = _flag(args, "waiting")
+        status = choice(_arg(args, "status") or ("all" if waiting else default), VIEWS, "status")
         if status == "waiting":
             status, waiting = "all", True
         priority = _arg(args, "priority")

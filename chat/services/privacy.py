@@ -16,6 +16,7 @@ import zipfile
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .. import storage
 from ..extensions import db
@@ -30,7 +31,7 @@ from ..models import (
     SuggestionView,
     utcnow,
 )
-from . import attachments, validation
+from . import attachments, resume_links, validation
 from .errors import NotFound, ValidationError
 from .validation import parse_id
 
@@ -271,6 +272,8 @@ def purge(retention_days, now=None):
         db.session.commit()
     # Used stream tickets are only needed while they could still be replayed.
     db.session.execute(sa.delete(StreamTicket).where(StreamTicket.used_at < now - timedelta(hours=1)))
+    # Used resume links: only while the link could still be opened (it expires by itself after).
+    resume_links.purge(now - timedelta(hours=current_app.config["CHAT_RESUME_LINK_HOURS"]))
     db.session.commit()
     log.info("purged %(inquiries)s inquiries, %(messages)s messages and %(files)s files", total)
     return total

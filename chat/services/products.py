@@ -5,13 +5,11 @@ product yet. Then the first message creates a placeholder from the page the
 widget runs on (its title and URL); the shop's sync fills it in later.
 """
 
-from urllib.parse import urlsplit
-
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Product, utcnow
-from . import rows, validation
+from . import rows, sites, validation
 from .errors import NotFound
 
 EXTERNAL_ID_MAX = 100
@@ -39,20 +37,16 @@ def _page_title(value, external_id):
     return " ".join(title.split())[:200] or f"Product {external_id}"
 
 
-def _page_url(site, value, own_origin):
-    """The page URL if it is on one of the site's origins (a host page cannot claim another's)."""
+def _page_url(site, value):
+    """The page URL if it is on one of the site's page origins (a host page cannot claim another's)."""
     try:
         url = validation.http_url(value, "page_url")
     except validation.ValidationError:
         return None
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    origin = f"{parts.scheme}://{parts.netloc}".lower()
-    return url if origin in site.origins or origin == own_origin else None
+    return url if url is not None and sites.page_url_allowed(site, url) else None
 
 
-def for_chat(site, external_id, page_title=None, page_url=None, own_origin=None):
+def for_chat(site, external_id, page_title=None, page_url=None):
     """The product a chat is about, made as a placeholder if the shop has not synced it.
 
     Not committed here: it is committed with the message that needs it, or not at all.
@@ -60,7 +54,7 @@ def for_chat(site, external_id, page_title=None, page_url=None, own_origin=None)
     product = find(site, external_id)
     if product is not None:
         if product.synced_at is None and product.page_url is None:
-            product.page_url = _page_url(site, page_url, own_origin)
+            product.page_url = _page_url(site, page_url)
         return product
     # Another first message about the same product may race to make it.
     now = utcnow()
@@ -71,6 +65,6 @@ def for_chat(site, external_id, page_title=None, page_url=None, own_origin=None)
         created_at=now,
         updated_at=now,
         name=_page_title(page_title, external_id),
-        page_url=_page_url(site, page_url, own_origin),
+        page_url=_page_url(site, page_url),
     )
     return rows.locked(sa.select(Product).filter_by(site_id=site.id, external_id=external_id))

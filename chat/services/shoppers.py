@@ -8,7 +8,7 @@ inquiry is kept in step, for the admin list and its search).
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import ProductInquiry, Shopper, utcnow
+from ..models import Product, ProductInquiry, Shopper, utcnow
 from . import rows, validation
 from .errors import NotFound, ValidationError
 
@@ -75,56 +75,65 @@ def forget_email(session_id):
 def identify(site, customer_id, email, anonymous_session=None):
     """The session of the shop's logged-in customer ``customer_id`` (verified by the caller).
 
-    The first time, the anonymous session in use becomes theirs (its
-    conversations stay); later, on another device, that device's anonymous
-    conversations move over, unless the customer already asks about the
-    same product. Returns the session id to hand to the browser.
+    A verified customer's session is always one of their own, made here the
+    first time: no anonymous token ever held it (whoever held the anonymous
+    token would read the customer's later messages). The conversations of the
+    anonymous session in use on this site move over to it, unless the customer
+    already asks about the same product; pass no ``anonymous_session`` for one
+    that must not (a resume link's). Returns the session id to hand to the browser.
     """
+    from .. import identity
+
     customer_id = validation.clean_text(customer_id, "customer_id", 190, what="Customer id").strip()
     email = validation.email(email, "email")
     now = utcnow()
-    shopper = db.session.scalar(sa.select(Shopper).filter_by(site_id=site.id, external_id=customer_id))
+    # Two first page views of the same customer may race to make their row.
+    rows.insert_if_absent(
+        Shopper,
+        session_id=identity.new_session_id(),
+        site_id=site.id,
+        external_id=customer_id,
+        created_at=now,
+        last_seen_at=now,
+    )
+    shopper = rows.locked(sa.select(Shopper).filter_by(site_id=site.id, external_id=customer_id))
     current = find(anonymous_session)
-    if shopper is None and current is not None and current.external_id is None:
-        shopper = current  # this browser's history becomes the customer's
-        shopper.site_id, shopper.external_id = site.id, customer_id
-    elif shopper is None:
-        from .. import identity
-
-        shopper = Shopper(
-            session_id=anonymous_session or identity.new_session_id(), site_id=site.id, external_id=customer_id
-        )
-        if find(shopper.session_id) is not None:
-            shopper.session_id = identity.new_session_id()  # that session belongs to another customer
-        db.session.add(shopper)
-    elif (
-        anonymous_session
-        and anonymous_session != shopper.session_id
-        and (current is None or current.external_id is None)
-    ):
-        # Materialised first: MySQL cannot update a table it selects from in a subquery.
-        taken = list(
-            db.session.scalars(
-                sa.select(ProductInquiry.product_id).where(ProductInquiry.session_id == shopper.session_id)
-            )
-        )
-        db.session.execute(
-            sa.update(ProductInquiry)
-            .where(ProductInquiry.session_id == anonymous_session, ProductInquiry.product_id.not_in(taken))
-            .values(session_id=shopper.session_id)
-        )
-    shopper.verified_at = now
+    changed = False
+    if current is not None and current.external_id is None and current.session_id != shopper.session_id:
+        changed = _move_conversations(site, current.session_id, shopper.session_id)
+        if shopper.verified_at is None and current.email == email and current.email_consent_at:
+            shopper.email, shopper.email_consent_at = email, current.email_consent_at  # their own consent, kept
     if shopper.email != email:
         # The shop's verified address; mails still need the customer's own consent.
-        shopper.email, shopper.email_consent_at = email, None
+        shopper.email, shopper.email_consent_at, changed = email, None, True
+    if changed:
+        consent = shopper.email_consent_at
         db.session.execute(
             sa.update(ProductInquiry)
             .where(ProductInquiry.session_id == shopper.session_id)
-            .values(customer_email=None, email_consent_at=None)
+            .values(customer_email=shopper.email if consent else None, email_consent_at=consent)
         )
-    shopper.last_seen_at = now
+    shopper.verified_at = shopper.last_seen_at = now
     db.session.commit()
     return shopper.session_id
+
+
+def _move_conversations(site, source, target):
+    """The ``source`` session's conversations on the site become ``target``'s (not a product
+    it asks about already); True if any moved."""
+    # Materialised first: MySQL cannot update a table it selects from in a subquery.
+    taken = list(db.session.scalars(sa.select(ProductInquiry.product_id).where(ProductInquiry.session_id == target)))
+    here = sa.select(Product.id).where(Product.site_id == site.id)
+    moved = db.session.execute(
+        sa.update(ProductInquiry)
+        .where(
+            ProductInquiry.session_id == source,
+            ProductInquiry.product_id.in_(here),
+            ProductInquiry.product_id.not_in(taken),
+        )
+        .values(session_id=target)
+    ).rowcount
+    return moved > 0
 
 
 def revoke(session_ids):

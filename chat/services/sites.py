@@ -2,9 +2,12 @@
 
 import hashlib
 import hmac
+import json
 import secrets
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..extensions import db
 from ..models import Site, SiteApiKey, utcnow
@@ -149,6 +152,27 @@ def origin_allowed(site, origin):
     return bool(origin) and origin.lower() in site.origins
 
 
+def own_origin():
+    """Our own origin, from ``PUBLIC_BASE_URL`` (never from the request's ``Host``)."""
+    parts = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def page_origins(site):
+    """Where the site's product pages may live: its listed origins; for the demo shop,
+    whose pages are ours, also our own origin."""
+    return site.origins + ([own_origin()] if site.public_id == DEMO_SITE_ID else [])
+
+
+def page_url_allowed(site, url):
+    """Is ``url`` an http(s) URL on one of the site's page origins (checked now: origins change)?"""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and f"{parts.scheme}://{parts.netloc}".lower() in page_origins(site)
+
+
 def demo_site():
     """Our own shop's site, made on first use."""
     site = find(DEMO_SITE_ID)
@@ -157,13 +181,37 @@ def demo_site():
     return site
 
 
+# A shop's clock may run a little ahead of ours; a signature from further ahead is refused
+# (else it would live max_age plus however far ahead it was dated).
+IDENTITY_CLOCK_SKEW_SECONDS = 300
+
+
+def identity_message(customer_id, email, timestamp):
+    """The exact bytes a shop signs: the compact JSON array ``["<customer id>","<email>",<unix seconds>]``.
+
+    JSON quotes and escapes each field, so no value can move text from one field
+    to the next (``c42`` + ``a:b@x.io`` and ``c42:a`` + ``b@x.io`` sign differently).
+    UTF-8, no spaces, non-ASCII characters as themselves, ``/`` not escaped:
+    JavaScript's ``JSON.stringify``, Python's ``json.dumps(..., separators=(",", ":"),
+    ensure_ascii=False)``, PHP's ``json_encode`` with ``JSON_UNESCAPED_SLASHES |
+    JSON_UNESCAPED_UNICODE``.
+    """
+    return json.dumps([customer_id, email, timestamp], separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def verify_identity(site, customer_id, email, timestamp, signature, max_age_seconds, now):
-    """Is ``signature`` the site's HMAC-SHA256 of ``customer_id:email:timestamp``, recent enough?"""
+    """Is ``signature`` the site's hex HMAC-SHA256 of ``identity_message(...)``, dated within
+    ``max_age_seconds`` before ``now`` and at most ``IDENTITY_CLOCK_SKEW_SECONDS`` after it?"""
     if not all(isinstance(v, str) for v in (customer_id, email, timestamp, signature)):
         return False
-    if not (timestamp.isascii() and timestamp.isdigit()) or abs(now - int(timestamp)) > max_age_seconds:
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) or not signature.isascii():
         return False
-    expected = hmac.new(
-        site.identity_secret.encode(), f"{customer_id}:{email}:{timestamp}".encode(), hashlib.sha256
-    ).hexdigest()
+    stamp = int(timestamp)
+    if stamp - now > IDENTITY_CLOCK_SKEW_SECONDS or now - stamp > max_age_seconds:
+        return False
+    try:
+        message = identity_message(customer_id, email, stamp)
+    except UnicodeEncodeError:  # a lone surrogate: no shop could have signed it
+        return False
+    expected = hmac.new(site.identity_secret.encode(), message, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature.lower())

@@ -11,17 +11,17 @@ import re
 import unicodedata
 import uuid
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from email.errors import HeaderParseError, MessageError
+from email.headerregistry import Address
 from urllib.parse import urlsplit
 
+import email_validator
 from flask import current_app
 
 from .errors import BadParameter, UnknownChoice, ValidationError
 
 MAX_ID = 2**63 - 1
 
-# Deliberately simple: one @, a dot in the domain, no spaces. Real checking
-# is the confirmation mail; this catches typos without rejecting real ones.
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -84,13 +84,55 @@ def client_msg_id(value, field="client_message_id"):
         raise ValidationError("Bad message id.", {field: "must be a UUID"}) from None
 
 
-def email(value, field="customer_email"):
+ONE_ADDRESS = "one address such as name@example.com: no name, comment, list or line break"
+
+
+def single_address(value, field="email"):
+    """``value`` as exactly one addr-spec (``name@domain``), parsed by the standard library.
+
+    A list (``a@x.io,b``), a display name, angle brackets, a comment or a line
+    break is refused (422), even where the parser would read a first address
+    out of it: the parse must consume the whole input and give it back as it
+    was. Returns the ``email.headerregistry.Address``.
+    """
+    problem = ValidationError(
+        "Please enter one email address, such as name@example.com (no name, comma or second address).",
+        {field: ONE_ADDRESS},
+    )
     if not isinstance(value, str):
         raise ValidationError("Email must be text.", {field: "must be a string"})
     value = clean_text(value, field, what="Email").strip()
-    if len(value) > 254 or not EMAIL_RE.match(value):
-        raise ValidationError("Please enter a valid email address.", {field: "not a valid email address"})
-    return value
+    if len(value) > 254 or any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in value):
+        raise problem
+    try:
+        address = Address(addr_spec=value)  # ValueError when the parse leaves anything over
+    except (ValueError, IndexError, HeaderParseError, MessageError):
+        raise problem from None
+    if address.addr_spec != value:  # a comment or quoting the parser dropped or added
+        raise problem
+    return address
+
+
+def email(value, field="customer_email"):
+    """One deliverable-looking address, normalised (the domain lower-cased, IDNA-checked).
+
+    ``single_address`` first (nothing but one addr-spec), then email-validator's
+    syntax rules (no DNS look-up: that would make a form wait on the network).
+    """
+    address = single_address(value, field)
+    try:
+        checked = email_validator.validate_email(address.addr_spec, check_deliverability=False, allow_smtputf8=False)
+    except email_validator.EmailNotValidError as error:
+        raise ValidationError(f"Please enter a valid email address ({error}).", {field: str(error)}) from None
+    return checked.normalized
+
+
+def mail_address(value):
+    """The ``Address`` to put in a mail's ``To:`` (a stored address, checked again: ASCII, one)."""
+    checked = email_validator.validate_email(
+        single_address(value, "to_addr").addr_spec, check_deliverability=False, allow_smtputf8=False
+    )
+    return Address(addr_spec=checked.ascii_email)
 
 
 def message_id_list(value, field="message_ids"):

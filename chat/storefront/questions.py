@@ -2,12 +2,12 @@
 per published question with schema.org ``QAPage`` markup (one question per page,
 as Google asks; the product page lists them without claiming a QAPage)."""
 
-from flask import render_template, url_for
+from flask import render_template
 
-from ..extensions import db
-from ..models import Product
+from .. import links
 from ..services import questions
 from . import bp
+from .views import demo_product_or_404
 
 
 @bp.context_processor
@@ -19,7 +19,7 @@ def product_questions():
 @bp.get("/products/<id:product_id>/questions/<id:question_id>")
 def question_page(product_id, question_id):
     """One published question and its answer (404 once withdrawn)."""
-    product = db.get_or_404(Product, product_id)
+    product = demo_product_or_404(product_id)
     entry = questions.get_for_product(product.id, question_id)
     return render_template(
         "storefront/question.html", product=product, entry=entry, structured_data=qa_page(product, entry)
@@ -32,7 +32,7 @@ def _date(value):
 
 def qa_page(product, entry):
     """schema.org QAPage for one question (rendered with ``tojson``: safe inside a script tag)."""
-    url = url_for("storefront.question_page", product_id=product.id, question_id=entry.id, _external=True)
+    url = links.external("storefront.question_page", product_id=product.id, question_id=entry.id)
     return {
         "@context": "https://schema.org",
         "@type": "QAPage",
@@ -46,7 +46,7 @@ def qa_page(product, entry):
             "about": {
                 "@type": "Product",
                 "name": product.name,
-                "url": url_for("storefront.product_detail", product_id=product.id, _external=True),
+                "url": links.external("storefront.product_detail", product_id=product.id),
             },
             "acceptedAnswer": {
                 "@type": "Answer",

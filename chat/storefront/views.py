@@ -1,4 +1,4 @@
-from flask import redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 
 from ..extensions import db
 from ..models import Product
@@ -14,11 +14,18 @@ def product_list():
     return render_template("storefront/product_list.html", products=products)
 
 
+def demo_product_or_404(product_id):
+    """A product of the demo shop; another site's product is not on our shop's pages (404)."""
+    product = db.session.get(Product, product_id)
+    if product is None or product.site_id != sites.demo_site().id:
+        abort(404)
+    return product
+
+
 @bp.get("/products/<id:product_id>")
 def product_detail(product_id):
     """A product page of the demo shop, with the same one-tag widget every shop embeds."""
-    product = db.get_or_404(Product, product_id)
-    return render_template("storefront/product_detail.html", product=product)
+    return render_template("storefront/product_detail.html", product=demo_product_or_404(product_id))
 
 
 @bp.get("/favicon.ico")

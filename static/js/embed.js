@@ -6,7 +6,9 @@
    EventSource cannot send headers and tokens never go into URLs.
    Protocol v1: every message is {pc: 1, type, ...}. Loader -> here: hello
    {token, page: {url, title}, customer, resume, open, touch}, open {touch}, close. Here ->
-   loader: ready, session {token}, conversation, unread {count}, close. */
+   loader: ready, session {token}, conversation, unread {count}, close.
+   Who the shopper is, in order: the shop's signed customer (identify, with the token the
+   page kept), then a resume link (asking first where it would replace a chat). */
 (function () {
   "use strict";
   var conv = window.chatConversation, body = document.body;
@@ -90,8 +92,10 @@
     if (heading && heading.dataset.known !== "1" && page.title) heading.textContent = String(page.title).slice(0, 200);
     tell({ type: "ready" });
     var steps = Promise.resolve();
-    if (hello.resume) steps = steps.then(function () { return post(body.dataset.resumeUrl, { token: hello.resume }); });
+    // The shop's logged-in customer first, with the token this page kept: a resume link's
+    // session never becomes part of a verified customer's history.
     if (hello.customer) steps = steps.then(function () { return post(body.dataset.identifyUrl, hello.customer); });
+    if (hello.resume) steps = steps.then(function () { return resume(hello.resume, false); });
     steps.catch(function () { /* anonymous chat still works */ }).then(function () {
       whoKnown();
       if (token) htmx.trigger(body, "chat:session");
@@ -99,6 +103,36 @@
     });
   }
   function focusBox() { var box = document.querySelector("[data-chat-form] textarea"); if (box) box.focus(); }
+
+  /* An answer mail's link. Where this browser has a chat of its own the server answers 409:
+     the shopper chooses, in plain words, and nothing is replaced unless they pick the link. */
+  function resume(link, replace) {
+    return post(body.dataset.resumeUrl, { token: link, replace: replace }).then(function (r) {
+      if (r.status === 409) return ask().then(function (yes) { return yes ? resume(link, true) : null; });
+      if (!r.ok) return r.json().then(function (answer) { note(answer.error); }, function () {});
+      return null;
+    });
+  }
+  function ask() {
+    var box = document.querySelector("[data-resume-choice]");
+    box.hidden = false;
+    box.querySelector("[data-resume-answer=open]").focus();
+    return new Promise(function (answer) {
+      box.addEventListener("click", function chosen(e) {
+        var button = e.target.closest("[data-resume-answer]");
+        if (!button) return;
+        box.removeEventListener("click", chosen);
+        box.hidden = true;
+        answer(button.dataset.resumeAnswer === "open");
+      });
+    });
+  }
+  function note(text) {
+    var line = document.querySelector("[data-resume-note]");
+    if (!text || !line) return;
+    line.textContent = text;
+    line.hidden = false;
+  }
 
   window.addEventListener("message", function (e) {
     if (!framed || e.source !== window.parent || allowed.indexOf(e.origin) < 0) return;
