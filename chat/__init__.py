@@ -137,10 +137,12 @@ def create_app(config_name_or_object=None):
     from .links import product_page, seen_on
 
     app.jinja_env.globals.update(live=Event, live_events=names_for_js(), product_page=product_page, seen_on=seen_on)
-    from .services import attachments
+    from .services import attachment_links, attachments
 
     app.jinja_env.globals.update(
-        attachment_link=attachments.link, message_preview=attachments.preview, attachments_in_words=attachments.in_words
+        attachment_link=attachment_links.link,
+        message_preview=attachments.preview,
+        attachments_in_words=attachments.in_words,
     )
     app.jinja_env.filters["filesize"] = attachments.human_size
     return app

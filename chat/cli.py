@@ -140,7 +140,7 @@ def worker_command(interval, once):
     import time
 
     from .mail import deliver_due
-    from .services import attachments, notifications
+    from .services import attachment_upkeep, notifications
 
     swept_at = None
     while True:
@@ -151,7 +151,7 @@ def worker_command(interval, once):
                 click.echo(f"queued {queued}, sent {sent}, failed {failed}")
             if swept_at is None or time.monotonic() - swept_at >= SWEEP_SECONDS:
                 swept_at = time.monotonic()
-                orphans = attachments.sweep()
+                orphans = attachment_upkeep.sweep()
                 if orphans:
                     click.echo(f"deleted {orphans} orphaned attachment file(s)")
         except Exception as exc:  # noqa: BLE001 - a bad round must not stop the worker
@@ -167,9 +167,9 @@ def worker_command(interval, once):
 @chat_cli.command("sweep-attachments")
 def sweep_attachments_command():
     """Delete stored attachment files that no message names (left by sends that never committed)."""
-    from .services import attachments
+    from .services import attachment_upkeep
 
-    click.echo(f"Deleted {attachments.sweep()} orphaned file(s).")
+    click.echo(f"Deleted {attachment_upkeep.sweep()} orphaned file(s).")
 
 
 @chat_cli.command("mail-catcher")

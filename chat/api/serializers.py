@@ -33,9 +33,9 @@ def message_dict(message, viewer="admin"):
 
 def attachment_dict(attachment, viewer):
     """A file sent with a message, with signed URLs for ``viewer`` (short-lived: fetch them soon)."""
-    from ..services import attachments
+    from ..services import attachment_links
 
-    link = attachments.link(attachment, viewer, absolute=True)
+    link = attachment_links.link(attachment, viewer, absolute=True)
     return {
         "id": attachment.id,
         "filename": attachment.filename,

@@ -3,7 +3,7 @@
 - ``GET /attachments/<id>?t=<token>``: the file (images inline, PDFs as downloads);
 - ``GET /attachments/<id>/thumbnail?t=<token>``: an image's thumbnail.
 
-The token (``services.attachments.link``) names the file, its conversation and an
+The token (``services.attachment_links.link``) names the file, its conversation and an
 audience, and lives ``CHAT_ATTACHMENT_URL_SECONDS``. A shopper's URL needs nothing
 more (an ``<img>`` in the widget cannot send our session header), but a request
 that does say who it is must be that conversation's shopper, and a URL made before
@@ -23,7 +23,7 @@ from werkzeug.wsgi import wrap_file
 from .. import identity, storage
 from ..extensions import db
 from ..models import ProductInquiry
-from ..services import admin_tokens, attachments
+from ..services import admin_tokens, attachment_links
 from ..services.errors import Forbidden, NotFound, ServiceError
 
 bp = Blueprint("files", __name__)
@@ -55,11 +55,11 @@ def thumbnail(attachment_id):
 
 
 def _serve(attachment_id, thumbnail):
-    grant = attachments.redeem(attachment_id, request.args.get("t"))
+    grant = attachment_links.redeem(attachment_id, request.args.get("t"))
     _check_audience(grant)
     attachment = grant.attachment
     try:
-        fileobj, size, content_type = attachments.open_file(attachment, thumbnail=thumbnail)
+        fileobj, size, content_type = attachment_links.open_file(attachment, thumbnail=thumbnail)
     except storage.MissingObject:
         return _unavailable(thumbnail)
     except storage.StorageUnavailable:

@@ -1,4 +1,5 @@
-"""Files sent with messages: checked, re-encoded, stored, linked, erased, swept.
+"""Files sent with messages: checked, re-encoded, stored, attached (signed links:
+``attachment_links``; erasing, exporting and sweeping: ``attachment_upkeep``).
 
 A send with files (``conversations`` calls these) goes:
 
@@ -10,12 +11,7 @@ A send with files (``conversations`` calls these) goes:
 3. ``attach``: the rows, added to the message's transaction and committed with it;
 4. ``discard``: the stored objects deleted again when that transaction does not
    commit (a bad input, a retry that found its message stored, an outage). A process
-   that dies in between leaves objects no row names: ``sweep`` deletes them later.
-
-Links are signed, short-lived URLs bound to the attachment, its conversation and
-an audience (the conversation's shopper, or the shop's admins): an ``<img>``
-cannot send our session header, so the URL itself carries the permission, and the
-file view checks what the audience needs (see chat/files).
+   that dies in between leaves objects no row names: the sweep deletes them later.
 """
 
 import io
@@ -23,19 +19,13 @@ import logging
 import os
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
 
-import sqlalchemy as sa
-from flask import current_app, url_for
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from flask import current_app
 
 from .. import storage
-from ..extensions import db
-from ..models import MessageAttachment, utcnow
+from ..models import MessageAttachment
 from . import images
-from .errors import Forbidden, NotFound, ServiceError, ValidationError
+from .errors import ServiceError, ValidationError
 
 log = logging.getLogger(__name__)
 FILENAME_LENGTH = 120
@@ -174,7 +164,7 @@ def _store_one(incoming, index, config):
         try:
             _put(target, thumbnail_key, io.BytesIO(clean.thumbnail), THUMBNAIL_TYPES[clean.thumbnail_extension])
         except BaseException:
-            _delete_quietly([key])
+            delete_quietly([key])
             raise
     return Prepared(
         key,
@@ -219,14 +209,16 @@ def attach(message, prepared):
 
 def discard(prepared):
     """Delete the objects of files whose message was not stored (best effort: the sweep gets the rest)."""
-    _delete_quietly(key for item in prepared for key in _keys(item.key, item.thumbnail_key))
+    delete_quietly(key for item in prepared for key in stored_keys(item.key, item.thumbnail_key))
 
 
-def _keys(key, thumbnail_key):
+def stored_keys(key, thumbnail_key):
+    """The storage keys of one file: the file and, when it has one of its own, its thumbnail."""
     return [key] + ([thumbnail_key] if thumbnail_key and thumbnail_key != key else [])
 
 
-def _delete_quietly(keys):
+def delete_quietly(keys):
+    """Delete these objects if the storage lets us now; what stays is an orphan for the sweep."""
     keys = list(keys)
     if not keys:
         return
@@ -292,83 +284,6 @@ def _spend_budget(key, files):
         raise FilesRefused(429, problems)
 
 
-# -- links ----------------------------------------------------------------------
-
-AUDIENCES = {"customer": "c", "admin": "a"}
-
-
-def _serializer():
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="attachment-url")
-
-
-@dataclass
-class Link:
-    url: str
-    thumbnail_url: str | None
-    # How large the thumbnail is drawn (CSS pixels: half the thumbnail, sharp on dense screens).
-    shown_width: int | None
-    shown_height: int | None
-
-
-def link(attachment, viewer, absolute=False):
-    """Signed URLs of the file and its thumbnail for ``viewer`` ("customer": the
-    conversation's shopper; "admin": the shop's admins). ``absolute``: on PUBLIC_BASE_URL."""
-    token = _serializer().dumps([attachment.id, attachment.inquiry_id, AUDIENCES[viewer]])
-    prefix = current_app.config["PUBLIC_BASE_URL"].rstrip("/") if absolute else ""
-    url = prefix + url_for("files.download", attachment_id=attachment.id, t=token)
-    thumbnail_url = None
-    shown = (None, None)
-    if attachment.thumbnail_key:
-        thumbnail_url = prefix + url_for("files.thumbnail", attachment_id=attachment.id, t=token)
-        shown = shown_size(attachment.width, attachment.height)
-    return Link(url, thumbnail_url, *shown)
-
-
-def shown_size(width, height, side=images.THUMBNAIL_SIDE // 2):
-    if not width or not height:
-        return None, None
-    scale = min(1.0, side / max(width, height))
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-@dataclass
-class Grant:
-    attachment: MessageAttachment
-    audience: str  # "customer" or "admin"
-    issued_ms: int
-
-
-def redeem(attachment_id, token):
-    """The attachment a signed URL names, for whom, since when; 403 for a bad or expired
-    signature (or one made for another file), 404 when the file is gone (erased)."""
-    try:
-        value, issued = _serializer().loads(
-            token or "", max_age=current_app.config["CHAT_ATTACHMENT_URL_SECONDS"], return_timestamp=True
-        )
-    except SignatureExpired:
-        raise Forbidden("This link has expired: open the conversation again to see the file.") from None
-    except (BadSignature, ValueError, TypeError):
-        raise Forbidden("This link is not valid.") from None
-    audience = {code: name for name, code in AUDIENCES.items()}.get(value[2] if len(value) == 3 else None)
-    if value[0] != attachment_id or audience is None:
-        raise Forbidden("This link is not valid.")
-    attachment = db.session.get(MessageAttachment, attachment_id)
-    if attachment is None or attachment.inquiry_id != value[1]:
-        raise NotFound("This file is no longer available.")
-    return Grant(attachment, audience, int(issued.timestamp() * 1000))
-
-
-def open_file(attachment, thumbnail=False):
-    """``(file object, size, content type)`` of the file or its thumbnail; ``storage.MissingObject`` if gone."""
-    key = attachment.thumbnail_key if thumbnail else attachment.storage_key
-    if key is None:
-        raise storage.MissingObject(attachment.storage_key)
-    fileobj, size = storage.current().open(key)
-    if key == attachment.storage_key:
-        return fileobj, size, attachment.content_type
-    return fileobj, size, THUMBNAIL_TYPES[os.path.splitext(key)[1]]
-
-
 # -- what a message with files says where only words fit -------------------------
 
 
@@ -399,88 +314,3 @@ def preview(message, clip=True):
     if not note:
         return message.message_text
     return ("📎 " if clip else "") + note + (f" · {message.message_text}" if message.message_text else "")
-
-
-# -- erasing, exporting, sweeping ------------------------------------------------
-
-
-def keys_of(inquiry_ids):
-    """Every stored key of these conversations' files (thumbnails included)."""
-    if not inquiry_ids:
-        return []
-    rows = db.session.execute(
-        sa.select(MessageAttachment.storage_key, MessageAttachment.thumbnail_key).where(
-            MessageAttachment.inquiry_id.in_(list(inquiry_ids))
-        )
-    ).all()
-    return [key for row in rows for key in _keys(*row)]
-
-
-_PENDING = "chat_attachment_deletions"
-
-
-def delete_after_commit(keys):
-    """Delete these objects once the transaction that removes their rows has committed
-    (never before: a failed erase keeps its files); what fails then is left to the sweep."""
-    if keys:
-        db.session.info.setdefault(_PENDING, []).extend(keys)
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _deletions_after_commit(session):
-    keys = session.info.pop(_PENDING, None)
-    if keys:
-        _delete_quietly(keys)
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _no_deletions_after_rollback(session):
-    session.info.pop(_PENDING, None)
-
-
-def of_inquiries(inquiry_ids):
-    """The conversations' attachments, by message id (for the export)."""
-    found = {}
-    if inquiry_ids:
-        for attachment in db.session.scalars(
-            sa.select(MessageAttachment)
-            .where(MessageAttachment.inquiry_id.in_(list(inquiry_ids)))
-            .order_by(MessageAttachment.message_id, MessageAttachment.position)
-        ):
-            found.setdefault(attachment.message_id, []).append(attachment)
-    return found
-
-
-SWEEP_BATCH = 500
-
-
-def sweep(now=None):
-    """Delete stored objects that no row names and that are older than
-    ``ATTACHMENT_ORPHAN_MINUTES`` (younger ones may belong to a send in flight).
-    Returns how many were deleted."""
-    now = now or utcnow()
-    cutoff = now - timedelta(minutes=current_app.config["ATTACHMENT_ORPHAN_MINUTES"])
-    target = storage.current()
-    deleted, batch = 0, []
-    for key, modified in target.listing():
-        if modified <= cutoff:
-            batch.append(key)
-        if len(batch) >= SWEEP_BATCH:
-            deleted += _delete_unnamed(target, batch)
-            batch = []
-    if batch:
-        deleted += _delete_unnamed(target, batch)
-    db.session.rollback()  # end the read transaction
-    return deleted
-
-
-def _delete_unnamed(target, keys):
-    named = set(
-        db.session.scalars(sa.select(MessageAttachment.storage_key).where(MessageAttachment.storage_key.in_(keys)))
-    ) | set(
-        db.session.scalars(sa.select(MessageAttachment.thumbnail_key).where(MessageAttachment.thumbnail_key.in_(keys)))
-    )
-    orphans = [key for key in keys if key not in named]
-    if orphans:
-        target.delete(orphans)
-    return len(orphans)

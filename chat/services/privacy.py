@@ -31,7 +31,7 @@ from ..models import (
     SuggestionView,
     utcnow,
 )
-from . import attachments, resume_links, validation
+from . import attachment_upkeep, resume_links, validation
 from .errors import NotFound, ValidationError
 from .validation import parse_id
 
@@ -103,7 +103,7 @@ def export(customer):
         if ids
         else []
     )
-    files = attachments.of_inquiries(ids)
+    files = attachment_upkeep.of_inquiries(ids)
     by_inquiry = {}
     for m in messages:
         by_inquiry.setdefault(m.inquiry_id, []).append(
@@ -181,7 +181,11 @@ def export_zip(customer, out=None):
         out.seek(0)
         return out
     data = export(customer)
-    kept = {a.id: a for found in attachments.of_inquiries([i["id"] for i in data["inquiries"]]).values() for a in found}
+    kept = {
+        a.id: a
+        for found in attachment_upkeep.of_inquiries([i["id"] for i in data["inquiries"]]).values()
+        for a in found
+    }
     target = storage.current()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for inquiry in data["inquiries"]:
@@ -238,8 +242,8 @@ def erase(customer):
 def _erase_files(inquiry_ids):
     """The conversations' attachment rows go with their messages (the foreign key cascades);
     their stored files are deleted once that commits. Returns how many files."""
-    keys = attachments.keys_of(inquiry_ids)
-    attachments.delete_after_commit(keys)
+    keys = attachment_upkeep.keys_of(inquiry_ids)
+    attachment_upkeep.delete_after_commit(keys)
     return db.session.scalar(
         sa.select(sa.func.count(MessageAttachment.id)).where(MessageAttachment.inquiry_id.in_(inquiry_ids))
     )

@@ -8,7 +8,7 @@
 Keys are made by the application (``new_key``): random, never a user's file name,
 so nothing a user sends can name a path or an object. The database stays the
 truth: an object no row names is an orphan for the sweep
-(``services.attachments.sweep``), a row whose object is gone shows "file
+(``services.attachment_upkeep.sweep``), a row whose object is gone shows "file
 unavailable" (``MissingObject``).
 """
 
