@@ -70,10 +70,12 @@ def create_app(config_name_or_object=None):
     _ensure_secret_key(app)
     import config as config_module
 
-    app.config.setdefault(
-        "SQLALCHEMY_ENGINE_OPTIONS",
-        config_module.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
-    )
+    from . import circuit_breaker
+
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    # A database server that fails answers 503 at once after its first timeout (chat/circuit_breaker.py).
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", config_module.engine_options(uri))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = circuit_breaker.engine_options(uri, options)
 
     app.config.setdefault(
         "RATELIMIT_STORAGE_OPTIONS", config_module.limiter_storage_options(app.config["RATELIMIT_STORAGE_URI"])
