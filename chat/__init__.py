@@ -91,6 +91,9 @@ def create_app(config_name_or_object=None):
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    from .errors import outage_retry_after
+
+    app.after_request(outage_retry_after)  # before the limiter's own: runs after it
     limiter.init_app(app)
     live.init_app(app)
 
