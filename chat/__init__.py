@@ -14,6 +14,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 
 
 def _load_config(app, config_name_or_object):
+    from . import compression
+
+    compression.init_app(app)  # first: its after_request hook runs last, on the finished response
     import config as config_module
 
     if config_name_or_object is None:
