@@ -37,8 +37,8 @@ def main():
             root=tree, rounds=args.rounds, timeout=args.timeout, log=lambda line: print("  " + line, flush=True)
         )
 
-    print(f"\nseconds to the answer while the database hangs, {args.rounds} requests per route class")
-    print("(status; the worst and the others; a timeout is the client giving up)\n")
+    print(f"\nseconds to the answer while the database hangs, {args.rounds} requests per route class:")
+    print("asked alone (its own attempt meets the hang), then back to back; timeout: the client gave up\n")
     routes = list(results["this"]["timings"])
     header = f"{'route class':<24}" + "".join(f"{name + ' tree':>28}" for name, _ in trees)
     print(header)
