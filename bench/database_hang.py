@@ -3,6 +3,7 @@
     .venv/bin/python bench/database_hang.py
     git archive c033f58 | (mkdir -p /tmp/old && tar -x -C /tmp/old)
     .venv/bin/python bench/database_hang.py --old-tree /tmp/old      # the same run, both trees
+    DATABASE_TIMEOUT_SECONDS=1 DATABASE_QUERY_TIMEOUT_SECONDS=1 .venv/bin/python bench/database_hang.py
 
 A benchmark, not a test: it prints figures. Each tree runs as the real server
 (gunicorn, production settings, rate limits on, gunicorn.conf.py's default
