@@ -14,9 +14,6 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
 
 
 def _load_config(app, config_name_or_object):
-    from . import compression
-
-    compression.init_app(app)  # first: its after_request hook runs last, on the finished response
     import config as config_module
 
     if config_name_or_object is None:
@@ -71,6 +68,9 @@ def create_app(config_name_or_object=None):
     _load_config(app, config_name_or_object)
     os.makedirs(app.instance_path, exist_ok=True)
     _ensure_secret_key(app)
+    from . import compression
+
+    compression.init_app(app)  # first: its after_request hook runs last, on the finished response
     import config as config_module
 
     from . import circuit_breaker
