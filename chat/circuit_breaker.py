@@ -5,11 +5,12 @@ full timeout (``DATABASE_TIMEOUT_SECONDS``, ``DATABASE_QUERY_TIMEOUT_SECONDS``).
 The breaker makes that cost once per outage, not once per attempt:
 
 - **closed**: connections are handed out as usual (pre-pinged by the pool);
-- **open**: the first failure to connect, to pre-ping or to run a statement
-  (a timeout, a lost or refused connection) opens it; every attempt to get a
-  connection then fails at once with :class:`DatabaseUnreachable` (an
-  ``OperationalError``: ``chat/errors.py`` answers it with the 503), without
-  touching the network;
+- **open**: the first failure to connect (refused, timed out), or a pre-ping
+  or statement that times out, opens it; every attempt to get a connection
+  then fails at once with :class:`DatabaseUnreachable` (an ``OperationalError``:
+  ``chat/errors.py`` answers it with the 503), without touching the network. A
+  connection reset on a pre-ping is a stale connection (a restart): the pool
+  replaces it as before, and only if that connect fails does the breaker open;
 - **half-open**: ``RESET_SECONDS`` after the last failure one caller may try (a
   pre-ping or a new connection); the others still fail at once. Its success
   closes the breaker, its failure opens it again.
@@ -51,6 +52,8 @@ class DatabaseUnreachable(OperationalError):
 
 
 class CircuitBreaker:
+    """Closed, open or half-open (see the module's docstring); ``clock`` for tests."""
+
     def __init__(self, reset_seconds=RESET_SECONDS, clock=time.monotonic):
         self.reset_seconds = reset_seconds
         self._clock = clock
