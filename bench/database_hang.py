@@ -39,9 +39,10 @@ def main():
         )
 
     print(f"\nseconds to the answer while the database hangs, {args.rounds} requests per route class:")
-    print("asked alone (its own attempt meets the hang), then back to back; timeout: the client gave up\n")
+    print("asked alone (its own attempt meets the hang), then back to back; timeout: the client gave up;")
+    print("[new database connections each request opened]\n")
     routes = list(results["this"]["timings"])
-    header = f"{'route class':<24}" + "".join(f"{name + ' tree':>28}" for name, _ in trees)
+    header = f"{'route class':<24}" + "".join(f"{name + ' tree':>34}" for name, _ in trees)
     print(header)
     for route in routes:
         cells = []
@@ -49,8 +50,9 @@ def main():
             answers = results[name]["timings"][route]
             statuses = "/".join(sorted({str(status) for status, _, _ in answers}))
             seconds = " ".join(f"{s:.2f}" for _, s, _ in answers)
-            cells.append(f"{statuses} in {seconds}")
-        print(f"{route:<24}" + "".join(f"{cell:>28}" for cell in cells))
+            connections = ",".join(str(n) for n in results[name]["connections"][route])
+            cells.append(f"{statuses} in {seconds} [{connections}]")
+        print(f"{route:<24}" + "".join(f"{cell:>34}" for cell in cells))
     for name, _ in trees:
         result = results[name]
         status, seconds = result["recovered"]

@@ -160,6 +160,7 @@ def run(root=ROOT, rounds=2, timeout=30.0, log=print):
     back to back, in turn), then thaw.
 
     Returns ``{"timings": {route class: [(status, seconds, Retry-After), ...]},
+    "connections": {route class: [new database connections each request opened, ...]},
     "recovered": (status, seconds until it came), "stored": copies of the retried send}``.
     """
     backends.require("mariadb")
@@ -176,6 +177,7 @@ def run(root=ROOT, rounds=2, timeout=30.0, log=print):
         callers = Callers(server.url, site_key)
         routes = callers.routes()
         timings = {route: [] for route, _ in routes}
+        connections = {route: [] for route, _ in routes}  # new connections to the database per request
 
         proxy.freeze()
         for number in range(rounds):
@@ -185,8 +187,13 @@ def run(root=ROOT, rounds=2, timeout=30.0, log=print):
             for route, request in routes:
                 if spaced:
                     time.sleep(1.2)
+                accepted = proxy.accepted
                 timings[route].append(_timed(request, timeout))
-                log(f"{route} ({'alone' if spaced else 'back to back'}): {timings[route][-1]}")
+                connections[route].append(proxy.accepted - accepted)
+                log(
+                    f"{route} ({'alone' if spaced else 'back to back'}): {timings[route][-1]}, "
+                    f"{connections[route][-1]} new connection(s)"
+                )
         proxy.thaw()
 
         started = time.monotonic()
@@ -199,7 +206,13 @@ def run(root=ROOT, rounds=2, timeout=30.0, log=print):
         recovered = (status, time.monotonic() - started)
         again = routes[0][1](timeout)
         stored = _copies(url, callers.retried_id)
-        return {"timings": timings, "recovered": recovered, "again": again.status_code, "stored": stored}
+        return {
+            "timings": timings,
+            "connections": connections,
+            "recovered": recovered,
+            "again": again.status_code,
+            "stored": stored,
+        }
     finally:
         proxy.thaw()
         if server is not None:

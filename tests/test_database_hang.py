@@ -39,6 +39,12 @@ def test_every_route_class_answers_503_with_retry_after_within_the_bound(outcome
     assert not slow_or_wrong, slow_or_wrong
 
 
+def test_a_request_opens_at_most_one_connection_and_none_while_the_breaker_is_open(outcome):
+    alone, back_to_back = zip(*outcome["connections"].values())
+    assert max(alone) <= 1, outcome["connections"]  # a pre-ping or one connect, never a retry per limit
+    assert sum(back_to_back) == 0, outcome["connections"]
+
+
 def test_the_app_recovers_by_itself_and_the_retried_send_is_stored_once(outcome):
     status, _ = outcome["recovered"]
     assert status == 201, outcome["recovered"]
