@@ -157,4 +157,24 @@ def test_a_cancelled_file_is_not_sent_and_a_refused_one_says_why(browser, shop_s
         assert "fake.jpg is not a picture" in refused.inner_text()
         assert widget.box.input_value() == "And this"
         screenshot(page, "attach-refused")
+
+        # Pasted into the box, or dropped on the chat: into the tray as well.
+        widget.frame.locator("[data-attach-tray] li.refused").get_by_role("button", name="Remove fake.jpg").click()
+        widget.box.evaluate(
+            """box => {
+              const files = new DataTransfer();
+              files.items.add(new File([new Uint8Array([137, 80, 78, 71])], "pasted.png", {type: "image/png"}));
+              box.dispatchEvent(new ClipboardEvent("paste", {clipboardData: files, bubbles: true, cancelable: true}));
+            }"""
+        )
+        widget.frame.locator("[data-conversation]").evaluate(
+            """chat => {
+              const files = new DataTransfer();
+              files.items.add(new File(["%PDF-1.4"], "dropped.pdf", {type: "application/pdf"}));
+              chat.dispatchEvent(new DragEvent("dragover", {dataTransfer: files, bubbles: true, cancelable: true}));
+              chat.dispatchEvent(new DragEvent("drop", {dataTransfer: files, bubbles: true, cancelable: true}));
+            }"""
+        )
+        names = widget.frame.locator("[data-attach-tray] .attach-name").all_inner_texts()
+        assert names == ["pasted.png", "dropped.pdf"]
         context.close()
