@@ -10,6 +10,16 @@
   var conv = window.chatConversation;
   if (!conv) return;
   var tray = [];  // {file, url, error}
+  var strings = null;
+
+  // What this script says, from the page (conversation/_attach_controls.html): %(name)s is filled in here.
+  function say(key, values) {
+    if (!strings) {
+      var holder = document.querySelector("[data-attach-tray]");
+      strings = JSON.parse((holder && holder.dataset.strings) || "{}");
+    }
+    return String(strings[key] || key).replace(/%\((\w+)\)s/g, function (_, name) { return values && name in values ? values[name] : ""; });
+  }
 
   function form() { return document.querySelector("[data-chat-form]"); }
   function input() { return document.querySelector("[data-attach-input]"); }
@@ -18,9 +28,10 @@
     return { files: parseInt(f.dataset.maxFiles || "5", 10), bytes: parseInt(f.dataset.maxBytes || "10485760", 10) };
   }
   function size(bytes) {
-    if (bytes < 1024) return bytes + " bytes";
-    if (bytes < 1048576) return Math.round(bytes / 1024) + " KB";
-    return (bytes / 1048576).toFixed(1).replace(/\.0$/, "") + " MB";
+    var lang = document.documentElement.lang || undefined;
+    if (bytes < 1024) return say("bytes", { num: bytes.toLocaleString(lang) });
+    if (bytes < 1048576) return say("kilobytes", { num: Math.round(bytes / 1024).toLocaleString(lang) });
+    return say("megabytes", { num: (Math.round(bytes / 104857.6) / 10).toLocaleString(lang) });
   }
   function isImage(file) { return /^image\//.test(file.type) || /\.(heic|heif)$/i.test(file.name); }
   function accepted(file) { return isImage(file) || file.type === "application/pdf" || /\.pdf$/i.test(file.name); }
@@ -54,7 +65,7 @@
       var name = el("span", "attach-name", item.file.name);
       var remove = el("button", "attach-remove", "×");
       remove.type = "button";
-      remove.setAttribute("aria-label", "Remove " + item.file.name);
+      remove.setAttribute("aria-label", say("remove", { name: item.file.name }));
       remove.addEventListener("click", function () { drop(index); });
       li.append(preview(item), name, el("span", "attach-size", size(item.file.size)), remove);
       if (item.error) {
@@ -78,9 +89,9 @@
     var most = limits();
     Array.prototype.forEach.call(files || [], function (file) {
       var item = { file: file, url: null, error: null };
-      if (tray.length >= most.files) item.error = "At most " + most.files + " files per message.";
-      else if (!accepted(file)) item.error = "Only photos (JPEG, PNG, WebP, GIF, HEIC) and PDFs can be sent.";
-      else if (file.size > most.bytes) item.error = "Larger than " + size(most.bytes) + ": files can be at most that.";
+      if (tray.length >= most.files) item.error = say("tooMany", { max: most.files });
+      else if (!accepted(file)) item.error = say("notAccepted");
+      else if (file.size > most.bytes) item.error = say("tooLarge", { size: size(most.bytes) });
       tray.push(item);
     });
     drawTray();
@@ -103,15 +114,15 @@
   conv.files.show = function (li) {
     if (!li.files || !li.files.length) return;
     var list = el("ul", "attachments uploading");
-    list.setAttribute("aria-label", "Files being sent");
+    list.setAttribute("aria-label", say("uploading"));
     li.files.forEach(function (file) {
       var item = el("li", "attachment");
       var bar = el("progress");
       bar.max = 100; bar.value = 0;
-      bar.setAttribute("aria-label", "Sending " + file.name);
-      var cancel = el("button", "attach-cancel", "Cancel");
+      bar.setAttribute("aria-label", say("sending", { name: file.name }));
+      var cancel = el("button", "attach-cancel", say("cancel"));
       cancel.type = "button";
-      cancel.setAttribute("aria-label", "Do not send " + file.name);
+      cancel.setAttribute("aria-label", say("doNotSend", { name: file.name }));
       cancel.addEventListener("click", function () { cancelFile(li, file); });
       item.file = file;
       item.append(preview({ file: file }), el("span", "attach-name", file.name), bar, cancel);
@@ -187,7 +198,7 @@
   // A file whose bytes are gone, or a link that expired while the page stayed open.
   document.addEventListener("error", function (e) {
     if (!e.target.matches || !e.target.matches("img[data-attachment]")) return;
-    e.target.closest("a").replaceWith(el("span", "attachment-gone", "File unavailable"));
+    e.target.closest("a").replaceWith(el("span", "attachment-gone", say("unavailable")));
   }, true);
 
   /* ---- picked, dropped, pasted --------------------------------------------------- */
