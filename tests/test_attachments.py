@@ -579,3 +579,18 @@ def test_polling_brings_the_photo_too(app, pid, admin):
     assert 'alt="example.jpg"' in polled and "like this?" in polled
     thumbnail = re.search(r'src="(/attachments/[^"]+)"', polled).group(1).replace("&amp;", "&")
     assert app.test_client().get(thumbnail).status_code == 200
+
+
+@pytest.fixture
+def unwritable_folder(app_config, tmp_path):
+    # A file where the folder should be: nothing can be stored under it (not even by root).
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    app_config["ATTACHMENT_FOLDER"] = str(blocker)
+    return blocker
+
+
+def test_a_storage_that_cannot_be_written_is_a_clear_503(unwritable_folder, app, pid):
+    response = api_send(app.test_client(use_cookies=False), pid, text="now?", upload=[(files.png(), "a.png")])
+    assert response.status_code == 503 and "could not store your file" in response.get_json()["error"]
+    assert count(app, ProductMessage) == 0

@@ -4,7 +4,7 @@ import os
 import tempfile
 from datetime import UTC, datetime
 
-from . import PREFIX, MissingObject, Storage, check_key
+from . import PREFIX, MissingObject, Storage, StorageUnavailable, check_key
 
 
 class LocalStorage(Storage):
@@ -16,17 +16,22 @@ class LocalStorage(Storage):
 
     def put(self, key, fileobj, content_type):
         path = self._path(key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        # Written under a temporary name and renamed: a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            # Written under a temporary name and renamed: a reader never sees half a file.
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        except OSError as error:
+            raise StorageUnavailable(str(error)) from error
         try:
             with os.fdopen(fd, "wb") as out:
                 while chunk := fileobj.read(1024 * 1024):
                     out.write(chunk)
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as error:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+            if isinstance(error, OSError):  # a full or read-only disk: a 503, not a 500
+                raise StorageUnavailable(str(error)) from error
             raise
 
     def open(self, key):
