@@ -136,6 +136,31 @@ def engine_options(uri):
     return {}
 
 
+def workers_refused(workers, config_name):
+    """Why ``workers`` worker processes cannot serve configuration ``config_name``, or None.
+
+    Several workers need a database server and Redis: SQLite's one writer makes
+    the other workers' requests and stream opens wait on its lock, and the
+    in-process broker reaches only the streams of its own worker (a message sent
+    through one worker never shows live in a tab held by another).
+    """
+    config = configs.get(config_name)
+    if workers <= 1 or config is None:
+        return None
+    fix = "run one worker (WEB_CONCURRENCY=1), or set DATABASE_URL to MariaDB/MySQL and REDIS_URL"
+    if config.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+        return (
+            f"{workers} workers on SQLite: it serves one process (its one writer lock stalls the others' "
+            f"requests and stream opens, and live messages cannot cross workers); {fix}."
+        )
+    if not config.REDIS_URL:
+        return (
+            f"{workers} workers without REDIS_URL: the in-process broker cannot reach the other "
+            f"workers' live streams; {fix}."
+        )
+    return None
+
+
 def limiter_storage_options(uri):
     # redis-py retries with backoff by default: seconds per request while Redis
     # is down before the limiter gives up on it and falls back to memory.

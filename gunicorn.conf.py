@@ -21,6 +21,16 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 
 
+def on_starting(server):
+    # Refuse at once (exit 1, one clear line) what several workers cannot do.
+    import config
+
+    # wsgi.py's default configuration is production.
+    refused = config.workers_refused(server.cfg.workers, os.environ.get("CHAT_CONFIG", "production"))
+    if refused:
+        raise RuntimeError(refused)
+
+
 def post_fork(server, worker):
     # Each worker raises its own soft open-files limit up to the hard one,
     # so 10,000 streams fit in one worker.

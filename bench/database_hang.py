@@ -1,20 +1,21 @@
-"""Time to a 503 when MariaDB hangs (takes connections, answers nothing) or is cut.
+"""Time to the 503 per route class while MariaDB hangs (takes connections, answers nothing).
 
-    .venv/bin/python bench/database_hang.py                      # the web server's timeouts (2 s, 2 s)
-    .venv/bin/python bench/database_hang.py --connect 1 --query 1
+    .venv/bin/python bench/database_hang.py
+    git archive c033f58 | (mkdir -p /tmp/old && tar -x -C /tmp/old)
+    .venv/bin/python bench/database_hang.py --old-tree /tmp/old      # the same run, both trees
+    DATABASE_TIMEOUT_SECONDS=1 DATABASE_QUERY_TIMEOUT_SECONDS=1 .venv/bin/python bench/database_hang.py
 
-A benchmark, not a test: it prints figures. The app (in process) reaches a fresh
-MariaDB database through a TCP proxy (tests/tcp_proxy.py) that is frozen
-(nothing forwarded, connections kept open) or cut (connections closed, new ones
-refused); each send is timed until its 503, then once more after the repair.
+A benchmark, not a test: it prints figures. Each tree runs as the real server
+(gunicorn, production settings, rate limits on, gunicorn.conf.py's default
+timeouts) on a fresh MariaDB database behind a TCP proxy that is frozen while
+every route class is asked ``--rounds`` times (tests/hang_scenario.py, which
+tests/test_database_hang.py runs with pass/fail bounds); then the proxy thaws
+and a send retried with its client id must go through, stored once.
 """
 
 import argparse
 import os
 import sys
-import time
-import uuid
-from urllib.parse import urlsplit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -22,52 +23,43 @@ sys.path.insert(0, ROOT)
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--connect", default="2", help="DATABASE_TIMEOUT_SECONDS")
-    parser.add_argument("--query", default="2", help="DATABASE_QUERY_TIMEOUT_SECONDS (gunicorn.conf.py: 2)")
-    parser.add_argument("--sends", type=int, default=3, help="sends timed during each fault")
+    parser.add_argument("--rounds", type=int, default=2, help="passes over every route class while it hangs")
+    parser.add_argument("--timeout", type=float, default=60, help="client timeout per request, seconds")
+    parser.add_argument("--old-tree", help="another checkout to run the same way (e.g. git archive of main)")
     args = parser.parse_args()
 
-    from chat import create_app
-    from chat.demo import seed_demo
-    from chat.extensions import db
-    from tests import backends
-    from tests.conftest import _config
-    from tests.tcp_proxy import TCPProxy
+    from tests import hang_scenario
 
-    name, url = backends.create_mysql_database()
-    parts = urlsplit(url)
-    proxy = TCPProxy(parts.hostname, parts.port or 3306).start()
-    proxied = url.replace(parts.netloc, f"{parts.username}@127.0.0.1:{proxy.port}")
-    try:
-        setup = create_app(_config(proxied))  # the schema, without timeouts (as the CLI would)
-        with setup.app_context():
-            db.create_all()
-            seed_demo()
-            db.engine.dispose()
-        os.environ["DATABASE_TIMEOUT_SECONDS"], os.environ["DATABASE_QUERY_TIMEOUT_SECONDS"] = args.connect, args.query
-        client = create_app(_config(proxied)).test_client()
+    trees = [("this", ROOT)] + ([("old", os.path.abspath(args.old_tree))] if args.old_tree else [])
+    results = {}
+    for name, tree in trees:
+        print(f"-- {name} tree ({tree})", flush=True)
+        results[name] = hang_scenario.run(
+            root=tree, rounds=args.rounds, timeout=args.timeout, log=lambda line: print("  " + line, flush=True)
+        )
 
-        def send():
-            started = time.monotonic()
-            response = client.post(
-                "/api/products/1/messages",
-                headers={"X-Chat-Session": ""},
-                json={"message_text": "timed", "client_message_id": str(uuid.uuid4())},
-            )
-            return response.status_code, time.monotonic() - started
-
-        print(f"connect timeout {args.connect} s, query timeout {args.query} s")
-        print("before:", "%d in %.3f s" % send())
-        for fault, start, end in (("hung (frozen)", proxy.freeze, proxy.thaw), ("cut", proxy.cut, proxy.restore)):
-            start()
-            timings = [send() for _ in range(args.sends)]
-            end()
-            print(
-                f"{fault}: " + ", ".join("%d in %.3f s" % t for t in timings) + "; after repair: %d in %.3f s" % send()
-            )
-    finally:
-        proxy.cut()
-        backends.drop_mysql_database(name)
+    print(f"\nseconds to the answer while the database hangs, {args.rounds} requests per route class:")
+    print("asked alone (its own attempt meets the hang), then back to back; timeout: the client gave up;")
+    print("[new database connections each request opened]\n")
+    routes = list(results["this"]["timings"])
+    header = f"{'route class':<24}" + "".join(f"{name + ' tree':>34}" for name, _ in trees)
+    print(header)
+    for route in routes:
+        cells = []
+        for name, _ in trees:
+            answers = results[name]["timings"][route]
+            statuses = "/".join(sorted({str(status) for status, _, _ in answers}))
+            seconds = " ".join(f"{s:.2f}" for _, s, _ in answers)
+            connections = ",".join(str(n) for n in results[name]["connections"][route])
+            cells.append(f"{statuses} in {seconds} [{connections}]")
+        print(f"{route:<24}" + "".join(f"{cell:>34}" for cell in cells))
+    for name, _ in trees:
+        result = results[name]
+        status, seconds = result["recovered"]
+        print(
+            f"{name} tree after the thaw: the retried send {status} after {seconds:.2f} s, "
+            f"again {result['again']}, stored {result['stored']} time(s)"
+        )
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@
 
 A benchmark, not a test: it prints figures and never passes or fails.
 
-Each side is a gunicorn server with 2 gevent workers on its own SQLite file
-(and Redis on --redis-url, as in production), seeded with the demo shop. Every
+Each side is a gunicorn server with 2 gevent workers on its own fresh MariaDB
+database (several workers on SQLite are refused at start) and Redis on
+--redis-url, as in production, seeded with the demo shop. Every
 one of --streams shoppers sends one message (its own session), then, for
 --seconds, loops: ask for a stream ticket, open the embed stream, record the
 time from sending the GET to the response's status line, hold the stream open
@@ -132,9 +133,19 @@ def main():
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
     with tree_at(args.baseline) as baseline:
-        sides = [Side(f"baseline {args.baseline}", baseline, args.redis_url, workers=2)] if args.baseline else []
+        sides = (
+            [Side(f"baseline {args.baseline}", baseline, args.redis_url, workers=2, mariadb=True)]
+            if args.baseline
+            else []
+        )
         sides.append(
-            Side("this tree", os.path.dirname(os.path.dirname(os.path.abspath(__file__))), args.redis_url, workers=2)
+            Side(
+                "this tree",
+                os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                args.redis_url,
+                workers=2,
+                mariadb=True,
+            )
         )
         for side in sides:
             side.waits, side.failures = [], 0
@@ -146,7 +157,7 @@ def main():
             for side in sides:
                 side.stop()
     print(
-        f"{args.streams} streams, 2 gevent workers, SQLite + Redis, {args.rounds} rounds of {args.seconds:g} s each side"
+        f"{args.streams} streams, 2 gevent workers, MariaDB + Redis, {args.rounds} rounds of {args.seconds:g} s each side"
     )
     print("| side | stream opens | headers p50 ms | p95 ms | p99 ms | max ms | opens waiting >= 300 ms | failures |")
     print("|---|---|---|---|---|---|---|---|")

@@ -80,12 +80,17 @@ def create_app(config_name_or_object=None):
     _load_config(app, config_name_or_object)
     os.makedirs(app.instance_path, exist_ok=True)
     _ensure_secret_key(app)
+    from . import compression
+
+    compression.init_app(app)  # first: its after_request hook runs last, on the finished response
     import config as config_module
 
-    app.config.setdefault(
-        "SQLALCHEMY_ENGINE_OPTIONS",
-        config_module.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
-    )
+    from . import circuit_breaker
+
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    # A database server that fails answers 503 at once after its first timeout (chat/circuit_breaker.py).
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", config_module.engine_options(uri))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = circuit_breaker.engine_options(uri, options)
 
     app.config.setdefault(
         "RATELIMIT_STORAGE_OPTIONS", config_module.limiter_storage_options(app.config["RATELIMIT_STORAGE_URI"])
@@ -102,6 +107,9 @@ def create_app(config_name_or_object=None):
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    from .errors import outage_retry_after
+
+    app.after_request(outage_retry_after)  # before the limiter's own: runs after it
     limiter.init_app(app)
     live.init_app(app)
 

@@ -86,6 +86,16 @@ def database_unavailable(error):
     )
 
 
+def outage_retry_after(response):
+    """after_request: a 503 for an outage keeps our Retry-After. Flask-Limiter puts
+    its window's reset there (up to a minute or more) on every limited route's
+    answer; a client must not wait that long for a database that is back in seconds.
+    Registered before the limiter, so it runs after it."""
+    if database_failed():
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def database_failed():
     """This request is answered with the 503: hooks that would query the database skip it."""
     return bool(g.get("database_unavailable"))

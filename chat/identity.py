@@ -110,12 +110,22 @@ def session_from_token(token):
 
 def from_request():
     """The caller's session id, or None if it has none (yet)."""
+    if "chat_session_outage" in g:
+        # The database failed on the first look: every later caller (limits, the view) meets it at once.
+        raise g.chat_session_outage
     if "chat_session_id" not in g:
         # An empty header means "no session yet" (and never falls back to the cookie).
         token = request.headers.get(HEADER_NAME) if HEADER_NAME in request.headers else request.cookies.get(COOKIE_NAME)
         parsed = read(token)
-        if parsed is not None and is_revoked(parsed.session_id, parsed.issued_ms):
-            parsed = None
+        try:
+            if parsed is not None and is_revoked(parsed.session_id, parsed.issued_ms):
+                parsed = None
+        except Exception as error:
+            from .errors import is_outage
+
+            if is_outage(error):
+                g.chat_session_outage = error
+            raise
         g.chat_session_id = parsed.session_id if parsed else None
         g.chat_session_resumed = bool(parsed and parsed.resumed)
         g.chat_session_via_header = HEADER_NAME in request.headers
@@ -133,6 +143,7 @@ def resumed():
 def without_database():
     """The database is down (a 503 is on its way): a token not read yet stays unread,
     since its revocation cannot be checked; a session minted in this request is kept."""
+    g.pop("chat_session_outage", None)
     if "chat_session_id" not in g:
         g.chat_session_id = None
         g.chat_session_via_header = HEADER_NAME in request.headers

@@ -24,43 +24,55 @@ TOO_MANY_NEW = (
 )
 
 
-def database_safe(callback):
-    """For callbacks Flask-Limiter runs (keys, exemptions) that read the database.
+def once_per_request(on_outage):
+    """For the callbacks Flask-Limiter runs (keys, exemptions) that read the database.
 
-    Flask-Limiter catches their errors (it takes them for a failing Redis), which
-    would leave the request's session on a dead connection and the view with an
-    error that is no outage (PendingRollbackError, a 500). Rolled back here, the
-    view meets the outage itself and answers the 503.
+    Flask-Limiter calls each several times per request, and takes an error from
+    one for a failing Redis: it falls back to in-memory limits and runs them all
+    again (one database attempt, and with a hung database one timeout, per call).
+    So the answer is computed once per request and kept in ``g``; an outage is
+    rolled back and answered with ``on_outage`` (never raised): the view meets
+    the same outage (``identity.from_request`` keeps it too) and answers the 503.
     """
 
-    @functools.wraps(callback)
-    def wrapper(*args, **kwargs):
-        try:
-            return callback(*args, **kwargs)
-        except Exception as error:
-            from .errors import is_outage
-            from .extensions import db
+    def decorator(callback):
+        name = f"{callback.__module__}.{callback.__qualname__}"
 
-            if is_outage(error):
+        @functools.wraps(callback)
+        def wrapper():
+            answers = g.setdefault("limit_callback_answers", {})
+            if name not in answers:
                 try:
-                    db.session.rollback()
-                except Exception:  # noqa: BLE001 - the pool discards the dead connection
-                    pass
-            raise
+                    answers[name] = callback()
+                except Exception as error:
+                    from .errors import is_outage
+                    from .extensions import db
 
-    return wrapper
+                    if not is_outage(error):
+                        raise
+                    try:
+                        db.session.rollback()
+                    except Exception:  # noqa: BLE001 - the pool discards the dead connection
+                        pass
+                    answers[name] = on_outage() if callable(on_outage) else on_outage
+            return answers[name]
+
+        return wrapper
+
+    return decorator
 
 
 def _config(name):
     return lambda: current_app.config[name]
 
 
-@database_safe
+# During an outage: exempt, and counted by address; the view answers the 503.
+@once_per_request(on_outage=True)
 def _has_session():
     return identity.from_request() is not None
 
 
-@database_safe
+@once_per_request(on_outage=True)
 def _has_conversation_here():
     """The caller already talks about this product: not a new conversation."""
     product_id = (request.view_args or {}).get("product_id")
@@ -69,10 +81,13 @@ def _has_conversation_here():
     return product_id is not None and identity.own_inquiry(product_id) is not None
 
 
+_rate_key = once_per_request(on_outage=lambda: request.remote_addr)(identity.rate_key)
+
+
 _per_session = limiter.shared_limit(
     _config("CHAT_SEND_RATE_LIMIT"),
     scope="chat-send",
-    key_func=database_safe(identity.rate_key),
+    key_func=_rate_key,
     error_message=SLOW_DOWN,
 )
 _new_sessions = limiter.shared_limit(
@@ -98,6 +113,4 @@ def send_limit(view):
     return _per_session(_new_sessions(_new_inquiries(view)))
 
 
-typing_limit = limiter.limit(
-    _config("CHAT_TYPING_RATE_LIMIT"), key_func=database_safe(identity.rate_key), error_message=SLOW_DOWN
-)
+typing_limit = limiter.limit(_config("CHAT_TYPING_RATE_LIMIT"), key_func=_rate_key, error_message=SLOW_DOWN)

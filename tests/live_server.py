@@ -18,8 +18,9 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def prepared_env(tmp_path, database_url, redis_url=None, seed=True, **settings):
-    """Environment for a production-config server with a migrated, seeded database."""
+def prepared_env(tmp_path, database_url, redis_url=None, seed=True, root=ROOT, **settings):
+    """Environment for a production-config server with a migrated, seeded database
+    (``root``: the checkout to run, another one for a side-by-side bench)."""
     env = dict(os.environ)
     env.update(
         CHAT_CONFIG="production",
@@ -28,22 +29,23 @@ def prepared_env(tmp_path, database_url, redis_url=None, seed=True, **settings):
         DATABASE_URL=database_url,
         RATELIMIT_ENABLED="false",
         GUNICORN_GRACEFUL_TIMEOUT="1",
-        PYTHONPATH=ROOT,
+        PYTHONPATH=root,
     )
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
     env.update({key: str(value) for key, value in settings.items()})
     flask = [os.path.join(BIN, "flask"), "--app", "wsgi"]
-    subprocess.run(flask + ["db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(flask + ["db", "upgrade"], env=env, cwd=root, check=True, capture_output=True)
     if seed:
-        subprocess.run(flask + ["chat", "seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(flask + ["chat", "seed-demo"], env=env, cwd=root, check=True, capture_output=True)
     return env
 
 
 class LiveServer:
-    def __init__(self, env, port=None, app_spec="wsgi:app", workers=1):
+    def __init__(self, env, port=None, app_spec="wsgi:app", workers=1, root=ROOT):
         self.env = env
+        self.root = root  # the checkout to serve (the one prepared_env was given)
         self.workers = workers
         self.app_spec = app_spec  # the WSGI app gunicorn serves (bench/ serves stock flask-sse too)
         self.port = port or free_port()
@@ -64,7 +66,7 @@ class LiveServer:
                 str(self.workers),
                 self.app_spec,
             ],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=self.log,

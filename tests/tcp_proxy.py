@@ -21,6 +21,7 @@ class TCPProxy:
         self._listener = None
         self._accepting = None
         self.frozen = False
+        self.accepted = 0  # connections taken, ever (how many attempts the app made)
 
     def start(self):
         listener = socket.socket()
@@ -69,6 +70,7 @@ class TCPProxy:
                 client, _ = listener.accept()
             except OSError:
                 return  # cut
+            self.accepted += 1
             try:
                 server = socket.create_connection(self.upstream, timeout=5)
                 server.settimeout(None)

@@ -5,6 +5,7 @@ The app talks to the shared MariaDB through a TCP proxy of the test's own,
 which the test cuts (every connection closed, new ones refused) and restores.
 """
 
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -70,6 +71,16 @@ def _api_send(client, text, client_id, token=None):
     )
 
 
+def _once_back(request, seconds=5):
+    """The first answer that is not a 503, retrying as a client told Retry-After would (sooner)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        response = request()
+        if response.status_code != 503 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)
+
+
 def _assert_503(response, kind):
     assert response.status_code == 503
     assert response.headers["Retry-After"]
@@ -118,8 +129,9 @@ def test_an_outage_answers_503_in_every_shape_and_the_app_recovers(app, proxy):
 
     proxy.restore()
 
-    # The same client needs nothing from us: the pool finds its dead connections and replaces them.
-    retried = _api_send(client, "a new conversation", new_id, token=token)
+    # The same client needs nothing from us: within a second the breaker lets a trial
+    # through, and the pool finds its dead connections and replaces them.
+    retried = _once_back(lambda: _api_send(client, "a new conversation", new_id, token=token))
     assert retried.status_code == 201, retried.get_data(as_text=True)
     again = _api_send(client, "a new conversation", new_id, token=retried.headers["X-Chat-Session"])
     assert again.status_code == 200 and again.get_json()["id"] == retried.get_json()["id"]
@@ -180,7 +192,7 @@ def test_a_database_that_hangs_answers_503_instead_of_holding_the_request(app, p
         _assert_503(_api_send(client, "while it hangs", retried_id, token), "json")
     finally:
         proxy.thaw()
-    assert _api_send(client, "while it hangs", retried_id, token).status_code == 201
+    assert _once_back(lambda: _api_send(client, "while it hangs", retried_id, token)).status_code == 201
     with web.app_context():
         db.engine.dispose()
     assert _counts(app) == (1, 2, 0)

@@ -11,7 +11,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from ..extensions import limiter, login_manager
-from ..limits import database_safe
+from ..limits import once_per_request
 from ..services import ValidationError, admin_sessions, validation
 from . import bp
 
@@ -69,7 +69,7 @@ def _account_key():
     return "login-account:" + hashlib.sha256(email.encode()).hexdigest()
 
 
-@database_safe
+@once_per_request(on_outage="password-user:unknown")
 def _user_key():
     # Limits are checked before the login gate runs; an anonymous caller is turned away there.
     return f"password-user:{getattr(current_user, 'id', 'anonymous')}"
