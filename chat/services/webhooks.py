@@ -46,16 +46,14 @@ def clean_url(value, field="url"):
     try:
         outbound.check_url(value, current_app.config["WEBHOOK_ALLOW_PRIVATE"])
     except outbound.Refused as refused:
-        raise ValidationError(f"The URL {refused}.", {field: str(refused)}) from None
+        raise ValidationError(f"The URL {refused}.", {field: f"The URL {refused}."}) from None
     return value
 
 
 def clean_events(value, field="events"):
     """A non-empty list of event names from ``WEBHOOK_EVENTS``, in their order."""
-    if isinstance(value, str):
-        value = value.split()
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise ValidationError("Choose at least one event.", {field: "a non-empty list of event names"})
+        raise ValidationError("Choose at least one event.", {field: "Choose at least one event (a list of names)."})
     unknown = sorted(set(value) - set(WEBHOOK_EVENTS))
     if unknown:
         raise ValidationError(
