@@ -191,6 +191,8 @@ def _record(delivery, result, started_at, config):
     """Write the attempt and what follows from it, in one transaction. Returns the outcome."""
     now = utcnow()
     endpoint = db.session.get(WebhookEndpoint, delivery.endpoint_id)
+    if endpoint is None:
+        raise sa.orm.exc.ObjectDeletedError(sa.inspect(delivery), "its endpoint was removed")
     db.session.add(
         WebhookAttempt(
             delivery_id=delivery.id,
@@ -252,7 +254,13 @@ def send_one(delivery_id, config=None):
     delivery = _claim(delivery_id, started_at, config)
     if delivery is None:
         return None
-    return _record(delivery, _send(delivery, config), started_at, config)
+    result = _send(delivery, config)
+    try:
+        return _record(delivery, result, started_at, config)
+    except (sa.orm.exc.ObjectDeletedError, sa.orm.exc.StaleDataError):
+        # The endpoint was removed, or the inquiry erased, while the request ran: nothing to record.
+        db.session.rollback()
+        return None
 
 
 def _next_in_order(delivery_id):

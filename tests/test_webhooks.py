@@ -458,3 +458,21 @@ def test_two_endpoints_get_one_event_under_one_id_each_signed_with_its_own_secre
         with pytest.raises(standardwebhooks.webhooks.WebhookVerificationError):
             two.verified(secret_one, b)  # each endpoint has a secret of its own
     assert a["headers"]["webhook-id"] == b["headers"]["webhook-id"]  # one event, one id
+
+
+def test_an_endpoint_removed_while_its_request_runs_leaves_no_error_and_no_log(app, product_id):
+    import threading
+
+    app.config["WEBHOOK_TIMEOUT_SECONDS"] = 2.0
+    with Receiver(["hang"]) as receiver:
+        endpoint_id, _ = add_endpoint(app, receiver.url, ["inquiry.created"])
+        make_inquiry(app, product_id, "Hello")
+        outcome = {}
+        worker = threading.Thread(target=lambda: outcome.update(totals=deliver(app)))
+        worker.start()
+        receiver.wait_for(1)
+        with app.app_context():
+            webhooks.delete(endpoint_id)
+        worker.join(10)
+    assert outcome["totals"].delivered == outcome["totals"].failed == 0
+    assert deliveries(app) == []
