@@ -476,3 +476,32 @@ def test_an_endpoint_removed_while_its_request_runs_leaves_no_error_and_no_log(a
         worker.join(10)
     assert outcome["totals"].delivered == outcome["totals"].failed == 0
     assert deliveries(app) == []
+
+
+def test_every_payload_sent_is_the_one_the_openapi_document_describes(app, product_id):
+    import jsonschema_rs
+
+    document = app.test_client().get("/api/openapi.json").get_json()
+    with Receiver() as receiver:
+        endpoint_id, _ = add_endpoint(app, receiver.url)
+        inquiry_id = make_inquiry(app, product_id, "Does it fit a 15-inch laptop?")
+        with app.app_context():
+            admin = db.session.scalar(sa.select(User))
+            inquiries.respond(inquiry_id, admin, "Yes, up to 16 inches.")
+            inquiries.assign(inquiry_id, admin, admin.id)
+            inquiries.set_priority(inquiry_id, admin, "low")
+            inquiries.set_status(inquiry_id, admin, "resolved")
+            ratings.rate(db.session.get(ProductInquiry, inquiry_id), "bad", None)
+            questions.publish(inquiry_id, admin, "Fits 15 inches?", "Up to 16.")
+            webhooks.send_test(endpoint_id)
+        deliver(app)
+        sent = [json.loads(r["body"]) for r in receiver.wait_for(10)]
+    assert {payload["type"] for payload in sent} == set(WEBHOOK_EVENTS) | {"webhook.test"} == set(document["webhooks"])
+    for payload in sent:
+        schema = document["webhooks"][payload["type"]]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        # The document's components resolve the schema's references; unknown fields are refused.
+        jsonschema_rs.validate(dict(schema, components=document["components"]), payload)
+    with pytest.raises(jsonschema_rs.ValidationError):
+        leaked = dict(sent[0], data=dict(sent[0]["data"], session_id="abc"))
+        schema = document["webhooks"][leaked["type"]]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        jsonschema_rs.validate(dict(schema, components=document["components"]), leaked)

@@ -142,11 +142,13 @@ SCHEMAS = {
     # -- payloads ----------------------------------------------------------------------
     "WebhookProduct": {
         "type": "object",
+        "additionalProperties": False,
         "required": ["id", "external_id", "name"],
         "properties": {"id": ID, "external_id": {"type": "string"}, "name": {"type": "string"}},
     },
     "WebhookInquiry": {
         "type": "object",
+        "additionalProperties": False,
         "required": ["id", "site", "product", "status", "priority", "assigned_admin_id", "customer_email"],
         "properties": {
             "id": ID,
@@ -162,6 +164,7 @@ SCHEMAS = {
     },
     "WebhookMessage": {
         "type": "object",
+        "additionalProperties": False,
         "required": ["id", "inquiry_id", "sender_type", "sender_name", "text", "created_at"],
         "properties": {
             "id": ID,
@@ -183,18 +186,29 @@ def _payload(event_type, data_properties, description):
     """A request body schema: Standard Webhooks' envelope around ``data``."""
     return {
         "type": "object",
+        "additionalProperties": False,
         "required": ["type", "timestamp", "data"],
         "properties": {
             "type": {"const": event_type},
             "timestamp": dict(TIMESTAMP, description="When the event happened (the attempt's time is a header)."),
-            "data": {"type": "object", "required": list(data_properties), "properties": data_properties},
+            "data": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": list(data_properties),
+                "properties": data_properties,
+            },
         },
         "description": description,
     }
 
 
 def _change(values):
-    return {"type": "object", "required": ["from", "to"], "properties": {"from": values, "to": values}}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["from", "to"],
+        "properties": {"from": values, "to": values},
+    }
 
 
 PAYLOADS = {
@@ -214,6 +228,7 @@ PAYLOADS = {
                 "type": "object",
                 "minProperties": 1,
                 "maxProperties": 1,
+                "additionalProperties": False,
                 "properties": {
                     "status": _change({"enum": list(INQUIRY_STATUSES)}),
                     "priority": _change({"enum": list(PRIORITIES)}),
@@ -230,6 +245,7 @@ PAYLOADS = {
             "inquiry": ref("WebhookInquiry"),
             "rating": {
                 "type": "object",
+                "additionalProperties": False,
                 "required": ["rating", "comment", "rated_at"],
                 "properties": {"rating": {"enum": list(RATINGS)}, "comment": NULLABLE_TEXT, "rated_at": TIMESTAMP},
             },
@@ -241,6 +257,7 @@ PAYLOADS = {
         {
             "question": {
                 "type": "object",
+                "additionalProperties": False,
                 "required": ["id", "site", "product", "question", "answer", "created_at"],
                 "properties": {
                     "id": ID,
