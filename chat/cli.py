@@ -135,12 +135,13 @@ SWEEP_SECONDS = 3600
 @click.option("--interval", default=15.0, show_default=True, help="Seconds between rounds.")
 @click.option("--once", is_flag=True, help="Run one round and stop.")
 def worker_command(interval, once):
-    """The Procfile's worker: queue and send notification emails, forever; sweep orphaned
-    attachment files once an hour."""
+    """The Procfile's worker: queue and send notification emails, send webhooks, forever; sweep
+    orphaned attachment files once an hour."""
     import time
 
     from .mail import deliver_due
     from .services import attachment_upkeep, notifications
+    from .webhook_delivery import deliver_due as deliver_webhooks
 
     swept_at = None
     while True:
@@ -149,6 +150,7 @@ def worker_command(interval, once):
             sent, failed = deliver_due()
             if queued or sent or failed:
                 click.echo(f"queued {queued}, sent {sent}, failed {failed}")
+            _echo_webhooks(deliver_webhooks())
             if swept_at is None or time.monotonic() - swept_at >= SWEEP_SECONDS:
                 swept_at = time.monotonic()
                 orphans = attachment_upkeep.sweep()
@@ -162,6 +164,20 @@ def worker_command(interval, once):
         if once:
             break
         time.sleep(interval)
+
+
+def _echo_webhooks(totals):
+    if totals.delivered or totals.failed:
+        click.echo(f"webhooks: delivered {totals.delivered}, failed {totals.failed} (failures are retried)")
+
+
+@chat_cli.command("send-webhooks")
+def send_webhooks_command():
+    """Send the webhooks that are due (new ones, retries), once."""
+    from .webhook_delivery import deliver_due
+
+    totals = deliver_due()
+    click.echo(f"Delivered {totals.delivered}, failed {totals.failed} (failures are retried).")
 
 
 @chat_cli.command("sweep-attachments")
