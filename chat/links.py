@@ -5,12 +5,20 @@ periodic scan); both must link to the public address, not to whatever host
 the request came in on.
 """
 
+from urllib.parse import urlsplit
+
 from flask import current_app, url_for
 
 
 def external(endpoint, **values):
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
         return url_for(endpoint, _external=True, **values)
+
+
+def own_origin():
+    """Our own origin (``scheme://host[:port]``, lower-cased), from PUBLIC_BASE_URL."""
+    parts = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def product_page(product, in_email=False):
