@@ -139,6 +139,30 @@ def test_a_host_origin_that_is_not_allowed_gets_no_chat_and_one_warning(browser,
         context.close()
 
 
+def test_a_host_page_whose_csp_blocks_us_gets_one_warning_and_no_retries(browser, shop_server):
+    with HostPage({}) as host:
+        site = create_site(shop_server, host.origin)["site"]
+        # It lets our script run but not fetch from us: the loader cannot ask, and says so once.
+        csp = '<meta http-equiv="Content-Security-Policy" content="connect-src \'self\'">'
+        host.pages["/strict"] = product_page(shop_server.url, site, "vase-24").replace("<head>", "<head>" + csp)
+        context = browser.new_context()
+        page = context.new_page()
+        page.clock.install()
+        said = []
+        page.on("console", lambda message: said.append((message.type, message.text)))
+        page.goto(host.url("/strict"))
+        page.wait_for_load_state("networkidle")
+        page.clock.run_for(5 * 60 * 1000)  # five minutes: the loader does not ask again
+        page.wait_for_timeout(500)
+        assert page.get_by_role("button", name=re.compile("Ask a question")).count() == 0
+        warnings = [text for kind, text in said if kind == "warning"]
+        assert len(warnings) == 1 and "connect-src" in warnings[0], said
+        # The browser's own reports of the one blocked request (the violation, then fetch's refusal).
+        refusals = [text for kind, text in said if kind == "error" and text.startswith("Connecting to")]
+        assert len(refusals) == 1 and "/allowed" in refusals[0], said
+        context.close()
+
+
 def test_with_our_server_down_the_host_page_works_and_logs_nothing_from_us(browser, shop_server):
     with HostPage({}) as host:
         site = create_site(shop_server, host.origin)["site"]

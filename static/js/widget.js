@@ -17,7 +17,7 @@
   window.productChatLoaded = 1;
   var d = me.dataset, site = d.site, product = d.product;
   if (!site || !product) return;
-  var CHAT = new URL(me.src).origin, KEY = "productchat:" + site;
+  var CHAT = new URL(me.src).origin, KEY = "productchat:" + site, AT = CHAT + "/embed/" + encodeURIComponent(site);
   function get(s, k) { try { return JSON.parse(window[s].getItem(k)) || {}; } catch (e) { return {}; } }
   function put(s, k, v) { try { window[s].setItem(k, JSON.stringify(v)); } catch (e) { /* no storage */ } }
   var keep = get("localStorage", KEY);   // t: token, c: the customer it belongs to, h: has a conversation
@@ -48,7 +48,7 @@
   button.innerHTML = '<svg aria-hidden="true" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2">' +
     '<path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1.1-4.6A8 8 0 1 1 21 12z"/></svg><span>Ask a question</span><b hidden></b>';
   var badge = button.querySelector("b"), frame = null, loaded = false, ready = false, open = false, timer = 0;
-  var tries = 0, retry = 0;  // our server's answers missed in a row; the one timer that asks again
+  var tries = 0, retry = 0, off = 0;  // answers missed in a row; the one timer that asks again; blocked here
   var touch = false;  // opened by a finger: the chat's Enter key makes new lines
   var title = document.title, count = 0;
 
@@ -61,6 +61,7 @@
   /* Ask our server again later: full jitter under a ceiling that doubles from 1 s up to 60 s
      (static/js/backoff.js keeps the same schedule); hidden, one slow try in 2.5-5 minutes. */
   function later() {
+    if (off) return;
     clearTimeout(retry);
     retry = setTimeout(check, document.hidden ? 15e4 * (1 + Math.random())
       : Math.random() * Math.min(6e4, 1e3 * Math.pow(2, tries++)));
@@ -68,7 +69,7 @@
   function check() {
     retry = 0;
     // After a miss, past the browser's cache: it may still hold the answer of a server now gone.
-    fetch(CHAT + "/embed/" + encodeURIComponent(site) + "/allowed", { credentials: "omit", cache: tries ? "no-cache" : "default" })
+    fetch(AT + "/allowed", { credentials: "omit", cache: tries ? "no-cache" : "default" })
       .then(function (r) { if (!r.ok) throw r; return r.json(); })
       .then(function (a) {
         if (a.allowed) mount();
@@ -88,7 +89,7 @@
     frame = document.createElement("iframe");
     frame.title = "Chat with the shop";
     frame.hidden = true;
-    frame.src = CHAT + "/embed/" + encodeURIComponent(site) + "/products/" + encodeURIComponent(product) + "?v=__VERSION__";
+    frame.src = AT + "/products/" + encodeURIComponent(product) + "?v=__VERSION__";
     frame.addEventListener("load", function () {
       loaded = true; hello(); clearTimeout(timer); timer = setTimeout(gone, 5000);
     });
@@ -132,7 +133,14 @@
     if (!document.hidden) { document.title = title; asap(); }
   });
   addEventListener("online", asap);
+  // The page's own Content-Security-Policy blocks us (connect-src, frame-src): asking again cannot help.
+  document.addEventListener("securitypolicyviolation", function (e) {
+    if (off || (e.blockedURI || "").indexOf(CHAT) !== 0) return;
+    off = 1; clearTimeout(retry); clearTimeout(timer); host.remove();
+    console.warn("Product chat: this page's CSP (" + e.effectiveDirective + ") blocks " + CHAT + "; no chat here.");
+  });
   function mount() {
+    if (off) return;
     if (!document.body) return document.addEventListener("DOMContentLoaded", mount);
     root.appendChild(button);
     document.body.appendChild(host);
