@@ -150,3 +150,40 @@ def test_open_admin_pages_back_off_while_we_are_down_and_come_back(browser, shop
     # The list is live again too: the answer moved the inquiry out of "Waiting for us".
     listing.locator(f"#inq-{inquiry_id}").wait_for(state="detached")
     context.close()
+
+
+def set_hidden(page, hidden):
+    """The tab goes to the background (or comes back), as far as the page can tell."""
+    page.evaluate(
+        "hidden => { Object.defineProperty(document, 'hidden', {value: hidden, configurable: true});"
+        " document.dispatchEvent(new Event('visibilitychange')); }",
+        hidden,
+    )
+
+
+def test_a_hidden_tab_makes_one_slow_probe_and_comes_back_when_shown(browser, shop_server):
+    inquiry_id = customer_asks(shop_server, 3, "Is it machine washable?")
+    context, page = admin_page(browser, shop_server)
+    outage = Outage(context, shop_server)
+    with page.expect_response(stream_opened):
+        page.goto(f"{shop_server.url}/admin/inquiries/{inquiry_id}")
+    outage.begin(page)
+    outage.run(page, 60)
+    set_hidden(page, True)
+    seen = len(outage.of(page))
+    outage.run(page, 600, step=5)  # ten minutes in the background
+    in_background = outage.of(page)[seen:]
+    # One slow probe every 2.5 to 5 minutes (and the one that was already due).
+    assert len(in_background) <= 5, in_background
+    assert pending_timers(page.main_frame) <= MOST_PENDING_TIMERS
+
+    outage.end()
+    banner = page.locator("[data-offline]")
+    assert banner.is_visible()
+    set_hidden(page, False)  # shown again: it asks at once, and is back
+    assert outage.run(page, 5, until=lambda: not banner.is_visible())
+    page.clock.resume()
+    page.locator("#chat-text").fill("Yes, at 30 degrees.")
+    page.locator("#chat-text").press("Enter")
+    page.locator("#chat-log li.msg.own:not(.pending)", has_text="Yes, at 30 degrees.").wait_for()
+    context.close()
