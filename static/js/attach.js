@@ -170,7 +170,7 @@
             if (at > 0) headers.append(line.slice(0, at).trim(), line.slice(at + 1).trim());
           });
           var response = new Response(xhr.status === 204 ? null : xhr.responseText, { status: xhr.status, headers: headers });
-          conv.afterResponse(response);
+          conv.answered(response);
           resolve(response);
         };
         xhr.onabort = function () { li.xhr = null; attempt(); };  // a file was cancelled: the rest, again
