@@ -51,6 +51,34 @@ def _inquiry_for_sending(product_id, session_id):
     return rows.locked(sa.select(ProductInquiry).filter_by(product_id=product_id, session_id=session_id))
 
 
+def lock_for_message(inquiry_id):
+    """The inquiry, its row locked until commit: call it before adding a message to it.
+
+    A message's id is handed out at its INSERT, but transactions commit in any order, so
+    without this a reader could see message n+1 of an inquiry while n is still on its
+    way, and a cursor (a stream's Last-Event-ID, a page's last id, a poll's ``after``)
+    would pass n for good. Every writer of an inquiry's messages (the customer, answers,
+    notes, status lines) holds the row from before the INSERT to the COMMIT, so one
+    inquiry's messages commit in id order and whoever sees message n sees every earlier
+    one. SQLite writes one transaction at a time anyway (FOR UPDATE is not rendered there).
+
+    Raises NotFound.
+    """
+    inquiry = _locked(sa.select(ProductInquiry).where(ProductInquiry.id == inquiry_id))
+    if inquiry is None:
+        raise NotFound("No such inquiry.", {"inquiry_id": "unknown inquiry"})
+    return inquiry
+
+
+def _locked(query):
+    # An exclusive locking read sees the latest committed row (not this transaction's
+    # snapshot), and the loaded object is refreshed with it. Only this table's row:
+    # the inquiry's joined product (and its site) would be locked too.
+    return db.session.scalar(
+        query.options(sa.orm.lazyload("*")).with_for_update().execution_options(populate_existing=True)
+    )
+
+
 @dataclass
 class SendResult:
     message: ProductMessage
@@ -73,6 +101,9 @@ def send_customer_message(product_id, session_id, text, client_msg_id=None):
         if existing is not None:
             return _announced_again(existing, inquiry)
     shoppers.ensure(session_id, product.site_id)
+    # Locked after the shopper's row (its update is flushed first), the order in which
+    # an email change takes the two.
+    inquiry = lock_for_message(inquiry_id)
     message = ProductMessage(
         inquiry_id=inquiry_id, sender_type="customer", message_text=text, client_msg_id=client_msg_id
     )
@@ -157,7 +188,7 @@ def add_admin_message(
     """
     text = validation.message_text(text) if message_type == "text" else text
     client_msg_id = validation.client_msg_id(client_msg_id)
-    inquiry = get_inquiry(inquiry_id)
+    inquiry = lock_for_message(inquiry_id)
     if client_msg_id:
         existing = _by_client_id(inquiry.id, client_msg_id)
         if existing is not None:

@@ -1,0 +1,162 @@
+"""A stream never sends a message id at or below its cursor, and its cursor never passes
+a message that is still on its way: a retried send, events published out of order and
+transactions that commit out of order still give every message once, in order, across
+reconnects with Last-Event-ID."""
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from chat.extensions import db
+from chat.live.names import Event
+from chat.models import ProductMessage, User
+from chat.services import conversations, notes, search
+
+from .chat_helpers import Shopper, message_ids
+
+
+@pytest.fixture
+def quick(app):
+    app.config["SSE_HEARTBEAT_SECONDS"] = 0.2
+    return app
+
+
+class Reader:
+    """An SSE response of the test client, read event by event as (type, id, data)."""
+
+    def __init__(self, response):
+        assert response.status_code == 200, response.get_data(as_text=True)
+        self.response = response
+        self.chunks = iter(response.response)
+        self.pending = []
+
+    def _next(self):
+        while not self.pending:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                raise AssertionError("the stream ended")
+            self.pending = [block for block in chunk.decode().split("\n\n") if block.strip()]
+        text = self.pending.pop(0)
+        if text.startswith(":") or text.startswith("retry:"):
+            return ("comment", None, text)
+        fields = {}
+        for line in text.strip().split("\n"):
+            key, _, value = line.partition(":")
+            fields.setdefault(key, []).append(value)
+        return (fields.get("event", ["message"])[0], (fields.get("id") or [None])[0], "\n".join(fields.get("data", [])))
+
+    def until_quiet(self, limit=200):
+        """Every event up to the next heartbeat (the first call also reads the retry hint)."""
+        got = []
+        for _ in range(limit):
+            kind, id_, data = self._next()
+            if kind == "comment":
+                if data.startswith(":"):
+                    return got
+                continue
+            got.append((kind, id_, data))
+        raise AssertionError(got)
+
+    def close(self):
+        self.response.close()
+
+
+def ids(events_):
+    return [int(id_) for kind, id_, _ in events_ if kind == Event.MESSAGE]
+
+
+def shopper_stream(shopper, product=1, after=None, last_event_id=None):
+    ticket = shopper.post("/stream-ticket").get_json()["ticket"]
+    url = f"/embed/{shopper.site}/stream?product={product}&ticket={ticket}"
+    if after is not None:
+        url += f"&after={after}"
+    headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
+    return Reader(shopper.client.get(url, headers=headers, buffered=False))
+
+
+def admin_stream(client, inquiry_id, after=None, last_event_id=None):
+    url = f"/admin/stream?inquiry={inquiry_id}" + (f"&after={after}" if after is not None else "")
+    headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
+    return Reader(client.get(url, headers=headers, buffered=False))
+
+
+def sent_id(response):
+    assert response.status_code in (200, 201), response.get_data(as_text=True)
+    return message_ids(response.get_data(as_text=True))[-1]
+
+
+def stored_ids(app, inquiry_id, viewer="admin"):
+    with app.app_context():
+        query = sa.select(ProductMessage.id).where(ProductMessage.inquiry_id == inquiry_id)
+        if viewer == "customer":
+            query = query.where(conversations.customer_visible())
+        return db.session.scalars(query.order_by(ProductMessage.id)).all()
+
+
+def stored_inquiry(app):
+    from chat.models import ProductInquiry
+
+    with app.app_context():
+        return db.session.scalar(sa.select(ProductInquiry.id).order_by(ProductInquiry.id.desc()))
+
+
+class HeldCommit:
+    """Holds one transaction open between its message's INSERT (its id is taken) and its
+    COMMIT, until released; another request meanwhile stores a later message."""
+
+    def __init__(self, monkeypatch, text):
+        self.inserted = threading.Event()
+        self.release = threading.Event()
+        real = search.index_message
+
+        def index_message(inquiry_id, message_text):
+            real(inquiry_id, message_text)
+            if message_text == text:
+                self.inserted.set()
+                assert self.release.wait(20)
+
+        monkeypatch.setattr(search, "index_message", index_message)
+
+
+# SQLite lets one transaction write at a time: a second writer waits for the first's
+# commit whatever the app does, so there is no out-of-order commit to hold open there.
+mariadb_only = pytest.mark.parametrize(
+    "database_url", [pytest.param("mariadb", marks=pytest.mark.mariadb)], indirect=True
+)
+
+
+@mariadb_only
+def test_a_note_that_commits_after_a_later_one_is_not_skipped_by_the_inquiry_page(quick, admin, monkeypatch):
+    app = quick
+    client, _, ids_ = admin
+    shopper = Shopper(app)
+    start = sent_id(shopper.send("1", "Is the strap adjustable?"))
+    inquiry_id = stored_inquiry(app)
+    page = admin_stream(client, inquiry_id, after=start)
+    assert ids(page.until_quiet()) == []
+
+    # Two admins write private notes at once (a note changes nothing on the inquiry row,
+    # so nothing else orders the two transactions): the first is slow to commit.
+    held = HeldCommit(monkeypatch, "Check with the workshop first")
+
+    def note(admin_id, text):
+        with app.app_context():
+            notes.add(inquiry_id, db.session.get(User, admin_id), text)
+
+    slow = threading.Thread(target=note, args=(ids_["me"], "Check with the workshop first"))
+    slow.start()
+    assert held.inserted.wait(10)
+    fast = threading.Thread(target=note, args=(ids_["bo"], "I asked them yesterday"))
+    fast.start()
+    fast.join(1.5)  # Bo's note commits now, or waits for the first one's transaction
+    got = ids(page.until_quiet())
+    page.close()
+    held.release.set()
+    slow.join(10)
+    fast.join(10)
+    again = admin_stream(client, inquiry_id, after=start, last_event_id=got[-1] if got else None)
+    got += ids(again.until_quiet())
+    again.close()
+    expected = [i for i in stored_ids(app, inquiry_id) if i > start]
+    assert len(expected) == 2 and got == expected
