@@ -4,14 +4,16 @@ transactions that commit out of order still give every message once, in order, a
 reconnects with Last-Event-ID."""
 
 import threading
+import uuid
 
 import pytest
 import sqlalchemy as sa
 
 from chat.extensions import db
+from chat.live import events
 from chat.live.names import Event
 from chat.models import ProductMessage, User
-from chat.services import conversations, notes, search
+from chat.services import conversations, inquiries, notes, search
 
 from .chat_helpers import Shopper, message_ids
 
@@ -99,6 +101,104 @@ def stored_inquiry(app):
 
     with app.app_context():
         return db.session.scalar(sa.select(ProductInquiry.id).order_by(ProductInquiry.id.desc()))
+
+
+def test_a_retried_send_is_not_sent_again_to_a_shoppers_stream_past_it(quick, demo):
+    shopper = Shopper(quick)
+    client_id = str(uuid.uuid4())
+    first = sent_id(shopper.send("1", "Do you ship to Norway?", client_id))
+    stream = shopper_stream(shopper, after=first)
+    assert [kind for kind, _, _ in stream.until_quiet()] == [Event.READY]
+
+    # The widget retries a send whose answer it never got: the same client id.
+    again = shopper.send("1", "Do you ship to Norway?", client_id)
+    assert again.status_code == 200 and sent_id(again) == first
+    assert ids(stream.until_quiet()) == []
+    later = sent_id(shopper.send("1", "And to Iceland?"))
+    assert ids(stream.until_quiet()) == [later]
+    stream.close()
+
+
+def test_a_retried_answer_is_not_sent_again_to_an_inquiry_page_past_it(quick, admin):
+    client, token, _ = admin
+    shopper = Shopper(quick)
+    shopper.send("1", "Is it waterproof?")
+    inquiry_id = stored_inquiry(quick)
+    client_id = str(uuid.uuid4())
+
+    def answer():
+        return client.post(
+            f"/admin/inquiries/{inquiry_id}/messages",
+            data={"message_text": "Yes, fully.", "client_message_id": client_id},
+            headers={"HX-Request": "true", "X-CSRFToken": token},
+        )
+
+    answered = sent_id(answer())
+    last = stored_ids(quick, inquiry_id)[-1]  # the answer and its "Marked in progress" note
+    page = admin_stream(client, inquiry_id, after=last)
+    assert ids(page.until_quiet()) == []
+    assert sent_id(answer()) == answered
+    assert ids(page.until_quiet()) == []
+    page.close()
+
+
+class HeldPublish:
+    """Holds the after-commit events of one message until released: the worker that
+    stored it is slow to publish (another process, a busy greenlet), and a later
+    message's events overtake it."""
+
+    def __init__(self, monkeypatch):
+        self.message_id = None
+        self.held = threading.Event()
+        self.release = threading.Event()
+        real = events._send
+
+        def send(app, pending):
+            if self.message_id is None and any(event.get("type") == Event.MESSAGE for _, event in pending):
+                self.message_id = next(e["id"] for _, e in pending if e.get("type") == Event.MESSAGE)
+                self.held.set()
+                assert self.release.wait(10)
+            real(app, pending)
+
+        monkeypatch.setattr(events, "_send", send)
+
+
+@pytest.mark.parametrize("viewer", ["shopper", "inquiry page"])
+def test_events_that_overtake_each_other_still_give_every_message_once_in_order(quick, admin, monkeypatch, viewer):
+    app = quick
+    client, _, ids_ = admin
+    shopper = Shopper(app)
+    start = sent_id(shopper.send("1", "Which sizes?"))
+    inquiry_id = stored_inquiry(app)
+    if viewer == "shopper":
+        reopen = lambda last: shopper_stream(shopper, after=start, last_event_id=last)  # noqa: E731
+    else:
+        reopen = lambda last: admin_stream(client, inquiry_id, after=start, last_event_id=last)  # noqa: E731
+    stream = reopen(None)
+    assert ids(stream.until_quiet()) == []
+
+    held = HeldPublish(monkeypatch)
+
+    def answer():
+        with app.app_context():
+            inquiries.respond(inquiry_id, db.session.get(User, ids_["me"]), "S, M and L.")
+
+    slow = threading.Thread(target=answer)
+    slow.start()
+    assert held.held.wait(10)  # the answer is committed; its events wait
+    later = sent_id(shopper.send("1", "And XL?"))
+    got = ids(stream.until_quiet())
+    # The tab goes away now (its last id is the newest it saw) and comes back.
+    stream.close()
+    held.release.set()
+    slow.join(10)
+    again = reopen(got[-1] if got else None)
+    got += ids(again.until_quiet())
+    again.close()
+    viewer_type = "customer" if viewer == "shopper" else "admin"
+    expected = [i for i in stored_ids(app, inquiry_id, viewer_type) if i > start]
+    assert held.message_id in expected and later in expected
+    assert got == expected
 
 
 class HeldCommit:

@@ -70,18 +70,32 @@ class AdminStream(StreamHandler):
         html = render_template("conversation/_message.html", message=message, viewer="admin").strip()
         return Message(html, type=Event.MESSAGE, id=message.id)
 
+    def shows(self, event):
+        return bool(self.inquiry_id) and (event.get("data") or {}).get("inquiry_id") == self.inquiry_id
+
+    def messages_after(self, after):
+        return conversations.list_messages(self.inquiry_id, after=after, limit=500, viewer="admin").messages
+
+    def arrived(self, messages, event):
+        out = [self._message(m) for m in messages]
+        if any(m.sender_type == "customer" for m in messages):
+            out.append(Message(NOT_TYPING, type=Event.TYPING))
+            # A customer writing on a resolved or closed inquiry reopens it: the status
+            # moved without an admin's change.
+            out.extend(self._controls(event, only_if_changed=True))
+        return out
+
     def replay(self, after):
         """On (re)connecting: the inquiry's missed messages (and its controls, if any were
         missed: every change leaves a note), the list's changed rows, the waiting count."""
         out = []
         if self.inquiry_id and after is not None:
-            page = conversations.list_messages(self.inquiry_id, after=after, limit=500, viewer="admin")
-            out = [(m.id, self._message(m)) for m in page.messages]
+            out = [self._message(m) for m in self.messages_after(after)]
             if out:
-                out.extend((None, m) for m in self._controls())
+                out.extend(self._controls())
         if self.filters is not None and self.since is not None:
-            out.extend((None, m) for m in self._rows_since())
-        out.append((None, Message(str(inquiries.waiting_count()), type=Event.WAITING)))
+            out.extend(self._rows_since())
+        out.append(Message(str(inquiries.waiting_count()), type=Event.WAITING))
         return out
 
     def _rows_since(self, limit=200):
@@ -131,15 +145,6 @@ class AdminStream(StreamHandler):
                 wrote = once(event, "wrote", lambda: customer_wrote(data["message_id"], data.get("first")))
                 if wrote is not None:
                     out.append(wrote)
-        elif kind == Event.MESSAGE and mine:
-            message = db.session.get(ProductMessage, data["message_id"])
-            if message is not None:
-                out.append(self._message(message))
-                if message.sender_type == "customer":
-                    out.append(Message(NOT_TYPING, type=Event.TYPING))
-                    # A customer writing on a resolved or closed inquiry reopens it:
-                    # the status moved without an admin's change.
-                    out.extend(self._controls(event, only_if_changed=True))
         elif kind == Event.CONTROLS and mine:
             out.extend(self._controls(event))
         elif kind == Event.MARKS and mine and data.get("reader") == "customer":
