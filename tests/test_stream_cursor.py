@@ -3,6 +3,7 @@ a message that is still on its way: a retried send, events published out of orde
 transactions that commit out of order still give every message once, in order, across
 reconnects with Last-Event-ID."""
 
+import re
 import threading
 import uuid
 
@@ -15,7 +16,7 @@ from chat.live.names import Event
 from chat.models import ProductMessage, User
 from chat.services import conversations, inquiries, notes, search
 
-from .chat_helpers import Shopper, message_ids
+from .chat_helpers import Shopper, first_product_id, message_ids
 
 
 @pytest.fixture
@@ -260,3 +261,36 @@ def test_a_note_that_commits_after_a_later_one_is_not_skipped_by_the_inquiry_pag
     again.close()
     expected = [i for i in stored_ids(app, inquiry_id) if i > start]
     assert len(expected) == 2 and got == expected
+
+
+@mariadb_only
+def test_the_list_catches_up_on_a_row_whose_message_committed_after_the_page_loaded(quick, admin, monkeypatch):
+    app = quick
+    client, _, _ = admin
+    pid = first_product_id(app)
+    late, early = Shopper(app), Shopper(app)
+    held = HeldCommit(monkeypatch, "Late to commit")
+    sending = threading.Thread(target=lambda: late.send(str(pid), "Late to commit"))
+    sending.start()
+    assert held.inserted.wait(10)
+    early.send(str(pid + 1), "Committed first")
+    page = client.get("/admin").get_data(as_text=True)
+    stream_url = re.search(r'sse-connect="([^"]+)"', page).group(1).replace("&amp;", "&")
+    held.release.set()
+    sending.join(10)  # committed and announced while no list stream listened
+    late_inquiry = stored_inquiry_of(app, late)
+    assert f'id="inq-{late_inquiry}"' not in page
+
+    listing = Reader(client.get(stream_url, buffered=False))
+    rows = [data for kind, _, data in listing.until_quiet() if kind == Event.ROW]
+    listing.close()
+    assert any(f'id="inq-{late_inquiry}"' in row for row in rows)
+
+
+def stored_inquiry_of(app, shopper):
+    from chat import identity
+    from chat.models import ProductInquiry
+
+    with app.test_request_context(headers={"X-Chat-Session": shopper.token}):
+        session_id = identity.from_request()
+        return db.session.scalar(sa.select(ProductInquiry.id).filter_by(session_id=session_id))

@@ -100,30 +100,22 @@ class AdminStream(StreamHandler):
 
     def _rows_since(self, limit=200):
         """Rows of the inquiries with messages newer than ``since``: what came, changed or
-        left while the page loaded or the stream was down."""
-        newest = {}
-        for inquiry_id, last in db.session.execute(
-            sa.select(ProductMessage.inquiry_id, sa.func.max(ProductMessage.id))
-            .where(ProductMessage.id > self.since)
-            .group_by(ProductMessage.inquiry_id)
-            .order_by(sa.func.max(ProductMessage.id).desc())
-            .limit(limit)
-        ):
-            newest[inquiry_id] = last
-        if not newest:
+        left while the page loaded or the stream was down (and a little more: see
+        ``inquiries.changed_since``)."""
+        changed, self.since = inquiries.changed_since(self.since, limit)
+        if not changed:
             return []
-        self.since = max(newest.values())
         matching = (
             db.session.scalars(
                 inquiries.filtered_query(self.filters, self._admin())
-                .where(ProductInquiry.id.in_(list(newest)))
+                .where(ProductInquiry.id.in_(changed))
                 .options(sa.orm.joinedload(ProductInquiry.product), sa.orm.joinedload(ProductInquiry.assigned_admin))
             )
             .unique()
             .all()
         )
         found = {i.id for i in matching}
-        out = [Message(str(i), type=Event.REMOVE) for i in newest if i not in found]
+        out = [Message(str(i), type=Event.REMOVE) for i in changed if i not in found]
         out.extend(
             Message(render_template("admin/_row.html", row=row).strip(), type=Event.ROW)
             for row in inquiries.rows_for(matching)

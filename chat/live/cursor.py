@@ -13,6 +13,10 @@ What a stream may promise, and why it holds:
   is announced after its commit, so that read holds the announced message and every
   earlier one. Events that overtake each other on their way (two workers publish in
   any order) change nothing: the later one finds its message sent already.
+
+The admin list's rows span every inquiry, whose commits are not ordered: its catch-up
+looks back further (``inquiries.changed_since``); a row is re-rendered whole, so an
+overlap costs a re-render, never a duplicate message.
 """
 
 from .names import Event

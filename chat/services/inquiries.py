@@ -294,6 +294,39 @@ def rows_for(inquiries):
     return [Row(i, *counts.get(i.id, (0, 0)), last.get(i.id)) for i in inquiries]
 
 
+# A message's id is handed out at its INSERT and seen at its COMMIT. One inquiry's
+# messages commit in id order (conversations.lock_for_message), different inquiries'
+# do not: when the list takes its cursor (the newest id), a message of another
+# inquiry with a lower id may still be on its way. The list's catch-up therefore also
+# looks at every message created in this many seconds before it (far longer than a
+# transaction that writes a message lasts, clocks of several machines included); the
+# rows it re-renders are whole rows, so the overlap costs a re-render, never a duplicate.
+LATE_COMMIT_SECONDS = 60
+
+
+def changed_since(since, limit=200):
+    """The ids of inquiries with messages after id ``since`` or created in the last
+    LATE_COMMIT_SECONDS, most recently changed first (at most ``limit``), and the cursor
+    for the next catch-up (every message at or below it has committed)."""
+    settled = (
+        db.session.scalar(
+            sa.select(ProductMessage.id)
+            .where(ProductMessage.created_at < utcnow() - timedelta(seconds=LATE_COMMIT_SECONDS))
+            .order_by(ProductMessage.id.desc())
+            .limit(1)
+        )
+        or 0
+    )
+    changed = db.session.scalars(
+        sa.select(ProductMessage.inquiry_id)
+        .where(ProductMessage.id > min(since, settled))
+        .group_by(ProductMessage.inquiry_id)
+        .order_by(sa.func.max(ProductMessage.id).desc())
+        .limit(limit)
+    ).all()
+    return changed, settled
+
+
 # The badge counts up to this and then says "99+": the count then costs at most
 # this many index entries, however long the queue.
 WAITING_SHOWN = 99
