@@ -64,19 +64,14 @@ def lock_for_message(inquiry_id):
 
     Raises NotFound.
     """
-    inquiry = _locked(sa.select(ProductInquiry).where(ProductInquiry.id == inquiry_id))
-    if inquiry is None:
-        raise NotFound("No such inquiry.", {"inquiry_id": "unknown inquiry"})
+    inquiry = get_inquiry(inquiry_id)
+    # A locking read sees the latest committed row, not this transaction's snapshot.
+    # Its columns only: with the joined product and site, their rows would be locked too.
+    db.session.refresh(inquiry, _INQUIRY_COLUMNS, with_for_update=True)
     return inquiry
 
 
-def _locked(query):
-    # An exclusive locking read sees the latest committed row (not this transaction's
-    # snapshot), and the loaded object is refreshed with it. Only this table's row:
-    # the inquiry's joined product (and its site) would be locked too.
-    return db.session.scalar(
-        query.options(sa.orm.lazyload("*")).with_for_update().execution_options(populate_existing=True)
-    )
+_INQUIRY_COLUMNS = [column.key for column in sa.inspect(ProductInquiry).column_attrs]
 
 
 @dataclass
