@@ -294,3 +294,18 @@ def stored_inquiry_of(app, shopper):
     with app.test_request_context(headers={"X-Chat-Session": shopper.token}):
         session_id = identity.from_request()
         return db.session.scalar(sa.select(ProductInquiry.id).filter_by(session_id=session_id))
+
+
+def test_a_cursor_reaches_only_the_streams_own_conversation(quick, demo):
+    alice, mallory = Shopper(quick), Shopper(quick)
+    sent_id(alice.send("1", "alice's private question"))
+    sent_id(mallory.send("2", "mallory asks elsewhere"))
+    # From the start of everything, on the product Alice asked about: nothing of hers.
+    stream = shopper_stream(mallory, product=1, after=0)
+    assert stream.until_quiet() == [(Event.READY, None, "0")]
+    sent_id(alice.send("1", "alice again"))
+    assert stream.until_quiet() == []
+    mine = sent_id(mallory.send("1", "mallory here"))
+    got = stream.until_quiet()
+    assert ids(got) == [mine] and all("alice" not in data for _, _, data in got)
+    stream.close()
