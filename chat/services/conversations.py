@@ -67,7 +67,10 @@ def lock_for_message(inquiry_id):
     inquiry = get_inquiry(inquiry_id)
     # A locking read sees the latest committed row, not this transaction's snapshot.
     # Its columns only: with the joined product and site, their rows would be locked too.
-    db.session.refresh(inquiry, _INQUIRY_COLUMNS, with_for_update=True)
+    try:
+        db.session.refresh(inquiry, _INQUIRY_COLUMNS, with_for_update=True)
+    except sa.exc.InvalidRequestError:  # erased since this request read it
+        raise NotFound("No such inquiry.", {"inquiry_id": "unknown inquiry"}) from None
     return inquiry
 
 
