@@ -290,6 +290,47 @@ def test_the_list_catches_up_on_a_row_whose_message_committed_after_the_page_loa
     assert any("Late to commit" in row for row in rows)
 
 
+def test_a_list_stream_opened_after_its_page_sends_no_row_that_did_not_change(quick, admin):
+    # Rows the page shows as they are must not be replaced (and flash) when its stream
+    # opens, however recent their messages.
+    app = quick
+    client, _, _ = admin
+    pid = first_product_id(app)
+    for offset in range(3):
+        Shopper(app).send(str(pid + offset), "Just now")
+    page = client.get("/admin").get_data(as_text=True)
+    assert page.count('class="inquiry-row') == 3
+    stream_url = re.search(r'sse-connect="([^"]+)"', page).group(1).replace("&amp;", "&")
+    listing = Reader(client.get(stream_url, buffered=False))
+    assert [kind for kind, _, _ in listing.until_quiet()] == [Event.WAITING, Event.READY]
+    listing.close()
+
+
+def test_the_list_cursor_stops_below_an_id_that_may_still_be_on_its_way(app, demo):
+    from datetime import timedelta
+
+    from chat.models import utcnow
+
+    with app.app_context():
+        ids_ = [conversations.send_customer_message(1, uuid.uuid4().hex, f"q{i}").message.id for i in range(5)]
+        assert inquiries.list_cursor() == ids_[-1]
+        # An id handed out and not visible (here: gone; in life: not committed yet).
+        db.session.execute(sa.delete(ProductMessage).where(ProductMessage.id == ids_[2]))
+        db.session.commit()
+        assert inquiries.list_cursor() == ids_[1]
+        # Older than a minute, it is a message that will never come.
+        old = utcnow() - timedelta(seconds=inquiries.LATE_COMMIT_SECONDS + 1)
+        db.session.execute(sa.update(ProductMessage).values(created_at=old))
+        db.session.commit()
+        assert inquiries.list_cursor() == ids_[-1]
+        # A hole just after the last old message.
+        newer = conversations.send_customer_message(1, uuid.uuid4().hex, "later").message.id
+        conversations.send_customer_message(1, uuid.uuid4().hex, "later still")
+        db.session.execute(sa.delete(ProductMessage).where(ProductMessage.id == newer))
+        db.session.commit()
+        assert inquiries.list_cursor() == ids_[-1]
+
+
 def test_a_cursor_reaches_only_the_streams_own_conversation(quick, demo):
     alice, mallory = Shopper(quick), Shopper(quick)
     sent_id(alice.send("1", "alice's private question"))

@@ -14,9 +14,8 @@ What a stream may promise, and why it holds:
   earlier one. Events that overtake each other on their way (two workers publish in
   any order) change nothing: the later one finds its message sent already.
 
-The admin list's rows span every inquiry, whose commits are not ordered: its catch-up
-looks back further (``inquiries.changed_since``); a row is re-rendered whole, so an
-overlap costs a re-render, never a duplicate message.
+The admin list's rows span every inquiry, whose commits are not ordered: its cursor
+stops below the first id that is handed out but not visible yet (``inquiries.list_cursor``).
 """
 
 from .names import Event

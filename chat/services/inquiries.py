@@ -296,35 +296,55 @@ def rows_for(inquiries):
 
 # A message's id is handed out at its INSERT and seen at its COMMIT. One inquiry's
 # messages commit in id order (conversations.lock_for_message), different inquiries'
-# do not: when the list takes its cursor (the newest id), a message of another
-# inquiry with a lower id may still be on its way. The list's catch-up therefore also
-# looks at every message created in this many seconds before it (far longer than a
-# transaction that writes a message lasts, clocks of several machines included); the
-# rows it re-renders are whole rows, so the overlap costs a re-render, never a duplicate.
+# do not: when the admin list takes the newest id as its cursor, a message of another
+# inquiry with a lower id may still be on its way, and its row would never come. Ids
+# are handed out one after the other, so such a message is a hole among the visible
+# ids; a hole older than LATE_COMMIT_SECONDS (far longer than a transaction that
+# writes a message lasts) is a rolled-back or deleted message, not one on its way.
 LATE_COMMIT_SECONDS = 60
 
 
-def changed_since(since, limit=200):
-    """The ids of inquiries with messages after id ``since`` or created in the last
-    LATE_COMMIT_SECONDS, most recently changed first (at most ``limit``), and the cursor
-    for the next catch-up (every message at or below it has committed)."""
-    settled = (
+def list_cursor():
+    """The admin list's cursor: the newest message id at or below which every message is
+    visible now or will never be (the ids of the last LATE_COMMIT_SECONDS up to their
+    first hole). With no message on its way, the newest id."""
+    cutoff = utcnow() - timedelta(seconds=LATE_COMMIT_SECONDS)
+    cursor = (
         db.session.scalar(
             sa.select(ProductMessage.id)
-            .where(ProductMessage.created_at < utcnow() - timedelta(seconds=LATE_COMMIT_SECONDS))
+            .where(ProductMessage.created_at < cutoff)
             .order_by(ProductMessage.id.desc())
             .limit(1)
         )
         or 0
     )
+    recent = sa.select(sa.func.count(), sa.func.min(ProductMessage.id), sa.func.max(ProductMessage.id))
+    count, first, newest = db.session.execute(recent.where(ProductMessage.id > cursor)).one()
+    if not count or count == newest - cursor:
+        return newest or cursor  # no hole (the usual case: one range count)
+    if first != cursor + 1:
+        return cursor
+    # The end of the first run of consecutive ids: the first id whose next one is missing.
+    after = sa.orm.aliased(ProductMessage)
+    return db.session.scalar(
+        sa.select(sa.func.min(ProductMessage.id)).where(
+            ProductMessage.id > cursor, ~sa.exists().where(after.id == ProductMessage.id + 1)
+        )
+    )
+
+
+def changed_since(since, limit=200):
+    """The ids of inquiries with messages after id ``since`` (a ``list_cursor``), most
+    recently changed first (at most ``limit``), and the cursor for the next catch-up."""
+    cursor = list_cursor()  # the same snapshot as the query below (MariaDB)
     changed = db.session.scalars(
         sa.select(ProductMessage.inquiry_id)
-        .where(ProductMessage.id > min(since, settled))
+        .where(ProductMessage.id > since)
         .group_by(ProductMessage.inquiry_id)
         .order_by(sa.func.max(ProductMessage.id).desc())
         .limit(limit)
     ).all()
-    return changed, settled
+    return changed, max(since, cursor)
 
 
 # The badge counts up to this and then says "99+": the count then costs at most
