@@ -1006,9 +1006,11 @@ PATHS.update(
 )
 
 
-from . import openapi_hours_metrics  # noqa: E402  (needs the helpers above)
+from . import openapi_hours_metrics, openapi_inbound  # noqa: E402  (need the helpers above)
 
 PATHS.update(openapi_hours_metrics.PATHS)
+PATHS.update(openapi_inbound.PATHS)
+SECURITY_SCHEMES.update(openapi_inbound.SECURITY_SCHEMES)
 
 
 def document(config):
@@ -1028,11 +1030,17 @@ def document(config):
             {"name": "privacy", "description": "Export and erase one customer's data."},
             {"name": "catalog", "description": "A shop keeps its products in step (site API key)."},
             {"name": "questions", "description": "Published product Q&A and suggested answers."},
+            {"name": "inbound", "description": "Reply mails from a mail provider (answer by email)."},
             {"name": "meta", "description": "About the API."},
         ],
         "paths": PATHS,
         "components": {
-            "schemas": {**schemas(config), **QUESTION_SCHEMAS, **openapi_hours_metrics.SCHEMAS},
+            "schemas": {
+                **schemas(config),
+                **QUESTION_SCHEMAS,
+                **openapi_hours_metrics.SCHEMAS,
+                **openapi_inbound.SCHEMAS,
+            },
             "securitySchemes": SECURITY_SCHEMES,
         },
     }
