@@ -64,7 +64,10 @@ def reply_to(original, text, sender=None, as_html=False):
     ``as_html``: an HTML-only reply. Raises ValueError for a mail without a Reply-To."""
     message = email.message_from_bytes(original, policy=policy.default)
     if not message["Reply-To"]:
-        raise ValueError("This mail has no Reply-To: it was sent while MAIL_REPLY_DOMAIN was unset.")
+        raise ValueError(
+            "This mail has no Reply-To: it is not about one conversation, or it was sent while "
+            "MAIL_REPLY_DOMAIN was unset. Pick an urgent, unanswered or answer mail."
+        )
     body = message.get_body(("plain",))
     quoted_text = body.get_content().rstrip("\n") if body is not None else ""
     said = f"On {message['Date'] or 'an earlier day'}, {message['From']} wrote:"

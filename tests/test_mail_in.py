@@ -479,3 +479,21 @@ def test_each_digest_item_has_its_own_reply_address(app, product, smtp):
     reply.set_content("We will send the right one.")
     assert post_in(app, reply.as_bytes()).get_json()["outcome"] == "answer"
     assert last_message(second.message.inquiry_id).message_text == "We will send the right one."
+
+
+def test_reply_to_mail_answers_a_caught_mail_directly_and_explains_a_mail_without_reply_to(
+    app, product, smtp, runner, tmp_path
+):
+    _, inquiry = urgent_question(app, product)
+    caught = tmp_path / "caught.eml"
+    caught.write_bytes(admin_mail(smtp).as_bytes())
+    result = runner.invoke(args=["chat", "reply-to-mail", str(caught), "On its way.", "--direct"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"The admin's answer in inquiry {inquiry.id} (message {last_message(inquiry.id).id}).\n"
+    assert last_message(inquiry.id).message_text == "On its way."
+    without = EmailMessage()
+    without["From"], without["To"], without["Subject"] = "chat@localhost", ADMIN, "More urgent questions"
+    without.set_content("a digest")
+    caught.write_bytes(without.as_bytes())
+    result = runner.invoke(args=["chat", "reply-to-mail", str(caught), "hello", "--direct"])
+    assert result.exit_code == 1 and "This mail has no Reply-To" in result.output

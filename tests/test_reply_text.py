@@ -49,6 +49,15 @@ def test_the_reply_keeps_its_own_paragraphs_and_lines_that_only_look_like_quote_
         "On Mon, 3 Mar 2025 at 10:00, Product chat <chat@localhost> wrote:\n" + QUOTED
     )
     assert new_text(text) == "On Monday we ship it.\nAm Dienstag kommt es an.\nLe colis part lundi.\n\nThanks,\nKim"
+    for header in (
+        "On Mon, 3 Mar 2025 at 10:00, Product chat <chat@localhost> wrote:",
+        "Am 03.03.2025 um 10:00 schrieb Product chat <chat@localhost>:",
+        "Le 3 mars 2025 à 10:00, Product chat a écrit :",
+    ):
+        # A one-line reply that starts like a quote line is never joined onto the real one.
+        assert new_text(f"On its way.\n\n{header}\n{QUOTED}") == "On its way."
+        assert new_text(f"Am Montag.\n{header}\n{QUOTED}") == "Am Montag."
+        assert new_text(f"Le colis part.\n\n{header}\n{QUOTED}") == "Le colis part."
 
 
 def test_html_becomes_text_never_markup():

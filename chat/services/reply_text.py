@@ -31,15 +31,21 @@ class _Reply(EmailMessage):
 
 
 def _join_wrapped_headers(text):
-    """A quote header a client wrapped over two or three lines, joined onto one."""
+    """A quote header a client wrapped over two or three lines, joined onto one.
+
+    Only lines that go on from it: not blank, not the start of another one ("On its
+    way." above "On Mon, ... wrote:" stays the reply's own line)."""
     lines = text.split("\n")
     out, i = [], 0
     while i < len(lines):
         line = lines[i]
         if _QUOTE_HEADER_START.match(line) and not _QUOTE_HEADER.match(line):
             for extra in (1, 2):
+                following = lines[i + 1 : i + extra + 1]
+                if len(following) < extra or any(not f.strip() or _QUOTE_HEADER_START.match(f) for f in following):
+                    continue
                 joined = " ".join(part.strip() for part in lines[i : i + extra + 1])
-                if i + extra < len(lines) and _QUOTE_HEADER.match(joined):
+                if _QUOTE_HEADER.match(joined):
                     out.append(joined)
                     i += extra + 1
                     break
