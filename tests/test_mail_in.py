@@ -497,3 +497,16 @@ def test_reply_to_mail_answers_a_caught_mail_directly_and_explains_a_mail_withou
     caught.write_bytes(without.as_bytes())
     result = runner.invoke(args=["chat", "reply-to-mail", str(caught), "hello", "--direct"])
     assert result.exit_code == 1 and "This mail has no Reply-To" in result.output
+
+
+def test_purge_forgets_inbound_mail_ids_once_their_reply_addresses_have_expired(app, product):
+    from chat.services import privacy
+
+    days = app.config["MAIL_REPLY_DAYS"]
+    now = utcnow()
+    for age, key in ((days + 8, "old"), (days + 6, "recent")):
+        db.session.add(InboundEmail(message_key=key, outcome="answer", received_at=now - timedelta(days=age)))
+    db.session.commit()
+    privacy.purge(app.config["CHAT_RETENTION_DAYS"], now=now)
+    fresh()
+    assert db.session.scalars(sa.select(InboundEmail.message_key)).all() == ["recent"]
