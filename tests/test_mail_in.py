@@ -17,6 +17,8 @@ from email.utils import make_msgid
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chat import inbound_smtp
 from chat.devmail import reply_to
@@ -28,6 +30,7 @@ from chat.mail import deliver_due
 from chat.models import InboundEmail, OutboxEmail, ProductInquiry, ProductMessage, User, utcnow
 from chat.services import conversations, inquiries, mail_in, notifications, reply_addresses, shoppers
 
+from .backends import IN_CI
 from .chat_helpers import Shopper, first_product_id
 from .live_server import free_port
 from .smtp_helpers import Inbox
@@ -510,3 +513,83 @@ def test_purge_forgets_inbound_mail_ids_once_their_reply_addresses_have_expired(
     privacy.purge(app.config["CHAT_RETENTION_DAYS"], now=now)
     fresh()
     assert db.session.scalars(sa.select(InboundEmail.message_key)).all() == ["recent"]
+
+
+HEADER_NAMES = ["From", "To", "Cc", "Delivered-To", "Message-ID", "Auto-Submitted", "Precedence", "X-Loop",
+                "Content-Type", "Content-Transfer-Encoding", "Return-Path", "Subject", "Reply-To"]  # fmt: skip
+header_values = st.one_of(
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0x2FF), max_size=60),
+    st.sampled_from(
+        [
+            f"reply+a1-1-1-aaaaaaaaaaaaaaaa@{DOMAIN}",
+            f"<reply+c{'z' * 13}-{'z' * 13}-zzzzzzzz-{'a' * 16}@{DOMAIN}>",
+            f"reply+@{DOMAIN}",
+            "=?utf-8?b?w6TDtsO8?= <a@b.c>",
+            "=?x-unknown?q?abc?= <a@b.c>",
+            'multipart/mixed; boundary="b"',
+            "text/html; charset=x-unknown",
+            "text/plain; format=flowed; delsp=yes",
+            "base64",
+            "quoted-printable",
+            "a@b.c, d@e.f",
+            "<>",
+            "",
+        ]
+    ),
+)
+bodies = st.one_of(
+    st.binary(max_size=300),
+    st.text(max_size=300).map(lambda text: text.encode("utf-8", "surrogatepass")),
+    st.sampled_from(
+        [b"--b\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n--b--\r\n", b"<blockquote><blockquote>", b"=ZZ"]
+    ),
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    derandomize=IN_CI,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(headers=st.lists(st.tuples(st.sampled_from(HEADER_NAMES), header_values), max_size=8), body=bodies)
+def test_no_mail_makes_mail_in_fail_or_store_what_it_should_not(app, product, headers, body):
+    raw = b"".join(f"{name}: {value}\r\n".encode("utf-8", "surrogatepass") for name, value in headers) + b"\r\n" + body
+    before = db.session.scalar(sa.select(sa.func.count(ProductMessage.id)))
+    result = mail_in.receive(raw)
+    assert result.outcome in mail_in.REASONS.keys() | {mail_in.AUTOMATIC, mail_in.LOOP, mail_in.DUPLICATE}
+    fresh()
+    assert db.session.scalar(sa.select(sa.func.count(ProductMessage.id))) == before
+
+
+@pytest.fixture
+def reply_address(app, product, smtp):
+    urgent_question(app, product)
+    return str(admin_mail(smtp)["Reply-To"])
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    derandomize=IN_CI,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    content_type=header_values,
+    encoding=st.sampled_from(["", "base64", "quoted-printable", "8bit", "x-unknown"]),
+    body=bodies,
+)
+def test_any_body_of_a_genuine_reply_is_text_or_refused_never_a_failure(
+    app, reply_address, content_type, encoding, body
+):
+    # Not make_msgid: Hypothesis seeds `random` alike for each example, and its ids would repeat.
+    headers = [("From", ADMIN), ("To", reply_address), ("Message-ID", f"<{uuid.uuid4()}@fuzz.example>")]
+    headers += [("Content-Type", content_type)] + ([("Content-Transfer-Encoding", encoding)] if encoding else [])
+    raw = b"".join(f"{name}: {value}\r\n".encode("utf-8", "surrogatepass") for name, value in headers) + b"\r\n" + body
+    result = mail_in.receive(raw)
+    assert result.outcome in {mail_in.ANSWER, mail_in.EMPTY, mail_in.UNUSABLE}
+    if result.outcome == mail_in.ANSWER:
+        stored = last_message(result.inquiry_id).message_text
+        assert stored.strip() and "\x00" not in stored and len(stored) <= app.config["CHAT_MAX_MESSAGE_LENGTH"]
