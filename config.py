@@ -76,6 +76,23 @@ class Config:
     # Proxies in front of us whose X-Forwarded-For/-Proto we believe (0: none).
     TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
 
+    # Webhooks (chat/webhook_delivery.py): https to public addresses only, unless this is
+    # set (tests and development, to reach a receiver on this machine).
+    WEBHOOK_ALLOW_PRIVATE = _bool("WEBHOOK_ALLOW_PRIVATE", False)
+    WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", 10))
+    # A failed delivery is retried with exponential backoff (from the first delay,
+    # doubling up to 2 hours) for at least this long, then given up.
+    WEBHOOK_RETRY_HOURS = float(os.environ.get("WEBHOOK_RETRY_HOURS", 24))
+    WEBHOOK_FIRST_RETRY_SECONDS = float(os.environ.get("WEBHOOK_FIRST_RETRY_SECONDS", 10))
+    # An endpoint whose attempts have all failed for this long is disabled (its site's admins are mailed).
+    WEBHOOK_DISABLE_AFTER_HOURS = float(os.environ.get("WEBHOOK_DISABLE_AFTER_HOURS", 72))
+    # After "Rotate secret" the old secret signs too for this long.
+    WEBHOOK_SECRET_OVERLAP_HOURS = float(os.environ.get("WEBHOOK_SECRET_OVERLAP_HOURS", 24))
+    # Send a new event right after its commit (the outbox keeps it for the worker if that fails).
+    WEBHOOK_DELIVER_AT_ONCE = _bool("WEBHOOK_DELIVER_AT_ONCE", True)
+    # Delivered and given-up deliveries (the panel's log) are kept this long.
+    WEBHOOK_LOG_DAYS = _int("WEBHOOK_LOG_DAYS", 30)
+
     # Shared limits across workers when Redis is there; per process otherwise.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)

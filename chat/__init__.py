@@ -127,9 +127,10 @@ def create_app(config_name_or_object=None):
     live.init_app(app)
 
     from . import auth, models  # noqa: F401  (register tables, user loader)
-    from .services import search
+    from .services import search, webhook_events
 
     search.install(db.metadata)
+    webhook_events.register()  # deliveries written by a commit are sent right after it
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .cli import register_cli

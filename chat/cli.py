@@ -132,11 +132,12 @@ def send_mail_command():
 @click.option("--interval", default=15.0, show_default=True, help="Seconds between rounds.")
 @click.option("--once", is_flag=True, help="Run one round and stop.")
 def worker_command(interval, once):
-    """The Procfile's worker: queue and send notification emails, forever."""
+    """The Procfile's worker: queue and send notification emails, send webhooks, forever."""
     import time
 
     from .mail import deliver_due
     from .services import notifications
+    from .webhook_delivery import deliver_due as deliver_webhooks
 
     while True:
         try:
@@ -144,6 +145,7 @@ def worker_command(interval, once):
             sent, failed = deliver_due()
             if queued or sent or failed:
                 click.echo(f"queued {queued}, sent {sent}, failed {failed}")
+            _echo_webhooks(deliver_webhooks())
         except Exception as exc:  # noqa: BLE001 - a bad round must not stop the worker
             db.session.rollback()
             click.echo(f"worker round failed: {exc}", err=True)
@@ -152,6 +154,20 @@ def worker_command(interval, once):
         if once:
             break
         time.sleep(interval)
+
+
+def _echo_webhooks(totals):
+    if totals.delivered or totals.failed:
+        click.echo(f"webhooks: delivered {totals.delivered}, failed {totals.failed} (failures are retried)")
+
+
+@chat_cli.command("send-webhooks")
+def send_webhooks_command():
+    """Send the webhooks that are due (new ones, retries), once."""
+    from .webhook_delivery import deliver_due
+
+    totals = deliver_due()
+    click.echo(f"Delivered {totals.delivered}, failed {totals.failed} (failures are retried).")
 
 
 @chat_cli.command("mail-catcher")

@@ -19,6 +19,9 @@ SENDER_TYPES = ("customer", "admin")
 # note: an admin's private note (always internal: customers never see it).
 MESSAGE_TYPES = ("text", "system", "note")
 RATINGS = ("good", "bad")
+# What a webhook endpoint may subscribe to (chat/services/webhook_events.py writes them).
+WEBHOOK_EVENTS = ("inquiry.created", "message.created", "inquiry.updated", "rating.created", "question.published")
+WEBHOOK_DELIVERY_STATES = ("pending", "delivered", "failed")
 
 # Microsecond precision on MySQL (DATETIME defaults to whole seconds).
 Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
@@ -520,3 +523,108 @@ class AdminPresence(db.Model):
     seen_at = sa.Column(Timestamp, nullable=False, default=utcnow)
 
     admin = db.relationship("User")
+
+
+class WebhookEndpoint(db.Model):
+    """A URL a shop's systems receive events at, for one site or (``site_id`` None) every site.
+
+    The secret signs every request (Standard Webhooks); it is kept as given because
+    signing needs it, and shown to people only once, when it is made. After a
+    rotation the previous secret signs too until ``previous_secret_until``.
+    """
+
+    __tablename__ = "webhook_endpoints"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    site_id = sa.Column(sa.Integer, sa.ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    url = sa.Column(sa.String(500), nullable=False)
+    # Space-separated names from WEBHOOK_EVENTS.
+    events = sa.Column(sa.String(255), nullable=False)
+    secret = sa.Column(sa.String(100), nullable=False)
+    previous_secret = sa.Column(sa.String(100))
+    previous_secret_until = sa.Column(Timestamp)
+    created_by = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    updated_at = sa.Column(Timestamp, nullable=False, default=utcnow, onupdate=utcnow)
+    # The first failed attempt since the last success: failing this long disables it.
+    failing_since = sa.Column(Timestamp)
+    disabled_at = sa.Column(Timestamp)
+    disabled_reason = sa.Column(sa.String(255))
+
+    site = db.relationship("Site")
+
+    @property
+    def event_list(self):
+        return [name for name in (self.events or "").split() if name]
+
+    def __repr__(self):
+        return f"<WebhookEndpoint {self.id} {self.url!r}>"
+
+
+class WebhookDelivery(db.Model):
+    """One event for one endpoint: the webhook outbox, written in the transaction of the event.
+
+    ``webhook_id`` is the event's id (the ``webhook-id`` header), the same on every
+    attempt. Deliveries with ``ordered`` set go out one at a time per endpoint and
+    inquiry, in id order: a later one waits while an earlier one is pending.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        # What is due: pending, by next attempt.
+        sa.Index("idx_webhook_due", "status", "next_attempt_at"),
+        # Is an earlier event of this inquiry still pending for this endpoint?
+        sa.Index("idx_webhook_chain", "endpoint_id", "inquiry_id", "status", "id"),
+        # The endpoint's log, newest first.
+        sa.Index("idx_webhook_log", "endpoint_id", "id"),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    endpoint_id = sa.Column(sa.Integer, sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False)
+    webhook_id = sa.Column(sa.String(40), nullable=False, index=True)
+    event_type = sa.Column(sa.String(40), nullable=False)
+    # The inquiry the event is about: its order, and erasing or purging the inquiry
+    # deletes the payloads that quote it.
+    inquiry_id = sa.Column(sa.Integer, sa.ForeignKey("product_inquiries.id", ondelete="CASCADE"))
+    ordered = sa.Column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
+    # The exact body sent (and signed), every attempt.
+    payload = sa.Column(sa.Text, nullable=False)
+    status = sa.Column(
+        sa.Enum(*WEBHOOK_DELIVERY_STATES, name="webhook_delivery_status"),
+        nullable=False,
+        default="pending",
+        server_default="pending",
+    )
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    next_attempt_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    claimed_until = sa.Column(Timestamp)
+    attempts = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
+    last_status_code = sa.Column(sa.Integer)
+    last_response_ms = sa.Column(sa.Integer)
+    last_error = sa.Column(sa.String(500))
+    delivered_at = sa.Column(Timestamp)
+    failed_at = sa.Column(Timestamp)
+    # "Redeliver" sends the same event again as a new delivery (outside the order).
+    redelivery_of = sa.Column(sa.Integer, sa.ForeignKey("webhook_deliveries.id", ondelete="SET NULL"))
+
+    endpoint = db.relationship("WebhookEndpoint")
+    attempt_log = db.relationship(
+        "WebhookAttempt", order_by="WebhookAttempt.id", passive_deletes=True, back_populates="delivery"
+    )
+
+
+class WebhookAttempt(db.Model):
+    """One request of a delivery: when, the answer's status and time, or what went wrong."""
+
+    __tablename__ = "webhook_attempts"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    delivery_id = sa.Column(
+        sa.Integer, sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    started_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    status_code = sa.Column(sa.Integer)
+    response_ms = sa.Column(sa.Integer)
+    error = sa.Column(sa.String(500))
+
+    delivery = db.relationship("WebhookDelivery", back_populates="attempt_log")

@@ -4,4 +4,18 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import account, auth, canned, customers, hours, live, metrics, notes, questions, sites, tokens, views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    account,
+    auth,
+    canned,
+    customers,
+    hours,
+    live,
+    metrics,
+    notes,
+    questions,
+    sites,
+    tokens,
+    views,
+    webhooks,
+)

@@ -1006,9 +1006,10 @@ PATHS.update(
 )
 
 
-from . import openapi_hours_metrics, openapi_inbound  # noqa: E402  (need the helpers above)
+from . import openapi_hours_metrics, openapi_inbound, openapi_webhooks  # noqa: E402  (need the helpers above)
 
 PATHS.update(openapi_hours_metrics.PATHS)
+PATHS.update(openapi_webhooks.PATHS)
 PATHS.update(openapi_inbound.PATHS)
 SECURITY_SCHEMES.update(openapi_inbound.SECURITY_SCHEMES)
 
@@ -1030,15 +1031,23 @@ def document(config):
             {"name": "privacy", "description": "Export and erase one customer's data."},
             {"name": "catalog", "description": "A shop keeps its products in step (site API key)."},
             {"name": "questions", "description": "Published product Q&A and suggested answers."},
+            {
+                "name": "webhooks",
+                "description": "Endpoints that receive signed events (Standard Webhooks); the events are "
+                "under `webhooks`.",
+            },
             {"name": "inbound", "description": "Reply mails from a mail provider (answer by email)."},
             {"name": "meta", "description": "About the API."},
         ],
         "paths": PATHS,
+        # What we send to the shop's endpoints: one entry per event type.
+        "webhooks": openapi_webhooks.WEBHOOKS,
         "components": {
             "schemas": {
                 **schemas(config),
                 **QUESTION_SCHEMAS,
                 **openapi_hours_metrics.SCHEMAS,
+                **openapi_webhooks.SCHEMAS,
                 **openapi_inbound.SCHEMAS,
             },
             "securitySchemes": SECURITY_SCHEMES,

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..live import events
 from ..live.names import Event
 from ..models import Product, ProductInquiry, ProductMessage, utcnow
-from . import notifications, rows, search, shoppers, validation
+from . import notifications, rows, search, shoppers, validation, webhook_events
 from .errors import Conflict, NotFound
 
 REOPENED = "Reopened: the customer wrote again"
@@ -77,6 +77,7 @@ def send_customer_message(product_id, session_id, text, client_msg_id=None):
         inquiry_id=inquiry_id, sender_type="customer", message_text=text, client_msg_id=client_msg_id
     )
     reopened = inquiry.status in ("resolved", "closed")
+    status_before = inquiry.status
     if reopened:
         # A customer writing again reopens the conversation (a note tells the admins).
         inquiry.status = "pending"
@@ -110,6 +111,11 @@ def send_customer_message(product_id, session_id, text, client_msg_id=None):
             search.index_message(inquiry_id, REOPENED)
         if first_message and inquiry.priority == "high":
             notifications.queue_high_priority(inquiry, text)
+        if first_message:
+            webhook_events.inquiry_created(inquiry)
+        webhook_events.message_created(message, inquiry)
+        if reopened:
+            webhook_events.inquiry_updated(inquiry, "status", status_before, inquiry.status)
         announce_message(message, inquiry, first=first_message)
         db.session.commit()
     except IntegrityError:
@@ -190,6 +196,7 @@ def add_admin_message(
         return _replay(inquiry_id, client_msg_id)
     search.index_message(inquiry_id, text)
     announce_message(message, inquiry)
+    webhook_events.message_created(message, inquiry)
     if commit:
         db.session.commit()
     return SendResult(message, created=True)

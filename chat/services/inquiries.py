@@ -24,7 +24,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import conversations, hours, notifications, search
+from . import conversations, hours, notifications, search, webhook_events
 from .errors import BadParameter, ValidationError
 from .validation import choice, clean_text, parse_id
 
@@ -421,6 +421,7 @@ def respond(inquiry_id, admin, text, client_msg_id=None):
     if _claim_pending(inquiry):
         _note(inquiry, admin, f"Marked in progress by {admin.name}", "status")
         _controls_changed(inquiry)
+        webhook_events.inquiry_updated(inquiry, "status", "pending", "in_progress")
     db.session.commit()
     return result
 
@@ -428,9 +429,11 @@ def respond(inquiry_id, admin, text, client_msg_id=None):
 def set_status(inquiry_id, admin, status):
     choice(status, INQUIRY_STATUSES, "status")
     inquiry = get(inquiry_id)
+    before = inquiry.status
     if _change(inquiry, ProductInquiry.status, status):
         _note(inquiry, admin, f"Marked {STATUS_LABELS[status]} by {admin.name}", "status")
         _controls_changed(inquiry)
+        webhook_events.inquiry_updated(inquiry, "status", before, status)
         if status == "resolved":
             # The one workflow line a customer sees.
             conversations.add_admin_message(
@@ -448,9 +451,11 @@ def set_status(inquiry_id, admin, status):
 def set_priority(inquiry_id, admin, priority):
     choice(priority, PRIORITIES, "priority")
     inquiry = get(inquiry_id)
+    before = inquiry.priority
     if _change(inquiry, ProductInquiry.priority, priority):
         _note(inquiry, admin, f"Priority set to {priority} by {admin.name}", "priority")
         _controls_changed(inquiry)
+        webhook_events.inquiry_updated(inquiry, "priority", before, priority)
         if priority == "high":
             last = db.session.scalar(
                 sa.select(ProductMessage.message_text)
@@ -477,6 +482,7 @@ def assign(inquiry_id, admin, assignee_id):
         if assignee is None or not assignee.is_active:
             raise ValidationError("No such admin.", {"admin_id": "unknown admin"})
     target = assignee.id if assignee else None
+    before = inquiry.assigned_admin_id
     changed = (
         db.session.execute(
             sa.update(ProductInquiry)
@@ -497,6 +503,7 @@ def assign(inquiry_id, admin, assignee_id):
         )
         _note(inquiry, admin, text, "assignee")
         _controls_changed(inquiry)
+        webhook_events.inquiry_updated(inquiry, "assignee", before, target)
     db.session.commit()
     return inquiry
 

@@ -212,3 +212,19 @@ def scan(now=None):
         db.session.rollback()
         return 0
     return queued
+
+
+def queue_webhook_disabled(endpoint):
+    """A webhook endpoint was disabled: tell the admins of its site (every admin for an
+    endpoint of all sites), once per disabling."""
+    stamp = endpoint.disabled_at.strftime("%Y%m%d%H%M%S%f")
+    link = links.external("admin.webhook_page", endpoint_id=endpoint.id)
+    for admin in db.session.scalars(sa.select(User).where(User.is_active.is_(True)).order_by(User.id)):
+        _queue(
+            f"webhook-disabled:{endpoint.id}:{stamp}:{admin.id}",
+            admin.email,
+            "A webhook endpoint was disabled",
+            "admin_webhook_disabled",
+            endpoint=endpoint,
+            link=link,
+        )

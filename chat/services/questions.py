@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import ProductMessage, PublishedQuestion, SuggestionView, utcnow
-from . import conversations, search
+from . import conversations, search, webhook_events
 from .errors import NotFound, ValidationError
 from .validation import clean_text, parse_id
 
@@ -62,6 +62,8 @@ def publish(inquiry_id, admin, question, answer):
         published_by=admin.id if admin else None,
     )
     db.session.add(entry)
+    db.session.flush()
+    webhook_events.question_published(entry)
     db.session.commit()
     return entry
 

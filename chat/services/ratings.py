@@ -6,6 +6,7 @@ from ..extensions import db
 from ..live import events
 from ..live.names import Event
 from ..models import RATINGS, ProductMessage, utcnow
+from . import webhook_events
 from .errors import Conflict, ValidationError
 from .validation import clean_text
 
@@ -24,6 +25,7 @@ def rate(inquiry, rating, comment=None):
             "You can rate the answer once the shop has marked your question answered.", {"status": "not resolved"}
         )
     inquiry.rating, inquiry.rating_comment, inquiry.rated_at = rating, comment, utcnow()
+    webhook_events.rating_created(inquiry)
     # The inquiry page shows the rating with its controls; the list shows it in the row.
     events.publish_after_commit(
         db.session, events.inquiry_channel(inquiry.id), Event.CONTROLS, {"inquiry_id": inquiry.id}

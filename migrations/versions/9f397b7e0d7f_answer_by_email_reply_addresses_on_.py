@@ -1,7 +1,7 @@
 """answer by email: reply addresses on outbox mails, inbound mails by message id
 
 Revision ID: 9f397b7e0d7f
-Revises: f4a1c8e2d7b3
+Revises: a32ab52cca45
 Create Date: 2026-12-06 11:06:11.549682
 
 """
@@ -11,7 +11,7 @@ from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.
 revision = '9f397b7e0d7f'
-down_revision = 'f4a1c8e2d7b3'
+down_revision = 'a32ab52cca45'
 branch_labels = None
 depends_on = None
 
