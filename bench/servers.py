@@ -73,6 +73,11 @@ class Side:
         for step in (["db", "upgrade"], ["chat", "seed-demo"]):
             subprocess.run(flask + step, env=self.env, cwd=self.tree, check=True, capture_output=True)
         self.log = open(os.path.join(self.folder, "server.log"), "w")
+        self.launch()
+        return self.wait_until_up()
+
+    def launch(self):
+        """Start gunicorn (again, after ``halt``: same database, same settings)."""
         self.process = subprocess.Popen(
             [
                 os.path.join(BIN, "gunicorn"),
@@ -89,14 +94,25 @@ class Side:
             stdout=subprocess.DEVNULL,
             stderr=self.log,
         )
+
+    def wait_until_up(self, step=0.2):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(self.url + "/", timeout=1).close()
                 return self
             except OSError:
-                time.sleep(0.2)
+                time.sleep(step)
         raise RuntimeError(f"{self.name}: the server did not start")
+
+    def halt(self):
+        """Stop gunicorn (SIGTERM: streams end cleanly), keeping the database for ``launch``."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
     def stop(self):
         if self.process and self.process.poll() is None:

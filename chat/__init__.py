@@ -90,6 +90,9 @@ def create_app(config_name_or_object=None):
         static_folder=os.path.join(ROOT, "static"),
     )
     _load_config(app, config_name_or_object)
+    from . import cookieless
+
+    app.session_interface = cookieless.SessionInterface()  # no Vary: Cookie on what is the same for everyone
     os.makedirs(app.instance_path, exist_ok=True)
     _ensure_secret_key(app)
     _ensure_inbound_secret(app)

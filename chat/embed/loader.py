@@ -1,4 +1,5 @@
 """GET /widget.js: the one tag a shop pastes. Small, dependency-free, cached long.
+GET /embed/<site>/allowed: whether the page asking may show the site's chat.
 
 The file's content hash is its version: it is the ETag, and the loader puts
 it in the iframe's URL, so a new loader always talks to the page it was
@@ -10,8 +11,10 @@ import hashlib
 import os
 
 import rjsmin
-from flask import current_app, request
+from flask import after_this_request, current_app, jsonify, request
 
+from ..cookieless import cookie_free
+from ..services import sites
 from . import bp
 
 _cache = {}
@@ -31,6 +34,7 @@ def _loader():
 
 
 @bp.get("/widget.js")
+@cookie_free
 def loader():
     """The loader script: draws the launcher, opens the chat in an iframe on demand."""
     version, body, compressed = _loader()
@@ -44,3 +48,39 @@ def loader():
     response.headers["Cache-Control"] = "public, max-age=86400, stale-while-revalidate=604800"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response.make_conditional(request)
+
+
+def host_origins(site):
+    """The origins whose pages may show the site's chat: the site's own, and ours (the demo
+    shop, the admin's preview)."""
+    return set(site.origins) | {sites.own_origin()}
+
+
+def _readable_anywhere(response):
+    # Any page may read the answer (a 503 too): "no" must reach the loader without a CORS
+    # error in the shop's console. No credentials, and it says nothing the page's own CSP
+    # frame-ancestors would not.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.vary.add("Origin")
+    return response
+
+
+@bp.get("/embed/<site_id>/allowed")
+@cookie_free
+def allowed(site_id):
+    """``{"allowed": true|false}``: may the page asking (its ``Origin``) show this site's chat?
+
+    The loader asks before it draws anything. An unknown site is not allowed (still a
+    200, so that the loader can read it); a request without ``Origin`` comes from our own
+    origin (browsers send none with a same-origin GET). Cached a minute per origin.
+    A hint for the loader, not a lock: framing is enforced by the chat page's CSP
+    ``frame-ancestors`` and postMessage's exact origins. Raises a 503 while the
+    database is down (readable too: the loader asks again later).
+    """
+    after_this_request(_readable_anywhere)
+    site = sites.find(site_id)
+    origin = request.headers.get("Origin")
+    ok = site is not None and (origin is None or origin.lower() in host_origins(site))
+    response = jsonify(allowed=ok)
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response

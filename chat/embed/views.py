@@ -196,6 +196,6 @@ def questions():
 
 @bp.get("/embed/<site>/unread")
 def unread():
-    """Unread answers across the site (the badge), also the offline banner's probe."""
+    """Unread answers across the site (the badge)."""
     session_id = identity.from_request()
     return jsonify(unread=conversations.unread_across(session_id, g.chat_site.id) if session_id else 0)

@@ -80,21 +80,33 @@
     }
   });
 
-  /* Without a stream (blocked, or SSE turned off) the list refreshes itself. */
-  var failures = 0, refreshing = null;
+  /* Without a stream (blocked, or SSE turned off) the list refreshes itself every 10 s while
+     the server answers; a refresh that gets no answer waits for the tab's probe (backoff.js). */
+  var failures = 0, refreshTimer = null, link = chatBackoff.link;
+  function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(refresh, 10000); }
+  function refresh() {
+    clearTimeout(refreshTimer); refreshTimer = null;
+    var rows = document.getElementById("inquiry-rows");
+    if (!rows || failures < 2) return false;
+    htmx.ajax("GET", location.pathname + location.search,
+      { source: rows, target: rows, select: "#inquiry-rows > *", swap: "innerHTML" })
+      .catch(function () { /* told by htmx:afterRequest below */ });
+  }
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (e.detail.elt !== document.getElementById("inquiry-rows") || failures < 2) return;
+    var xhr = e.detail.xhr;
+    if (xhr && xhr.status > 0 && xhr.status < 500) refreshSoon();
+    else link.lost(refresh, chatBackoff.retryAfter(xhr));
+  });
   document.addEventListener("htmx:sseError", function (e) {
     if (!e.target.matches("#admin-list")) return;
     failures += 1;
-    if (failures >= 2 && !refreshing) {
-      refreshing = setInterval(function () {
-        var list = document.getElementById("admin-list");
-        if (!list) { clearInterval(refreshing); refreshing = null; return; }
-        htmx.ajax("GET", location.pathname + location.search, { target: "#inquiry-rows", select: "#inquiry-rows > *", swap: "innerHTML" });
-      }, 10000);
-    }
+    if (failures === 2) refreshSoon();
   });
   document.addEventListener("htmx:sseOpen", function (e) {
-    if (e.target.matches("#admin-list") && refreshing) { clearInterval(refreshing); refreshing = null; failures = 0; }
+    if (!e.target.matches("#admin-list")) return;
+    failures = 0;
+    clearTimeout(refreshTimer); refreshTimer = null;
   });
 
   document.addEventListener("htmx:afterSwap", function (e) { ago(e.target); });

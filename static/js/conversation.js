@@ -3,7 +3,9 @@
    queues it (same client id) until the server has it, in order, across
    network outages; live messages are de-duplicated; server-rendered marks
    are put in place; the stream falls back to polling and says "Reconnecting…"
-   when the server cannot be reached. Page-specific headers come from
+   when the server cannot be reached. Every retry (the stream, polling, queued
+   sends) goes through backoff.js: one timer per concern, backing off, one probe
+   for the tab while the server is down. Page-specific headers come from
    chatConversation.headers (the shopper's token, or the admin's CSRF token). */
 (function () {
   "use strict";
@@ -16,6 +18,7 @@
     visible: function () { return !document.hidden; }
   };
   var EV = JSON.parse(document.body.dataset.liveEvents || "{}");
+  var link = chatBackoff.link;
   var RANK = { sent: 0, delivered: 1, read: 2 };
   // A touch keyboard's Enter makes a new line. Browsers disagree on the media
   // queries (an emulated phone may report a fine pointer), so a page that knows
@@ -36,7 +39,11 @@
   function request(url, method, body) {
     var headers = Object.assign({ "HX-Request": "true" }, api.headers());
     return fetch(url, { method: method || "GET", body: body, headers: headers, credentials: "same-origin" })
-      .then(function (r) { api.afterResponse(r); return r; });
+      .then(function (r) {
+        api.afterResponse(r);
+        if (r.status < 500) link.found();  // the server answered: whatever waited for it goes now
+        return r;
+      });
   }
   api.request = request;
 
@@ -53,7 +60,7 @@
   function scrollToEnd() { var l = log(); if (l) l.scrollTop = l.scrollHeight; }
 
   /* ---- sending: optimistic bubble, a queue in order, retries ----------- */
-  var queue = [], sending = false, retryTimer = null, retryDelay = 1000, waiting = false;
+  var queue = [], sending = false, waiting = false;
 
   function uuid() {
     if (crypto.randomUUID) return crypto.randomUUID();
@@ -112,10 +119,11 @@
     box.dispatchEvent(new CustomEvent("chat:cleared", { bubbles: true }));
     queue.push(li);
     if (waiting) setState(li, "Waiting to send…");
-    flush();
+    link.when(flush);  // while the server is down it goes with the others, in order, when it answers
   }
+  // Returns false when there is nothing to send (backoff.js then probes with another waiting try).
   function flush() {
-    if (sending || !queue.length) return;
+    if (sending || !queue.length) return false;
     var li = queue[0], form = document.querySelector("[data-chat-form]");
     sending = true;
     setState(li, "Sending…");
@@ -129,10 +137,10 @@
       return r.text().then(function (html) {
         sending = false;
         if (r.ok) {
-          queue.shift(); retryDelay = 1000; waiting = false; setOffline(false);
+          queue.shift(); waiting = false;
           settle(li, html, r);
         } else if (r.status >= 500 || r.status === 408) {
-          return later();  // the server is back but not ready (503): keep it, try again
+          return later(chatBackoff.retryAfter(r));  // the server is back but not ready (503): keep it, try again
         } else {
           // Refused for what it says (too long, limited, gone): give the text back, say why.
           queue.shift();
@@ -146,15 +154,12 @@
         }
         flush();
       });
-    }).catch(function () { sending = false; later(); });
+    }).catch(function () { sending = false; later(0); });
   }
-  function later() {
+  function later(atLeast) {
     waiting = true;
     queue.forEach(function (li) { setState(li, "Waiting to send…"); });
-    setOffline(true);
-    clearTimeout(retryTimer);
-    retryTimer = setTimeout(flush, retryDelay);
-    retryDelay = Math.min(retryDelay * 2, 15000);
+    link.lost(flush, atLeast);
   }
   function settle(li, html, response) {
     var stored = fragment(html);
@@ -256,9 +261,12 @@
 
   /* ---- the stream: an EventSource for htmx's SSE extension ---------------
      Every (re)connection asks the page for its URL (the widget adds a fresh
-     ticket) and resumes after the last message shown. Errors reach the
-     extension without an Event object, which it would log as "[object Event]";
-     the source reports itself closed, so the extension reconnects with backoff. */
+     ticket) and resumes after the last message shown. The source reconnects by
+     itself, on its own backoff schedule (reset by the stream's "ready"), and
+     while the server is down it waits for the tab's probe; so it reports
+     itself "connecting", never closed, and the extension starts no second
+     reconnection of its own. Errors reach the extension without an Event
+     object, which it would log as "[object Event]". */
   function lastShown() {
     var ids = Array.prototype.map.call(document.querySelectorAll("#chat-log li.msg[data-id]"),
       function (li) { return parseInt(li.dataset.id, 10) || 0; });
@@ -266,6 +274,7 @@
   }
   function Source(url) {
     var self = this, source = null, closed = false, handlers = [];
+    var retry = new chatBackoff.Retry(connect);
     self.readyState = 0;
     self.addEventListener = function (type, fn) {
       handlers.push([type, fn]);
@@ -275,49 +284,67 @@
       handlers = handlers.filter(function (h) { return h[1] !== fn; });
       if (source) source.removeEventListener(type, fn);
     };
-    self.close = function () { closed = true; self.readyState = 2; if (source) source.close(); };
-    function fail() {
-      if (source) source.close();
-      self.readyState = 2;
+    self.close = function () { closed = true; self.readyState = 2; retry.cancel(); if (source) source.close(); };
+    function failed(serverAnswered, atLeast) {
+      if (source) { source.close(); source = null; }
+      if (closed) return;
+      self.readyState = 0;
+      // Known down (or no ticket for want of a server): wait for the tab's probe; else our own schedule.
+      if (link.down || !serverAnswered) link.lost(connect, atLeast); else retry.fail();
       if (self.onerror) self.onerror();
     }
-    // Resume after what the page shows: a new EventSource sends no Last-Event-ID.
-    api.streamUrl(url.replace(/([?&]after=)\d*/, "$1" + lastShown())).then(function (target) {
-      if (closed) return;
-      source = new EventSource(target, { withCredentials: true });
-      handlers.forEach(function (h) { source.addEventListener(h[0], h[1]); });
-      source.onopen = function (e) { self.readyState = 1; if (self.onopen) self.onopen(e); };
-      source.onerror = fail;
-    }).catch(fail);
+    function connect() {
+      if (closed) return false;
+      // Resume after what the page shows: a new EventSource sends no Last-Event-ID.
+      api.streamUrl(url.replace(/([?&]after=)\d*/, "$1" + lastShown())).then(function (target) {
+        if (closed) return;
+        source = new EventSource(target, { withCredentials: true });
+        handlers.forEach(function (h) { source.addEventListener(h[0], h[1]); });
+        source.addEventListener(EV.ready, function () { retry.ok(); link.found(); });
+        source.onopen = function (e) { self.readyState = 1; if (self.onopen) self.onopen(e); };
+        source.onerror = function () { failed(true); };
+      }).catch(function (error) {
+        // No ticket: a 4xx is this client's problem (its own schedule), anything else the server's.
+        var status = error && error.status;
+        failed(status > 0 && status < 500, error && error.retryAfter);
+      });
+    }
+    connect();
   }
   htmx.createEventSource = function (url) { return new Source(url); };
 
   /* ---- the connection: stream, polling fallback, "Reconnecting…" -------- */
   var connection = (function () {
-    var failures = 0, watchdog = null, probeTimer = null;
+    var failures = 0, watchdog = null, pollTimer = null;
     function liveBox() { return document.querySelector(".live"); }
+    function poller() { return document.querySelector("[data-poller]"); }
     function poll(on) {
-      var box = liveBox(), poller = document.querySelector("[data-poller]");
+      var box = liveBox(), p = poller();
       document.documentElement.classList.toggle("polling", on);
-      if (!on || !box) { if (poller) poller.remove(); return; }
-      if (poller) return;
-      poller = document.createElement("div");
-      poller.hidden = true;
-      poller.setAttribute("data-poller", "");
-      poller.setAttribute("hx-get", box.dataset.pollUrl);
-      poller.setAttribute("hx-include", "#cursor");
-      poller.setAttribute("hx-trigger", "every " + (box.dataset.pollSeconds || "4") + "s");
-      poller.setAttribute("hx-swap", "none");
-      box.appendChild(poller);
-      htmx.process(poller);
+      if (!on || !box) { if (p) p.remove(); clearTimeout(pollTimer); pollTimer = null; return; }
+      if (p) return;
+      p = document.createElement("div");
+      p.hidden = true;
+      p.setAttribute("data-poller", "");
+      p.setAttribute("hx-get", box.dataset.pollUrl);
+      p.setAttribute("hx-include", "#cursor");
+      p.setAttribute("hx-trigger", "chat:poll");
+      p.setAttribute("hx-swap", "none");
+      box.appendChild(p);
+      htmx.process(p);
+      pollNext();
     }
-    function probe() {
-      clearTimeout(probeTimer);
-      var url = section() && section().dataset.probeUrl;
-      if (!url) return;
-      request(url).then(function (r) {
-        if (r.status < 500) { setOffline(false); flush(); } else { probeTimer = setTimeout(probe, 3000); }
-      }, function () { setOffline(true); probeTimer = setTimeout(probe, 3000); });
+    // One poll timer; the next poll is set when the last one has answered.
+    function pollNext() {
+      var box = liveBox();
+      clearTimeout(pollTimer);
+      pollTimer = setTimeout(pollNow, parseFloat((box && box.dataset.pollSeconds) || "4") * 1000);
+    }
+    function pollNow() {
+      clearTimeout(pollTimer); pollTimer = null;
+      var p = poller();
+      if (!p) return false;
+      htmx.trigger(p, "chat:poll");
     }
     return {
       opened: function () {
@@ -325,34 +352,30 @@
         // No "ready" soon after connecting: something buffers the stream.
         watchdog = setTimeout(function () { poll(true); }, 8000);
       },
-      ready: function () { failures = 0; clearTimeout(watchdog); poll(false); setOffline(false); flush(); },
-      // Poll only while the server answers: polling a server that is down only
-      // fills the console with htmx's failed requests (the probe checks quietly).
-      failed: function () { failures += 1; if (failures >= 2 && !isOffline()) poll(true); probe(); },
-      poll: poll,
-      probe: probe
+      ready: function () { failures = 0; clearTimeout(watchdog); poll(false); flush(); },
+      // Poll only while the server answers: with the server down the stream's retry is the tab's probe.
+      failed: function () { failures += 1; if (failures >= 2 && !link.down) poll(true); },
+      polled: function (xhr) {
+        if (xhr.status > 0 && xhr.status < 500) pollNext();
+        else link.lost(pollNow, chatBackoff.retryAfter(xhr));
+      },
+      poll: poll
     };
   })();
   api.connection = connection;
 
-  function isOffline() { var banner = document.querySelector("[data-offline]"); return !!banner && !banner.hidden; }
-  function setOffline(on) {
+  link.watch(function (down) {
     var banner = document.querySelector("[data-offline]");
-    if (banner) banner.hidden = !on;
-    if (on) connection.probe && setTimeout(connection.probe, 3000);
-  }
-  api.setOffline = setOffline;
+    if (banner) banner.hidden = !down;
+  });
 
   document.addEventListener("htmx:sseOpen", function () { connection.opened(); });
   document.addEventListener("htmx:sseError", function () { connection.failed(); });
   document.addEventListener("htmx:afterRequest", function (e) {
-    if (!e.target.matches || !e.target.matches("[data-poller]")) return;
-    if (e.detail.successful) { setOffline(false); flush(); } else { setOffline(true); }
+    var xhr = e.detail.xhr;
+    if (xhr && xhr.status > 0 && xhr.status < 500) link.found();
+    if (xhr && e.target.matches && e.target.matches("[data-poller]")) connection.polled(xhr);
   });
-  document.addEventListener("htmx:sendError", function (e) {
-    if (e.target.matches && e.target.matches("[data-poller]")) { setOffline(true); connection.poll(false); }
-  });
-  window.addEventListener("online", function () { connection.probe(); });
 
   /* ---- events ---------------------------------------------------------- */
   document.addEventListener("submit", function (e) {

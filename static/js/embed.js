@@ -67,7 +67,13 @@
   /* The stream opens with a fresh single-use ticket for every (re)connection. */
   conv.streamUrl = function (url) {
     return conv.request(body.dataset.ticketUrl, "POST").then(function (r) {
-      if (!r.ok) throw new Error("no ticket (" + r.status + ")");
+      if (!r.ok) {
+        // The stream's retry tells the server's trouble (5xx: back off for the whole tab) from ours.
+        var error = new Error("no ticket (" + r.status + ")");
+        error.status = r.status;
+        error.retryAfter = chatBackoff.retryAfter(r);
+        throw error;
+      }
       return r.json();
     }).then(function (ticket) { return url + "&ticket=" + encodeURIComponent(ticket.ticket); });
   };
