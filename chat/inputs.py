@@ -9,7 +9,8 @@
 - JSON bodies: malformed is a 400, nesting deeper than ``MAX_JSON_DEPTH`` is a
   400 (before the parser recurses), a body that is not an object is a 422.
 - bodies larger than ``MAX_CONTENT_LENGTH`` are a 413, chunked ones too
-  (``BodyLimit`` below reads at most one byte past the limit).
+  (``BodyLimit`` below reads at most one byte past the limit). A view marked
+  ``larger_body(SETTING)`` (an inbound mail) takes bodies up to that setting.
 - text values (no lone surrogates, no NUL) are checked by
   ``services.validation``, which every entry point calls.
 """
@@ -20,8 +21,8 @@ import re
 from urllib.parse import unquote_to_bytes
 
 from flask import Request as FlaskRequest
-from flask import request
-from werkzeug.exceptions import BadRequest, NotFound
+from flask import current_app, request
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from werkzeug.formparser import FormDataParser as WerkzeugFormDataParser
 from werkzeug.formparser import MultiPartParser
 from werkzeug.routing import BaseConverter
@@ -43,6 +44,7 @@ def init_app(app):
     # First of all before_request hooks: a query string that is not UTF-8 is a 400
     # on every route, before anything (the login redirect, CSRF) reads it.
     app.before_request(_decode_query_string)
+    app.before_request(_larger_body_limit)
 
 
 class IdConverter(BaseConverter):
@@ -251,6 +253,28 @@ def field(data, name, kind=None):
 # -- body size -----------------------------------------------------------------
 
 
+def larger_body(setting):
+    """Marks a view whose body may be as large as the configuration's ``setting`` says
+    (bytes) rather than ``MAX_CONTENT_LENGTH``. Put it below other decorators."""
+
+    def mark(view):
+        view.body_limit_setting = setting
+        return view
+
+    return mark
+
+
+def _body_limit(flask_app, endpoint):
+    setting = getattr(flask_app.view_functions.get(endpoint), "body_limit_setting", None)
+    return flask_app.config[setting] if setting else flask_app.config.get("MAX_CONTENT_LENGTH")
+
+
+def _larger_body_limit():
+    # Before anything reads the body (Werkzeug's 413 compares with this limit).
+    if getattr(current_app.view_functions.get(request.endpoint), "body_limit_setting", None):
+        request.max_content_length = _body_limit(current_app, request.endpoint)
+
+
 class BodyLimit:
     """WSGI middleware for bodies without Content-Length (chunked): it reads at most
     one byte past ``MAX_CONTENT_LENGTH`` and hands the app a body with a length.
@@ -265,18 +289,25 @@ class BodyLimit:
         self.app = app
         self.flask_app = flask_app
 
+    def _limit(self, environ):
+        try:
+            endpoint, _ = self.flask_app.url_map.bind_to_environ(environ).match()
+        except HTTPException:
+            endpoint = None
+        return _body_limit(self.flask_app, endpoint)
+
     def __call__(self, environ, start_response):
-        limit = self.flask_app.config.get("MAX_CONTENT_LENGTH")
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        limit = self._limit(environ) if chunked and not environ.get("CONTENT_LENGTH") else None
         if limit and chunked and not environ.get("CONTENT_LENGTH"):
             stream = environ["wsgi.input"]
-            body = b""
+            body = bytearray()
             while len(body) <= limit:
                 chunk = stream.read(min(65536, limit + 1 - len(body)))
                 if not chunk:
                     break
                 body += chunk
-            environ["wsgi.input"] = io.BytesIO(body if len(body) <= limit else b"")
+            environ["wsgi.input"] = io.BytesIO(bytes(body) if len(body) <= limit else b"")
             environ["CONTENT_LENGTH"] = str(len(body))
             environ.pop("HTTP_TRANSFER_ENCODING", None)
             # With a length, Werkzeug limits the stream to it (no longer "terminated by the server").
