@@ -85,6 +85,15 @@ class Config:
     MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 8)
     NOTIFY_UNANSWERED_MINUTES = _int("NOTIFY_UNANSWERED_MINUTES", 30)
     NOTIFY_CUSTOMER_UNREAD_MINUTES = _int("NOTIFY_CUSTOMER_UNREAD_MINUTES", 15)
+    # Answer by email: mails about an inquiry carry Reply-To reply+<token>@MAIL_REPLY_DOMAIN,
+    # and replies to it come back in (`flask chat mail-in`, POST /api/inbound/email).
+    # Unset: no Reply-To and no mail-in.
+    MAIL_REPLY_DOMAIN = (os.environ.get("MAIL_REPLY_DOMAIN") or "").strip().lower() or None
+    MAIL_REPLY_DAYS = _int("MAIL_REPLY_DAYS", 30)
+    # The mail provider's inbound webhook sends it as Authorization: Bearer <secret>.
+    INBOUND_EMAIL_SECRET = os.environ.get("INBOUND_EMAIL_SECRET") or None
+    # The largest inbound mail, in bytes (the webhook's body, the SMTP server's DATA).
+    INBOUND_EMAIL_MAX_BYTES = _int("INBOUND_EMAIL_MAX_BYTES", 10 * 1024 * 1024)
     # Who we are: every absolute link and our own origin come from here, never from Host.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     # Proxies in front of us whose X-Forwarded-For/-Proto we believe (0: none).
@@ -198,6 +207,9 @@ def limiter_storage_options(uri):
 class DevelopmentConfig(Config):
     DEBUG = False  # the reloader would double the SSE broker; use FLASK_DEBUG
     DEMO = True
+    # The demo answers by email through its own catcher (`flask chat reply-to-mail`);
+    # INBOUND_EMAIL_SECRET unset: a random one kept in instance/ (chat/__init__.py).
+    MAIL_REPLY_DOMAIN = Config.MAIL_REPLY_DOMAIN or "reply.localhost"
 
 
 class TestingConfig(Config):

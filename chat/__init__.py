@@ -41,12 +41,24 @@ def _ensure_secret_key(app):
         )
     # Development: keep one random key under instance/ so customer sessions
     # (and their chat history) survive restarts.
-    path = os.path.join(app.instance_path, "secret_key")
+    app.config["SECRET_KEY"] = _kept_secret(app, "secret_key")
+
+
+def _kept_secret(app, name):
+    """A random value kept in ``instance/<name>``, made the first time (development only)."""
+    path = os.path.join(app.instance_path, name)
     if not os.path.exists(path):
         with open(path, "w") as fh:
             fh.write(secrets.token_hex(32))
     with open(path) as fh:
-        app.config["SECRET_KEY"] = fh.read().strip()
+        return fh.read().strip()
+
+
+def _ensure_inbound_secret(app):
+    # The demo's `flask chat reply-to-mail` posts to the web server's inbound webhook:
+    # both processes read the same kept secret.
+    if app.config.get("DEMO") and not app.config.get("INBOUND_EMAIL_SECRET"):
+        app.config["INBOUND_EMAIL_SECRET"] = _kept_secret(app, "inbound_email_secret")
 
 
 def _trust_proxies(app):
@@ -83,6 +95,7 @@ def create_app(config_name_or_object=None):
     app.session_interface = cookieless.SessionInterface()  # no Vary: Cookie on what is the same for everyone
     os.makedirs(app.instance_path, exist_ok=True)
     _ensure_secret_key(app)
+    _ensure_inbound_secret(app)
     from . import compression
 
     compression.init_app(app)  # first: its after_request hook runs last, on the finished response

@@ -193,9 +193,6 @@ def sweep_attachments_command():
 @click.option("--port", default=1025, show_default=True, help="SMTP port (point MAIL_PORT at it).")
 def mail_catcher_command(host, port):
     """Development: catch the app's mails on loopback, keep them under instance/mail/, print them."""
-    import signal
-    import threading
-
     from flask import current_app
 
     from .devmail import start
@@ -206,6 +203,14 @@ def mail_catcher_command(host, port):
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--host") from None
     click.echo(f"Mail catcher on {host}:{port}; mails are kept in {folder}")
+    _serve_until_stopped(controller)
+
+
+def _serve_until_stopped(controller):
+    """Block until SIGTERM or Ctrl+C, then stop ``controller`` (an aiosmtpd server thread)."""
+    import signal
+    import threading
+
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -214,6 +219,78 @@ def mail_catcher_command(host, port):
         pass
     finally:
         controller.stop()
+
+
+@chat_cli.command("mail-in")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (the MX relays to it).")
+@click.option("--port", default=2525, show_default=True, help="SMTP port.")
+@click.option("--max-bytes", type=click.IntRange(1024), default=None, help="Largest mail [INBOUND_EMAIL_MAX_BYTES].")
+def mail_in_command(host, port, max_bytes):
+    """Take replies to our mails by SMTP (for a host behind the MX): each becomes a message in its chat."""
+    from flask import current_app
+
+    from .inbound_smtp import start
+
+    domain = current_app.config.get("MAIL_REPLY_DOMAIN")
+    if not domain:
+        raise click.ClickException("Set MAIL_REPLY_DOMAIN first: mail-in takes mail for reply+...@ that domain.")
+    max_bytes = max_bytes or current_app.config["INBOUND_EMAIL_MAX_BYTES"]
+    try:
+        controller = start(current_app._get_current_object(), host, port, max_bytes)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
+    click.echo(f"Mail-in on {host}:{port}: replies to reply+...@{domain}, at most {max_bytes} bytes a mail")
+    _serve_until_stopped(controller)
+
+
+@chat_cli.command("reply-to-mail")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("text")
+@click.option("--from", "sender", default=None, help="Reply from this address (default: the mail's recipient).")
+@click.option("--html", is_flag=True, help="Send the reply as HTML only, as some mail programs do.")
+@click.option("--direct", is_flag=True, help="Hand it in here instead of to the server at PUBLIC_BASE_URL.")
+def reply_to_mail_command(path, text, sender, html, direct):
+    """Development: reply to a caught mail (instance/mail/*.eml) as a mail program would.
+
+    The reply goes to the server's inbound webhook (POST /api/inbound/email at
+    PUBLIC_BASE_URL), so it shows live in the chat, as one from a mail provider would.
+    """
+    from flask import current_app
+
+    from .devmail import post_reply, reply_to
+
+    with open(path, "rb") as fh:
+        original = fh.read()
+    try:
+        reply = reply_to(original, text, sender=sender, as_html=html)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    if direct:
+        from .services import mail_in
+
+        outcome = vars(mail_in.receive(reply))
+    else:
+        try:
+            outcome = post_reply(reply, current_app.config)
+        except OSError as error:
+            raise click.ClickException(
+                f"{error}: is the server running at {current_app.config['PUBLIC_BASE_URL']} (make run)? "
+                f"Or add --direct."
+            ) from None
+    click.echo(_reply_outcome(outcome))
+
+
+def _reply_outcome(outcome):
+    from .services import mail_in
+
+    kind, inquiry, message = outcome["outcome"], outcome.get("inquiry_id"), outcome.get("message_id")
+    if kind == mail_in.ANSWER:
+        return f"The admin's answer in inquiry {inquiry} (message {message})."
+    if kind == mail_in.FOLLOW_UP:
+        return f"The shopper's follow-up in inquiry {inquiry} (message {message})."
+    if kind == mail_in.DUPLICATE:
+        return "Already handled (the same Message-ID came in before)."
+    return f"Dropped: {kind}" + (f" (inquiry {inquiry})." if inquiry else ".")
 
 
 @chat_cli.command("create-token")

@@ -9,10 +9,10 @@
 - JSON bodies: malformed is a 400, nesting deeper than ``MAX_JSON_DEPTH`` is a
   400 (before the parser recurses), a body that is not an object is a 422.
 - bodies larger than ``MAX_CONTENT_LENGTH`` are a 413, chunked ones too
-  (``BodyLimit`` below reads at most one byte past the limit). Views marked
-  ``accepts_files`` (sends with attachments) take bodies as large as their files
-  may be (``upload_limit``) when they are multipart; every other body keeps the
-  small limit.
+  (``BodyLimit`` below reads at most one byte past the limit). A view marked
+  ``larger_body(SETTING)`` (an inbound mail) takes bodies up to that setting; one
+  marked ``accepts_files`` (sends with attachments) takes a multipart body as large
+  as its files may be (``upload_limit``). Every other body keeps the small limit.
 - text values (no lone surrogates, no NUL) are checked by
   ``services.validation``, which every entry point calls.
 """
@@ -47,8 +47,8 @@ def init_app(app):
     # First of all before_request hooks: a query string that is not UTF-8 is a 400
     # on every route, before anything (the login redirect, CSRF) reads it.
     app.before_request(_decode_query_string)
-    # Before the CSRF check and the rate limits read the form: an upload's body may be large.
-    app.before_request(_raise_limit_for_uploads)
+    # Before the CSRF check and the rate limits read the form: an inbound mail's or an upload's body may be large.
+    app.before_request(_larger_body_limit)
 
 
 class IdConverter(BaseConverter):
@@ -273,12 +273,6 @@ def upload_limit(config):
     return config["CHAT_ATTACHMENTS_PER_MESSAGE"] * config["CHAT_ATTACHMENT_MAX_BYTES"] + 1024 * 1024
 
 
-def _raise_limit_for_uploads():
-    # Only a multipart body can carry files: JSON and plain forms keep the small limit here too.
-    if request.mimetype == "multipart/form-data" and request.endpoint and _takes_files(current_app, request.endpoint):
-        request.max_content_length = upload_limit(current_app.config)
-
-
 def too_large_message(default):
     """What a 413 says: for files sent to a route that takes them, how large they may be."""
     if request.mimetype == "multipart/form-data" and request.endpoint and _takes_files(current_app, request.endpoint):
@@ -309,6 +303,34 @@ def uploaded_files():
 # -- body size -----------------------------------------------------------------
 
 
+def larger_body(setting):
+    """Marks a view whose body may be as large as the configuration's ``setting`` says
+    (bytes) rather than ``MAX_CONTENT_LENGTH``. Put it below other decorators."""
+
+    def mark(view):
+        view.body_limit_setting = setting
+        return view
+
+    return mark
+
+
+def _body_limit(flask_app, endpoint, content_type=""):
+    """The largest body this route takes with this content type."""
+    view = flask_app.view_functions.get(endpoint)
+    # Only a multipart body can carry files: JSON and plain forms keep the small limit on those routes too.
+    if getattr(view, "accepts_files", False) and content_type.lower().startswith("multipart/form-data"):
+        return upload_limit(flask_app.config)
+    setting = getattr(view, "body_limit_setting", None)
+    return flask_app.config[setting] if setting else flask_app.config.get("MAX_CONTENT_LENGTH")
+
+
+def _larger_body_limit():
+    # Before anything reads the body (Werkzeug's 413 compares with this limit).
+    limit = _body_limit(current_app, request.endpoint, request.mimetype)
+    if limit != current_app.config.get("MAX_CONTENT_LENGTH"):
+        request.max_content_length = limit
+
+
 class BodyLimit:
     """WSGI middleware for bodies without Content-Length (chunked): it reads at most
     one byte past ``MAX_CONTENT_LENGTH`` and hands the app a body with a length.
@@ -324,15 +346,11 @@ class BodyLimit:
         self.flask_app = flask_app
 
     def _limit(self, environ):
-        config = self.flask_app.config
         try:
             endpoint, _ = self.flask_app.url_map.bind_to_environ(environ).match()
         except HTTPException:
             endpoint = None
-        multipart = environ.get("CONTENT_TYPE", "").lower().startswith("multipart/form-data")
-        if multipart and endpoint and _takes_files(self.flask_app, endpoint):
-            return upload_limit(config)
-        return config.get("MAX_CONTENT_LENGTH")
+        return _body_limit(self.flask_app, endpoint, environ.get("CONTENT_TYPE", ""))
 
     def __call__(self, environ, start_response):
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()

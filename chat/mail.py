@@ -3,14 +3,17 @@
 A worker claims a row with a conditional UPDATE (so two workers never take
 the same mail), sends it, and marks it sent. A failure puts the mail back with
 a growing delay; after MAIL_MAX_ATTEMPTS it is marked failed, never dropped
-silently. Each mail carries a stable Message-ID derived from its row.
+silently. Each mail carries a stable Message-ID derived from its row, says it
+was sent by a machine (``Auto-Submitted``, so auto-responders leave it alone) and
+carries ``X-Loop`` and its ``Reply-To`` (chat/services/mail_in.py drops what comes
+back with either of the first two).
 """
 
 import logging
 import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, getaddresses, make_msgid
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,6 +25,13 @@ from .services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120
+# The right-hand side of our Message-IDs: a mail coming in with one is ours coming back.
+MESSAGE_ID_DOMAIN = "product-chat"
+
+
+def loop_marker(config):
+    """Our ``X-Loop`` value: the sender address of our mails."""
+    return (getaddresses([config["MAIL_FROM"]])[0][1] or config["MAIL_FROM"]).strip().lower()
 
 
 def _build(mail, config):
@@ -31,7 +41,12 @@ def _build(mail, config):
     message["From"] = config["MAIL_FROM"]
     message["To"] = validation.mail_address(mail.to_addr)
     message["Subject"] = mail.subject
-    message["Message-ID"] = make_msgid(idstring=f"outbox-{mail.id}", domain="product-chat")
+    message["Message-ID"] = make_msgid(idstring=f"outbox-{mail.id}", domain=MESSAGE_ID_DOMAIN)
+    message["Date"] = formatdate(usegmt=True)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Loop"] = loop_marker(config)
+    if mail.reply_to:
+        message["Reply-To"] = mail.reply_to
     message.set_content(mail.body_text)
     if mail.body_html:
         message.add_alternative(mail.body_html, subtype="html")

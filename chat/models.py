@@ -536,6 +536,22 @@ class OutboxEmail(db.Model):
     claimed_until = sa.Column(Timestamp)
     sent_at = sa.Column(Timestamp)
     failed_at = sa.Column(Timestamp)
+    # reply+<token>@MAIL_REPLY_DOMAIN: a reply comes back into the inquiry (chat/services/mail_in.py).
+    reply_to = sa.Column(sa.String(255))
+
+
+class InboundEmail(db.Model):
+    """A mail that came in (a reply to one of ours), kept by its Message-ID so each is
+    handled once however often it is delivered. No text and no address: what became of it."""
+
+    __tablename__ = "inbound_emails"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    # SHA-256 of the Message-ID (of the whole mail when it has none): Message-IDs may be long.
+    message_key = sa.Column(sa.String(64), nullable=False, unique=True)
+    outcome = sa.Column(sa.String(20), nullable=False)
+    inquiry_id = sa.Column(sa.Integer, sa.ForeignKey("product_inquiries.id", ondelete="SET NULL"), index=True)
+    received_at = sa.Column(Timestamp, nullable=False, default=utcnow, index=True)
 
 
 class AdminPresence(db.Model):

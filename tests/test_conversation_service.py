@@ -199,3 +199,19 @@ def test_reply_command_adds_a_shop_answer(app, runner, ctx):
     assert conversations.unread_count(inquiry_id, reader="customer") == 1
     bad = runner.invoke(args=["chat", "reply", "424242", "nobody"])
     assert bad.exit_code != 0 and "No such inquiry" in bad.output
+
+
+def test_an_answer_to_a_conversation_erased_meanwhile_is_a_404_and_stores_nothing(app, ctx):
+    import sqlalchemy as sa
+
+    from chat.extensions import db
+    from chat.services import privacy
+
+    inquiry_id = conversations.send_customer_message(ctx, "e" * 30, "Please forget me").message.inquiry_id
+    conversations.get_inquiry(inquiry_id)  # the answering request has read it...
+    with app.app_context():  # ...when another request erases the conversation
+        privacy.erase(privacy.find_customer(inquiry_id=inquiry_id))
+    with pytest.raises(NotFound):
+        conversations.add_admin_message(inquiry_id, "Too late")
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(ProductMessage.id))) == 0

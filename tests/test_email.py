@@ -1,13 +1,10 @@
 """Notification emails over real SMTP, caught by a local aiosmtpd server."""
 
-import email
 import re
 from datetime import timedelta
-from email import policy
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from chat.extensions import db
 from chat.mail import deliver_due
@@ -15,30 +12,7 @@ from chat.models import OutboxEmail, User, utcnow
 from chat.services import conversations, inquiries, notifications, shoppers
 
 from .chat_helpers import Shopper, first_product_id
-from .live_server import free_port
-
-
-class Inbox:
-    """An aiosmtpd server on loopback that keeps what it receives; can go down and come back."""
-
-    def __init__(self):
-        self.mails = []
-        self.port = free_port()
-        self.controller = None
-
-    def start(self):
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self):
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=policy.default)
-        self.mails.append((envelope.rcpt_tos, message))
-        return "250 OK"
+from .smtp_helpers import Inbox
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from chat.services import sites
 
 from .chat_helpers import Shopper as Browser
 from .chat_helpers import count, first_product_id, login_form_token, sign_identity
-from .test_email import Inbox
+from .smtp_helpers import Inbox
 
 NOT_ONE_ADDRESS = [
     "victim@x.io,attacker@evil.example",

@@ -15,7 +15,7 @@ from chat.models import OutboxEmail, Product, ProductInquiry, utcnow
 from chat.services import conversations, notifications, sites
 
 from .chat_helpers import Shopper, first_product_id, login_form_token
-from .test_email import Inbox
+from .smtp_helpers import Inbox
 
 PUBLIC = "https://chat.example"
 

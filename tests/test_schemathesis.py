@@ -32,6 +32,15 @@ CHECKS = [
     response_schema_conformance,
 ]
 EXAMPLES = 25  # per operation and database
+INBOUND_SECRET = "schemathesis-inbound-secret"
+# The inbound webhook's body is a raw mail: generated as bytes.
+schemathesis.serializer.alias("message/rfc822", "application/octet-stream")
+
+
+@pytest.fixture
+def app_config():
+    """Mail-in on, so the inbound webhook is called for real (not only its 404)."""
+    return {"MAIL_REPLY_DOMAIN": "reply.shop.test", "INBOUND_EMAIL_SECRET": INBOUND_SECRET}
 
 
 @pytest.fixture
@@ -51,14 +60,18 @@ schema.config.generation.update(max_examples=EXAMPLES)
     max_examples=EXAMPLES, deadline=None, database=None, derandomize=IN_CI, suppress_health_check=list(HealthCheck)
 )
 def test_api_answers_as_documented(case, real_ids, caller, app, world):
-    """caller "own": the bearer token (admins) or the conversation's session header (customers);
-    "other": the admin's login cookie with its CSRF token, or a customer with no session yet."""
+    """caller "own": the bearer token (admins), the conversation's session header (customers)
+    or the inbound secret (mail-in); "other": the admin's login cookie with its CSRF token, a
+    customer with no session yet, or no secret."""
     # Schemathesis asks for gzip but reads WSGI answers as they come: plain bytes here
     # (tests/test_compression.py covers the compressed ones).
     headers, cookies = {"Accept-Encoding": "identity"}, {}
     if "catalog" in case.operation.tags:
         if caller == "own":
             headers["Authorization"] = f"Bearer {world.site_key}"
+    elif "inbound" in case.operation.tags:
+        if caller == "own":
+            headers["Authorization"] = f"Bearer {INBOUND_SECRET}"
     elif "admin" in case.operation.tags or "privacy" in case.operation.tags:
         if caller == "own":
             headers.update(world.bearer)

@@ -70,46 +70,52 @@ class AdminStream(StreamHandler):
         html = render_template("conversation/_message.html", message=message, viewer="admin").strip()
         return Message(html, type=Event.MESSAGE, id=message.id)
 
+    def shows(self, event):
+        return bool(self.inquiry_id) and (event.get("data") or {}).get("inquiry_id") == self.inquiry_id
+
+    def messages_after(self, after):
+        return conversations.list_messages(self.inquiry_id, after=after, limit=500, viewer="admin").messages
+
+    def arrived(self, messages, event):
+        out = [self._message(m) for m in messages]
+        if any(m.sender_type == "customer" for m in messages):
+            out.append(Message(NOT_TYPING, type=Event.TYPING))
+            # A customer writing on a resolved or closed inquiry reopens it: the status
+            # moved without an admin's change.
+            out.extend(self._controls(event, only_if_changed=True))
+        return out
+
     def replay(self, after):
         """On (re)connecting: the inquiry's missed messages (and its controls, if any were
         missed: every change leaves a note), the list's changed rows, the waiting count."""
         out = []
         if self.inquiry_id and after is not None:
-            page = conversations.list_messages(self.inquiry_id, after=after, limit=500, viewer="admin")
-            out = [(m.id, self._message(m)) for m in page.messages]
+            out = [self._message(m) for m in self.messages_after(after)]
             if out:
-                out.extend((None, m) for m in self._controls())
+                out.extend(self._controls())
         if self.filters is not None and self.since is not None:
-            out.extend((None, m) for m in self._rows_since())
-        out.append((None, Message(str(inquiries.waiting_count()), type=Event.WAITING)))
+            out.extend(self._rows_since())
+        out.append(Message(str(inquiries.waiting_count()), type=Event.WAITING))
         return out
 
     def _rows_since(self, limit=200):
         """Rows of the inquiries with messages newer than ``since``: what came, changed or
-        left while the page loaded or the stream was down."""
-        newest = {}
-        for inquiry_id, last in db.session.execute(
-            sa.select(ProductMessage.inquiry_id, sa.func.max(ProductMessage.id))
-            .where(ProductMessage.id > self.since)
-            .group_by(ProductMessage.inquiry_id)
-            .order_by(sa.func.max(ProductMessage.id).desc())
-            .limit(limit)
-        ):
-            newest[inquiry_id] = last
-        if not newest:
+        left while the page loaded or the stream was down (and a little more: see
+        ``inquiries.changed_since``)."""
+        changed, self.since = inquiries.changed_since(self.since, limit)
+        if not changed:
             return []
-        self.since = max(newest.values())
         matching = (
             db.session.scalars(
                 inquiries.filtered_query(self.filters, self._admin())
-                .where(ProductInquiry.id.in_(list(newest)))
+                .where(ProductInquiry.id.in_(changed))
                 .options(sa.orm.joinedload(ProductInquiry.product), sa.orm.joinedload(ProductInquiry.assigned_admin))
             )
             .unique()
             .all()
         )
         found = {i.id for i in matching}
-        out = [Message(str(i), type=Event.REMOVE) for i in newest if i not in found]
+        out = [Message(str(i), type=Event.REMOVE) for i in changed if i not in found]
         out.extend(
             Message(render_template("admin/_row.html", row=row).strip(), type=Event.ROW)
             for row in inquiries.rows_for(matching)
@@ -131,15 +137,6 @@ class AdminStream(StreamHandler):
                 wrote = once(event, "wrote", lambda: customer_wrote(data["message_id"], data.get("first")))
                 if wrote is not None:
                     out.append(wrote)
-        elif kind == Event.MESSAGE and mine:
-            message = db.session.get(ProductMessage, data["message_id"])
-            if message is not None:
-                out.append(self._message(message))
-                if message.sender_type == "customer":
-                    out.append(Message(NOT_TYPING, type=Event.TYPING))
-                    # A customer writing on a resolved or closed inquiry reopens it:
-                    # the status moved without an admin's change.
-                    out.extend(self._controls(event, only_if_changed=True))
         elif kind == Event.CONTROLS and mine:
             out.extend(self._controls(event))
         elif kind == Event.MARKS and mine and data.get("reader") == "customer":

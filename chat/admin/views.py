@@ -1,4 +1,3 @@
-import sqlalchemy as sa
 from flask import current_app, g, request, url_for
 from flask_login import current_user
 
@@ -7,7 +6,7 @@ from ..htmx import is_htmx, render, render_fragment
 from ..inputs import accepts_files, optional_id, parse_since, uploaded_files
 from ..live import events
 from ..live.names import Event
-from ..models import PRIORITIES, Product, ProductMessage, utcnow
+from ..models import PRIORITIES, Product, utcnow
 from ..services import attachments, conversations, inquiries
 from . import bp
 from .live import controls_context
@@ -42,8 +41,9 @@ VIEW_LABELS = {
 
 def _list_context(filters, after=None):
     page = inquiries.list_inquiries(filters, current_user, after=after, limit=current_app.config["ADMIN_PAGE_SIZE"])
-    # The stream catches up from here: rows that change while the page loads are not lost.
-    since = db.session.scalar(sa.select(sa.func.max(ProductMessage.id))) or 0
+    # The stream catches up from here: rows that change while the page loads are not
+    # lost, nor rows of messages still on their way (same snapshot as the rows above).
+    since = inquiries.list_cursor()
     return dict(
         page=page,
         filters=filters,

@@ -47,6 +47,7 @@ from . import (  # noqa: E402
     admin_webhooks,  # noqa: E402,F401  (webhook endpoints: routes on admin.bp)
     catalog,
     customer,
+    inbound,
     openapi,
     questions,  # noqa: E402,F401  (Q&A: adds its admin routes to admin.bp before it is registered)
 )
@@ -54,10 +55,11 @@ from . import (  # noqa: E402
 bp.register_blueprint(customer.bp)
 bp.register_blueprint(admin.bp)
 bp.register_blueprint(catalog.bp)
+bp.register_blueprint(inbound.bp)  # a mail provider's inbound webhook (mail-in)
 bp.register_blueprint(questions.bp)  # the public product Q&A reads
 bp.register_blueprint(openapi.bp)  # GET /api/openapi.json: every endpoint above, described
 # Cookie callers of the customer API are checked in customer.py, session callers
 # of the admin API in admin.py; header and bearer callers cannot be forged cross-site
-# (the catalog API takes site API keys only, never cookies).
-for nested in (customer.bp, admin.bp, catalog.bp):
+# (the catalog API takes site API keys only, never cookies; the inbound webhook its secret).
+for nested in (customer.bp, admin.bp, catalog.bp, inbound.bp):
     csrf.exempt(nested)

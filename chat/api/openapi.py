@@ -1107,10 +1107,12 @@ PATHS.update(
 )
 
 
-from . import openapi_hours_metrics, openapi_webhooks  # noqa: E402  (need the helpers above)
+from . import openapi_hours_metrics, openapi_inbound, openapi_webhooks  # noqa: E402  (need the helpers above)
 
 PATHS.update(openapi_hours_metrics.PATHS)
 PATHS.update(openapi_webhooks.PATHS)
+PATHS.update(openapi_inbound.PATHS)
+SECURITY_SCHEMES.update(openapi_inbound.SECURITY_SCHEMES)
 
 
 def document(config):
@@ -1135,6 +1137,7 @@ def document(config):
                 "description": "Endpoints that receive signed events (Standard Webhooks); the events are "
                 "under `webhooks`.",
             },
+            {"name": "inbound", "description": "Reply mails from a mail provider (answer by email)."},
             {"name": "meta", "description": "About the API."},
         ],
         "paths": PATHS,
@@ -1146,6 +1149,7 @@ def document(config):
                 **QUESTION_SCHEMAS,
                 **openapi_hours_metrics.SCHEMAS,
                 **openapi_webhooks.SCHEMAS,
+                **openapi_inbound.SCHEMAS,
             },
             "securitySchemes": SECURITY_SCHEMES,
         },

@@ -95,29 +95,34 @@ class ShopperStream(StreamHandler):
     def _unread(self):
         return Message(str(conversations.unread_across(self.session_id, self.site_id)), type=Event.UNREAD)
 
-    def replay(self, after):
-        if after is None or self.inquiry_id() is None:
+    def shows(self, event):
+        # The shopper's other conversations share the channel: only the badge for them.
+        inquiry_id = (event.get("data") or {}).get("inquiry_id")
+        return inquiry_id is not None and inquiry_id == self.inquiry_id()
+
+    def messages_after(self, after):
+        if self.inquiry_id() is None:
             return []
-        page = conversations.list_messages(self.inquiry_id(), after=after, limit=500)
-        return [(m.id, self._message(m)) for m in page.messages]
+        return conversations.list_messages(self.inquiry_id(), after=after, limit=500).messages
+
+    def arrived(self, messages, event):
+        out = [self._message(m) for m in messages]
+        if any(m.sender_type == "admin" for m in messages):
+            out.append(Message(NOT_TYPING, type=Event.TYPING))  # the answer replaces "typing…"
+            out.append(self._unread())
+        return out
+
+    def replay(self, after):
+        return [] if after is None else [self._message(m) for m in self.messages_after(after)]
 
     def handle(self, event):
         data = event.get("data") or {}
         kind = event.get("type")
         here = data.get("inquiry_id") is not None and data.get("inquiry_id") == self.inquiry_id()
         if kind == Event.MESSAGE:
-            message = db.session.get(ProductMessage, data["message_id"])
-            if message is None or message.visibility != "public":
-                return []  # workflow notes are for admins only
-            out = []
-            if here or (self.inquiry_id() is None and self._is_this_product(message)):
-                self._inquiry_id = message.inquiry_id
-                out.append(self._message(message))
-                if message.sender_type == "admin":
-                    out.append(Message(NOT_TYPING, type=Event.TYPING))  # the answer replaces "typing…"
-            if message.sender_type == "admin":
-                out.append(self._unread())
-            return out
+            # An answer in another of the shopper's conversations (the channel carries
+            # only what customers may see): the badge moves.
+            return [self._unread()] if data.get("sender_type") == "admin" else []
         if kind == Event.UNREAD:
             return [self._unread()]
         if kind == Event.MARKS and here and data.get("reader") == "admin":
@@ -127,13 +132,6 @@ class ShopperStream(StreamHandler):
         if kind == Event.TYPING and here and data.get("from") == "admin":
             return [Message(render_template("conversation/_typing.html", who="The shop"), type=Event.TYPING)]
         return []
-
-    def _is_this_product(self, message):
-        return (
-            message.inquiry.product.site_id == self.site_id
-            and message.inquiry.product.external_id == self.external_id
-            and message.inquiry.session_id == self.session_id
-        )
 
     def delivered(self, message_ids):
         if self.inquiry_id() is not None:

@@ -2,8 +2,9 @@
 
 Order matters: the subscription is registered *before* the database is
 queried, so an event committed in between is either in the replay or in the
-queue; duplicates are dropped by message id. The generator holds no database
-connection while it waits: each step runs in a short app context.
+queue; the stream's cursor (``cursor.py``) drops what it sent already. The
+generator holds no database connection while it waits: each step runs in a
+short app context.
 """
 
 import threading
@@ -15,6 +16,8 @@ from werkzeug.local import LocalProxy
 
 from . import current_broker
 from .broker import END, RESYNC
+from .cursor import Cursor
+from .names import Event
 
 _open = {"streams": 0}
 _open_lock = threading.Lock()
@@ -51,17 +54,36 @@ def made(event, key):
 
 
 class StreamHandler:
-    """What a stream shows. Subclasses say how to replay and render for their viewer."""
+    """What a stream shows. Subclasses say how to replay and render for their viewer.
+
+    A stream shows one conversation's messages (or none): the ones its cursor counts
+    (see ``cursor.py``). Message events about it are answered by the stream itself
+    from ``messages_after`` and ``arrived``; every other event goes to ``handle``.
+    """
 
     channels = ()
 
+    def shows(self, event):
+        """Whether a message event is about the conversation this stream shows."""
+        return False
+
+    def messages_after(self, after):
+        """That conversation's messages after id ``after`` that the viewer may see,
+        oldest first (a page of them)."""
+        return []
+
+    def arrived(self, messages, event):
+        """Messages for newly stored ``messages`` (each with its id), and what follows
+        them (the typing line cleared, a count)."""
+        return []
+
     def replay(self, after):
-        """Messages after ``after`` as a list of (message_id, Message); other catch-up
-        events (no message behind them) come as (None, Message)."""
+        """Messages to send on (re)connecting: the conversation's messages after ``after``
+        (each with its id), then other catch-up events (a list row, a count: no id)."""
         raise NotImplementedError
 
     def handle(self, event):
-        """Turn a broker event into a list of Messages (may be empty)."""
+        """Turn any other broker event into a list of Messages (may be empty)."""
         raise NotImplementedError
 
     def cached(self, event):
@@ -187,28 +209,26 @@ def event_stream(handler, after):
         yield retry
         sub = broker.subscribe(handler.channels)
         _count(+1)
-        sent = set()
-        last = after
+        cursor = Cursor(after)
         try:
             run(handler.on_open)
 
-            def first_time(message_id, fresh):
-                """Record a message about to be written (in ``fresh`` too); False if this
-                stream wrote it already."""
-                nonlocal last
-                if message_id in sent:
+            def first_time(message, fresh):
+                """False for a message at or below the cursor (sent already); a message
+                about to be written moves the cursor and goes in ``fresh``."""
+                if not cursor.take(message):
                     return False
-                sent.add(message_id)
-                fresh.append(message_id)
-                last = max(last or 0, message_id)
+                if message.type == Event.MESSAGE and message.id:
+                    fresh.append(int(message.id))
                 return True
 
             def replay():
+                # One chunk, then the delivered marks: a client that goes away in the
+                # middle of a replay must not keep messages that are never marked.
                 fresh = []
-                for message_id, message in run(handler.replay, last):
-                    # Not a message (a list row, a count): sent as it is.
-                    if message_id is None or first_time(message_id, fresh):
-                        yield _wire(message)
+                chunk = [_wire(m) for m in run(handler.replay, cursor.position) if first_time(m, fresh)]
+                if chunk:
+                    yield b"".join(chunk)
                 if fresh:
                     run(handler.delivered, fresh)
 
@@ -219,13 +239,22 @@ def event_stream(handler, after):
                 from ..extensions import db
 
                 outs = []
+                read_to = None  # the newest message this step's catch-ups read
                 for event in batch:
                     try:
-                        outs.append(handler.handle(event))
+                        if event.get("type") == Event.MESSAGE and handler.shows(event):
+                            # A nudge: read what came after the cursor (see cursor.py).
+                            start = cursor.read_from(event["id"], read_to)
+                            messages = handler.messages_after(start) if start is not None else []
+                            if messages:
+                                read_to = messages[-1].id
+                            outs.append(handler.arrived(messages, event) if messages else [])
+                        else:
+                            outs.append(handler.handle(event))
                     except Exception:  # noqa: BLE001 - the database may be away for a moment
-                        if event.get("type") == "message":
+                        if event.get("type") == Event.MESSAGE:
                             # Skipping it would lose it for good (later messages move the
-                            # position past it): end, and the client's reconnect replays
+                            # cursor past it): end, and the client's reconnect replays
                             # after what it shows, from the database.
                             app.logger.warning("live stream: message event failed; ending the stream to replay")
                             outs.append(None)
@@ -238,10 +267,7 @@ def event_stream(handler, after):
             def respond(batch):
                 """The Messages for each event, in order (None: end the stream). What another
                 stream of this worker made is reused without a context (``cached``)."""
-                outs = [
-                    [] if event.get("type") == "message" and event.get("id") in sent else handler.cached(event)
-                    for event in batch
-                ]
+                outs = [handler.cached(event) for event in batch]
                 todo = [i for i, out in enumerate(outs) if out is None]
                 if todo:
                     try:
@@ -261,10 +287,7 @@ def event_stream(handler, after):
                     if out is None:
                         go_on = False
                         break
-                    for item in out:
-                        if item.type == "message" and item.id and not first_time(item.id, fresh):
-                            continue
-                        chunk.append(_wire(item))
+                    chunk.extend(_wire(item) for item in out if first_time(item, fresh))
                 if chunk:
                     yield b"".join(chunk)
                 if fresh:
@@ -274,7 +297,7 @@ def event_stream(handler, after):
             yield from replay()
             # "ready" tells the client the stream really flows (a buffering
             # proxy would hold it back, and the widget then falls back to polling).
-            yield _wire(Message(str(last or 0), type="ready"))
+            yield _wire(Message(str(cursor.position or 0), type=Event.READY))
             next_beat = time.monotonic() + heartbeat
             while True:
                 event = sub.get(timeout=max(0.0, next_beat - time.monotonic()))
@@ -292,7 +315,7 @@ def event_stream(handler, after):
                     if event is END:
                         end = True  # a clean end: the browser reconnects at once, nothing is cut off
                         break
-                    if event is RESYNC or event.get("type") == "resync":
+                    if event is RESYNC or event.get("type") == Event.RESYNC:
                         if not (yield from deliver(batch)):
                             return
                         batch = []

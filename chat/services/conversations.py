@@ -51,6 +51,32 @@ def _inquiry_for_sending(product_id, session_id):
     return rows.locked(sa.select(ProductInquiry).filter_by(product_id=product_id, session_id=session_id))
 
 
+def lock_for_message(inquiry_id):
+    """The inquiry, its row locked until commit: call it before adding a message to it.
+
+    A message's id is handed out at its INSERT, but transactions commit in any order, so
+    without this a reader could see message n+1 of an inquiry while n is still on its
+    way, and a cursor (a stream's Last-Event-ID, a page's last id, a poll's ``after``)
+    would pass n for good. Every writer of an inquiry's messages (the customer, answers,
+    notes, status lines) holds the row from before the INSERT to the COMMIT, so one
+    inquiry's messages commit in id order and whoever sees message n sees every earlier
+    one. SQLite writes one transaction at a time anyway (FOR UPDATE is not rendered there).
+
+    Raises NotFound.
+    """
+    inquiry = get_inquiry(inquiry_id)
+    # A locking read sees the latest committed row, not this transaction's snapshot.
+    # Its columns only: with the joined product and site, their rows would be locked too.
+    try:
+        db.session.refresh(inquiry, _INQUIRY_COLUMNS, with_for_update=True)
+    except sa.exc.InvalidRequestError:  # erased since this request read it
+        raise NotFound("No such inquiry.", {"inquiry_id": "unknown inquiry"}) from None
+    return inquiry
+
+
+_INQUIRY_COLUMNS = [column.key for column in sa.inspect(ProductInquiry).column_attrs]
+
+
 @dataclass
 class SendResult:
     message: ProductMessage
@@ -92,6 +118,9 @@ def _store_customer_message(product_id, session_id, text, client_msg_id, prepare
         if existing is not None:
             return _announced_again(existing, inquiry)
     shoppers.ensure(session_id, product.site_id)
+    # Locked after the shopper's row (its update is flushed first), the order in which
+    # an email change takes the two.
+    inquiry = lock_for_message(inquiry_id)
     message = ProductMessage(
         inquiry_id=inquiry_id, sender_type="customer", message_text=text, client_msg_id=client_msg_id
     )
@@ -210,7 +239,7 @@ def _store_admin_message(
     if message_type == "text":
         text = validation.message_text(text, required=not prepared)
     client_msg_id = validation.client_msg_id(client_msg_id)
-    inquiry = get_inquiry(inquiry_id)
+    inquiry = lock_for_message(inquiry_id)
     if client_msg_id:
         existing = _by_client_id(inquiry.id, client_msg_id)
         if existing is not None:

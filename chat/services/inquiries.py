@@ -296,6 +296,59 @@ def rows_for(inquiries):
     return [Row(i, *counts.get(i.id, (0, 0)), last.get(i.id)) for i in inquiries]
 
 
+# A message's id is handed out at its INSERT and seen at its COMMIT. One inquiry's
+# messages commit in id order (conversations.lock_for_message), different inquiries'
+# do not: when the admin list takes the newest id as its cursor, a message of another
+# inquiry with a lower id may still be on its way, and its row would never come. Ids
+# are handed out one after the other, so such a message is a hole among the visible
+# ids; a hole older than LATE_COMMIT_SECONDS (far longer than a transaction that
+# writes a message lasts) is a rolled-back or deleted message, not one on its way.
+LATE_COMMIT_SECONDS = 60
+
+
+def list_cursor():
+    """The admin list's cursor: the newest message id at or below which every message is
+    visible now or will never be (the ids of the last LATE_COMMIT_SECONDS up to their
+    first hole). With no message on its way, the newest id."""
+    cutoff = utcnow() - timedelta(seconds=LATE_COMMIT_SECONDS)
+    cursor = (
+        db.session.scalar(
+            sa.select(ProductMessage.id)
+            .where(ProductMessage.created_at < cutoff)
+            .order_by(ProductMessage.id.desc())
+            .limit(1)
+        )
+        or 0
+    )
+    recent = sa.select(sa.func.count(), sa.func.min(ProductMessage.id), sa.func.max(ProductMessage.id))
+    count, first, newest = db.session.execute(recent.where(ProductMessage.id > cursor)).one()
+    if not count or count == newest - cursor:
+        return newest or cursor  # no hole (the usual case: one range count)
+    if first != cursor + 1:
+        return cursor
+    # The end of the first run of consecutive ids: the first id whose next one is missing.
+    after = sa.orm.aliased(ProductMessage)
+    return db.session.scalar(
+        sa.select(sa.func.min(ProductMessage.id)).where(
+            ProductMessage.id > cursor, ~sa.exists().where(after.id == ProductMessage.id + 1)
+        )
+    )
+
+
+def changed_since(since, limit=200):
+    """The ids of inquiries with messages after id ``since`` (a ``list_cursor``), most
+    recently changed first (at most ``limit``), and the cursor for the next catch-up."""
+    cursor = list_cursor()  # the same snapshot as the query below (MariaDB)
+    changed = db.session.scalars(
+        sa.select(ProductMessage.inquiry_id)
+        .where(ProductMessage.id > since)
+        .group_by(ProductMessage.inquiry_id)
+        .order_by(sa.func.max(ProductMessage.id).desc())
+        .limit(limit)
+    ).all()
+    return changed, max(since, cursor)
+
+
 # The badge counts up to this and then says "99+": the count then costs at most
 # this many index entries, however long the queue.
 WAITING_SHOWN = 99

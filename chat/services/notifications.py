@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import clock, links
 from ..extensions import db
 from ..models import OutboxEmail, ProductInquiry, ProductMessage, User, utcnow
-from . import hours
+from . import hours, reply_addresses
 
 URGENT_WORDS = re.compile(r"\b(urgent|asap|immediately|broken|damaged|refund|wrong item|never arrived)\b", re.I)
 
@@ -33,18 +33,29 @@ def _admin_recipients(inquiry):
     return list(db.session.scalars(sa.select(User).where(User.is_active.is_(True)).order_by(User.id)))
 
 
-def _queue(dedupe_key, to_addr, subject, template, inquiry=None, **context):
-    """Add one mail to the outbox unless the same key is queued already."""
+def queue_mail(dedupe_key, to_addr, subject, template, **context):
+    """Queue a mail that is about no inquiry; see ``_queue``."""
+    return _queue(dedupe_key, to_addr, subject, template, **context)
+
+
+def _queue(dedupe_key, to_addr, subject, template, inquiry=None, reply_to=None, **context):
+    """Add one mail to the outbox unless the same key is queued already.
+
+    ``reply_to``: the inquiry's reply address for this recipient (reply_addresses.py),
+    so the recipient can answer by replying; the text then says so.
+    """
     exists = db.session.scalar(sa.select(OutboxEmail.id).filter_by(dedupe_key=dedupe_key))
     if exists:
         return None
+    context.update(inquiry=inquiry, reply_by_mail=bool(reply_to))
     mail = OutboxEmail(
         dedupe_key=dedupe_key,
         to_addr=to_addr,
         subject=subject,
         inquiry_id=inquiry.id if inquiry else None,
-        body_text=render_template(f"email/{template}.txt", inquiry=inquiry, **context),
-        body_html=render_template(f"email/{template}.html", inquiry=inquiry, **context),
+        reply_to=reply_to,
+        body_text=render_template(f"email/{template}.txt", **context),
+        body_html=render_template(f"email/{template}.html", **context),
     )
     db.session.add(mail)
     return mail
@@ -80,18 +91,25 @@ def queue_high_priority(inquiry, text):
                 f"Urgent question about {inquiry.product.name}",
                 "admin_urgent",
                 inquiry=inquiry,
+                reply_to=reply_addresses.for_admin(inquiry, admin),
                 text=text,
                 link=admin_link(inquiry),
             )
 
 
 def _add_to_digest(admin, inquiry):
-    """One mail per admin and hour listing further urgent inquiries; sent when the hour ends."""
+    """One mail per admin and hour listing further urgent inquiries; sent when the hour ends.
+
+    A mail has one Reply-To, so each item names its own reply address instead.
+    """
     now = utcnow()
     hour = now.replace(minute=0, second=0, microsecond=0)
     key = f"digest:{admin.id}:{hour:%Y%m%d%H}"
-    line = f"- {inquiry.product.name}: {admin_link(inquiry)}"
-    html_line = Markup(render_template("email/_digest_item.html", inquiry=inquiry, link=admin_link(inquiry)))
+    reply_to = reply_addresses.for_admin(inquiry, admin)
+    line = f"- {inquiry.product.name}: {admin_link(inquiry)}" + (f" (answer by email: {reply_to})" if reply_to else "")
+    html_line = Markup(
+        render_template("email/_digest_item.html", inquiry=inquiry, link=admin_link(inquiry), reply_to=reply_to)
+    )
     digest = db.session.scalar(sa.select(OutboxEmail).filter_by(dedupe_key=key))
     if digest is None or digest.sent_at is not None:
         if digest is not None:
@@ -151,6 +169,7 @@ def scan(now=None):
                 f"Unanswered question about {inquiry.product.name}",
                 "admin_unanswered",
                 inquiry=inquiry,
+                reply_to=reply_addresses.for_admin(inquiry, admin),
                 link=admin_link(inquiry),
                 minutes=int((now - inquiry.waiting_since).total_seconds() // 60),
             ):
@@ -181,6 +200,7 @@ def scan(now=None):
             f"The shop answered your question about {inquiry.product.name}",
             "customer_answer",
             inquiry=inquiry,
+            reply_to=reply_addresses.for_customer(inquiry),
             message=message,
             link=link,
         ):

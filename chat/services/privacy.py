@@ -21,6 +21,7 @@ from flask import current_app
 from .. import storage
 from ..extensions import db
 from ..models import (
+    InboundEmail,
     InquiryWord,
     MessageAttachment,
     OutboxEmail,
@@ -278,6 +279,9 @@ def purge(retention_days, now=None):
     db.session.execute(sa.delete(StreamTicket).where(StreamTicket.used_at < now - timedelta(hours=1)))
     # Used resume links: only while the link could still be opened (it expires by itself after).
     resume_links.purge(now - timedelta(hours=current_app.config["CHAT_RESUME_LINK_HOURS"]))
+    # Inbound mails' ids: while their reply address works, and a week for late redeliveries.
+    keep_inbound = timedelta(days=current_app.config["MAIL_REPLY_DAYS"] + 7)
+    db.session.execute(sa.delete(InboundEmail).where(InboundEmail.received_at < now - keep_inbound))
     db.session.commit()
     log.info("purged %(inquiries)s inquiries, %(messages)s messages and %(files)s files", total)
     return total

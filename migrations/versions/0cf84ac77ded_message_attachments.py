@@ -1,7 +1,7 @@
 """message attachments: one row per file sent with a message (the bytes are in the attachment storage)
 
 Revision ID: 0cf84ac77ded
-Revises: a32ab52cca45
+Revises: 9f397b7e0d7f
 Create Date: 2026-12-06 10:18:45.322809
 
 """
@@ -11,7 +11,7 @@ from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.
 revision = '0cf84ac77ded'
-down_revision = 'a32ab52cca45'
+down_revision = '9f397b7e0d7f'
 branch_labels = None
 depends_on = None
 
