@@ -41,6 +41,29 @@ class Config:
     ADMIN_PAGE_SIZE = _int("ADMIN_PAGE_SIZE", 50)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)
 
+    # Attachments: files a shopper or an admin sends with a message (chat/services/attachments.py).
+    CHAT_ATTACHMENT_MAX_BYTES = _int("CHAT_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+    CHAT_ATTACHMENTS_PER_MESSAGE = _int("CHAT_ATTACHMENTS_PER_MESSAGE", 5)
+    # Per shopper session, over a rolling hour.
+    CHAT_ATTACHMENT_FILES_PER_HOUR = _int("CHAT_ATTACHMENT_FILES_PER_HOUR", 60)
+    CHAT_ATTACHMENT_BYTES_PER_HOUR = _int("CHAT_ATTACHMENT_BYTES_PER_HOUR", 200 * 1024 * 1024)
+    # How long a signed attachment URL works.
+    CHAT_ATTACHMENT_URL_SECONDS = _int("CHAT_ATTACHMENT_URL_SECONDS", 900)
+    # Larger photos are scaled down to this many pixels on their long side; thumbnails to 480.
+    CHAT_IMAGE_MAX_SIDE = _int("CHAT_IMAGE_MAX_SIDE", 4096)
+    # Images decoded and encoded at once per worker (off the gevent loop).
+    CHAT_IMAGE_THREADS = _int("CHAT_IMAGE_THREADS", 2)
+    # "local": a folder (ATTACHMENT_FOLDER, default instance/attachments); "s3": an S3-compatible bucket.
+    ATTACHMENT_STORAGE = os.environ.get("ATTACHMENT_STORAGE", "local")
+    ATTACHMENT_FOLDER = os.environ.get("ATTACHMENT_FOLDER") or None
+    S3_BUCKET = os.environ.get("S3_BUCKET") or None
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
+    S3_REGION = os.environ.get("S3_REGION") or None
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID") or None
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY") or None
+    # Stored objects no row names are deleted by the sweep once older than this (uploads in flight are younger).
+    ATTACHMENT_ORPHAN_MINUTES = _int("ATTACHMENT_ORPHAN_MINUTES", 60)
+
     # Live delivery
     SSE_ENABLED = _bool("SSE_ENABLED", True)
     SSE_HEARTBEAT_SECONDS = float(os.environ.get("SSE_HEARTBEAT_SECONDS", 15))

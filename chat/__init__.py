@@ -149,6 +149,9 @@ def create_app(config_name_or_object=None):
     app.after_request(identity.attach)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
+    from .files import bp as files_bp
+
+    app.register_blueprint(files_bp)
     register_error_handlers(app)
     register_cli(app)
     from . import security
@@ -159,4 +162,12 @@ def create_app(config_name_or_object=None):
     from .links import product_page, seen_on
 
     app.jinja_env.globals.update(live=Event, live_events=names_for_js(), product_page=product_page, seen_on=seen_on)
+    from .services import attachment_links, attachments
+
+    app.jinja_env.globals.update(
+        attachment_link=attachment_links.link,
+        message_preview=attachments.preview,
+        attachments_in_words=attachments.in_words,
+    )
+    app.jinja_env.filters["filesize"] = attachments.human_size
     return app

@@ -128,17 +128,22 @@ def send_mail_command():
     click.echo(f"Sent {sent}, failed {failed} (will retry).")
 
 
+SWEEP_SECONDS = 3600
+
+
 @chat_cli.command("worker")
 @click.option("--interval", default=15.0, show_default=True, help="Seconds between rounds.")
 @click.option("--once", is_flag=True, help="Run one round and stop.")
 def worker_command(interval, once):
-    """The Procfile's worker: queue and send notification emails, send webhooks, forever."""
+    """The Procfile's worker: queue and send notification emails, send webhooks, forever; sweep
+    orphaned attachment files once an hour."""
     import time
 
     from .mail import deliver_due
-    from .services import notifications
+    from .services import attachment_upkeep, notifications
     from .webhook_delivery import deliver_due as deliver_webhooks
 
+    swept_at = None
     while True:
         try:
             queued = notifications.scan()
@@ -146,6 +151,11 @@ def worker_command(interval, once):
             if queued or sent or failed:
                 click.echo(f"queued {queued}, sent {sent}, failed {failed}")
             _echo_webhooks(deliver_webhooks())
+            if swept_at is None or time.monotonic() - swept_at >= SWEEP_SECONDS:
+                swept_at = time.monotonic()
+                orphans = attachment_upkeep.sweep()
+                if orphans:
+                    click.echo(f"deleted {orphans} orphaned attachment file(s)")
         except Exception as exc:  # noqa: BLE001 - a bad round must not stop the worker
             db.session.rollback()
             click.echo(f"worker round failed: {exc}", err=True)
@@ -168,6 +178,14 @@ def send_webhooks_command():
 
     totals = deliver_due()
     click.echo(f"Delivered {totals.delivered}, failed {totals.failed} (failures are retried).")
+
+
+@chat_cli.command("sweep-attachments")
+def sweep_attachments_command():
+    """Delete stored attachment files that no message names (left by sends that never committed)."""
+    from .services import attachment_upkeep
+
+    click.echo(f"Deleted {attachment_upkeep.sweep()} orphaned file(s).")
 
 
 @chat_cli.command("mail-catcher")
@@ -315,13 +333,25 @@ def _with_customer_options(command):
 
 @chat_cli.command("export-customer")
 @_with_customer_options
-def export_customer_command(email, inquiry_id):
-    """Print everything stored about one customer as JSON."""
+@click.option(
+    "--zip",
+    "zip_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write a zip with the JSON and the files sent.",
+)
+def export_customer_command(email, inquiry_id, zip_path):
+    """Print everything stored about one customer as JSON (or write it, with their files, to a zip)."""
     import json
 
     from .services import privacy
 
-    click.echo(json.dumps(privacy.export(_customer_option(email, inquiry_id)), indent=2, ensure_ascii=False))
+    customer = _customer_option(email, inquiry_id)
+    if zip_path:
+        with open(zip_path, "wb") as out:
+            privacy.export_zip(customer, out)
+        click.echo(f"Wrote {zip_path}.")
+        return
+    click.echo(json.dumps(privacy.export(customer), indent=2, ensure_ascii=False))
 
 
 @chat_cli.command("erase-customer")
@@ -336,7 +366,8 @@ def erase_customer_command(email, inquiry_id, yes):
         click.confirm(f"Erase {len(customer.inquiries())} conversation(s) of this customer?", abort=True)
     counts = privacy.erase(customer)
     click.echo(
-        f"Erased {counts['inquiries']} conversation(s), {counts['messages']} message(s), {counts['emails']} mail(s)."
+        f"Erased {counts['inquiries']} conversation(s), {counts['messages']} message(s), {counts['files']} file(s), "
+        f"{counts['emails']} mail(s)."
     )
 
 
@@ -366,7 +397,10 @@ def purge_command(days):
     if days < 1:
         raise click.BadParameter("must be at least 1", param_hint="--days")
     counts = privacy.purge(days)
-    click.echo(f"Purged {counts['inquiries']} inquiries and {counts['messages']} messages older than {days} days.")
+    click.echo(
+        f"Purged {counts['inquiries']} inquiries, {counts['messages']} messages and {counts['files']} files "
+        f"older than {days} days."
+    )
 
 
 # -- sites (shops that embed the chat) -------------------------------------------

@@ -39,7 +39,9 @@ def _respond(code, name, message, fields=None, headers=None, without_database=Fa
         # from the database that just failed: render with the template's own names only.
         html = current_app.jinja_env.get_template(template).render(code=code, name=name, message=message)
     else:
-        html = render_template(template, code=code, name=name, message=message)
+        # Refused files are named one by one, so the page can show each reason next to its file.
+        file_errors = {k: v for k, v in (fields or {}).items() if k.startswith("files[")}
+        html = render_template(template, code=code, name=name, message=message, file_errors=file_errors)
     return html, code, headers or {}
 
 
@@ -47,6 +49,10 @@ def _http_error(error):
     message = FRIENDLY.get(error.code) if error.code >= 500 or error.code == 404 else error.description
     if wants_json() and error.code != 500:
         message = error.description or error.name
+    if error.code == 413:
+        from .inputs import too_large_message
+
+        message = too_large_message(message)
     headers = {k: v for k, v in error.get_response().headers.items() if k in ("Retry-After", "Allow")}
     return _respond(error.code, error.name, message, headers=headers)
 

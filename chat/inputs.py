@@ -10,7 +10,9 @@
   400 (before the parser recurses), a body that is not an object is a 422.
 - bodies larger than ``MAX_CONTENT_LENGTH`` are a 413, chunked ones too
   (``BodyLimit`` below reads at most one byte past the limit). A view marked
-  ``larger_body(SETTING)`` (an inbound mail) takes bodies up to that setting.
+  ``larger_body(SETTING)`` (an inbound mail) takes bodies up to that setting; one
+  marked ``accepts_files`` (sends with attachments) takes a multipart body as large
+  as its files may be (``upload_limit``). Every other body keeps the small limit.
 - text values (no lone surrogates, no NUL) are checked by
   ``services.validation``, which every entry point calls.
 """
@@ -18,6 +20,7 @@
 import io
 import json
 import re
+import tempfile
 from urllib.parse import unquote_to_bytes
 
 from flask import Request as FlaskRequest
@@ -44,6 +47,7 @@ def init_app(app):
     # First of all before_request hooks: a query string that is not UTF-8 is a 400
     # on every route, before anything (the login redirect, CSRF) reads it.
     app.before_request(_decode_query_string)
+    # Before the CSRF check and the rate limits read the form: an inbound mail's or an upload's body may be large.
     app.before_request(_larger_body_limit)
 
 
@@ -250,6 +254,52 @@ def field(data, name, kind=None):
     return data[name]
 
 
+# -- file uploads ----------------------------------------------------------------
+
+
+def accepts_files(view):
+    """Marks a view that takes ``files`` (multipart): its body may be as large as they
+    allow. Put it below rate-limit decorators (they copy the mark when they wrap)."""
+    view.accepts_files = True
+    return view
+
+
+def _takes_files(app, endpoint):
+    return getattr(app.view_functions.get(endpoint), "accepts_files", False)
+
+
+def upload_limit(config):
+    """The largest body of a send with files: every file at its largest, and room for the text."""
+    return config["CHAT_ATTACHMENTS_PER_MESSAGE"] * config["CHAT_ATTACHMENT_MAX_BYTES"] + 1024 * 1024
+
+
+def too_large_message(default):
+    """What a 413 says: for files sent to a route that takes them, how large they may be."""
+    if request.mimetype == "multipart/form-data" and request.endpoint and _takes_files(current_app, request.endpoint):
+        config = current_app.config
+        from .services.attachments import human_size
+
+        return (
+            f"That is too much to send at once: at most {config['CHAT_ATTACHMENTS_PER_MESSAGE']} files of "
+            f"{human_size(config['CHAT_ATTACHMENT_MAX_BYTES'])} each."
+        )
+    return default
+
+
+def uploaded_files():
+    """The request's ``files`` parts, as the attachments service takes them (empty parts skipped:
+    a form with an empty file input sends one)."""
+    from .services.attachments import Incoming
+
+    found = []
+    for part in request.files.getlist("files"):
+        if not part.filename and not part.stream.read(1):
+            continue
+        part.stream.seek(0)
+        found.append(Incoming(part.filename or "", part.stream))
+    return found
+
+
 # -- body size -----------------------------------------------------------------
 
 
@@ -264,15 +314,21 @@ def larger_body(setting):
     return mark
 
 
-def _body_limit(flask_app, endpoint):
-    setting = getattr(flask_app.view_functions.get(endpoint), "body_limit_setting", None)
+def _body_limit(flask_app, endpoint, content_type=""):
+    """The largest body this route takes with this content type."""
+    view = flask_app.view_functions.get(endpoint)
+    # Only a multipart body can carry files: JSON and plain forms keep the small limit on those routes too.
+    if getattr(view, "accepts_files", False) and content_type.lower().startswith("multipart/form-data"):
+        return upload_limit(flask_app.config)
+    setting = getattr(view, "body_limit_setting", None)
     return flask_app.config[setting] if setting else flask_app.config.get("MAX_CONTENT_LENGTH")
 
 
 def _larger_body_limit():
     # Before anything reads the body (Werkzeug's 413 compares with this limit).
-    if getattr(current_app.view_functions.get(request.endpoint), "body_limit_setting", None):
-        request.max_content_length = _body_limit(current_app, request.endpoint)
+    limit = _body_limit(current_app, request.endpoint, request.mimetype)
+    if limit != current_app.config.get("MAX_CONTENT_LENGTH"):
+        request.max_content_length = limit
 
 
 class BodyLimit:
@@ -294,21 +350,28 @@ class BodyLimit:
             endpoint, _ = self.flask_app.url_map.bind_to_environ(environ).match()
         except HTTPException:
             endpoint = None
-        return _body_limit(self.flask_app, endpoint)
+        return _body_limit(self.flask_app, endpoint, environ.get("CONTENT_TYPE", ""))
 
     def __call__(self, environ, start_response):
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         limit = self._limit(environ) if chunked and not environ.get("CONTENT_LENGTH") else None
         if limit and chunked and not environ.get("CONTENT_LENGTH"):
             stream = environ["wsgi.input"]
-            body = bytearray()
-            while len(body) <= limit:
-                chunk = stream.read(min(65536, limit + 1 - len(body)))
+            # Spooled: an upload's body may be megabytes (kept on disk past 1 MB).
+            body = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+            length = 0
+            while length <= limit:
+                chunk = stream.read(min(65536, limit + 1 - length))
                 if not chunk:
                     break
-                body += chunk
-            environ["wsgi.input"] = io.BytesIO(bytes(body) if len(body) <= limit else b"")
-            environ["CONTENT_LENGTH"] = str(len(body))
+                body.write(chunk)
+                length += len(chunk)
+            if length > limit:
+                body.close()
+                body = io.BytesIO(b"")
+            body.seek(0)
+            environ["wsgi.input"] = body
+            environ["CONTENT_LENGTH"] = str(length)
             environ.pop("HTTP_TRANSFER_ENCODING", None)
             # With a length, Werkzeug limits the stream to it (no longer "terminated by the server").
             environ.pop("wsgi.input_terminated", None)

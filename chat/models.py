@@ -1,4 +1,4 @@
-"""The seed's four tables, as SQLAlchemy models.
+"""The seed's four tables and the ones the features added since, as SQLAlchemy models.
 
 Timestamps are naive UTC datetimes set by the application (``utcnow``), so
 SQLite and MariaDB agree whatever the server's time zone is.
@@ -374,9 +374,50 @@ class ProductMessage(db.Model):
 
     inquiry = db.relationship("ProductInquiry", back_populates="messages")
     sender = db.relationship("User")
+    # Files sent with the message, in the order they were picked (written in the message's transaction).
+    attachments = db.relationship(
+        "MessageAttachment", order_by="MessageAttachment.position", passive_deletes=True, lazy="selectin"
+    )
 
     def __repr__(self):
         return f"<ProductMessage {self.id} {self.sender_type}>"
+
+
+class MessageAttachment(db.Model):
+    """A file sent with a message: an image (re-encoded, with a thumbnail) or a PDF (as given).
+
+    The bytes live in the attachment storage (chat/storage) under random keys; this row
+    is the truth about them. ``filename`` is what the sender's file was called (user
+    text: cleaned, shown escaped, never a path). ``inquiry_id`` repeats the message's, so
+    access checks and erasure find a conversation's files without a join.
+    """
+
+    __tablename__ = "message_attachments"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    message_id = sa.Column(
+        sa.Integer, sa.ForeignKey("product_messages.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    inquiry_id = sa.Column(
+        sa.Integer, sa.ForeignKey("product_inquiries.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    position = sa.Column(sa.SmallInteger, nullable=False, default=0)
+    storage_key = sa.Column(sa.String(100), nullable=False, unique=True)
+    # The same key as storage_key when the image is small enough to be its own thumbnail; None for PDFs.
+    thumbnail_key = sa.Column(sa.String(100))
+    filename = sa.Column(sa.String(255), nullable=False)
+    content_type = sa.Column(sa.String(50), nullable=False)
+    size = sa.Column(sa.Integer, nullable=False)
+    width = sa.Column(sa.Integer)
+    height = sa.Column(sa.Integer)
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+
+    @property
+    def is_image(self):
+        return self.content_type.startswith("image/")
+
+    def __repr__(self):
+        return f"<MessageAttachment {self.id} {self.content_type}>"
 
 
 # Words are stored folded (lower case, no accents) and compared by code point on

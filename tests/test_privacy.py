@@ -67,7 +67,7 @@ def test_erase_leaves_no_text_or_address_behind(app, demo):
             token = identity.sign(session)
         counts = privacy.erase(privacy.find_customer(inquiry_id=inquiry_id))
     # Two questions, one answer, its "in progress" note; the answer mail and an "unanswered" mail.
-    assert counts == {"inquiries": 2, "messages": 4, "emails": 2}
+    assert counts == {"inquiries": 2, "messages": 4, "files": 0, "emails": 2}
     leftovers = _all_text(app)
     assert MARK not in leftovers and EMAIL not in leftovers
     assert "keep me" in leftovers

@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Response, flash, redirect, request, url_for
+from flask import Response, flash, redirect, request, send_file, url_for
 
 from ..services import inquiries, privacy, shoppers
 from . import bp
@@ -36,6 +36,17 @@ def export_customer(inquiry_id):
     )
 
 
+@bp.get("/inquiries/<id:inquiry_id>/customer/export.zip")
+def export_customer_zip(inquiry_id):
+    """Everything stored about this customer and the files they and the shop sent, as a zip download."""
+    archive = privacy.export_zip(_customer(inquiry_id))
+    response = send_file(
+        archive, mimetype="application/zip", as_attachment=True, download_name=f"customer-of-inquiry-{inquiry_id}.zip"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.post("/inquiries/<id:inquiry_id>/customer/erase")
 def erase_customer(inquiry_id):
     """Delete all data of this customer; the form must confirm it."""
@@ -45,6 +56,6 @@ def erase_customer(inquiry_id):
     counts = privacy.erase(_customer(inquiry_id))
     flash(
         f"Erased the customer's data: {counts['inquiries']} conversation(s), {counts['messages']} message(s), "
-        f"{counts['emails']} mail(s)."
+        f"{counts['files']} file(s), {counts['emails']} mail(s)."
     )
     return redirect(url_for("admin.inquiries"), code=303)

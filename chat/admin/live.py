@@ -22,7 +22,7 @@ from ..live import events
 from ..live.names import Event
 from ..live.stream import MISSING, StreamHandler, event_stream, made, once
 from ..models import ProductInquiry, ProductMessage, User
-from ..services import conversations, inquiries
+from ..services import attachments, conversations, inquiries
 from ..services.validation import parse_id
 from . import bp
 
@@ -295,7 +295,7 @@ def customer_wrote(message_id, first=None):
         "kind": "new" if first else "followup",
         "product": inquiry.product.name,
         "url": url_for("admin.inquiry_page", inquiry_id=inquiry.id),
-        "preview": preview(message.message_text),
+        "preview": preview(attachments.preview(message)),
     }
     return Message(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), type=Event.CUSTOMER_WROTE)
 

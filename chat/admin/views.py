@@ -3,11 +3,11 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..htmx import is_htmx, render, render_fragment
-from ..inputs import optional_id, parse_since
+from ..inputs import accepts_files, optional_id, parse_since, uploaded_files
 from ..live import events
 from ..live.names import Event
 from ..models import PRIORITIES, Product, utcnow
-from ..services import conversations, inquiries
+from ..services import attachments, conversations, inquiries
 from . import bp
 from .live import controls_context
 
@@ -122,10 +122,17 @@ def inquiry_messages(inquiry_id):
 
 
 @bp.post("/inquiries/<id:inquiry_id>/messages")
+@accepts_files
 def answer(inquiry_id):
-    """An answer from the inquiry page (a repeated client id gives the stored one, 200)."""
+    """An answer from the inquiry page, with its ``files`` (a repeated client id gives the stored one, 200)."""
+    inquiries.get(inquiry_id)
+    prepared = attachments.receive(uploaded_files())
     result = inquiries.respond(
-        inquiry_id, current_user, request.form.get("message_text", ""), request.form.get("client_message_id")
+        inquiry_id,
+        current_user,
+        request.form.get("message_text", ""),
+        request.form.get("client_message_id"),
+        files=prepared,
     )
     return render_fragment(
         "conversation/_message.html", message=result.message, viewer="admin", status=201 if result.created else 200

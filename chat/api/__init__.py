@@ -10,6 +10,7 @@ from flask import Blueprint, jsonify
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import csrf
+from ..inputs import too_large_message
 from ..services import ServiceError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -30,7 +31,10 @@ def service_error(error):
 @bp.errorhandler(HTTPException)
 def http_error(error):
     response = error.get_response()
-    body, status = error_body(error.description or error.name, error.code)
+    message = error.description or error.name
+    if error.code == 413:
+        message = too_large_message(message)
+    body, status = error_body(message, error.code)
     for name in ("Retry-After", "Allow", "WWW-Authenticate"):
         if name in response.headers:
             body.headers[name] = response.headers[name]

@@ -4,12 +4,12 @@ Authenticated by the admin's login session (with the CSRF token for changes)
 or by an API token the admin created (``Authorization: Bearer ...``).
 """
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request, send_file
 from flask_login import current_user
 
 from ..extensions import csrf
-from ..inputs import field, json_object, optional_id, optional_int
-from ..services import ValidationError, admin_tokens, conversations, inquiries, ratings
+from ..inputs import accepts_files, field, json_object, optional_id, optional_int
+from ..services import ValidationError, admin_tokens, attachments, conversations, inquiries, ratings
 from .serializers import inquiry_dict, iso, message_dict
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -73,16 +73,28 @@ def admin_get_inquiry(inquiry_id):
 
 
 @bp.post("/inquiries/<id:inquiry_id>/respond")
+@accepts_files
 def admin_respond(inquiry_id):
-    """Answer the customer (201; 200 with the stored answer when its client id repeats)."""
-    data = json_object()
-    field(data, "message_text")
+    """Answer the customer, JSON or multipart with ``files`` (201; 200 with the stored answer
+    when its client id repeats; 413/415/422 for refused files)."""
+    from .customer import send_body
+
+    data, files = send_body()
+    if not files:
+        field(data, "message_text")
     admin = current_admin()
     claimed = data.get("admin_id")
     # The seed's AdminResponse names admin_id; it must be the caller, never someone else.
+    if files or request.mimetype == "multipart/form-data":
+        claimed = None if claimed in (None, "") else claimed.strip()
+        claimed = int(claimed) if claimed is not None and claimed.isascii() and claimed.isdigit() else claimed
     if claimed is not None and claimed != admin.id:
         raise ValidationError("admin_id must be your own id (or left out).", {"admin_id": "not the caller"})
-    result = inquiries.respond(inquiry_id, admin, data["message_text"], data.get("client_message_id"))
+    inquiries.get(inquiry_id)
+    prepared = attachments.receive(files)
+    result = inquiries.respond(
+        inquiry_id, admin, data.get("message_text"), data.get("client_message_id"), files=prepared
+    )
     return jsonify(message_dict(result.message)), 201 if result.created else 200
 
 
@@ -116,10 +128,21 @@ def _customer_from(source):
 
 @bp.get("/customers/export")
 def admin_export_customer():
-    """Everything stored about one customer (``?email=`` or ``?inquiry_id=``)."""
+    """Everything stored about one customer (``?email=`` or ``?inquiry_id=``): JSON, or with
+    ``format=zip`` a zip of that JSON (``customer.json``) and the files sent (``files/``)."""
     from ..services import privacy
 
-    return jsonify(privacy.export(_customer_from(request.args)))
+    export_format = request.args.get("format", "json")
+    if export_format not in ("json", "zip"):
+        raise ValidationError("format must be json or zip.", {"format": "json or zip"})
+    customer = _customer_from(request.args)
+    if export_format == "zip":
+        response = send_file(
+            privacy.export_zip(customer), mimetype="application/zip", as_attachment=True, download_name="customer.zip"
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return jsonify(privacy.export(customer))
 
 
 @bp.post("/customers/erase")

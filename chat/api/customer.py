@@ -3,9 +3,9 @@
 from flask import Blueprint, current_app, jsonify, request
 
 from .. import identity
-from ..inputs import field, json_object, optional_id, optional_int
+from ..inputs import accepts_files, field, json_object, optional_id, optional_int, uploaded_files
 from ..limits import send_limit
-from ..services import ValidationError, conversations, shoppers, validation
+from ..services import ValidationError, attachments, conversations, shoppers, validation
 from ..services.errors import Forbidden, NotFound
 from . import cors
 from .serializers import inquiry_dict, message_dict
@@ -68,11 +68,23 @@ def list_product_messages(product_id):
     return jsonify(body)
 
 
+def send_body():
+    """A send's fields and files: a JSON object, or ``multipart/form-data`` with ``files`` parts."""
+    if request.mimetype != "multipart/form-data":
+        return json_object(), []
+    data = request.form.to_dict()
+    if "email_consent" in data:
+        data["email_consent"] = data["email_consent"].strip().lower() in ("true", "1", "yes", "on")
+    return data, uploaded_files()
+
+
 @bp.post("/products/<id:product_id>/messages")
 @send_limit
+@accepts_files
 def send_product_message(product_id):
-    """A customer's message (201 new, 200 when its client id was stored before)."""
-    data = json_object()
+    """A customer's message, JSON or multipart with up to CHAT_ATTACHMENTS_PER_MESSAGE ``files``
+    (201 new, 200 when its client id was stored before; 413/415/422/429 for refused files)."""
+    data, files = send_body()
     sender_type = data.get("sender_type", "customer")
     if sender_type == "admin":
         raise Forbidden(
@@ -81,7 +93,8 @@ def send_product_message(product_id):
         )
     if sender_type != "customer":
         raise ValidationError("sender_type must be 'customer'.", {"sender_type": "must be 'customer'"})
-    field(data, "message_text")
+    if not files:
+        field(data, "message_text")
     email = data.get("customer_email")
     if email is not None:
         # Checked before anything is stored, so a bad email stores no message.
@@ -91,8 +104,10 @@ def send_product_message(product_id):
                 "Storing an email needs email_consent: true.", {"email_consent": "must be true to store customer_email"}
             )
     session_id = _session_from_body(data)
+    conversations.get_product(product_id)
+    prepared = attachments.receive(files, budget_key=session_id)
     result = conversations.send_customer_message(
-        product_id, session_id, data["message_text"], data.get("client_message_id")
+        product_id, session_id, data.get("message_text"), data.get("client_message_id"), files=prepared
     )
     if email is not None:
         shoppers.set_email(session_id, email, True)

@@ -67,6 +67,21 @@ def json_body(schema, description, required=True):
     return {"required": required, "description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def send_body(json_schema, form_schema, description):
+    """A send: JSON, or multipart/form-data with the same fields and up to five ``files``."""
+    return {
+        "required": True,
+        "description": description,
+        "content": {
+            "application/json": {"schema": ref(json_schema)},
+            "multipart/form-data": {
+                "schema": ref(form_schema),
+                "encoding": {"files": {"contentType": "image/*, application/pdf"}},
+            },
+        },
+    }
+
+
 ERRORS = {
     400: "Malformed input, named in `fields` where it is one parameter: a query value or body id that is not "
     "a whole number below 2^63, text that is not UTF-8, an unknown choice, malformed or too deeply nested "
@@ -74,12 +89,19 @@ ERRORS = {
     401: "No admin behind the request: log in, or send `Authorization: Bearer <token>`.",
     403: "Not allowed for this caller.",
     404: "No such product, inquiry, conversation or customer (or an id in the path that is not one).",
-    413: "The body is larger than MAX_CONTENT_LENGTH (chunked bodies too).",
-    422: "A field has a wrong type or value (empty, too long, NUL or lone surrogates, not an email, ...); "
+    413: "The body is larger than MAX_CONTENT_LENGTH (chunked bodies too); for a multipart send, larger than "
+    "CHAT_ATTACHMENTS_PER_MESSAGE files of CHAT_ATTACHMENT_MAX_BYTES, or one file is larger than "
+    "CHAT_ATTACHMENT_MAX_BYTES (`fields` names it: `files[0]`, ...).",
+    415: "A file is not a picture (JPEG, PNG, WebP, GIF, HEIC) or a PDF, judged by its bytes, never its name "
+    "or declared type; `fields` names each (`files[0]`, ...).",
+    422: "A field has a wrong type or value (empty, too long, NUL or lone surrogates, not an email, ...), "
+    "too many files, or a picture that cannot be read or has more pixels than can be opened safely; "
     "`fields` names it.",
     409: "The conversation changed while this was stored; send it again (same `client_message_id`). "
     "Catalog: a product customers have conversations about is not deleted.",
-    429: "Too many messages (or new conversations) from this client; wait `Retry-After` seconds.",
+    429: "Too many messages (or new conversations) from this client; wait `Retry-After` seconds. Files: "
+    "past this session's hourly budget (CHAT_ATTACHMENT_FILES_PER_HOUR, CHAT_ATTACHMENT_BYTES_PER_HOUR), "
+    "each file over it named in `fields`.",
     503: "The database cannot be reached; nothing was stored. Try again after `Retry-After` seconds.",
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}}}
@@ -172,6 +194,15 @@ PUBLIC = [{}]
 # -- schemas -------------------------------------------------------------------
 
 
+FILES = {
+    "type": "array",
+    "maxItems": 5,
+    "items": {"type": "string", "format": "binary"},
+    "description": "Up to CHAT_ATTACHMENTS_PER_MESSAGE (5) files of at most CHAT_ATTACHMENT_MAX_BYTES (10 MB): "
+    "JPEG, PNG, WebP, GIF (its first frame), HEIC (stored as JPEG) or PDF.",
+}
+
+
 def schemas(config):
     max_text = config["CHAT_MAX_MESSAGE_LENGTH"]
     message_text = {
@@ -216,6 +247,7 @@ def schemas(config):
                 "status",
                 "delivered_at",
                 "read_at",
+                "attachments",
             ],
             "properties": {
                 "id": ID,
@@ -243,6 +275,11 @@ def schemas(config):
                 "status": {"enum": ["sent", "delivered", "read"]},
                 "delivered_at": NULLABLE_TIMESTAMP,
                 "read_at": NULLABLE_TIMESTAMP,
+                "attachments": {
+                    "type": "array",
+                    "items": ref("Attachment"),
+                    "description": "Files sent with the message, in order (empty when none).",
+                },
             },
         },
         "Inquiry": {
@@ -342,6 +379,55 @@ def schemas(config):
                     "description": "Oldest first, internal notes included.",
                 },
                 "has_older": {"type": "boolean"},
+            },
+        },
+        "Attachment": {
+            "type": "object",
+            "required": ["id", "filename", "content_type", "size", "width", "height", "url", "thumbnail_url"],
+            "properties": {
+                "id": ID,
+                "filename": {
+                    "type": "string",
+                    "description": "The sender's file name (their text: show it escaped), with the extension "
+                    "of what is stored.",
+                },
+                "content_type": {"enum": ["image/jpeg", "image/png", "image/webp", "application/pdf"]},
+                "size": {"type": "integer", "minimum": 1, "description": "Bytes, as stored."},
+                "width": {"type": ["integer", "null"], "description": "Pictures: pixels, upright."},
+                "height": {"type": ["integer", "null"]},
+                "url": {
+                    "type": "string",
+                    "format": "uri",
+                    "description": "A signed URL of the file, valid for CHAT_ATTACHMENT_URL_SECONDS (900), for this "
+                    "caller only: the conversation's shopper, or (admin URLs) a logged-in admin or API token.",
+                },
+                "thumbnail_url": {
+                    "type": ["string", "null"],
+                    "format": "uri",
+                    "description": "Pictures: at most 480 pixels on the long side. PDFs: null.",
+                },
+            },
+        },
+        "CustomerMessageForm": {
+            "type": "object",
+            "properties": {
+                "message_text": dict(
+                    message_text, minLength=0, pattern="^[^\\x00]*$", description="Optional when files are sent."
+                ),
+                "client_message_id": {"type": "string", "format": "uuid"},
+                "files": FILES,
+                "customer_email": {"type": "string", "maxLength": 254},
+                "email_consent": {"enum": ["true", "false"]},
+            },
+        },
+        "AdminAnswerForm": {
+            "type": "object",
+            "properties": {
+                "message_text": dict(
+                    message_text, minLength=0, pattern="^[^\\x00]*$", description="Optional when files are sent."
+                ),
+                "client_message_id": {"type": "string", "format": "uuid"},
+                "files": FILES,
             },
         },
         "CustomerMessage": {
@@ -472,6 +558,7 @@ def schemas(config):
                     "properties": {
                         "inquiries": {"type": "integer"},
                         "messages": {"type": "integer"},
+                        "files": {"type": "integer", "description": "Attachments (their stored files go too)."},
                         "emails": {"type": "integer"},
                     },
                 }
@@ -598,16 +685,19 @@ PATHS = {
             errors=(400, 404),
         ),
         "post": op(
-            "Send a customer message.",
+            "Send a customer message, with files (multipart) or without.",
             tag="customer",
             security=CUSTOMER_WRITE,
             params=[PRODUCT],
-            body=json_body(ref("CustomerMessage"), "The message."),
+            body=send_body("CustomerMessage", "CustomerMessageForm", "The message (JSON), or with files (multipart)."),
+            description="Pictures are re-encoded (metadata such as GPS removed, turned upright) and get a "
+            "thumbnail; PDFs are stored as given. A retry with the same client_message_id returns the stored "
+            "message with its files (200), never a second one.",
             ok={
                 201: ("Stored.", "Message", CHAT_SESSION_HEADER),
                 200: ("Its client_message_id was stored before: the stored message.", "Message", CHAT_SESSION_HEADER),
             },
-            errors=(400, 403, 404, 409, 422, 429),
+            errors=(400, 403, 404, 409, 415, 422, 429),
         ),
     },
     "/api/products/{product_id}/messages/read": {
@@ -669,16 +759,16 @@ PATHS = {
     },
     "/api/admin/inquiries/{inquiry_id}/respond": {
         "post": op(
-            "Answer the customer; a pending inquiry moves to in progress.",
+            "Answer the customer, with files (multipart) or without; a pending inquiry moves to in progress.",
             tag="admin",
             security=ADMIN_WRITE,
             params=[INQUIRY],
-            body=json_body(ref("AdminAnswer"), "The answer."),
+            body=send_body("AdminAnswer", "AdminAnswerForm", "The answer (JSON), or with files (multipart)."),
             ok={
                 201: ("Stored.", "Message"),
                 200: ("Its client_message_id was stored before: the stored answer.", "Message"),
             },
-            errors=(400, 401, 404, 409, 422),
+            errors=(400, 401, 404, 409, 415, 422),
         ),
     },
     "/api/admin/inquiries/{inquiry_id}/status": {
@@ -724,6 +814,14 @@ EXTERNAL_ID = {
     "description": "The shop's own id for the product: 1-100 characters, no slash or whitespace.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^/\\s]+$"},
 }
+
+
+def _with_zip(operation):
+    """The export's 200 is JSON, or (``format=zip``) a zip of ``customer.json`` and ``files/``."""
+    operation["responses"]["200"]["content"]["application/zip"] = {"schema": {"type": "string", "format": "binary"}}
+    return operation
+
+
 CUSTOMER_QUERY = [
     query("email", {"type": "string"}, "The customer's email (every session that left it)."),
     query_id("inquiry_id", "One of the customer's inquiries."),
@@ -732,13 +830,16 @@ CUSTOMER_QUERY = [
 PATHS.update(
     {
         "/api/admin/customers/export": {
-            "get": op(
-                "Everything stored about one customer (by email or inquiry).",
-                tag="privacy",
-                security=ADMIN_READ,
-                params=CUSTOMER_QUERY,
-                ok={200: ("The customer's data.", "CustomerExport")},
-                errors=(400, 401, 404, 422),
+            "get": _with_zip(
+                op(
+                    "Everything stored about one customer (by email or inquiry).",
+                    tag="privacy",
+                    security=ADMIN_READ,
+                    params=CUSTOMER_QUERY
+                    + [query("format", {"enum": ["json", "zip"], "default": "json"}, "zip: the JSON and the files.")],
+                    ok={200: ("The customer's data.", "CustomerExport")},
+                    errors=(400, 401, 404, 422),
+                )
             ),
         },
         "/api/admin/customers/erase": {

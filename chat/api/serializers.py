@@ -24,10 +24,28 @@ def message_dict(message, viewer="admin"):
         "status": message.state,
         "delivered_at": iso(message.delivered_at),
         "read_at": iso(message.read_at),
+        "attachments": [attachment_dict(a, viewer) for a in message.attachments],
     }
     if viewer == "admin":
         data["visibility"] = message.visibility
     return data
+
+
+def attachment_dict(attachment, viewer):
+    """A file sent with a message, with signed URLs for ``viewer`` (short-lived: fetch them soon)."""
+    from ..services import attachment_links
+
+    link = attachment_links.link(attachment, viewer, absolute=True)
+    return {
+        "id": attachment.id,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "width": attachment.width,
+        "height": attachment.height,
+        "url": link.url,
+        "thumbnail_url": link.thumbnail_url,
+    }
 
 
 def inquiry_dict(inquiry, message_count, unread_count):

@@ -6,12 +6,12 @@ from flask import current_app, g, jsonify, render_template, request, url_for
 
 from .. import identity, security
 from ..htmx import render_fragment
-from ..inputs import optional_id, parse_since
+from ..inputs import accepts_files, optional_id, parse_since, uploaded_files
 from ..limits import send_limit, typing_limit
 from ..live import events
 from ..live.names import Event, inquiry_channel
 from ..models import utcnow
-from ..services import ValidationError, conversations, products, shoppers, sites
+from ..services import ValidationError, attachments, conversations, products, shoppers, sites
 from . import bp
 
 
@@ -111,18 +111,28 @@ def messages():
 
 @bp.post("/embed/<site>/products/<external:external_id>/messages")
 @send_limit
+@accepts_files
 def send():
-    """Send a message; the first one about an unsynced product makes its placeholder."""
+    """Send a message, with up to CHAT_ATTACHMENTS_PER_MESSAGE ``files``; the first one about
+    an unsynced product makes its placeholder. Refused files: 413/415/422/429, each named."""
     session_id = identity.ensure()
     text = request.form.get("message_text", "")
-    product = products.for_chat(
-        g.chat_site,
-        g.chat_external_id,
-        request.form.get("page_title"),
-        request.form.get("page_url"),
+    # The files first: nothing is written (no placeholder held) while they are re-encoded.
+    prepared = attachments.receive(uploaded_files(), budget_key=session_id)
+    try:
+        product = products.for_chat(
+            g.chat_site,
+            g.chat_external_id,
+            request.form.get("page_title"),
+            request.form.get("page_url"),
+        )
+        new_conversation = conversations.find_inquiry(product.id, session_id) is None
+    except BaseException:
+        attachments.discard(prepared)
+        raise
+    result = conversations.send_customer_message(
+        product.id, session_id, text, request.form.get("client_message_id"), files=prepared
     )
-    new_conversation = conversations.find_inquiry(product.id, session_id) is None
-    result = conversations.send_customer_message(product.id, session_id, text, request.form.get("client_message_id"))
     return _fragment(
         "embed/_sent.html",
         message=result.message,

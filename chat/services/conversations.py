@@ -10,7 +10,7 @@ from ..extensions import db
 from ..live import events
 from ..live.names import Event
 from ..models import Product, ProductInquiry, ProductMessage, utcnow
-from . import notifications, rows, search, shoppers, validation, webhook_events
+from . import attachments, notifications, rows, search, shoppers, validation, webhook_events
 from .errors import Conflict, NotFound
 
 REOPENED = "Reopened: the customer wrote again"
@@ -83,13 +83,32 @@ class SendResult:
     created: bool
 
 
-def send_customer_message(product_id, session_id, text, client_msg_id=None):
-    """Store a customer's message; a repeated client id returns the first one.
+def send_customer_message(product_id, session_id, text, client_msg_id=None, files=()):
+    """Store a customer's message; a repeated client id returns the first one (with its files).
 
-    The inquiry (on the first message), the shopper row and the message are
-    written in one transaction: nothing is half-written.
+    ``files`` were checked and stored before (``attachments.receive``): they become
+    the message's attachments, in the same transaction; when no new message is
+    stored (a bad input, a retry, an outage) their objects are deleted again. The
+    inquiry (on the first message), the shopper row, the message and its files'
+    rows are written in one transaction: nothing is half-written.
     """
-    text = validation.message_text(text)
+    return _kept_or_discarded(files, _store_customer_message, product_id, session_id, text, client_msg_id, files)
+
+
+def _kept_or_discarded(prepared, store, *args):
+    """``store(*args)``; files stored for it are deleted unless it stored a new message."""
+    try:
+        result = store(*args)
+    except BaseException:
+        attachments.discard(prepared)
+        raise
+    if not result.created:
+        attachments.discard(prepared)  # the message was stored before, with its own files
+    return result
+
+
+def _store_customer_message(product_id, session_id, text, client_msg_id, prepared):
+    text = validation.message_text(text, required=not prepared)
     client_msg_id = validation.client_msg_id(client_msg_id)
     product = get_product(product_id)
     inquiry = _inquiry_for_sending(product_id, session_id)
@@ -122,9 +141,10 @@ def send_customer_message(product_id, session_id, text, client_msg_id=None):
         shoppers.apply_email(inquiry)
     inquiry.refresh_queue_key()
     db.session.add(message)
+    attachments.attach(message, prepared)
     try:
         db.session.flush()
-        search.index_message(inquiry_id, text)
+        search.index_message(inquiry_id, _searchable(text, prepared))
         if reopened:
             db.session.add(
                 ProductMessage(
@@ -151,6 +171,11 @@ def send_customer_message(product_id, session_id, text, client_msg_id=None):
         # The same client id raced in from a retry: answer with the stored one.
         return _replay(inquiry_id, client_msg_id)
     return SendResult(message, created=True)
+
+
+def _searchable(text, prepared):
+    """What the admin search finds a message by: its words and its files' names."""
+    return " ".join([text] + [item.filename for item in prepared])
 
 
 def _announced_again(message, inquiry):
@@ -185,12 +210,34 @@ def add_admin_message(
     client_msg_id=None,
     visibility="public",
     commit=True,
+    files=(),
 ):
     """Store an answer (or a note) from the shop in an inquiry; returns a SendResult.
 
     A repeated client id returns the stored answer, however many retries race.
+    ``files`` (answers only) become its attachments, as a customer's do (see
+    ``send_customer_message``).
     """
-    text = validation.message_text(text) if message_type == "text" else text
+    return _kept_or_discarded(
+        files,
+        _store_admin_message,
+        inquiry_id,
+        text,
+        admin_id,
+        message_type,
+        system_event,
+        client_msg_id,
+        visibility,
+        commit,
+        files,
+    )
+
+
+def _store_admin_message(
+    inquiry_id, text, admin_id, message_type, system_event, client_msg_id, visibility, commit, prepared
+):
+    if message_type == "text":
+        text = validation.message_text(text, required=not prepared)
     client_msg_id = validation.client_msg_id(client_msg_id)
     inquiry = lock_for_message(inquiry_id)
     if client_msg_id:
@@ -210,6 +257,7 @@ def add_admin_message(
         visibility=visibility,
     )
     db.session.add(message)
+    attachments.attach(message, prepared)
     if message_type != "note":
         # A private note leaves the inquiry as customers see it (its updated_at) alone.
         inquiry.updated_at = now
@@ -223,7 +271,7 @@ def add_admin_message(
         db.session.flush()
     except IntegrityError:
         return _replay(inquiry_id, client_msg_id)
-    search.index_message(inquiry_id, text)
+    search.index_message(inquiry_id, _searchable(text, prepared))
     announce_message(message, inquiry)
     webhook_events.message_created(message, inquiry)
     if commit:
@@ -369,7 +417,7 @@ def questions_of(session_id, site_id, limit=20):
             .group_by(ProductMessage.inquiry_id)
         ).all()
         last = {
-            m.inquiry_id: m.message_text
+            m.inquiry_id: attachments.preview(m)
             for m in db.session.scalars(sa.select(ProductMessage).where(ProductMessage.id.in_(last_ids)))
         }
     return [Question(i, unread.get(i.id, 0), last.get(i.id)) for i in inquiries]

@@ -458,15 +458,16 @@ def _time_first_response(inquiry, answered_at):
     )
 
 
-def respond(inquiry_id, admin, text, client_msg_id=None):
-    """An admin answers; a pending inquiry moves to in progress.
+def respond(inquiry_id, admin, text, client_msg_id=None, files=()):
+    """An admin answers (with ``files`` from ``attachments.receive``); a pending inquiry
+    moves to in progress.
 
     Returns a ``SendResult``: a repeated client id gives the stored answer
     (``created`` False) and changes nothing else.
     """
     inquiry = get(inquiry_id)
     result = conversations.add_admin_message(
-        inquiry.id, text, admin_id=admin.id, client_msg_id=client_msg_id, commit=False
+        inquiry.id, text, admin_id=admin.id, client_msg_id=client_msg_id, commit=False, files=files
     )
     if not result.created:
         return result

@@ -2,21 +2,28 @@
 
 A customer is found by email (every session that left it) or by one of their
 inquiries (its session, and every session that left the same email). Erasing
-deletes their inquiries with the messages, presence rows and outbox mails
-(the foreign keys cascade), and blanks the shopper rows while keeping them as
-tombstones that refuse the old tokens. Nothing is logged but counts.
+deletes their inquiries with the messages, attachments, presence rows and outbox
+mails (the foreign keys cascade), and blanks the shopper rows while keeping them
+as tombstones that refuse the old tokens; the attachments' stored files are
+deleted once that has committed. The export is JSON, or a zip with the JSON and
+the files. Nothing is logged but counts.
 """
 
+import json
 import logging
+import tempfile
+import zipfile
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
+from .. import storage
 from ..extensions import db
 from ..models import (
     InboundEmail,
     InquiryWord,
+    MessageAttachment,
     OutboxEmail,
     ProductInquiry,
     ProductMessage,
@@ -25,7 +32,7 @@ from ..models import (
     SuggestionView,
     utcnow,
 )
-from . import resume_links, validation
+from . import attachment_upkeep, resume_links, validation
 from .errors import NotFound, ValidationError
 from .validation import parse_id
 
@@ -97,6 +104,7 @@ def export(customer):
         if ids
         else []
     )
+    files = attachment_upkeep.of_inquiries(ids)
     by_inquiry = {}
     for m in messages:
         by_inquiry.setdefault(m.inquiry_id, []).append(
@@ -108,6 +116,7 @@ def export(customer):
                 "text": m.message_text,
                 "created_at": _iso(m.created_at),
                 "read_at": _iso(m.read_at),
+                "attachments": [_attachment(a) for a in files.get(m.id, [])],
             }
         )
     mail_filter = [OutboxEmail.inquiry_id.in_(ids)] if ids else []
@@ -150,15 +159,61 @@ def export(customer):
     }
 
 
+def _attachment(attachment):
+    return {
+        "id": attachment.id,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "width": attachment.width,
+        "height": attachment.height,
+        # Where the zip export holds the file (its name is the sender's, after the id).
+        "file": f"files/{attachment.id}-{attachment.filename}",
+    }
+
+
+def export_zip(customer, out=None):
+    """The export as a zip written to ``out`` (default: a temporary file, returned rewound):
+    ``customer.json`` and every attached file under ``files/``. A file missing from
+    storage is marked ``"file": null, "unavailable": true``."""
+    if out is None:
+        out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+        export_zip(customer, out)
+        out.seek(0)
+        return out
+    data = export(customer)
+    kept = {
+        a.id: a
+        for found in attachment_upkeep.of_inquiries([i["id"] for i in data["inquiries"]]).values()
+        for a in found
+    }
+    target = storage.current()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for inquiry in data["inquiries"]:
+            for message in inquiry["messages"]:
+                for entry in message["attachments"]:
+                    try:
+                        fileobj, _ = target.open(kept[entry["id"]].storage_key)
+                    except storage.MissingObject:
+                        entry.update(file=None, unavailable=True)
+                        continue
+                    with fileobj, archive.open(entry["file"], "w") as member:
+                        while chunk := fileobj.read(1024 * 1024):
+                            member.write(chunk)
+        archive.writestr("customer.json", json.dumps(data, indent=2, ensure_ascii=False))
+    return out
+
+
 def erase(customer):
     """Delete everything about the customer; returns counts (nothing personal is logged)."""
     ids = [i.id for i in customer.inquiries()]
-    counts = {"inquiries": len(ids), "messages": 0, "emails": 0}
+    counts = {"inquiries": len(ids), "messages": 0, "emails": 0, "files": 0}
     if ids:
         counts["messages"] = db.session.scalar(
             sa.select(sa.func.count(ProductMessage.id)).where(ProductMessage.inquiry_id.in_(ids))
         )
         counts["emails"] = db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.inquiry_id.in_(ids))).rowcount
+        counts["files"] = _erase_files(ids)
         db.session.execute(sa.delete(ProductMessage).where(ProductMessage.inquiry_id.in_(ids)))
         db.session.execute(sa.delete(InquiryWord).where(InquiryWord.inquiry_id.in_(ids)))
         db.session.execute(sa.delete(ProductInquiry).where(ProductInquiry.id.in_(ids)))
@@ -179,8 +234,20 @@ def erase(customer):
     for session_id in set(customer.sessions) - known:
         db.session.add(Shopper(session_id=session_id, tokens_valid_after=now))
     db.session.commit()
-    log.info("erased a customer: %(inquiries)s inquiries, %(messages)s messages, %(emails)s mails", counts)
+    log.info(
+        "erased a customer: %(inquiries)s inquiries, %(messages)s messages, %(files)s files, %(emails)s mails", counts
+    )
     return counts
+
+
+def _erase_files(inquiry_ids):
+    """The conversations' attachment rows go with their messages (the foreign key cascades);
+    their stored files are deleted once that commits. Returns how many files."""
+    keys = attachment_upkeep.keys_of(inquiry_ids)
+    attachment_upkeep.delete_after_commit(keys)
+    return db.session.scalar(
+        sa.select(sa.func.count(MessageAttachment.id)).where(MessageAttachment.inquiry_id.in_(inquiry_ids))
+    )
 
 
 def purge(retention_days, now=None):
@@ -190,7 +257,7 @@ def purge(retention_days, now=None):
     """
     now = now or utcnow()
     cutoff = now - timedelta(days=retention_days)
-    total = {"inquiries": 0, "messages": 0}
+    total = {"inquiries": 0, "messages": 0, "files": 0}
     while True:
         ids = db.session.scalars(
             sa.select(ProductInquiry.id)
@@ -200,6 +267,7 @@ def purge(retention_days, now=None):
         ).all()
         if not ids:
             break
+        total["files"] += _erase_files(ids)
         total["messages"] += db.session.execute(
             sa.delete(ProductMessage).where(ProductMessage.inquiry_id.in_(ids))
         ).rowcount
@@ -215,5 +283,5 @@ def purge(retention_days, now=None):
     keep_inbound = timedelta(days=current_app.config["MAIL_REPLY_DAYS"] + 7)
     db.session.execute(sa.delete(InboundEmail).where(InboundEmail.received_at < now - keep_inbound))
     db.session.commit()
-    log.info("purged %(inquiries)s inquiries and %(messages)s messages", total)
+    log.info("purged %(inquiries)s inquiries, %(messages)s messages and %(files)s files", total)
     return total

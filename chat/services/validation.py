@@ -60,10 +60,15 @@ def clean_text(value, field, max_length=None, required=True, what="Text"):
     return value
 
 
-def message_text(value, field="message_text"):
-    if isinstance(value, str) and not value.strip() and not _SURROGATE.search(value):
+def message_text(value, field="message_text", required=True):
+    """A message's text; ``required`` False (files came with it) lets it be empty."""
+    if not required and value is None:
+        value = ""
+    if required and isinstance(value, str) and not value.strip() and not _SURROGATE.search(value):
         raise ValidationError("Please type a message.", {field: "must not be empty"})
-    value = clean_text(value, field, current_app.config["CHAT_MAX_MESSAGE_LENGTH"], what="Message")
+    value = clean_text(value, field, current_app.config["CHAT_MAX_MESSAGE_LENGTH"], required=required, what="Message")
+    if not required and not value.strip():
+        return ""
     # Stored as typed; only normalise line endings so \r\n and \n render alike.
     return value.replace("\r\n", "\n").replace("\r", "\n")
 

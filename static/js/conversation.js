@@ -15,7 +15,15 @@
     streamUrl: function (url) { return Promise.resolve(url); },
     afterResponse: function () {},
     onUnread: function () {},
-    visible: function () { return !document.hidden; }
+    visible: function () { return !document.hidden; },
+    // Files (attach.js): taken from the tray with the text, shown in the pending bubble,
+    // sent with upload progress, given back to the tray with the reasons when refused.
+    files: {
+      take: function () { return []; },
+      show: function () {},
+      send: function (url, body) { return request(url, "POST", body); },
+      giveBack: function () {}
+    }
   };
   var EV = JSON.parse(document.body.dataset.liveEvents || "{}");
   var link = chatBackoff.link;
@@ -36,16 +44,19 @@
     tpl.innerHTML = html.trim();
     return tpl.content.firstElementChild;
   }
+  // Every answer from the server, fetched here or uploaded by attach.js.
+  function answered(r) {
+    api.afterResponse(r);
+    if (r.status < 500) link.found();  // the server answered: whatever waited for it goes now
+    return r;
+  }
   function request(url, method, body) {
     var headers = Object.assign({ "HX-Request": "true" }, api.headers());
     return fetch(url, { method: method || "GET", body: body, headers: headers, credentials: "same-origin" })
-      .then(function (r) {
-        api.afterResponse(r);
-        if (r.status < 500) link.found();  // the server answered: whatever waited for it goes now
-        return r;
-      });
+      .then(answered);
   }
   api.request = request;
+  api.answered = answered;
 
   function localizeTimes(root) {
     (root || document).querySelectorAll("time[data-local]").forEach(function (el) {
@@ -92,26 +103,31 @@
     }
     li.classList.toggle("failed", !!failed);
   }
-  function pendingBubble(text) {
+  function pendingBubble(text, files) {
     var li = document.createElement("li");
     li.className = "msg own pending";
     li.dataset.clientId = uuid();
     li.dataset.text = text;
+    li.files = files;
     var p = document.createElement("p");
     p.className = "text"; p.textContent = text;
+    p.hidden = !text && files.length > 0;
     var meta = document.createElement("p");
     meta.className = "meta";
     li.append(p, meta);
+    api.files.show(li);
     setState(li, "Sending…");
     return li;
   }
   function send(form) {
     var box = form.querySelector("textarea"), text = box.value;
     var max = parseInt(box.getAttribute("maxlength") || "0", 10);
-    if (!text.trim()) { showError("Please type a message."); return; }
-    if (max && text.length > max) { showError("Messages can be at most " + max + " characters."); return; }
+    var files = api.files.take(form);
+    if (files === null) return;  // a file in the tray cannot be sent (the tray says why)
+    if (!text.trim() && !files.length) { showError("Please type a message."); return; }
+    if (max && text.length > max) { api.files.giveBack({ files: files }); showError("Messages can be at most " + max + " characters."); return; }
     showError("");
-    var li = pendingBubble(text);
+    var li = pendingBubble(text.trim() ? text : "", files);
     log().appendChild(li);
     scrollToEnd();
     box.value = "";
@@ -129,10 +145,10 @@
     setState(li, "Sending…");
     // The page may not know who is writing yet (the widget waits for the loader's token).
     api.ready.then(function () {
-      var body = new URLSearchParams(new FormData(form));
+      var body = li.files && li.files.length ? new FormData(form) : new URLSearchParams(new FormData(form));
       body.set("message_text", li.dataset.text);
       body.set("client_message_id", li.dataset.clientId);
-      return request(section().dataset.sendUrl, "POST", body);
+      return api.files.send(section().dataset.sendUrl, body, li);
     }).then(function (r) {
       return r.text().then(function (html) {
         sending = false;
@@ -145,11 +161,12 @@
           // Refused for what it says (too long, limited, gone): give the text back, say why.
           queue.shift();
           var reason = fragment(html);
-          showError(reason ? reason.textContent.trim() : "Your message could not be sent.");
-          if (r.status === 429) { setState(li, "Not sent", true); } else {
+          showError(reason ? (reason.querySelector("p") || reason).textContent.trim() : "Your message could not be sent.");
+          if (r.status === 429 && !(li.files && li.files.length)) { setState(li, "Not sent", true); } else {
             li.remove();
             var box = form.querySelector("textarea");
             if (!box.value) box.value = li.dataset.text;
+            api.files.giveBack(li, reason);
           }
         }
         flush();
