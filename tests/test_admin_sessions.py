@@ -79,6 +79,9 @@ def test_a_kept_cookie_is_refused_on_every_admin_route_after_logout(app, admin):
         "key_id": 1,
         "reply_id": 1,
         "question_id": 1,
+        "endpoint_id": 1,
+        "delivery_id": 1,
+        "attachment_id": 1,
     }
     kept = kept_cookies(client)
     assert replay(app, kept).get("/admin").status_code == 200  # the copy works while the session lives
