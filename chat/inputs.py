@@ -167,6 +167,10 @@ class _MultiPartParser(MultiPartParser):
 
     def parse(self, stream, boundary, content_length):
         form, files = super().parse(stream, boundary, content_length)
+        # A part whose name Werkzeug cannot read (a bare CR or LF in it) comes back named None,
+        # which every reader of the form (the CSRF check first) would trip over.
+        if None in form or None in files:
+            raise BadParameter("Every form field needs a name.", {"form": "a field without a name"})
         return self.cls([(name, _utf8(value.encode("latin-1"), name)) for name, value in form.items(multi=True)]), files
 
 

@@ -359,3 +359,20 @@ def test_depth_counts_brackets_outside_strings_only():
     assert json_depth('[["x\\\\"]]') == 2
     # A body of escaped quotes that never closes: one string, no brackets.
     assert json_depth('"' + '\\"[' * 3000) == 0
+
+
+def test_a_multipart_field_without_a_readable_name_is_400_everywhere(app, world):
+    # A bare CR in a part's name made Werkzeug name it None, and the CSRF check crashed on it (500).
+    before = table_counts(app)
+    body = b'--b\r\nContent-Disposition: form-data; name="\r"\r\n\r\nnull\r\n--b--\r\n'
+    wrong = {}
+    for who, path in (
+        ("shopper", f"/embed/demo/products/{world.product_id}/messages"),
+        ("admin", f"/api/admin/inquiries/{world.inquiry_id}/respond"),
+        ("admin", f"/admin/inquiries/{world.inquiry_id}/messages"),
+    ):
+        response = call(world, who, "POST", path, data=body, content_type="multipart/form-data; boundary=b")
+        if response.status_code != 400 or "needs a name" not in response.get_data(as_text=True):
+            wrong[path] = (response.status_code, response.get_data(as_text=True)[:100])
+    assert wrong == {}
+    assert table_counts(app) == before
