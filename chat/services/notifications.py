@@ -10,13 +10,15 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import force_locale, gettext
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, links
 from ..extensions import db
+from ..i18n import DEFAULT, clean
 from ..models import OutboxEmail, ProductInquiry, ProductMessage, User, utcnow
-from . import hours, reply_addresses
+from . import hours, reply_addresses, shoppers
 
 URGENT_WORDS = re.compile(r"\b(urgent|asap|immediately|broken|damaged|refund|wrong item|never arrived)\b", re.I)
 
@@ -194,16 +196,20 @@ def scan(now=None):
     ).all()
     for message, inquiry in answers:
         link = links.resume_link(inquiry)
-        if _queue(
-            f"answer:{message.id}",
-            inquiry.customer_email,
-            f"The shop answered your question about {inquiry.product.name}",
-            "customer_answer",
-            inquiry=inquiry,
-            reply_to=reply_addresses.for_customer(inquiry),
-            message=message,
-            link=link,
-        ):
+        # In the language the shopper chatted in (their shopper row keeps it).
+        shopper = shoppers.find(inquiry.session_id)
+        with force_locale(clean(shopper.language if shopper else None) or DEFAULT):
+            queued_one = _queue(
+                f"answer:{message.id}",
+                inquiry.customer_email,
+                gettext("The shop answered your question about %(product)s", product=inquiry.product.name),
+                "customer_answer",
+                inquiry=inquiry,
+                reply_to=reply_addresses.for_customer(inquiry),
+                message=message,
+                link=link,
+            )
+        if queued_one:
             queued += 1
     try:
         db.session.commit()
