@@ -166,3 +166,34 @@ def init_app(app):
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["price"] = price
+
+
+def catalog_paths():
+    """Each shipped language's ``messages.po``, by code."""
+    import os
+
+    here = os.path.join(os.path.dirname(__file__), "translations")
+    return {
+        code: os.path.join(here, code, "LC_MESSAGES", "messages.po")
+        for code in sorted(os.listdir(here))
+        if os.path.isfile(os.path.join(here, code, "LC_MESSAGES", "messages.po"))
+    }
+
+
+def compile_catalogs():
+    """What ``pybabel compile -d chat/translations`` does: each .po into its .mo (fuzzy
+    entries left out), where the .mo is missing or older."""
+    import os
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for code, po in catalog_paths().items():
+        mo = po[:-3] + ".mo"
+        if os.path.exists(mo) and os.path.getmtime(mo) >= os.path.getmtime(po):
+            continue
+        with open(po, "rb") as fh:
+            catalog = read_po(fh, locale=code)
+        with open(mo + ".tmp", "wb") as fh:
+            write_mo(fh, catalog)
+        os.replace(mo + ".tmp", mo)
