@@ -58,13 +58,22 @@ def _browser_tags():
     return [tag for tag, _quality in request.accept_languages][:MAX_TAGS]
 
 
+def _arg(name):
+    """A query argument, or None where the query string cannot be read (its error is the
+    request's own: the page that says so must still render, in some language)."""
+    try:
+        return request.args.get(name)
+    except Exception:  # noqa: BLE001 - chat/inputs.py refuses a query string that is not UTF-8
+        return None
+
+
 def shopper_locale(site):
     """The language of a shopper's page on ``site`` (see the module's docstring)."""
     enabled = site_languages(site)["enabled"] if site is not None else list(SHOPPER_LANGUAGES)
-    chosen = clean(request.headers.get("X-Chat-Locale") or request.args.get("locale"), enabled)
+    chosen = clean(request.headers.get("X-Chat-Locale") or _arg("locale"), enabled)
     if chosen:
         return chosen
-    listed = request.args.get("languages")
+    listed = _arg("languages")
     if listed:
         chosen = negotiate(listed.split(",")[:MAX_TAGS], enabled)
         if chosen:
@@ -160,6 +169,7 @@ def init_app(app):
         current_language=current,
         text_direction=direction,
         shopper_languages=SHOPPER_LANGUAGES,
+        site_languages=site_languages,
         admin_languages=ADMIN_LANGUAGES,
     )
     app.jinja_env.filters["when"] = when

@@ -21,7 +21,13 @@ from .smtp_helpers import Inbox
 
 # What an admin alone sees: English and German are shipped for these; every other string
 # reaches shoppers and ships in every language.
-ADMIN_ONLY = ("templates/admin/", "templates/email/admin_", "chat/admin/", "chat/api/admin")
+ADMIN_ONLY = (
+    "templates/admin/",
+    "templates/email/admin_",
+    "chat/admin/",
+    "chat/api/admin",
+    "chat/services/site_languages.py",
+)
 SHOPPER_LANGUAGES = ("de", "fr", "es", "ar")
 
 
@@ -165,3 +171,50 @@ def test_the_answer_mail_speaks_the_language_of_the_conversation(app, demo, smtp
     text = message.get_body(("plain",)).get_content()
     assert "Bonjour," in text and "Oui, sans problème." in text and "Reprendre la conversation :" in text
     assert re.search(r"Vous pouvez retirer votre adresse e-mail", text)
+
+
+def test_the_sites_languages_api_reads_and_replaces_both_or_nothing(app, demo, admin):
+    client, token, _ = admin
+    headers = {"X-CSRFToken": token}
+    assert client.get("/api/admin/sites/demo/languages").get_json() == {
+        "default": "en",
+        "enabled": ["en", "de", "fr", "es", "ar"],  # every shipped language until the shop chooses
+    }
+    body = client.put(
+        "/api/admin/sites/demo/languages", headers=headers, json={"default": "de", "enabled": ["fr", "de"]}
+    )
+    assert body.status_code == 200 and body.get_json() == {"default": "de", "enabled": ["de", "fr"]}
+    for payload, field in (
+        ({"default": "en", "enabled": ["en", "xx"]}, "enabled"),  # not a language we ship
+        ({"default": "es", "enabled": ["en", "de"]}, "default"),  # not enabled
+        ({"default": "en", "enabled": []}, "enabled"),
+        ({"default": "<b>", "enabled": "en"}, "default"),
+        ({"enabled": ["en"]}, "default"),
+    ):
+        response = client.put("/api/admin/sites/demo/languages", headers=headers, json=payload)
+        assert response.status_code == 422 and field in response.get_json()["fields"], payload
+    assert client.get("/api/admin/sites/demo/languages").get_json() == {"default": "de", "enabled": ["de", "fr"]}
+    assert client.put("/api/admin/sites/nope/languages", headers=headers, json={}).status_code == 404
+    assert app.test_client().get("/api/admin/sites/demo/languages").status_code == 401
+    assert client.put("/api/admin/sites/demo/languages", json={"default": "en", "enabled": ["en"]}).status_code == 400
+    # Shoppers now get French or German only: an Arabic browser the default, a tag's "ar" is ignored.
+    shopper = app.test_client()
+    arabic = page(shopper, "/embed/demo/products/1?locale=ar", **{"Accept-Language": "ar,en;q=0.5"})
+    assert '<html lang="de" dir="ltr">' in arabic
+    assert '<html lang="fr"' in page(shopper, "/embed/demo/products/1?languages=es,fr")
+    assert shopper.get("/embed/demo/allowed?locale=ar").get_json()["strings"]["lang"] == "de"
+
+
+def test_the_sites_page_sets_its_languages(app, demo, admin):
+    client, token, _ = admin
+    page_html = client.get("/admin/sites/demo").get_data(as_text=True)
+    assert 'id="languages"' in page_html and 'value="ar" checked' in page_html
+    form = {"csrf_token": token, "default": "es", "enabled": ["es", "ar"]}
+    response = client.post("/admin/sites/demo/languages", data=form)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/admin/sites/demo#languages")
+    refused = client.post("/admin/sites/demo/languages", data={**form, "default": "de"})
+    assert refused.status_code == 422
+    assert 'id="languages-default-error">The default language must be one of the enabled ones.' in refused.get_data(
+        as_text=True
+    )
+    assert client.get("/api/admin/sites/demo/languages").get_json() == {"default": "es", "enabled": ["es", "ar"]}

@@ -161,4 +161,5 @@ def admin_revoke_customer_sessions():
     return jsonify(revoked_sessions=shoppers.revoke(_customer_from(json_object()).sessions))
 
 
-from . import admin_hours_metrics  # noqa: E402,F401  (business hours and metrics routes on this blueprint)
+# Business hours and metrics, a site's languages: routes on this blueprint.
+from . import admin_hours_metrics, admin_languages  # noqa: E402,F401

@@ -1107,9 +1107,10 @@ PATHS.update(
 )
 
 
-from . import openapi_hours_metrics, openapi_inbound, openapi_webhooks  # noqa: E402  (need the helpers above)
+from . import openapi_hours_metrics, openapi_inbound, openapi_languages, openapi_webhooks  # noqa: E402  (need the helpers above)
 
 PATHS.update(openapi_hours_metrics.PATHS)
+PATHS.update(openapi_languages.PATHS)
 PATHS.update(openapi_webhooks.PATHS)
 PATHS.update(openapi_inbound.PATHS)
 SECURITY_SCHEMES.update(openapi_inbound.SECURITY_SCHEMES)
@@ -1148,6 +1149,7 @@ def document(config):
                 **schemas(config),
                 **QUESTION_SCHEMAS,
                 **openapi_hours_metrics.SCHEMAS,
+                **openapi_languages.SCHEMAS,
                 **openapi_webhooks.SCHEMAS,
                 **openapi_inbound.SCHEMAS,
             },
