@@ -27,6 +27,8 @@ ADMIN_ONLY = (
     "chat/admin/",
     "chat/api/admin",
     "chat/services/site_languages.py",
+    "chat/services/admin_sessions.py",
+    "static/js/",
 )
 SHOPPER_LANGUAGES = ("de", "fr", "es", "ar")
 
@@ -218,3 +220,22 @@ def test_the_sites_page_sets_its_languages(app, demo, admin):
         as_text=True
     )
     assert client.get("/api/admin/sites/demo/languages").get_json() == {"default": "es", "enabled": ["es", "ar"]}
+
+
+def test_each_admin_picks_the_panels_language_else_their_browsers(app, demo, admin):
+    client, token, _ = admin
+    assert "Wartet auf uns" in page(client, "/admin", **{"Accept-Language": "de-DE,de;q=0.9"})
+    english = page(client, "/admin", **{"Accept-Language": "fr-FR,fr"})  # the panel ships English and German
+    assert '<html lang="en"' in english and "Waiting for us" in english
+    saved = client.post("/admin/account/language", data={"csrf_token": token, "language": "de"})
+    assert saved.status_code == 302
+    german = page(client, "/admin", **{"Accept-Language": "en-US"})  # their choice wins
+    assert '<html lang="de" dir="ltr">' in german and "Niemand wartet auf eine Antwort." in german
+    account = page(client, "/admin/account")
+    assert "Sprache des Adminbereichs" in account and '<option value="de" lang="de" selected>' in account
+    refused = client.post("/admin/account/language", data={"csrf_token": token, "language": "ar"})
+    assert refused.status_code == 422 and "Wählen Sie eine der Sprachen des Adminbereichs." in refused.get_data(
+        as_text=True
+    )
+    client.post("/admin/account/language", data={"csrf_token": token, "language": ""})
+    assert "Waiting for us" in page(client, "/admin", **{"Accept-Language": "en"})
