@@ -1,6 +1,7 @@
 """Languages: the shipped catalogs are complete, the shopper's language is chosen as the
 tag, the browser and the site say, and every page, error and mail speaks it."""
 
+import json
 import re
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from babel.messages.pofile import read_po
 from chat import ROOT, i18n
 from chat.extensions import db
 from chat.mail import deliver_due
-from chat.models import OutboxEmail, Shopper, utcnow
+from chat.models import OutboxEmail, Product, Shopper, utcnow
 from chat.services import conversations, notifications, shoppers
 
 from .chat_helpers import Shopper as Browser
@@ -239,3 +240,46 @@ def test_each_admin_picks_the_panels_language_else_their_browsers(app, demo, adm
     )
     client.post("/admin/account/language", data={"csrf_token": token, "language": ""})
     assert "Waiting for us" in page(client, "/admin", **{"Accept-Language": "en"})
+
+
+def test_published_qa_carry_their_language_and_suggestions_prefer_the_shoppers(app, demo, admin):
+    client, token, _ = admin
+    headers = {"X-CSRFToken": token}
+    LocaleBrowser(app, "de").send(1, "Passt ein Laptop hinein?")
+    with app.app_context():
+        product_id = first_product_id(app)
+        session = db.session.scalar(sa.select(Shopper.session_id))
+        inquiry_id = conversations.find_inquiry(product_id, session).id
+    german = client.post(
+        f"/api/admin/inquiries/{inquiry_id}/publish",
+        headers=headers,
+        json={"question": "Passt ein Laptop hinein?", "answer": "Ja, bis 15 Zoll."},
+    ).get_json()
+    assert german["language"] == "de"  # the shopper chatted in German
+    english = client.post(
+        f"/api/admin/inquiries/{inquiry_id}/publish",
+        headers=headers,
+        json={"question": "Does a laptop fit?", "answer": "Yes, up to 15 inch.", "language": "en"},
+    ).get_json()
+    assert english["language"] == "en"
+    bad = client.post(
+        f"/api/admin/inquiries/{inquiry_id}/publish",
+        headers=headers,
+        json={"question": "q", "answer": "a", "language": "xx"},
+    )
+    assert bad.status_code == 422 and "language" in bad.get_json()["fields"]
+    qa = page(client, f"/products/{product_id}/questions/{german['id']}")
+    structured = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', qa, re.S).group(1))
+    assert structured["inLanguage"] == "de" and structured["mainEntity"]["acceptedAnswer"]["inLanguage"] == "de"
+    assert '<h1 class="qa-question" lang="de" dir="auto">' in qa
+    # "Laptop" matches both: each shopper sees the one in their own language first.
+    api = app.test_client()
+    first = api.get(f"/api/products/{product_id}/suggestions?q=laptop&language=de").get_json()["questions"][0]
+    assert first["language"] == "de"
+    first = api.get(f"/api/products/{product_id}/suggestions?q=laptop&language=en").get_json()["questions"][0]
+    assert first["language"] == "en"
+    widget = LocaleBrowser(app, "en")
+    with app.app_context():
+        external = db.session.get(Product, product_id).external_id
+    box = widget.get(f"/products/{external}/suggestions", query_string={"message_text": "laptop"})
+    assert box.get_data(as_text=True).index("Does a laptop fit?") < box.get_data(as_text=True).index("Passt ein")

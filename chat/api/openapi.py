@@ -29,6 +29,7 @@ How to add an endpoint (say ``GET /api/catalog/products/<external:external_id>``
 
 from flask import Blueprint, current_app, jsonify
 
+from ..i18n import SHOPPER_LANGUAGES
 from ..models import INQUIRY_STATUSES, PRIORITIES
 from ..services.inquiries import ASSIGNEE_FILTERS, VIEWS
 from ..services.validation import MAX_ID
@@ -979,12 +980,17 @@ PATHS.update(
 QUESTION_SCHEMAS = {
     "PublishedQuestion": {
         "type": "object",
-        "required": ["id", "product_id", "question", "answer", "created_at", "updated_at", "url"],
+        "required": ["id", "product_id", "question", "answer", "language", "created_at", "updated_at", "url"],
         "properties": {
             "id": ID,
             "product_id": ID,
             "question": {"type": "string"},
             "answer": {"type": "string"},
+            "language": {
+                "type": "string",
+                "enum": list(SHOPPER_LANGUAGES),
+                "description": "The language it is written in (its page's JSON-LD inLanguage).",
+            },
             "created_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
             "url": {
@@ -1015,6 +1021,11 @@ QUESTION_SCHEMAS = {
                 "description": "What the public sees asked: edit out anything private.",
             },
             "answer": {"type": "string", "minLength": 1, "maxLength": 5000, "pattern": "^[^\\x00]*\\S[^\\x00]*$"},
+            "language": {
+                "type": "string",
+                "enum": list(SHOPPER_LANGUAGES),
+                "description": "The language it is written in (publish only; default: the one its shopper chatted in).",
+            },
         },
     },
     "ProductQuestions": {
@@ -1097,6 +1108,11 @@ PATHS.update(
                         {"type": "string"},
                         "What the shopper typed; any word counts (as a prefix), common "
                         "words do not. Empty: no suggestions.",
+                    ),
+                    query(
+                        "language",
+                        {"type": "string"},
+                        "The shopper's language: entries written in it come first (any other value is ignored).",
                     ),
                 ],
                 ok={200: ("Matching published Q&A (only ever published ones).", "Suggestions")},
