@@ -46,7 +46,7 @@ catalogs: install
 # For translators: every string of the code and templates into messages.pot, then merged
 # into each language's catalog (new strings appear there empty, to be translated).
 extract: install
-	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext --no-location --sort-output -o chat/translations/messages.pot .
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext --project=product-chat --no-location --sort-output -o chat/translations/messages.pot .
 	$(BIN)/pybabel -q update -i chat/translations/messages.pot -d chat/translations --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date --no-wrap
 
 # For maintainers: refresh the committed HTMX files from the npm registry, at the

@@ -23,7 +23,17 @@ def hours_form_helpers():
         "hours_as_form": lambda site: hours.as_form(hours.of_site(site)),
         "hours_days": hours.DAYS,
         "hours_day_names": hours.DAY_NAMES,
+        "weekday_name": weekday_name,
     }
+
+
+def weekday_name(day):
+    """ "Monday", "Montag": a weekday ("mon"...) in the panel's language (Babel's names)."""
+    from babel.dates import get_day_names
+
+    from ..i18n import formats
+
+    return get_day_names("wide", locale=formats())[hours.DAYS.index(day)].capitalize()
 
 
 @bp.post("/sites/<public_id>/hours")
