@@ -131,14 +131,16 @@ def formats():
     return "en_GB" if code == "en" else code
 
 
-def when(value):
-    """A naive UTC datetime as the page's language writes it ("30 Nov 08:00", "30. Nov. 08:00"),
-    in UTC: the browser turns ``time[data-local]`` into the reader's own time."""
+def when(value, year=False):
+    """A naive UTC datetime as the page's language writes it ("30 Nov 08:00", "30. Nov. 08:00";
+    with ``year``: "30 Nov 2026 08:00"), in UTC: the browser turns ``time[data-local]`` into
+    the reader's own time."""
     if value is None:
         return ""
     value, locale = value.replace(tzinfo=UTC), formats()
+    day_format = "yMMMd" if year else "MMMd"
     return (
-        dates.format_skeleton("MMMd", value, tzinfo=UTC, locale=locale)
+        dates.format_skeleton(day_format, value, tzinfo=UTC, locale=locale)
         + " "
         + dates.format_time(value, "short", tzinfo=UTC, locale=locale)
     )

@@ -4,6 +4,7 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext
 
 from ..services import ValidationError, hours, sites
 from . import bp
@@ -49,5 +50,5 @@ def update_site_hours(public_id):
         hours.save(site, form["timezone"], hours.from_form(form["mode"], form["days"]))
     except ValidationError as error:
         return _site_page(site, 422, hours_form=form, hours_errors=error.fields)
-    flash("Business hours saved.")
+    flash(gettext("Business hours saved."))
     return redirect(url_for("admin.site_page", public_id=site.public_id, _anchor="hours"), code=303)
