@@ -67,7 +67,10 @@
     });
   }
   api.say = say;
-  var LANG = document.documentElement.lang || undefined;
+  // Times in the page's language, as the reader's browser writes it (en-GB or en-US for "en").
+  var PAGE = document.documentElement.lang || "";
+  var LANG = [].concat(navigator.languages || navigator.language || [])
+    .filter(function (tag) { return tag.split("-")[0].toLowerCase() === PAGE; })[0] || PAGE || undefined;
 
   function localizeTimes(root) {
     (root || document).querySelectorAll("time[data-local]").forEach(function (el) {
