@@ -283,3 +283,17 @@ def test_published_qa_carry_their_language_and_suggestions_prefer_the_shoppers(a
         external = db.session.get(Product, product_id).external_id
     box = widget.get(f"/products/{external}/suggestions", query_string={"message_text": "laptop"})
     assert box.get_data(as_text=True).index("Does a laptop fit?") < box.get_data(as_text=True).index("Passt ein")
+
+
+def test_an_admins_mails_speak_the_panels_language_they_chose(app, demo, admin):
+    client, token, _ = admin
+    client.post("/admin/account/language", data={"csrf_token": token, "language": "de"})
+    LocaleBrowser(app, "fr").send(1, "URGENT: it arrived broken")  # an urgent question mails the admins
+    with app.app_context():
+        subjects = set(
+            db.session.scalars(sa.select(OutboxEmail.subject).where(OutboxEmail.to_addr == demo["admin_email"]))
+        )
+        bodies = db.session.scalars(sa.select(OutboxEmail.body_text).where(OutboxEmail.to_addr == demo["admin_email"]))
+        body = next(iter(bodies))
+    assert any(s.startswith("Dringende Frage zu") for s in subjects), subjects
+    assert "Eine dringende Frage zu" in body and "URGENT: it arrived broken" in body

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import clock, links
 from ..extensions import db
-from ..i18n import DEFAULT, clean
+from ..i18n import ADMIN_LANGUAGES, DEFAULT, clean
 from ..models import OutboxEmail, ProductInquiry, ProductMessage, User, utcnow
 from . import hours, reply_addresses, shoppers
 
@@ -86,17 +86,23 @@ def queue_high_priority(inquiry, text):
         )
         if recent >= limit:
             _add_to_digest(admin, inquiry)
-        else:
+            continue
+        with force_locale(_panel_language(admin)):
             _queue(
                 f"high:{inquiry.id}:{admin.id}",
                 admin.email,
-                f"Urgent question about {inquiry.product.name}",
+                gettext("Urgent question about %(product)s", product=inquiry.product.name),
                 "admin_urgent",
                 inquiry=inquiry,
                 reply_to=reply_addresses.for_admin(inquiry, admin),
                 text=text,
                 link=admin_link(inquiry),
             )
+
+
+def _panel_language(admin):
+    """An admin's mails speak the panel's language they chose (else English: no browser to ask)."""
+    return clean(admin.language, ADMIN_LANGUAGES) or DEFAULT
 
 
 def _add_to_digest(admin, inquiry):
@@ -165,16 +171,18 @@ def scan(now=None):
             continue
         stamp = inquiry.waiting_since.strftime("%Y%m%d%H%M%S%f")
         for admin in _admin_recipients(inquiry):
-            if _queue(
-                f"unanswered:{inquiry.id}:{stamp}:{admin.id}",
-                admin.email,
-                f"Unanswered question about {inquiry.product.name}",
-                "admin_unanswered",
-                inquiry=inquiry,
-                reply_to=reply_addresses.for_admin(inquiry, admin),
-                link=admin_link(inquiry),
-                minutes=int((now - inquiry.waiting_since).total_seconds() // 60),
-            ):
+            with force_locale(_panel_language(admin)):
+                queued_one = _queue(
+                    f"unanswered:{inquiry.id}:{stamp}:{admin.id}",
+                    admin.email,
+                    gettext("Unanswered question about %(product)s", product=inquiry.product.name),
+                    "admin_unanswered",
+                    inquiry=inquiry,
+                    reply_to=reply_addresses.for_admin(inquiry, admin),
+                    link=admin_link(inquiry),
+                    minutes=int((now - inquiry.waiting_since).total_seconds() // 60),
+                )
+            if queued_one:
                 queued += 1
         inquiry.notified_waiting_since = inquiry.waiting_since
 
