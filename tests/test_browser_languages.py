@@ -87,3 +87,31 @@ def test_an_arabic_browser_chats_right_to_left_with_the_launcher_on_the_left(bro
         page.wait_for_timeout(300)
         keep(page, "languages-ar-phone")
         context.close()
+
+
+def test_a_german_admin_gets_the_panel_in_german_and_the_arabic_question_live(browser, shop_server):
+    shopper = browser.new_context(locale="ar")
+    page = shopper.new_page()
+    context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 860})
+    admin = context.new_page()
+    admin.goto(shop_server.url + "/admin")
+    admin.fill("#email", "admin@example.com")
+    admin.fill("#password", shop_server.admin_password)
+    admin.get_by_role("button", name="Anmelden").click()
+    admin.get_by_role("heading", name="Wartet auf uns").wait_for()
+    page.goto(shop_server.url + "/products/5")
+    page.get_by_role("button", name="اطرح سؤالًا").click()
+    box = page.frame_locator("iframe").get_by_placeholder("اكتب سؤالك…")
+    box.fill("هل تُطوى سماعات الرأس؟")
+    box.press("Enter")
+    row = admin.locator("#inquiry-rows tr.inquiry-row").first
+    row.wait_for(timeout=8000)  # live, rendered in German for this admin
+    assert (
+        "هل تُطوى سماعات الرأس؟" in row.inner_text() and "Besucher" in row.inner_text() and "offen" in row.inner_text()
+    )
+    keep(admin, "languages-de-admin-list")
+    row.locator("a.row-link").click()
+    admin.get_by_placeholder("Antwort schreiben… (/ für Textbausteine)").wait_for()
+    keep(admin, "languages-de-admin-inquiry")
+    shopper.close()
+    context.close()
