@@ -163,6 +163,13 @@ def price(amount, currency):
         return f"{format_decimal(amount)} {currency or ''}".strip()
 
 
+def _vary(response):
+    """A response whose language was chosen says so to caches (the browser's languages may have chosen it)."""
+    if "chat_locale" in g:
+        response.vary.add("Accept-Language")
+    return response
+
+
 def init_app(app):
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
@@ -174,6 +181,7 @@ def init_app(app):
         site_languages=site_languages,
         admin_languages=ADMIN_LANGUAGES,
     )
+    app.after_request(_vary)
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["day"] = day

@@ -100,6 +100,7 @@ def test_the_tags_language_wins_then_the_browsers_then_the_sites_default(app, cl
     assert '<html lang="ar" dir="rtl">' in arabic and "اكتب سؤالك…" in arabic
     nothing = page(client, "/embed/demo/products/1?languages=ja,zh", **{"Accept-Language": "ko"})
     assert '<html lang="en" dir="ltr">' in nothing and "Type your question…" in nothing
+    assert "Accept-Language" in client.get("/embed/demo/products/1").headers["Vary"]  # for caches
 
 
 def test_a_language_from_the_page_is_only_ever_one_of_ours(app, client, demo):
