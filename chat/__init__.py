@@ -108,6 +108,11 @@ def create_app(config_name_or_object=None):
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", config_module.engine_options(uri))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = circuit_breaker.engine_options(uri, options)
 
+    if app.config.get("REDIS_CLUSTER") and app.config["RATELIMIT_STORAGE_URI"] == app.config.get("REDIS_URL"):
+        from .live.cluster import limiter_uri
+
+        # The limits live in the same cluster (limits' RedisClusterStorage, routed by slot).
+        app.config["RATELIMIT_STORAGE_URI"] = limiter_uri(app.config["REDIS_URL"])
     app.config.setdefault(
         "RATELIMIT_STORAGE_OPTIONS", config_module.limiter_storage_options(app.config["RATELIMIT_STORAGE_URI"])
     )

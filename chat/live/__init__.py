@@ -36,6 +36,8 @@ def stats():
         redis_channels=len(target.redis_channels()) if redis else 0,
         redis_received=target.received if redis else 0,
         sharded=redis and target.sharded,
+        redis_shards=target.shards() if hasattr(target, "shards") else [],
+        redis_moves=getattr(target, "moves", 0),
         renders=_counted["renders"],
         sql_statements=_counted["sql"],
     )
@@ -58,7 +60,11 @@ def _count_renders_and_sql(app):
 
 def init_app(app):
     url = app.config.get("REDIS_URL")
-    if url:
+    if url and app.config.get("REDIS_CLUSTER"):
+        from .cluster import ClusterBroker
+
+        broker = ClusterBroker(url, prefix=app.config.get("LIVE_CHANNEL_PREFIX", "chat:"))
+    elif url:
         broker = RedisBroker(
             url,
             prefix=app.config.get("LIVE_CHANNEL_PREFIX", "chat:"),
