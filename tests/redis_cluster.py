@@ -202,3 +202,18 @@ class RedisCluster:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def move_slot(cluster, key):
+    """Move ``key``'s (empty) slot to another master, as `redis-cli --cluster reshard` would;
+    returns the new master's port."""
+    source = cluster.master_of(key)
+    slot = cluster.node(source).execute_command("CLUSTER", "KEYSLOT", key)
+    target = next(port for port in cluster.masters() if port != source)
+    ids = {port: cluster.node(port).execute_command("CLUSTER", "MYID") for port in (source, target)}
+    ids = {port: value.decode() if isinstance(value, bytes) else value for port, value in ids.items()}
+    cluster.node(target).execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", ids[source])
+    cluster.node(source).execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", ids[target])
+    for port in (target, source):
+        cluster.node(port).execute_command("CLUSTER", "SETSLOT", slot, "NODE", ids[target])
+    return target

@@ -13,15 +13,19 @@ same cluster.
 
 import os
 import subprocess
+import time
 import uuid
 
 import pytest
 import redis
 import requests
 
+from chat.live.broker import RESYNC
+from chat.live.cluster import ClusterBroker, cluster_nodes, limiter_uri
+
 from . import backends
 from .live_server import BIN, ROOT, LiveServer, prepared_env
-from .redis_cluster import RedisCluster, cluster_support
+from .redis_cluster import RedisCluster, cluster_support, move_slot
 from .sse_client import SSEClient, message_ids
 
 SHOPPERS = 9
@@ -187,3 +191,52 @@ def test_a_master_dies_and_every_stream_gets_every_message_once(servers, cluster
     for port in cluster.masters():
         keys += list(redis.Redis(port=port).scan_iter("LIMITS*"))
     assert keys, "no rate limit was counted in the cluster"
+
+
+def _eventually(check, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+def _drain(sub):
+    return [sub.get(0) for _ in range(len(sub))]
+
+
+def test_a_slot_moves_and_the_channel_follows_it(cluster):
+    prefix = f"chat-slot-{uuid.uuid4().hex[:8]}:"
+    reader, writer = ClusterBroker(cluster.url, prefix=prefix), ClusterBroker(cluster.url, prefix=prefix)
+    try:
+        sub = reader.subscribe({"customer:moving"})
+        writer.publish("customer:moving", {"type": "message", "id": 1})
+        assert _eventually(lambda: len(sub) >= 1)
+        _drain(sub)
+        before = cluster.master_of(prefix + "customer:moving")
+
+        after = move_slot(cluster, prefix + "customer:moving")
+
+        # Redis unsubscribed the reader on the old master; it subscribes on the new one
+        # and tells the stream to replay what it may have missed.
+        assert _eventually(lambda: f"127.0.0.1:{after}" in reader.shards())
+        assert _eventually(lambda: RESYNC in _drain(sub))
+        assert reader.moves == 1 and before != after
+        writer.publish("customer:moving", {"type": "message", "id": 2})
+        assert _eventually(lambda: len(sub) >= 1)
+        assert _drain(sub) == [{"type": "message", "id": 2}]
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_cluster_urls():
+    assert cluster_nodes("redis://user:secret@10.0.0.1:7000,10.0.0.2:7001/0") == (
+        "user",
+        "secret",
+        [("10.0.0.1", 7000), ("10.0.0.2", 7001)],
+    )
+    assert cluster_nodes("redis://redis-a") == (None, None, [("redis-a", 6379)])
+    # Flask-Limiter's storage for the same cluster.
+    assert limiter_uri("redis://:pw@10.0.0.1:7000,10.0.0.2:7001/0") == "redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001"
