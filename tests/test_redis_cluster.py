@@ -24,7 +24,7 @@ from chat.live.broker import RESYNC
 from chat.live.cluster import ClusterBroker, cluster_nodes, limiter_uri
 
 from . import backends
-from .live_server import BIN, ROOT, LiveServer, prepared_env
+from .live_server import BIN, ROOT, LiveServer, free_port, prepared_env
 from .redis_cluster import RedisCluster, cluster_support, move_slot
 from .sse_client import SSEClient, message_ids
 
@@ -240,3 +240,23 @@ def test_cluster_urls():
     assert cluster_nodes("redis://redis-a") == (None, None, [("redis-a", 6379)])
     # Flask-Limiter's storage for the same cluster.
     assert limiter_uri("redis://:pw@10.0.0.1:7000,10.0.0.2:7001/0") == "redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001"
+
+
+@pytest.fixture
+def app_config():
+    """A cluster that does not answer (nothing listens on that port)."""
+    url = f"redis://127.0.0.1:{free_port()}"
+    return {"REDIS_URL": url, "REDIS_CLUSTER": True, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": url}
+
+
+def test_the_app_starts_and_takes_messages_while_the_cluster_is_down(app, client, demo):
+    from chat.live import current_broker
+
+    sent = client.post("/api/products/1/messages", json={"message_text": "Redis Cluster is down"})
+    assert sent.status_code == 201, sent.get_data(as_text=True)
+    assert client.get("/api/products/1/messages", headers={"X-Chat-Session": sent.headers["X-Chat-Session"]}).json[
+        "messages"
+    ][-1]["message_text"] == ("Redis Cluster is down")
+    broker = current_broker(app)
+    assert isinstance(broker, ClusterBroker) and broker.publish_failures >= 1
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"  # per process until the cluster answers at a restart

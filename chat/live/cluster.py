@@ -69,6 +69,22 @@ def cluster_client(url, **options):
     )
 
 
+def reachable(url):
+    """Whether a node of the cluster answers (one try, 1 s at most per node)."""
+    import redis
+
+    username, password, nodes = cluster_nodes(url)
+    for host, port in nodes:
+        try:
+            client = redis.Redis(host=host, port=port, username=username, password=password, socket_timeout=1)
+            with client:
+                client.execute_command("CLUSTER", "MYID")
+            return True
+        except redis.RedisError:
+            continue
+    return False
+
+
 class Shard:
     """One SSUBSCRIBE connection to one master, for the channels whose slots it serves.
 
@@ -136,7 +152,10 @@ class Shard:
                         last_ping = now
             except Exception as exc:  # noqa: BLE001 - any failure: place the channels again
                 if not self.stopped.is_set():
-                    log.warning("redis cluster shard %s: %s; moving its channels", self.name, exc)
+                    # Once per outage: while the node stays away, each retry only at debug level.
+                    (log.warning if self.connected.is_set() else log.debug)(
+                        "redis cluster shard %s: %s; placing its channels again", self.name, exc
+                    )
             finally:
                 with broker._wire_lock:
                     self.conn = None
@@ -160,16 +179,38 @@ class ClusterBroker(RedisBroker):
     REFRESH_SECONDS = 0.25  # the slot map is read again at most this often
 
     def __init__(self, redis_url, prefix="chat:"):
+        self._client_lock = threading.Lock()
+        self._client_next_try = 0.0
         super().__init__(redis_url, prefix=prefix, sharded=True)
-        self._username, self._password, _ = cluster_nodes(redis_url)
+        self._username, self._password, self._seeds = cluster_nodes(redis_url)
         self._shards = {}  # node name -> Shard
         self._shard_of = {}  # channel -> Shard
         self._refresh_lock = threading.Lock()
         self._refreshed_at = 0.0
+        self._map_failing = False
         self.moves = 0  # channels placed on another master after a failover or slot move
 
     def _publishing_client(self, redis_url, prefix):
-        return cluster_client(redis_url, max_connections=1, client_name=f"{prefix}pub")
+        return None  # made on first use (``_redis``): the cluster may be down while the app starts
+
+    @property
+    def _redis(self):
+        """redis-py's cluster client: publishes, and knows the slot map. Raises while no
+        node answers (its callers treat that as Redis being down)."""
+        with self._client_lock:
+            if self._client is None:
+                if time.monotonic() < self._client_next_try:
+                    raise ConnectionError("Redis Cluster unreachable (tried less than a second ago)")
+                try:
+                    self._client = cluster_client(self.redis_url, max_connections=1, client_name=f"{self.prefix}pub")
+                except Exception:
+                    self._client_next_try = time.monotonic() + 1.0
+                    raise
+            return self._client
+
+    @_redis.setter
+    def _redis(self, client):
+        self._client = client
 
     def connect_node(self, host, port):
         import redis
@@ -205,22 +246,25 @@ class ClusterBroker(RedisBroker):
                         self._place(channel)
 
     def _shard_for(self, channel):
-        """Under the wire lock: the shard of the master that serves ``channel`` now."""
-        cluster = self._redis
-        node = cluster.nodes_manager.get_node_from_slot(cluster.keyslot(self.prefix + channel))
-        shard = self._shards.get(node.name)
+        """Under the wire lock: the shard of the master that serves ``channel`` now. With no
+        slot map (no node answered yet) a seed node's: its failure or MOVED answer places
+        the channel again once the map is known."""
+        try:
+            cluster = self._redis
+            node = cluster.nodes_manager.get_node_from_slot(cluster.keyslot(self.prefix + channel))
+            host, port = node.host, node.port
+        except Exception:  # noqa: BLE001 - the cluster is unreachable or its slot not covered (mid-failover)
+            host, port = self._seeds[0]
+        name = f"{host}:{port}"
+        shard = self._shards.get(name)
         if shard is None:
-            shard = self._shards[node.name] = Shard(self, node.host, node.port)
+            shard = self._shards[name] = Shard(self, host, port)
             shard.thread.start()
         return shard
 
     def _place(self, channel):
         """Under the wire lock: subscribe ``channel`` on its master's shard; the Shard."""
-        try:
-            shard = self._shard_for(channel)
-        except Exception as exc:  # noqa: BLE001 - no slot map yet: the next refresh places it
-            log.warning("redis cluster: cannot place %s yet (%s)", channel, exc)
-            return None
+        shard = self._shard_for(channel)
         shard.channels.add(channel)
         self._shard_of[channel] = shard
         shard.send(SUBSCRIBE, [channel])
@@ -232,8 +276,10 @@ class ClusterBroker(RedisBroker):
                 return
             try:
                 self._redis.nodes_manager.initialize()
+                self._map_failing = False
             except Exception as exc:  # noqa: BLE001 - no node answers: try again on the next failure
-                log.warning("redis cluster: cannot read the slot map (%s)", exc)
+                (log.debug if self._map_failing else log.warning)("redis cluster: cannot read the slot map (%s)", exc)
+                self._map_failing = True
             self._refreshed_at = time.monotonic()
 
     def rehome(self, shard, lost=()):
@@ -244,10 +290,7 @@ class ClusterBroker(RedisBroker):
         with self._wire_lock:
             moved = 0
             for channel in list(shard.channels):
-                try:
-                    target = self._shard_for(channel)
-                except Exception:  # noqa: BLE001 - slot not covered (mid-failover): the retry places it
-                    target = shard
+                target = self._shard_for(channel)
                 if target is shard:
                     if channel in lost:
                         shard.resync_pending.add(channel)
