@@ -95,9 +95,10 @@ def run(args, cluster, a, b):
     admin_auth = a.admin_auth
     shoppers = [Shopper(a, b, i, admin_auth) for i in range(args.shoppers)]
     prefix = a.env["LIVE_CHANNEL_PREFIX"]
+    sessions = backends.session_ids(a.database, [s.inquiry_id for s in shoppers])
     by_master = {}
     for shopper in shoppers:
-        by_master.setdefault(cluster.master_of(f"{prefix}customer:{shopper.token}"), []).append(shopper)
+        by_master.setdefault(cluster.master_of(f"{prefix}customer:{sessions[shopper.inquiry_id]}"), []).append(shopper)
     victim = max(by_master, key=lambda port: len(by_master[port]))
     print(
         f"# {args.shoppers} streams on B over masters {sorted(by_master)}; killing {victim} "
@@ -214,6 +215,7 @@ def main():
             ).stdout.strip()
             with LiveServer(env) as a, LiveServer(env) as b:
                 a.admin_auth = {"Authorization": f"Bearer {token}"}
+                a.database = name
                 run(args, cluster, a, b)
     finally:
         backends.drop_mysql_database(name)
