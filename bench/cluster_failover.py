@@ -140,6 +140,7 @@ def run(args, cluster, a, b):
                 break
             time.sleep(0.1)
     time.sleep(2)  # a duplicate would come now
+    stats = requests.get(f"{b.url}/live/stats", timeout=10).json()  # while the streams are open
     lost = duplicated = out_of_order = 0
     arrival = {}
     for shopper in shoppers:
@@ -164,7 +165,6 @@ def run(args, cluster, a, b):
             phases["kill to takeover + 2 s"].append(ms)
         else:
             phases["after"].append(ms)
-    stats = requests.get(f"{b.url}/live/stats", timeout=10).json()
     print()
     print(
         f"replica took over {timeline['promoted'] - timeline['kill']:.1f} s after the kill; "
