@@ -50,7 +50,7 @@ def post_fork(server, worker):
 # - a young collection every 50,000 allocations instead of every 700: short-lived objects
 #   (a request's, an event's) die before a collection sees them, so far fewer are promoted
 #   to the old generation, and full collections (due when it has grown by a quarter) come
-#   rarer; a young collection of 50,000 objects takes a few milliseconds.
+#   rarer; a young collection of 50,000 objects takes about 2 ms.
 GC_THRESHOLDS = (50_000, 20, 10)
 
 

@@ -42,6 +42,8 @@ from tests import backends  # noqa: E402
 from tests.live_server import BIN, LiveServer, free_port, prepared_env  # noqa: E402
 from tests.sse_client import SSEClient  # noqa: E402
 
+RETRIES = {}  # why a request was sent again: count
+
 
 def percentile(values, pct):
     ordered = sorted(values)
@@ -122,8 +124,9 @@ class Shopper:
                 if response.status_code < 500:
                     response.raise_for_status()
                     return response
-            except requests.ConnectionError:
-                pass
+                RETRIES[f"HTTP {response.status_code}"] = RETRIES.get(f"HTTP {response.status_code}", 0) + 1
+            except requests.ConnectionError as exc:
+                RETRIES[type(exc).__name__] = RETRIES.get(type(exc).__name__, 0) + 1
             time.sleep(0.2 * (attempt + 1))
         raise RuntimeError(f"{method} {path} never answered")
 
@@ -253,6 +256,14 @@ def run(args, node1, node2, proxy):
         f"{len(sent)} messages sent over {args.seconds:.0f} s to {args.shoppers} shoppers; node1 killed at "
         f"{timeline['kill'] - start:.0f} s; {stream_breaks} stream reconnects; {lost} lost, {duplicated} duplicated"
     )
+    print(f"requests sent again: {RETRIES or 'none'}")
+    lines = [line for line in node2.log_text().splitlines() if "WARNING" in line or "ERROR" in line]
+    kinds = {}
+    for line in lines:
+        key = line.split("]", 3)[-1][:120]
+        kinds[key] = kinds.get(key, 0) + 1
+    for key, count in sorted(kinds.items(), key=lambda kv: -kv[1])[:5]:
+        print(f"node2 log: {count} x {key}")
     print()
     print("| messages | phase | count | p50 ms | p99 ms | max ms |")
     print("|---|---|---:|---:|---:|---:|")
