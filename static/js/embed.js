@@ -150,6 +150,16 @@
     else if (m.type === "close") { open = false; }
   });
 
+  /* Away, the email offer opens by itself where there is room; on a phone it stays one line. */
+  document.addEventListener("htmx:load", function (e) {
+    var room = window.matchMedia("(min-width: 561px) and (min-height: 561px)").matches;
+    var all = e.detail.elt.querySelectorAll ? e.detail.elt.querySelectorAll("details[data-open-wide]") : [];
+    Array.prototype.forEach.call(all, function (details) {
+      if (room) details.open = true;
+      details.removeAttribute("data-open-wide");
+    });
+  });
+
   /* ---- "Your questions", closing ------------------------------------------ */
   function showQuestionsToggle() {
     var toggle = document.querySelector(".questions-toggle");

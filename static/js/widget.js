@@ -40,13 +40,17 @@
     "bottom:84px;width:380px;height:min(620px,calc(100vh - 110px));border:0;border-radius:12px;background:#fff;" +
     "box-shadow:0 12px 40px rgba(20,30,60,.3);z-index:2147483001}@media(max-width:560px){button{padding:14px}" +
     "button span{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
-    "iframe{inset:0;width:100%;height:100%;border-radius:0}}");
+    "iframe{inset:0;width:100%;height:100%;border-radius:0}}" +
+    "p{position:absolute;width:1px;height:1px;margin:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}");
   root.adoptedStyleSheets = [sheet];
   var button = document.createElement("button");
   button.type = "button";
   button.setAttribute("aria-expanded", "false");
   button.innerHTML = '<svg aria-hidden="true" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2">' +
     '<path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1.1-4.6A8 8 0 1 1 21 12z"/></svg><span>Ask a question</span><b hidden></b>';
+  // With the chat closed, a new answer is said here (screen readers read a status region's changes).
+  var said = document.createElement("p");
+  said.setAttribute("role", "status");
   var badge = button.querySelector("b"), frame = null, loaded = false, ready = false, open = false, timer = 0;
   var tries = 0, retry = 0, off = 0;  // answers missed in a row; the one timer that asks again; blocked here
   var touch = false;  // opened by a finger: the chat's Enter key makes new lines
@@ -113,6 +117,7 @@
     n = Math.max(0, parseInt(n, 10) || 0);
     badge.hidden = !n; badge.textContent = n;
     button.setAttribute("aria-label", "Ask a question" + (n ? ", " + n + " unread " + (n > 1 ? "answers" : "answer") : ""));
+    if (n > count && !open) said.textContent = n > 1 ? n + " new answers from the shop" : "New answer from the shop";
     if (n > count && document.hidden) document.title = "(" + n + ") New answer · " + title;
     count = n;
   }
@@ -143,6 +148,7 @@
     if (off) return;
     if (!document.body) return document.addEventListener("DOMContentLoaded", mount);
     root.appendChild(button);
+    root.appendChild(said);
     document.body.appendChild(host);
     if (tab.o || resume || /chat=open/.test(hash + location.search)) show(true);
     else if (keep.h) make();  // a returning shopper: the badge counts answers, live
