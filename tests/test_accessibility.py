@@ -2,7 +2,6 @@
 impact, per language. A failure prints the table page × locale → violations, then the nodes."""
 
 import json
-import re
 from datetime import UTC, datetime
 
 import pytest
@@ -126,3 +125,111 @@ def test_no_axe_violations(browser, shop_server, axe_js, locale):
     print("\n" + axe.table(results, [locale]))
     bad = {key: found for key, found in results.items() if found}
     assert not bad, "\n" + axe.table(results, [locale]) + "\n\n" + axe.details(bad)
+
+
+# ---- behaviour: focus, announcements, the newest message, small screens, motion, away ----
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+
+# Where the newest message is against the log's visible box and the answer form.
+NEWEST = """() => {
+  const log = document.getElementById("chat-log"), last = log.querySelector("li.msg:last-of-type");
+  const form = document.querySelector("[data-chat-form]");
+  const l = log.getBoundingClientRect(), m = last.getBoundingClientRect(), f = form.getBoundingClientRect();
+  return {text: last.innerText, top: m.top, bottom: m.bottom, logTop: l.top, logBottom: l.bottom,
+          formTop: f.top, formBottom: f.bottom, height: innerHeight};
+}"""
+
+
+def in_sight(box):
+    """The newest message wholly inside the log's visible part, above the form, on the screen."""
+    return (
+        box["top"] >= box["logTop"] - 1
+        and box["bottom"] <= box["logBottom"] + 1
+        and (box["bottom"] <= box["formTop"] + 1 or box["top"] >= box["formBottom"] - 1)
+        and 0 <= box["top"]
+        and box["bottom"] <= box["height"]
+    )
+
+
+# The loader's host element (its shadow root holds the launcher, the frame and the status line).
+HOST = "[...document.body.children].find(e => e.shadowRoot)"
+
+
+def shadow_status(page):
+    return page.locator("p[role=status]")
+
+
+def test_the_question_box_has_focus_whenever_the_chat_opens(browser, shop_server):
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.goto(shop_server.url + "/products/2")
+    widget = Widget(page)
+    for time in ("first", "again"):
+        widget.launcher.click()
+        widget.box.wait_for()
+        page.wait_for_function(f"() => {HOST}?.shadowRoot.activeElement?.tagName === 'IFRAME'", timeout=5000)
+        frame = page.frame_locator("iframe[title='Chat with the shop']")
+        focused = frame.locator("body").evaluate("() => document.activeElement.id")
+        assert focused == "chat-text", f"{time} open: focus on {focused!r}"
+        widget.box.type("x")  # typed keys land in the box
+        assert widget.box.input_value() == "x"
+        widget.box.fill("")
+        widget.close()
+    context.close()
+
+
+def test_a_new_answer_is_announced_while_the_chat_is_closed(browser, shop_server):
+    from .widget import admin_reply
+
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.goto(shop_server.url + "/products/3")
+    widget = Widget(page).open()
+    widget.send("Does it come in blue?")
+    widget.close()
+    status = shadow_status(page)
+    assert status.count() == 1 and status.inner_text() == ""
+    admin_reply(shop_server, last_inquiry_id(shop_server), "Yes, in navy blue.")
+    page.wait_for_function(
+        f"() => {HOST}.shadowRoot.querySelector('p[role=status]').textContent === 'New answer from the shop'",
+        timeout=15000,
+    )
+    assert widget.badge.inner_text() == "1"
+    context.close()
+
+
+def test_the_answer_form_never_covers_the_newest_message(browser, shop_server):
+    # The shopper on the smallest phone: a long conversation, then the email form opens below it.
+    context = browser.new_context(viewport={"width": 320, "height": 568}, has_touch=True)
+    page = context.new_page()
+    page.goto(shop_server.url + "/embed/demo/products/1")
+    page.locator("#chat-text").wait_for()
+    for n in range(8):
+        page.locator("#chat-text").fill(f"Question number {n}\nwith a second line")
+        page.get_by_role("button", name="Send").click()  # on a touch screen Enter is a new line
+        page.locator("#chat-log li.own:not(.pending)", has_text=f"Question number {n}").wait_for()
+    box = page.evaluate(NEWEST)
+    assert "Question number 7" in box["text"] and in_sight(box), box
+    page.get_by_text("Get answers by email").click()
+    page.locator("#chat-email-input").wait_for()
+    page.wait_for_timeout(200)
+    box = page.evaluate(NEWEST)
+    assert "Question number 7" in box["text"] and in_sight(box), box
+    context.close()
+
+    # The admin answers it, on a wide screen and on a phone, with the private note open.
+    for viewport in ({"width": 1280, "height": 800}, {"width": 390, "height": 700}):
+        admin_context = browser.new_context(viewport=viewport)
+        admin = log_in(admin_context, shop_server)
+        admin.goto(f"{shop_server.url}/admin/inquiries/{last_inquiry_id(shop_server)}")
+        admin.locator("#chat-log li.msg", has_text="Question number 7").wait_for()
+        admin.locator(".note-box summary").click()
+        admin.locator("#note-text").wait_for()
+        admin.wait_for_timeout(200)
+        admin.locator("#note-text").scroll_into_view_if_needed()
+        box = admin.evaluate(NEWEST)
+        note = admin.locator("#note-form").bounding_box()
+        assert "Question number 7" in box["text"] and in_sight(box), json.dumps([viewport, box])
+        assert box["bottom"] <= note["y"] + 1, (viewport, box, note)
+        admin_context.close()

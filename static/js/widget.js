@@ -126,7 +126,10 @@
   addEventListener("message", function (e) {
     if (!frame || e.source !== frame.contentWindow || e.origin !== CHAT || !e.data || e.data.pc !== 1) return;
     var m = e.data;
-    if (m.type === "ready") { ready = true; tries = 0; clearTimeout(timer); shown(); if (open) frame.focus(); }
+    if (m.type === "ready") {  // now shown: the question box can take the focus (hidden, it could not)
+      ready = true; tries = 0; clearTimeout(timer); shown();
+      if (open) { frame.focus(); tell({ type: "open", touch: touch }); }
+    }
     else if (m.type === "session" && typeof m.token === "string") {
       keep.t = m.token; keep.c = who ? who.customer_id : null; put("localStorage", KEY, keep);
     } else if (m.type === "conversation") { keep.h = 1; put("localStorage", KEY, keep); }
