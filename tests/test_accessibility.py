@@ -2,12 +2,14 @@
 impact, per language. A failure prints the table page × locale → violations, then the nodes."""
 
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
 from . import axe
+from .browser import screenshot
 from .files import png
 from .test_browser_inbox import log_in
 from .test_browser_metrics import server_app
@@ -233,3 +235,128 @@ def test_the_answer_form_never_covers_the_newest_message(browser, shop_server):
         assert "Question number 7" in box["text"] and in_sight(box), json.dumps([viewport, box])
         assert box["bottom"] <= note["y"] + 1, (viewport, box, note)
         admin_context.close()
+
+
+# 320 CSS pixels wide (WCAG's reflow width), and a 1280 × 800 window at 200 % zoom.
+SMALL_SCREENS = [
+    {"viewport": {"width": 320, "height": 640}, "device_scale_factor": 1},
+    {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2},
+]
+WIDE = "() => ({scroll: document.documentElement.scrollWidth, body: document.body.scrollWidth, inner: innerWidth})"
+
+
+@pytest.mark.parametrize("screen", SMALL_SCREENS, ids=["320px", "zoom200"])
+def test_no_sideways_scrolling_at_320_px_and_200_percent_zoom(browser, shop_server, screen):
+    width = screen["viewport"]["width"]
+    too_wide = {}
+
+    def check(name, page, frame=None):
+        page.wait_for_timeout(300)
+        for where, target in (("page", page), ("chat", frame)):
+            if target is None:
+                continue
+            got = target.evaluate(WIDE)
+            if max(got["scroll"], got["body"]) > width:
+                too_wide[f"{name} ({where})"] = got
+
+    shopper = browser.new_context(**screen)
+    page = shopper.new_page()
+    page.goto(shop_server.url + "/products/1")
+    check("product page", page)
+    Widget(page).open()
+    chat = page.frame(url=re.compile(r"/embed/"))
+    chat.locator("#chat-text").fill("Is there a longer strap?\nhttps://example.com/a-very-long-link-" + "x" * 60)
+    chat.get_by_role("button", name="Send").click()
+    chat.locator("#chat-log li.own:not(.pending)").wait_for()
+    chat.locator("[data-attach-input]").set_input_files(
+        [{"name": "a-photo-with-a-rather-long-file-name-from-a-phone.png", "mimeType": "image/png", "buffer": png()}]
+    )
+    chat.get_by_role("button", name="Send").click()
+    chat.locator("#chat-log li.own:not(.pending) img[data-attachment]").wait_for(timeout=20000)
+    chat.get_by_text("Get answers by email").click()
+    check("product page, chat open", page, chat)
+    if width == 320:
+        path = screenshot(page, "a11y-chat-320")
+        assert path
+
+    admin_context = browser.new_context(**screen)
+    login = admin_context.new_page()
+    login.goto(shop_server.url + "/admin/login")
+    check("admin login", login)
+    login.close()
+    admin = log_in(admin_context, shop_server)
+    check("admin list", admin)
+    admin.goto(f"{shop_server.url}/admin/inquiries/{last_inquiry_id(shop_server)}")
+    admin.locator(".note-box summary").click()
+    check("admin inquiry", admin)
+    for path in (
+        "/admin/sites",
+        "/admin/sites/demo",
+        "/admin/metrics",
+        "/admin/account",
+        "/admin/canned",
+        "/admin/webhooks",
+        "/admin/tokens",
+    ):
+        admin.goto(shop_server.url + path)
+        check(path, admin)
+    shopper.close()
+    admin_context.close()
+    assert not too_wide, f"wider than the {width} px screen: {too_wide}"
+
+
+EVERYTHING_STILL = """() => [...document.querySelectorAll("*")].flatMap(el => {
+  const s = getComputedStyle(el);
+  const moving = (s.animationName !== "none" && s.animationDuration !== "0s")
+    || s.transitionDuration.split(",").some(d => parseFloat(d) > 0);
+  return moving ? [el.tagName.toLowerCase() + "." + el.className + " " + s.animationName + " " + s.transitionDuration] : [];
+})"""
+
+
+def test_reduced_motion_is_honoured(browser, shop_server):
+    from .test_browser_inbox import customer_says
+
+    moving = {}
+    for motion in ("no-preference", "reduce"):
+        context = browser.new_context(viewport={"width": 1100, "height": 800}, reduced_motion=motion)
+        admin = log_in(context, shop_server)
+        customer_says(shop_server, 2, f"A new row while the list is open ({motion})")
+        admin.locator("#inquiry-rows tr.flash-row").first.wait_for(timeout=10000)  # arrives live, flashing
+        shop = context.new_page()
+        shop.goto(shop_server.url + "/")  # the product cards' hover
+        moving[motion] = admin.evaluate(EVERYTHING_STILL) + shop.evaluate(EVERYTHING_STILL)
+        shop.goto(shop_server.url + "/products/2")
+        widget = Widget(shop).open()
+        chat = shop.frame(url=re.compile(r"/embed/"))
+        moving[motion] += shop.evaluate(EVERYTHING_STILL) + chat.evaluate(EVERYTHING_STILL)
+        widget.close()
+        context.close()
+    assert moving["no-preference"], "the check sees nothing moving even without the preference"
+    assert moving["reduce"] == [], moving["reduce"]
+
+
+def test_away_on_a_phone_the_email_offer_is_one_line_with_a_button(browser, shop_server):
+    closed_all_week(shop_server)
+    phone = browser.new_context(**PHONE)
+    page = phone.new_page()
+    page.goto(shop_server.url + "/products/4")
+    widget = Widget(page)
+    widget.launcher.tap()
+    widget.box.wait_for()
+    widget.log.locator("li.welcome.away").wait_for()
+    widget.box.fill("Is the hip belt removable?")
+    widget.frame.get_by_role("button", name="Send").tap()
+    widget.log.locator("li.own:not(.pending)").wait_for()
+    offer = widget.frame.locator("#chat-email details")
+    offer.wait_for()
+    page.wait_for_timeout(300)
+    assert offer.get_attribute("open") is None
+    height = widget.frame.locator("#chat-email").bounding_box()["height"]
+    assert height < 0.08 * PHONE["viewport"]["height"], f"the offer takes {height} px"
+    assert not widget.frame.locator("#chat-email-input").is_visible()
+    path = screenshot(page, "a11y-away-phone")
+    assert path
+    widget.frame.locator("#chat-email summary").tap()
+    widget.frame.locator("#chat-email-input").wait_for()
+    assert widget.frame.get_by_role("button", name="Save email").is_visible()
+    phone.close()
