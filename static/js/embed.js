@@ -109,6 +109,8 @@
     });
   }
   function focusBox() { var box = document.querySelector("[data-chat-form] textarea"); if (box) box.focus(); }
+  // The loader focuses this frame once it is shown (first open included): the box takes it.
+  window.addEventListener("focus", function () { if (open && document.activeElement === body) focusBox(); });
 
   /* An answer mail's link. Where this browser has a chat of its own the server answers 409:
      the shopper chooses, in plain words, and nothing is replaced unless they pick the link. */
@@ -150,9 +152,10 @@
     else if (m.type === "close") { open = false; }
   });
 
-  /* Away, the email offer opens by itself where there is room; on a phone it stays one line. */
+  /* Away, the email offer opens by itself with a mouse; on a phone (touch) it stays one line
+     with a button, the form would cover much of the screen above the keyboard. */
   document.addEventListener("htmx:load", function (e) {
-    var room = window.matchMedia("(min-width: 561px) and (min-height: 561px)").matches;
+    var room = !document.documentElement.classList.contains("touch");
     var all = e.detail.elt.querySelectorAll ? e.detail.elt.querySelectorAll("details[data-open-wide]") : [];
     Array.prototype.forEach.call(all, function (details) {
       if (room) details.open = true;

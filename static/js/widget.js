@@ -39,9 +39,9 @@
     "place-items:center;font-size:12px}b[hidden],iframe[hidden]{display:none}iframe{position:fixed;right:20px;" +
     "bottom:84px;width:380px;height:min(620px,calc(100vh - 110px));border:0;border-radius:12px;background:#fff;" +
     "box-shadow:0 12px 40px rgba(20,30,60,.3);z-index:2147483001}@media(max-width:560px){button{padding:14px}" +
-    "button span{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
+    "button span{position:absolute;clip-path:inset(50%)}" +
     "iframe{inset:0;width:100%;height:100%;border-radius:0}}" +
-    "p{position:absolute;width:1px;height:1px;margin:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}");
+    "p{position:fixed;clip-path:inset(50%)}");
   root.adoptedStyleSheets = [sheet];
   var button = document.createElement("button");
   button.type = "button";
@@ -49,8 +49,8 @@
   button.innerHTML = '<svg aria-hidden="true" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2">' +
     '<path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1.1-4.6A8 8 0 1 1 21 12z"/></svg><span>Ask a question</span><b hidden></b>';
   // With the chat closed, a new answer is said here (screen readers read a status region's changes).
-  var said = document.createElement("p");
-  said.setAttribute("role", "status");
+  var said = root.appendChild(document.createElement("p"));
+  said.role = "status";
   var badge = button.querySelector("b"), frame = null, loaded = false, ready = false, open = false, timer = 0;
   var tries = 0, retry = 0, off = 0;  // answers missed in a row; the one timer that asks again; blocked here
   var touch = false;  // opened by a finger: the chat's Enter key makes new lines
@@ -116,9 +116,12 @@
   function unread(n) {
     n = Math.max(0, parseInt(n, 10) || 0);
     badge.hidden = !n; badge.textContent = n;
-    button.setAttribute("aria-label", "Ask a question" + (n ? ", " + n + " unread " + (n > 1 ? "answers" : "answer") : ""));
-    if (n > count && !open) said.textContent = n > 1 ? n + " new answers from the shop" : "New answer from the shop";
-    if (n > count && document.hidden) document.title = "(" + n + ") New answer · " + title;
+    var news = n + " unread answer" + (n > 1 ? "s" : "");
+    button.setAttribute("aria-label", "Ask a question" + (n ? ", " + news : ""));
+    if (n > count) {
+      if (!open) said.textContent = news + " from the shop";
+      if (document.hidden) document.title = "(" + n + ") New answer · " + title;
+    }
     count = n;
   }
   button.addEventListener("pointerdown", function (e) { touch = e.pointerType === "touch"; });
@@ -126,10 +129,7 @@
   addEventListener("message", function (e) {
     if (!frame || e.source !== frame.contentWindow || e.origin !== CHAT || !e.data || e.data.pc !== 1) return;
     var m = e.data;
-    if (m.type === "ready") {  // now shown: the question box can take the focus (hidden, it could not)
-      ready = true; tries = 0; clearTimeout(timer); shown();
-      if (open) { frame.focus(); tell({ type: "open", touch: touch }); }
-    }
+    if (m.type === "ready") { ready = true; tries = 0; clearTimeout(timer); shown(); if (open) frame.focus(); }
     else if (m.type === "session" && typeof m.token === "string") {
       keep.t = m.token; keep.c = who ? who.customer_id : null; put("localStorage", KEY, keep);
     } else if (m.type === "conversation") { keep.h = 1; put("localStorage", KEY, keep); }
@@ -151,7 +151,6 @@
     if (off) return;
     if (!document.body) return document.addEventListener("DOMContentLoaded", mount);
     root.appendChild(button);
-    root.appendChild(said);
     document.body.appendChild(host);
     if (tab.o || resume || /chat=open/.test(hash + location.search)) show(true);
     else if (keep.h) make();  // a returning shopper: the badge counts answers, live
