@@ -5,12 +5,12 @@ Without Node/npm (or the registry) the accessibility tests are skipped, and fail
 """
 
 import base64
-import glob
 import hashlib
 import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 
 import pytest
 
@@ -36,21 +36,23 @@ def fetch():
     if npm is None:
         raise RuntimeError("npm is not installed (apt-get install npm): it fetches axe-core for these tests")
     os.makedirs(CACHE, exist_ok=True)
-    for old in glob.glob(os.path.join(CACHE, "*.tgz")):
-        os.remove(old)
-    done = subprocess.run(
-        [npm, "pack", f"axe-core@{VERSION}", "--pack-destination", CACHE, "--silent", "--ignore-scripts"],
-        cwd=CACHE,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    if done.returncode != 0 or not os.path.exists(TARBALL):
-        raise RuntimeError(f"npm pack axe-core@{VERSION} failed: {done.stderr.strip()[-500:]}")
-    got = integrity(TARBALL)
-    if got != INTEGRITY:
-        os.remove(TARBALL)
-        raise RuntimeError(f"axe-core {VERSION} has integrity {got}, not the pinned {INTEGRITY}: refused")
+    # Packed into a folder of its own, checked, then moved into place: a parallel run never
+    # sees half a file, and a tarball that does not match is never kept.
+    with tempfile.TemporaryDirectory(dir=CACHE) as work:
+        done = subprocess.run(
+            [npm, "pack", f"axe-core@{VERSION}", "--pack-destination", work, "--silent", "--ignore-scripts"],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        packed = os.path.join(work, os.path.basename(TARBALL))
+        if done.returncode != 0 or not os.path.exists(packed):
+            raise RuntimeError(f"npm pack axe-core@{VERSION} failed: {done.stderr.strip()[-500:]}")
+        got = integrity(packed)
+        if got != INTEGRITY:
+            raise RuntimeError(f"axe-core {VERSION} has integrity {got}, not the pinned {INTEGRITY}: refused")
+        os.replace(packed, TARBALL)
     return TARBALL
 
 

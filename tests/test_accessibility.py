@@ -181,6 +181,36 @@ def test_the_question_box_has_focus_whenever_the_chat_opens(browser, shop_server
     context.close()
 
 
+def test_the_question_box_has_focus_on_another_shops_page(browser, shop_server):
+    """The real embed: the shop's page on another origin, the chat in our cross-origin frame."""
+    from .host_page import HostPage, product_page
+    from .test_browser_embed import create_site
+
+    with HostPage({}) as host:
+        site = create_site(shop_server, host.origin)["site"]
+        host.pages["/lamp"] = product_page(shop_server.url, site, "lamp-1", title="Desk lamp · Clay & Co")
+        context = browser.new_context(viewport={"width": 1100, "height": 800})
+        page = context.new_page()
+        page.goto(host.url("/lamp"))
+        widget = Widget(page)
+        widget.launcher.click()
+        widget.box.wait_for()
+        chat = page.frame(url=re.compile(r"/embed/"))
+        chat.wait_for_function("() => document.activeElement && document.activeElement.id === 'chat-text'")
+        page.keyboard.type("hello")
+        assert widget.box.input_value() == "hello"
+        context.close()
+
+
+def test_a_tampered_axe_is_never_used(tmp_path, monkeypatch):
+    bad = tmp_path / f"axe-core-{axe.VERSION}.tgz"
+    bad.write_bytes(b"not the pinned axe-core")
+    monkeypatch.setattr(axe, "TARBALL", str(bad))
+    monkeypatch.setattr(axe.shutil, "which", lambda name: None)  # and it cannot be fetched again
+    with pytest.raises(RuntimeError, match="npm is not installed"):
+        axe.fetch()
+
+
 def test_a_new_answer_is_announced_while_the_chat_is_closed(browser, shop_server):
     from .widget import admin_reply
 
