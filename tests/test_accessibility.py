@@ -84,6 +84,10 @@ def audit_pages(browser, server, locale, axe_js):
     page.locator("#chat-email-input").wait_for()
     check("embed: email form open", page)
 
+    page.get_by_role("button", name="Your questions").click()
+    page.locator("#your-questions li").first.wait_for()
+    check("embed: your questions open", page)
+
     admin_context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
     login = admin_context.new_page()
     login.goto(server.url + "/admin/login")
@@ -106,9 +110,30 @@ def audit_pages(browser, server, locale, axe_js):
     admin.goto(server.url + "/admin/account")
     check("admin account", admin)
 
+    # The phone layouts (the list as cards, the inquiry folded, the chat filling the screen).
+    phone = browser.new_context(**PHONE, locale=locale)
+    phone_admin = log_in(phone, server)
+    phone_admin.locator("#inquiry-rows tr.inquiry-row").first.wait_for()
+    check("admin list (phone)", phone_admin)
+    phone_admin.goto(f"{server.url}/admin/inquiries/{inquiry_id}")
+    check("admin inquiry (phone)", phone_admin)
+    phone_shop = phone.new_page()
+    phone_shop.goto(server.url + "/products/1")
+    Widget(phone_shop).launcher.tap()
+    Widget(phone_shop).box.wait_for()
+    check("product page, chat open (phone)", phone_shop)
+    phone.close()
+
     product_id, question_id = publish_question(server, inquiry_id)
     page.goto(f"{server.url}/products/{product_id}/questions/{question_id}")
     check("Q&A page", page)
+
+    admin.goto(f"{server.url}/admin/inquiries/{inquiry_id}")
+    admin.select_option("select[name=status]", "resolved")
+    admin.locator(".chat-log li.msg.system").first.wait_for()
+    page.goto(server.url + "/embed/demo/products/1")
+    page.locator("#chat-log .rating").wait_for()
+    check("embed: resolved, rating offered", page)
 
     closed_all_week(server)
     page.goto(server.url + "/embed/demo/products/1")
