@@ -273,6 +273,7 @@ def test_the_answer_form_never_covers_the_newest_message(browser, shop_server):
     page.wait_for_timeout(200)
     box = page.evaluate(NEWEST)
     assert "Question number 7" in box["text"] and in_sight(box), box
+    screenshot(page, "a11y-email-open-320")
     context.close()
 
     # The admin answers it, on a wide screen and on a phone, with the private note open.
