@@ -156,10 +156,10 @@
      with a button, the form would cover much of the screen above the keyboard. */
   document.addEventListener("htmx:load", function (e) {
     var room = !document.documentElement.classList.contains("touch");
-    var all = e.detail.elt.querySelectorAll ? e.detail.elt.querySelectorAll("details[data-open-wide]") : [];
+    var all = e.detail.elt.querySelectorAll ? e.detail.elt.querySelectorAll("details[data-open-with-mouse]") : [];
     Array.prototype.forEach.call(all, function (details) {
       if (room) details.open = true;
-      details.removeAttribute("data-open-wide");
+      details.removeAttribute("data-open-with-mouse");
     });
   });
 
