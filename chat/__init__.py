@@ -150,6 +150,9 @@ def create_app(config_name_or_object=None):
     app.after_request(identity.attach)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
+    from .admin import app_shell
+
+    app_shell.init_app(app)  # the panel's manifest, service worker and offline page (no login)
     from .files import bp as files_bp
 
     app.register_blueprint(files_bp)

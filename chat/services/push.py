@@ -146,6 +146,16 @@ def subscriptions_of(user):
     ]
 
 
+def ids_of_this_session(user):
+    """The ids of the subscriptions made in ``user``'s current login session (the Notifications menu)."""
+    session_id = getattr(user, "admin_session_id", None)
+    if session_id is None:
+        return []
+    return db.session.scalars(
+        sa.select(PushSubscription.id).where(PushSubscription.admin_session_id == session_id)
+    ).all()
+
+
 # -- preferences ------------------------------------------------------------------------
 
 
