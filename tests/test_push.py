@@ -392,3 +392,16 @@ def test_the_account_page_lists_devices_removes_one_and_saves_preferences(app, a
         assert (preference.event_list, preference.quiet_start, preference.quiet_end) == (["new_question"], 1320, 450)
     page = client.get("/admin/account").get_data(as_text=True)
     assert 'value="22:00"' in page and 'value="07:30"' in page
+
+
+def test_the_vapid_key_is_kept_under_instance_or_taken_from_the_setting(app, tmp_path):
+    with app.app_context():
+        kept = push_delivery.public_key()
+    assert (tmp_path / "instance" / push_delivery.KEY_FILE).exists()
+    push_delivery._vapid_cache.clear()  # a restart: the same key is read back
+    with app.app_context():
+        assert push_delivery.public_key() == kept
+    private = push_delivery.new_private_key()
+    app.config["VAPID_PRIVATE_KEY"] = private
+    with app.app_context():
+        assert push_delivery.public_key() == push_delivery.public_key_of(private) != kept
