@@ -202,6 +202,17 @@ def test_a_push_shows_a_notification_that_opens_the_inquiry(browser, push_shop, 
     # ...while one about another inquiry still does.
     workers.push(server.url, dict(payload, url="/admin/inquiries/999999", tag="inquiry-999999"))
     assert [n["url"] for n in wait_for_notifications(page, 1)] == ["/admin/inquiries/999999"]
+
+    # The Account page lists this device; removing it there turns the menu back to "Notify this device".
+    page.goto(server.url + "/admin/account")
+    device = page.locator("table.devices tbody tr")
+    assert device.count() == 1 and "(this device)" in device.inner_text()
+    page.evaluate("document.getElementById('devices').scrollIntoView()")
+    screenshot(page, "push-4-account-devices")
+    device.locator("button", has_text="Remove").click()
+    page.locator("#no-devices").wait_for()
+    page.click("summary:has-text('Notifications')")
+    page.locator("[data-push-toggle]", has_text="Notify this device").wait_for(timeout=5000)
     context.close()
 
 
