@@ -20,7 +20,6 @@
 """
 
 import base64
-import json
 import logging
 import os
 import random
@@ -370,7 +369,3 @@ def send_soon(app, delivery_ids):
     thread = threading.Thread(target=run, name="push-at-once")
     thread.start()
     return thread
-
-
-def payload_of(delivery):
-    return json.loads(delivery.payload) if delivery.payload else None

@@ -265,3 +265,34 @@ def _draw_notification(page, shown):
         shown,
     )
     page.wait_for_timeout(200)
+
+
+def test_a_subscription_the_browser_renewed_is_told_to_the_server_on_the_next_page(browser, push_shop, push_service):
+    server = push_shop
+    context = browser.new_context(viewport=PHONE)
+    context.grant_permissions(["notifications"], origin=server.url)
+    renewed = Browser().subscription(push_service.endpoint("renewed"))
+    context.add_init_script(FAKE_PUSH_MANAGER % json.dumps(renewed))
+    page = context.new_page()
+    page.goto(server.url + "/admin/login")
+    page.fill("#email", "admin@example.com")
+    page.fill("#password", server.admin_password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/admin$"))
+    # This device was turned on (the subscription the server knew has since answered 410 and
+    # was dropped); the browser now holds a renewed one under another endpoint.
+    page.evaluate(
+        """(old) => {
+             localStorage.setItem("productchat:admin:push", JSON.stringify({id: 424242, endpoint: old}));
+             localStorage.setItem("test:subscribed", "1");
+           }""",
+        push_service.endpoint("expired"),
+    )
+    page.reload()
+    page.click("summary:has-text('Notifications')")
+    page.locator("[data-push-toggle]", has_text="Stop notifying this device").wait_for(timeout=5000)
+    page.goto(server.url + "/admin/account")
+    assert "(this device)" in page.locator("table.devices tbody tr").inner_text()
+    ask(server, "Is it waterproof?")
+    assert [r["path"] for r in push_service.wait_for(1)] == ["/push/renewed"]
+    context.close()

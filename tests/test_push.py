@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from chat import push_delivery
 from chat.extensions import db
 from chat.models import AdminSession, PushDelivery, PushSubscription, Site, User
-from chat.services import admin_sessions, admin_tokens, conversations, inquiries, push
+from chat.services import admin_sessions, admin_tokens, conversations, inquiries, privacy, push
 
 from .chat_helpers import BO_EMAIL, BO_PASSWORD, admin_login, first_product_id, make_inquiry
 from .push_service import Browser, PushService, verified_claims
@@ -405,3 +405,30 @@ def test_the_vapid_key_is_kept_under_instance_or_taken_from_the_setting(app, tmp
     app.config["VAPID_PRIVATE_KEY"] = private
     with app.app_context():
         assert push_delivery.public_key() == push_delivery.public_key_of(private) != kept
+
+
+def test_erasing_a_customer_deletes_the_pushes_that_quote_them(app, admin, product_id):
+    client, token, _ = admin
+    with PushService([503]) as service:
+        subscribe(client, token, Browser().subscription(service.endpoint(), show_text=True))
+        inquiry_id = make_inquiry(app, product_id, "my address is 1 Secret Lane")
+        deliver(app)  # 503: still waiting for its retry, with the customer's words
+        with app.app_context():
+            assert "Secret Lane" in db.session.scalar(sa.select(PushDelivery.payload))
+            privacy.erase(privacy.find_customer(inquiry_id=inquiry_id))
+            assert db.session.scalar(sa.select(sa.func.count(PushDelivery.id))) == 0
+
+
+def test_a_retried_send_with_the_same_client_id_pushes_once(app, admin, product_id):
+    client, token, _ = admin
+    with PushService() as service:
+        subscribe(client, token, Browser().subscription(service.endpoint()))
+        with app.app_context():
+            for _ in range(3):
+                conversations.send_customer_message(
+                    product_id, "shopper-3", "Once", client_msg_id="6f1c2b9e-2f7a-4c55-9d38-0b1e9a7d4c21"
+                )
+        deliver(app)
+        assert len(service.wait_for(1)) == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(PushDelivery.id))) == 1

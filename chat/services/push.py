@@ -73,7 +73,7 @@ def endpoint_hash(endpoint):
     return hashlib.sha256(endpoint.encode()).hexdigest()
 
 
-def subscribe(user, data, user_agent=None):
+def subscribe(user, data, user_agent=None, _again=True):
     """Store the browser's ``PushSubscription`` JSON (``endpoint``, ``keys.p256dh``,
     ``keys.auth``; ``show_text`` optional) for ``user``'s current session; returns the row.
 
@@ -108,7 +108,9 @@ def subscribe(user, data, user_agent=None):
     except sa.exc.IntegrityError:
         # The same browser subscribed twice at once: the other request's row stands; take it over.
         db.session.rollback()
-        return subscribe(user, data, user_agent)
+        if not _again:
+            raise
+        return subscribe(user, data, user_agent, _again=False)
     return row
 
 

@@ -125,7 +125,15 @@
       registration = found;
       if (!("PushManager" in window) || !("Notification" in window)) return;
       box.hidden = false;
-      return registration.pushManager.getSubscription().then(draw);
+      return registration.pushManager.getSubscription().then(function (subscription) {
+        var kept = load(KEPT);
+        if (subscription && kept.id && kept.endpoint !== subscription.endpoint) {
+          // Turned on here, and the browser renewed the subscription since (its old endpoint
+          // is gone): tell the server the new one, in this login, as the admin asked before.
+          return tell(subscription).then(draw, function () { draw(subscription); });
+        }
+        draw(subscription);
+      });
     }).catch(function () { /* no service worker (private mode, an old browser): the panel works as before */ });
   });
 })();

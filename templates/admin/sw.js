@@ -81,3 +81,14 @@ self.addEventListener("notificationclick", function (event) {
     return self.clients.openWindow(url);
   }));
 });
+
+self.addEventListener("pushsubscriptionchange", function (event) {
+  // The browser renewed (or lost) the subscription: make a new one with the same key. The
+  // server learns of it the next time a panel page loads on this device (push.js), since
+  // telling it needs the page's login and CSRF token.
+  var old = event.oldSubscription;
+  if (!old || !old.options || !old.options.applicationServerKey) return;
+  event.waitUntil(self.registration.pushManager.subscribe({
+    userVisibleOnly: true, applicationServerKey: old.options.applicationServerKey
+  }).catch(function () { /* the page offers "Notify this device" again */ }));
+});
