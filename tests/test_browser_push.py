@@ -18,8 +18,7 @@ import pytest
 from chat.push_delivery import new_private_key, public_key_of
 
 from .browser import screenshot
-from .conftest import _demo_password
-from .live_server import LiveServer, free_port, prepared_env
+from .live_server import LiveServer, demo_admin_password, free_port, prepared_env
 from .push_service import Browser, PushService, verified_claims
 
 pytestmark = pytest.mark.browser
@@ -62,7 +61,7 @@ def push_shop(tmp_path, push_service):
         VAPID_SUBJECT="mailto:shop@example.com",
     )
     with LiveServer(env, port=port) as server:
-        server.admin_password = _demo_password(env)
+        server.admin_password = demo_admin_password(env)
         server.vapid_public_key = public_key_of(private)
         yield server
 

@@ -26,16 +26,14 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
 
-from .. import links, outbound
+from .. import after_commit, links, outbound
 from ..extensions import db
 from ..models import PUSH_EVENTS, PushDelivery, PushPreference, PushSubscription, User, utcnow
 from . import admin_sessions, hours
 from .errors import Forbidden, NotFound, ValidationError
 
-_KEY = "chat_push_deliveries"
+_KIND = "push"
 PREVIEW_LENGTH = 160
 MAX_ENDPOINT_LENGTH = 2000
 EVENT_NAMES = {"new_question": "New questions", "customer_message": "Customer messages on waiting inquiries"}
@@ -277,27 +275,20 @@ def queue_for_message(message, inquiry, first):
     if rows:
         db.session.add_all(rows)
         db.session.flush()
-        db.session.info.setdefault(_KEY, []).extend(row.id for row in rows)
+        for row in rows:
+            after_commit.defer(db.session, _KIND, row.id)
     return rows
 
 
 # -- after commit: send ------------------------------------------------------------------
 
 
-def _after_commit(session):
-    written = session.info.pop(_KEY, None)
-    if written and current_app.config.get("PUSH_DELIVER_AT_ONCE"):
+def _send_written(written):
+    if current_app.config.get("PUSH_DELIVER_AT_ONCE"):
         from .. import push_delivery
 
         push_delivery.send_soon(current_app._get_current_object(), written)
 
 
-_registered = False
-
-
 def register():
-    global _registered
-    if not _registered:
-        sa_event.listen(Session, "after_commit", _after_commit)
-        sa_event.listen(Session, "after_soft_rollback", lambda session, previous: session.info.pop(_KEY, None))
-        _registered = True
+    after_commit.on_commit(_KIND, _send_written)
