@@ -20,6 +20,7 @@ from chat.push_delivery import new_private_key, public_key_of
 from .browser import screenshot
 from .live_server import LiveServer, demo_admin_password, free_port, prepared_env
 from .push_service import Browser, PushService, verified_claims
+from .test_browser_inbox import RECORDER
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -146,6 +147,7 @@ def test_a_push_shows_a_notification_that_opens_the_inquiry(browser, push_shop, 
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
     context.grant_permissions(["notifications"], origin=server.url)
     context.add_init_script(FAKE_PUSH_MANAGER % json.dumps(phone.subscription(push_service.endpoint("phone"))))
+    context.add_init_script(RECORDER)  # the page's own desktop notifications (notify.js), recorded
     page = context.new_page()
     page.goto(server.url + "/admin/login")
     page.fill("#email", "admin@example.com")
@@ -168,6 +170,7 @@ def test_a_push_shows_a_notification_that_opens_the_inquiry(browser, push_shop, 
     button.click()
     page.locator("[data-push-status]", has_text="This device is notified").wait_for(timeout=5000)
     assert button.inner_text() == "Stop notifying this device"
+    page.check("[data-notify-setting=desktop]")  # the page's own notifications too: the push replaces them
     screenshot(page, "push-1-notify-this-device")  # test-artifacts/; the ones in docs/screenshots/ are copies
 
     # A shopper asks: the server pushes to the device's push service, signed and encrypted.
@@ -177,6 +180,10 @@ def test_a_push_shows_a_notification_that_opens_the_inquiry(browser, push_shop, 
     payload = phone.decrypt(request)
     assert payload["url"] == f"/admin/inquiries/{inquiry_id}"
     assert payload["body"] == ""  # "Show message text" is off on this device
+    # The open panel heard of it too, and left the notification to the push: one, not two.
+    page.wait_for_function("() => document.getElementById('waiting-count').dataset.count === '1'", timeout=8000)
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__notes") == []
 
     # The push service hands it to the browser: the service worker shows it.
     page.locator("summary:has-text('Notifications')").click()  # close the menu
