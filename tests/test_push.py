@@ -2,6 +2,7 @@
 VAPID signature against our public key and decrypts the payload with the subscribing
 browser's private key; on SQLite and MariaDB."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -432,3 +433,11 @@ def test_a_retried_send_with_the_same_client_id_pushes_once(app, admin, product_
         assert len(service.wait_for(1)) == 1
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(PushDelivery.id))) == 1
+
+
+def test_the_vapid_keys_command_prints_a_usable_key_pair(app, runner):
+    out = runner.invoke(args=["chat", "vapid-keys"]).output
+    private = re.search(r"^VAPID_PRIVATE_KEY=([\w-]+)$", out, re.M).group(1)
+    public = re.search(r"public key \(browsers subscribe with it\): ([\w-]+)$", out, re.M).group(1)
+    assert push_delivery.public_key_of(private) == public
+    assert len(public) == 87  # base64url of the 65-byte uncompressed point
