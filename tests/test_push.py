@@ -441,3 +441,17 @@ def test_the_vapid_keys_command_prints_a_usable_key_pair(app, runner):
     public = re.search(r"public key \(browsers subscribe with it\): ([\w-]+)$", out, re.M).group(1)
     assert push_delivery.public_key_of(private) == public
     assert len(public) == 87  # base64url of the 65-byte uncompressed point
+
+
+def test_send_a_test_reaches_that_device_only_and_only_for_its_owner(app, admin):
+    client, token, _ = admin
+    phone = Browser()
+    with PushService() as service:
+        mine = subscribe(client, token, phone.subscription(service.endpoint())).get_json()["id"]
+        bo, bo_token = bo_client(app)
+        assert bo.post(f"/admin/account/devices/{mine}/test", data={"csrf_token": bo_token}).status_code == 404
+        assert client.post(f"/admin/account/devices/{mine}/test", data={"csrf_token": token}).status_code == 302
+        deliver(app)
+        [request] = service.wait_for(1)
+        note = phone.decrypt(request)
+    assert note["title"] == "Test notification from Product chat" and note["url"] == "/admin/account"

@@ -82,6 +82,14 @@ def remove_device(subscription_id):
     return redirect(url_for("admin.account", _anchor="devices"))
 
 
+@bp.post("/account/devices/<id:subscription_id>/test")
+def test_device(subscription_id):
+    """Push a test notification to one of this account's devices; 404 if it is not ours."""
+    push.send_test(current_user, subscription_id)
+    flash("A test notification is on its way to that device.")
+    return redirect(url_for("admin.account", _anchor="devices"))
+
+
 @bp.post("/account/push-preferences")
 def change_push_preferences():
     """Which events are pushed to this account's devices, and quiet hours (the site's time)."""

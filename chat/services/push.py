@@ -280,6 +280,30 @@ def queue_for_message(message, inquiry, first):
     return rows
 
 
+def send_test(user, subscription_id):
+    """Queue a test push to one of ``user``'s devices (the Account page's "Send a test");
+    404 if it is not theirs. Sent right after the commit, like any push."""
+    subscription = db.session.scalar(
+        sa.select(PushSubscription).where(PushSubscription.id == subscription_id, PushSubscription.user_id == user.id)
+    )
+    if subscription is None:
+        raise NotFound("That device is not subscribed (any more).", {"subscription": "unknown or removed"})
+    account = urlsplit(links.external("admin.account")).path
+    note = {
+        "title": "Test notification from Product chat",
+        "body": "Pushes reach this device.",
+        "tag": "product-chat-test",
+        "url": account,
+        "urgent": False,
+    }
+    row = PushDelivery(subscription_id=subscription.id, event="test", payload=json.dumps(note))
+    db.session.add(row)
+    db.session.flush()
+    after_commit.defer(db.session, _KIND, row.id)
+    db.session.commit()
+    return row
+
+
 # -- after commit: send ------------------------------------------------------------------
 
 
