@@ -141,10 +141,11 @@ def create_app(config_name_or_object=None):
     live.init_app(app)
 
     from . import auth, models  # noqa: F401  (register tables, user loader)
-    from .services import search, webhook_events
+    from .services import push, search, webhook_events
 
     search.install(db.metadata)
     webhook_events.register()  # deliveries written by a commit are sent right after it
+    push.register()  # and so are pushes
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .cli import register_cli
@@ -160,6 +161,9 @@ def create_app(config_name_or_object=None):
     app.after_request(identity.attach)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
+    from .admin import app_shell
+
+    app_shell.init_app(app)  # the panel's manifest, service worker and offline page (no login)
     from .files import bp as files_bp
 
     app.register_blueprint(files_bp)
