@@ -72,6 +72,9 @@ def launcher_words(site):
             "one": gettext("Ask a question, %(num)s unread answer", num="%(num)s"),
             "many": gettext("Ask a question, %(num)s unread answers", num="%(num)s"),
             "new": gettext("New answer"),
+            # Said (a status region) while the chat is closed.
+            "saidOne": gettext("%(num)s unread answer from the shop", num="%(num)s"),
+            "saidMany": gettext("%(num)s unread answers from the shop", num="%(num)s"),
         }
 
 
