@@ -214,6 +214,7 @@ def compile_catalogs():
             continue
         with open(po, "rb") as fh:
             catalog = read_po(fh, locale=code)
-        with open(mo + ".tmp", "wb") as fh:
+        tmp = f"{mo}.{os.getpid()}.tmp"  # two test runs at once each write their own, then swap
+        with open(tmp, "wb") as fh:
             write_mo(fh, catalog)
-        os.replace(mo + ".tmp", mo)
+        os.replace(tmp, mo)
