@@ -69,6 +69,7 @@ def test_an_arabic_browser_chats_right_to_left_with_the_launcher_on_the_left(bro
         question = frame.get_by_placeholder("اكتب سؤالك…")
         question.wait_for()
         assert frame.locator("html").get_attribute("dir") == "rtl"
+        page.locator("iframe").wait_for(state="visible")
         panel = page.locator("iframe").bounding_box()
         assert panel["x"] < 1100 / 2
         # Mixed-direction text: an Arabic question quoting a SKU stays in order.
@@ -76,6 +77,7 @@ def test_an_arabic_browser_chats_right_to_left_with_the_launcher_on_the_left(bro
         question.press("Enter")
         mine = frame.locator("li.msg.own:not(.pending)").first
         mine.wait_for()
+        page.wait_for_timeout(300)  # the log settles (it scrolls to the newest message)
         assert mine.locator(".text").get_attribute("dir") == "auto"
         own, log = mine.bounding_box(), frame.locator("#chat-log").bounding_box()
         assert own["x"] - log["x"] < log["width"] / 3  # the shopper's own messages sit at the inline end: left
