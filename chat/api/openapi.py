@@ -1107,11 +1107,17 @@ PATHS.update(
 )
 
 
-from . import openapi_hours_metrics, openapi_inbound, openapi_webhooks  # noqa: E402  (need the helpers above)
+from . import (  # noqa: E402  (need the helpers above)
+    openapi_hours_metrics,
+    openapi_inbound,
+    openapi_push,
+    openapi_webhooks,
+)
 
 PATHS.update(openapi_hours_metrics.PATHS)
 PATHS.update(openapi_webhooks.PATHS)
 PATHS.update(openapi_inbound.PATHS)
+PATHS.update(openapi_push.PATHS)
 SECURITY_SCHEMES.update(openapi_inbound.SECURITY_SCHEMES)
 
 
@@ -1138,6 +1144,7 @@ def document(config):
                 "under `webhooks`.",
             },
             {"name": "inbound", "description": "Reply mails from a mail provider (answer by email)."},
+            {"name": "push", "description": "Web Push to the admins' phones and desktops."},
             {"name": "meta", "description": "About the API."},
         ],
         "paths": PATHS,
@@ -1150,6 +1157,7 @@ def document(config):
                 **openapi_hours_metrics.SCHEMAS,
                 **openapi_webhooks.SCHEMAS,
                 **openapi_inbound.SCHEMAS,
+                **openapi_push.SCHEMAS,
             },
             "securitySchemes": SECURITY_SCHEMES,
         },
