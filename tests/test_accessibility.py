@@ -83,7 +83,9 @@ def audit_pages(browser, server, locale, axe_js):
     page.locator("#chat-text").fill("The lens is scratched")
     page.locator("#chat-text").press("Enter")
     page.locator("#chat-log li.own:not(.pending) img[data-attachment]").wait_for(timeout=20000)
-    assert page.evaluate("() => { const l = document.getElementById('chat-log'); return l.scrollHeight > l.clientHeight; }")
+    assert page.evaluate(
+        "() => { const l = document.getElementById('chat-log'); return l.scrollHeight > l.clientHeight; }"
+    )
     check("embed: attachment", page)
 
     page.get_by_text("Get answers by email").click()
