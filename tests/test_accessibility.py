@@ -72,12 +72,20 @@ def audit_pages(browser, server, locale, axe_js):
     page.locator("#chat-text").wait_for()
     check("embed: empty", page)
 
+    # Enough messages for the log to scroll: a scrolling region must be reachable by keyboard.
+    for n in range(6):
+        page.locator("#chat-text").fill(f"Earlier question {n}")
+        page.locator("#chat-text").press("Enter")
+        page.locator("#chat-log li.own:not(.pending)", has_text=f"Earlier question {n}").wait_for()
     page.locator("[data-attach-input]").set_input_files(
         [{"name": "lens.png", "mimeType": "image/png", "buffer": png()}]
     )
     page.locator("#chat-text").fill("The lens is scratched")
     page.locator("#chat-text").press("Enter")
     page.locator("#chat-log li.own:not(.pending) img[data-attachment]").wait_for(timeout=20000)
+    assert page.evaluate(
+        "() => { const l = document.getElementById('chat-log'); return l.scrollHeight > l.clientHeight; }"
+    )
     check("embed: attachment", page)
 
     page.get_by_text("Get answers by email").click()
