@@ -74,6 +74,9 @@ class Config:
     LIVE_STATS_ENABLED = _bool("LIVE_STATS_ENABLED", False)
     # SSUBSCRIBE/SPUBLISH (Redis 7 sharded pub/sub, for Redis Cluster) instead of SUBSCRIBE/PUBLISH.
     REDIS_SHARDED_PUBSUB = _bool("REDIS_SHARDED_PUBSUB", False)
+    # REDIS_URL names nodes of a Redis Cluster (redis://host:port[,host:port...]): the broker
+    # uses sharded pub/sub with one subscriber connection per master, rate limits the cluster.
+    REDIS_CLUSTER = _bool("REDIS_CLUSTER", False)
 
     # Email (SMTP)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
@@ -132,6 +135,7 @@ class Config:
     PUSH_DELIVER_AT_ONCE = _bool("PUSH_DELIVER_AT_ONCE", True)
 
     # Shared limits across workers when Redis is there; per process otherwise.
+    # With REDIS_CLUSTER, REDIS_URL's cluster (redis+cluster://, see chat/__init__.py).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     # Redis down must not stop sends: limits fall back to per-process memory

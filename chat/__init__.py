@@ -108,6 +108,17 @@ def create_app(config_name_or_object=None):
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", config_module.engine_options(uri))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = circuit_breaker.engine_options(uri, options)
 
+    if app.config.get("REDIS_CLUSTER") and app.config["RATELIMIT_STORAGE_URI"] == app.config.get("REDIS_URL"):
+        from .live.cluster import limiter_uri, reachable
+
+        # The limits live in the same cluster (limits' RedisClusterStorage, routed by slot).
+        # Its client reads the slot map when made and fails if no node answers: then this
+        # process starts with its own limits (and sends keep working) until it restarts.
+        if reachable(app.config["REDIS_URL"]):
+            app.config["RATELIMIT_STORAGE_URI"] = limiter_uri(app.config["REDIS_URL"])
+        else:
+            app.logger.warning("Redis Cluster unreachable at start-up: rate limits are per process until a restart")
+            app.config["RATELIMIT_STORAGE_URI"] = "memory://"
     app.config.setdefault(
         "RATELIMIT_STORAGE_OPTIONS", config_module.limiter_storage_options(app.config["RATELIMIT_STORAGE_URI"])
     )
