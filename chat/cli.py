@@ -14,12 +14,14 @@ chat_cli = AppGroup("chat", help="Product chat administration.")
 
 @chat_cli.command("seed-demo")
 def seed_demo_command():
-    """Create the demo shop's products and admin (safe to run again)."""
-    from .demo import seed_demo
+    """Create the demo shop's products, its owner and an agent (safe to run again)."""
+    from .demo import seed_demo, seed_demo_agent
 
     email, password = seed_demo()
+    agent_email, agent_password = seed_demo_agent()
     click.echo("Demo shop ready.")
     click.echo(f"Admin login: {email} / {password}")
+    click.echo(f"Agent login: {agent_email} / {agent_password} (an agent of the demo site)")
 
 
 @chat_cli.command("create-admin")

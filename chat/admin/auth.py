@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from ..extensions import limiter, login_manager
 from ..limits import once_per_request
-from ..services import ValidationError, admin_sessions, validation
+from ..services import ValidationError, access, admin_sessions, validation
 from . import bp
 
 login_manager.login_view = "admin.login"
@@ -33,11 +33,13 @@ def unauthorized():
 
 @bp.before_request
 def require_login():
-    # One gate for the whole blueprint: nothing here is public but the login.
-    if request.endpoint in ("admin.login",):
+    # One gate for the whole blueprint: nothing here is public but the login (and an
+    # invitation's acceptance); then the route's rule (role, and the object's site).
+    if request.endpoint in access.PUBLIC:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    access.check_route(current_user, request.endpoint, request.view_args)
     return None
 
 

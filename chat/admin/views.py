@@ -7,7 +7,7 @@ from ..inputs import accepts_files, optional_id, parse_since, uploaded_files
 from ..live import events
 from ..live.names import Event
 from ..models import PRIORITIES, Product, utcnow
-from ..services import attachments, conversations, inquiries
+from ..services import access, attachments, conversations, inquiries
 from . import bp
 from .live import controls_context
 
@@ -19,7 +19,7 @@ def waiting_badge():
 
     def admin_waiting():
         if "admin_waiting" not in g:
-            g.admin_waiting = inquiries.waiting_count() if current_user.is_authenticated else 0
+            g.admin_waiting = inquiries.waiting_count(current_user) if current_user.is_authenticated else 0
         return g.admin_waiting
 
     return {
@@ -39,6 +39,11 @@ VIEW_LABELS = {
 }
 
 
+def _visible(query, site_column):
+    condition = access.site_condition(current_user, site_column)
+    return query if condition is None else query.where(condition)
+
+
 def _list_context(filters, after=None):
     page = inquiries.list_inquiries(filters, current_user, after=after, limit=current_app.config["ADMIN_PAGE_SIZE"])
     # The stream catches up from here: rows that change while the page loads are not
@@ -52,7 +57,7 @@ def _list_context(filters, after=None):
         priorities=PRIORITIES,
         since=since,
         admins=inquiries.admins(),
-        products=db.session.scalars(db.select(Product).order_by(Product.name)).all(),
+        products=db.session.scalars(_visible(db.select(Product), Product.site_id).order_by(Product.name)).all(),
     )
 
 
@@ -78,7 +83,7 @@ def _inquiry_context(inquiry_id):
         viewer="admin",
         now_iso=utcnow().isoformat(),
         messages_url=url_for("admin.inquiry_messages", inquiry_id=inquiry.id),
-        others=inquiries.other_inquiries(inquiry),
+        others=inquiries.other_inquiries(inquiry, current_user),
         **controls_context(inquiry),
         viewers=[v for v in inquiries.viewers(inquiry.id) if v.id != current_user.id],
     )

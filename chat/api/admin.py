@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ..extensions import csrf
 from ..inputs import accepts_files, field, json_object, optional_id, optional_int
-from ..services import ValidationError, admin_tokens, attachments, conversations, inquiries, ratings
+from ..services import ValidationError, access, admin_tokens, attachments, conversations, inquiries, ratings
 from .serializers import inquiry_dict, iso, message_dict
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -35,6 +35,8 @@ def admin_api_auth():
     # Session callers carry the CSRF token; a bearer token cannot be sent cross-site.
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and not g.api_admin_by_token:
         csrf.protect()
+    # The token's owner's rights as they are now: role, and the named object's site.
+    access.check_route(current_admin(), request.endpoint, request.view_args)
     return None
 
 

@@ -13,7 +13,15 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from . import current_broker
-from .names import ADMIN_LIST, ADMIN_NOTICES, ADMINS, Event, customer_channel, inquiry_channel  # noqa: F401 (re-exported)
+from .names import (  # noqa: F401 (re-exported)
+    ADMIN_LIST,
+    ADMIN_NOTICES,
+    ADMINS,
+    Event,
+    customer_channel,
+    inquiry_channel,
+    site_channel,
+)
 
 log = logging.getLogger(__name__)
 _KEY = "chat_live_pending"
@@ -21,6 +29,14 @@ _KEY = "chat_live_pending"
 
 def publish_after_commit(session, channel, type_, data, id_=None):
     session.info.setdefault(_KEY, []).append((channel, {"type": type_, "id": id_, "data": data}))
+
+
+def publish_to_admins(session, channel, type_, data, site_id):
+    """After commit, an admin-wide event (ADMIN_LIST or ADMIN_NOTICES): on the channel every-site
+    people's streams hear, and on the site's own one (``site_channel``) for people of some
+    sites, so a stream never even receives another site's events."""
+    publish_after_commit(session, channel, type_, data)
+    publish_after_commit(session, site_channel(channel, site_id), type_, data)
 
 
 def publish_now(channel, type_, data, id_=None):

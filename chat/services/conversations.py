@@ -296,11 +296,12 @@ def announce_message(message, inquiry, again=False, first=None):
     )
     for channel in channels:
         events.publish_after_commit(db.session, channel, Event.MESSAGE, data, id_=message.id)
-    events.publish_after_commit(db.session, events.ADMIN_LIST, Event.INQUIRY, data)
+    site_id = inquiry.product.site_id
+    events.publish_to_admins(db.session, events.ADMIN_LIST, Event.INQUIRY, data, site_id)
     notice = {key: value for key, value in data.items() if key != "sender_type"} if again else dict(data)
     if first is not None:
         notice["first"] = first
-    events.publish_after_commit(db.session, events.ADMIN_NOTICES, Event.WAITING, notice)
+    events.publish_to_admins(db.session, events.ADMIN_NOTICES, Event.WAITING, notice, site_id)
 
 
 @dataclass
@@ -479,7 +480,7 @@ def _mark(inquiry_id, recipient, state, message_ids=None):
         events.publish_after_commit(db.session, events.customer_channel(inquiry.session_id), Event.UNREAD, data)
     if recipient == "admin" and state == "read":
         # The list shows the customer's unread messages; nothing else here changes it.
-        events.publish_after_commit(db.session, events.ADMIN_LIST, Event.INQUIRY, data)
+        events.publish_to_admins(db.session, events.ADMIN_LIST, Event.INQUIRY, data, inquiry.product.site_id)
     db.session.commit()
     return ids
 
