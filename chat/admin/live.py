@@ -325,11 +325,11 @@ def stream():
     """The admin's SSE stream: ``?inquiry=<id>&after=<message id>`` for an inquiry page,
     the list's filters (``status=...``) and ``since=<message id>`` for the list, nothing
     for other pages."""
-    if not current_app.config["SSE_ENABLED"]:
-        return "", 204
     inquiry_id = optional_id("inquiry")
     if inquiry_id:
-        access.inquiry(current_user, inquiry_id)
+        access.inquiry(current_user, inquiry_id)  # another site's inquiry: 404, as if unknown
+    if not current_app.config["SSE_ENABLED"]:
+        return "", 204
     filters = since = None
     # Any list filter makes this the list's stream, so a bad value is a 400 here too.
     if not inquiry_id and LIST_ARGS.intersection(request.args):

@@ -14,7 +14,7 @@ from markupsafe import escape
 
 from .. import links
 from ..links import widget_loader
-from ..services import ValidationError, access, sites
+from ..services import ValidationError, access, audit, sites
 from . import bp
 
 SHOWN_ONCE = "site_key_shown_once"
@@ -134,6 +134,9 @@ def create_site():
 def site_page(public_id):
     """One site: name and origins, API keys, identity secret, the snippet, sync API examples."""
     site = sites.get(public_id)
+    if access.can(current_user, "identity_secret", site):
+        # The page holds the identity secret (behind "Show"): who was shown it.
+        audit.record("identity_secret.shown", "site", site.public_id, commit=True)
     return _site_page(site, new_key=_pop_shown_once(site))
 
 

@@ -29,6 +29,16 @@ def waiting_badge():
     }
 
 
+@bp.app_context_processor
+def permissions():
+    """``can(action, site=None)`` for templates: what access.py allows the logged-in person."""
+
+    def can(action, site=None):
+        return current_user.is_authenticated and access.can(current_user, action, site)
+
+    return {"can": can}
+
+
 VIEW_LABELS = {
     "waiting": "Waiting for us",
     "pending": "Pending",

@@ -110,10 +110,10 @@ def require(admin, action, site_id=None, all_sites=False, what="No such page."):
     needed and they have a set), Forbidden when the role does not allow ``action``."""
     if site_id is not None and not sees_site(admin, site_id):
         raise NotFound(what)
-    if all_sites and visible_site_ids(admin) is not None:
-        raise NotFound(what)
     if not has_role(admin, action):
         raise Forbidden(f"Your role ({role_of(admin)}) does not allow this; ask an owner.")
+    if all_sites and visible_site_ids(admin) is not None:
+        raise NotFound(what)
 
 
 # -- the site of an object named in a URL --------------------------------------
@@ -209,7 +209,7 @@ RULES = {
     **{endpoint: ("webhooks", "webhook", False) for endpoint in WEBHOOK_ROUTES},
     "admin.inquiries": ("inquiries", None, False),
     "admin.inquiries_page": ("inquiries", None, False),
-    "admin.stream": ("inquiries", None, False),  # ?inquiry=: the view asks inquiry()
+    "admin.stream": ("inquiries", "stream", False),  # ?inquiry=<id>: that inquiry's site
     "api.admin.admin_list_inquiries": ("inquiries", None, False),
     "admin.logout": ("account", None, False),
     "admin.logout_everywhere": ("account", None, False),
@@ -285,8 +285,14 @@ NOT_FOUND = {
 }
 
 
-def _object_site(kind, view_args):
+def _object_site(kind, view_args, args):
     """(whether the named object exists, its site id or None)."""
+    if kind == "stream":
+        # An inquiry page's stream names its inquiry in the query string (malformed: the view's 400).
+        named = (args or {}).get("inquiry") or ""
+        if not (named.isascii() and named.isdigit() and len(named) < 19):
+            return True, None
+        kind, view_args = "inquiry", {"inquiry_id": int(named)}
     if kind == "inquiry":
         site_id = inquiry_site_id(view_args["inquiry_id"])
         return site_id is not None, site_id
@@ -301,16 +307,17 @@ def _object_site(kind, view_args):
     return True, None
 
 
-def check_route(admin, endpoint, view_args):
-    """Raise NotFound or Forbidden unless ``admin`` may use ``endpoint`` on what ``view_args`` name."""
+def check_route(admin, endpoint, view_args, args=None):
+    """Raise NotFound or Forbidden unless ``admin`` may use ``endpoint`` on what ``view_args``
+    (and, for the stream, the query string ``args``) name."""
     if endpoint in PUBLIC:
         return
     rule = RULES.get(endpoint)
     if rule is None:
         raise Forbidden("This page has no access rule yet.")
     action, kind, every_site = rule
-    exists, site_id = _object_site(kind, view_args or {})
-    what = NOT_FOUND.get(kind, "No such page.")
+    exists, site_id = _object_site(kind, view_args or {}, args)
+    what = NOT_FOUND.get("inquiry" if kind == "stream" else kind, "No such page.")
     if not exists:
         raise NotFound(what)
     if kind == "webhook" and site_id is None:

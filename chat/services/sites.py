@@ -11,7 +11,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import Site, SiteApiKey, utcnow
-from . import validation
+from . import audit, validation
 from .errors import NotFound, ValidationError
 
 DEMO_SITE_ID = "demo"
@@ -98,6 +98,7 @@ def create(name, origins=(), public_id=None, commit=True):
     db.session.add(site)
     db.session.flush()
     key = add_key(site, "default", commit=False)
+    audit.record("site.created", "site", site.public_id, f"{site.name}; origins: {' '.join(origins) or 'none'}")
     if commit:
         db.session.commit()
     return site, key
@@ -105,14 +106,20 @@ def create(name, origins=(), public_id=None, commit=True):
 
 def update(site, name, origins):
     """Change a site's name and origins (both checked before either is stored)."""
+    before = (site.name, site.origins)
     site.name, origins = check(name, origins)
     site.allowed_origins = "\n".join(origins)
+    if before != (site.name, origins):
+        audit.record(
+            "site.changed", "site", site.public_id, f"name: {site.name}; origins: {' '.join(origins) or 'none'}"
+        )
     db.session.commit()
     return site
 
 
 def rotate_identity_secret(site):
     site.identity_secret = secrets.token_hex(32)
+    audit.record("identity_secret.rotated", "site", site.public_id)
     db.session.commit()
     return site.identity_secret
 
@@ -122,6 +129,7 @@ def add_key(site, name, commit=True):
     name = validation.one_line(name if isinstance(name, str) and name.strip() else "key", "name", 100, what="Name")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     db.session.add(SiteApiKey(site_id=site.id, name=name, key_hash=_hash(key), prefix=key[:10]))
+    audit.record("site_key.created", "site", site.public_id, f"key {name!r} ({key[:10]}…)")
     if commit:
         db.session.commit()
     return key
@@ -132,7 +140,8 @@ def keys_of(site):
 
 
 def revoke_key(site, key_id):
-    db.session.execute(sa.delete(SiteApiKey).where(SiteApiKey.id == key_id, SiteApiKey.site_id == site.id))
+    if db.session.execute(sa.delete(SiteApiKey).where(SiteApiKey.id == key_id, SiteApiKey.site_id == site.id)).rowcount:
+        audit.record("site_key.revoked", "site", site.public_id, f"key #{key_id}")
     db.session.commit()
 
 

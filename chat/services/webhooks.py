@@ -17,7 +17,7 @@ from flask import current_app
 from .. import outbound
 from ..extensions import db
 from ..models import WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint, utcnow
-from . import access, sites, webhook_events
+from . import access, audit, sites, webhook_events
 from .errors import NotFound, ValidationError
 
 SECRET_PREFIX = "whsec_"
@@ -100,6 +100,8 @@ def create(admin, url, events, site=None):
         created_by=admin.id if admin else None,
     )
     db.session.add(endpoint)
+    db.session.flush()
+    audit.record("webhook.created", "webhook", endpoint.id, f"{url} ({' '.join(events)})")
     db.session.commit()
     return endpoint, secret
 
@@ -123,13 +125,17 @@ def update(endpoint_id, url=KEEP, events=KEEP, site=KEEP, enabled=None, admin=No
     elif enabled is False and endpoint.disabled_at is None:
         endpoint.disabled_at, endpoint.disabled_reason = utcnow(), "turned off by an admin"
     endpoint.updated_at = utcnow()
+    state = "disabled" if endpoint.disabled_at else "enabled"
+    audit.record("webhook.changed", "webhook", endpoint.id, f"{endpoint.url} ({endpoint.events}); {state}")
     db.session.commit()
     return endpoint
 
 
 def delete(endpoint_id):
     """Remove the endpoint with its log; nothing more is sent to it."""
-    db.session.delete(get(endpoint_id))
+    endpoint = get(endpoint_id)
+    audit.record("webhook.deleted", "webhook", endpoint.id, endpoint.url)
+    db.session.delete(endpoint)
     db.session.commit()
 
 
@@ -141,6 +147,7 @@ def rotate_secret(endpoint_id):
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_until = utcnow() + timedelta(hours=hours)
     endpoint.secret = secret
+    audit.record("webhook.secret_rotated", "webhook", endpoint.id, endpoint.url)
     db.session.commit()
     return endpoint, secret
 
