@@ -51,6 +51,7 @@ def create_admin_command(email, name, password, role, site_ids):
     """Create an admin account (default: owner of every site), or reset its password (which
     ends all its sessions); --role and --site set what they may do, and where."""
     from .services import audit
+
     try:
         email = admin_sessions.normalise_email(validation.email(email, "email"))
     except ValidationError as error:
@@ -74,7 +75,9 @@ def create_admin_command(email, name, password, role, site_ids):
     user.set_password(password)
     db.session.flush()
     where = "all sites" if user.all_sites else ", ".join(s.public_id for s in user.sites)
-    audit.record("person.created" if created else "person.changed", "person", user.id, f"{email} as {user.role} on {where}")
+    audit.record(
+        "person.created" if created else "person.changed", "person", user.id, f"{email} as {user.role} on {where}"
+    )
     db.session.commit()
     if created:
         click.echo(f"Created {user.role} {email} ({where}).")
@@ -111,7 +114,9 @@ def invite_command(email, role, site_ids):
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     where = "all sites" if invitation.all_sites else ", ".join(site_ids)
-    click.echo(f"Invited {invitation.email} as {invitation.role} on {where}; the mail goes out with `flask chat send-mail`.")
+    click.echo(
+        f"Invited {invitation.email} as {invitation.role} on {where}; the mail goes out with `flask chat send-mail`."
+    )
     click.echo(f"Invitation link: {url}")
 
 

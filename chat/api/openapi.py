@@ -1107,11 +1107,12 @@ PATHS.update(
 )
 
 
-from . import openapi_hours_metrics, openapi_inbound, openapi_webhooks  # noqa: E402  (need the helpers above)
+from . import openapi_hours_metrics, openapi_inbound, openapi_people, openapi_webhooks  # noqa: E402  (need the helpers above)
 
 PATHS.update(openapi_hours_metrics.PATHS)
 PATHS.update(openapi_webhooks.PATHS)
 PATHS.update(openapi_inbound.PATHS)
+PATHS.update(openapi_people.PATHS)
 SECURITY_SCHEMES.update(openapi_inbound.SECURITY_SCHEMES)
 
 
@@ -1138,6 +1139,7 @@ def document(config):
                 "under `webhooks`.",
             },
             {"name": "inbound", "description": "Reply mails from a mail provider (answer by email)."},
+            {"name": "people", "description": "The team: roles, sites, invitations and the audit log."},
             {"name": "meta", "description": "About the API."},
         ],
         "paths": PATHS,
@@ -1149,6 +1151,7 @@ def document(config):
                 **QUESTION_SCHEMAS,
                 **openapi_hours_metrics.SCHEMAS,
                 **openapi_webhooks.SCHEMAS,
+                **openapi_people.SCHEMAS,
                 **openapi_inbound.SCHEMAS,
             },
             "securitySchemes": SECURITY_SCHEMES,
