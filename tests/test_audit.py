@@ -189,7 +189,7 @@ def test_the_audit_page_filters_and_its_csv_cannot_run_formulas(app, demo):
     client = app.test_client()
     form_token = login_form_token(client)
     client.post("/admin/login", data={"email": "=1+1@evil.example", "password": "x", "csrf_token": form_token})
-    csrf = admin_login(client, demo["admin_email"], demo["admin_password"])
+    admin_login(client, demo["admin_email"], demo["admin_password"])
     page = client.get("/admin/audit?action=login.failed").get_data(as_text=True)
     assert "=1+1@evil.example" in page and "<code>login</code>" not in page
     csv_text = client.get("/admin/audit.csv?action=login.failed").get_data(as_text=True)
