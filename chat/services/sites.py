@@ -129,7 +129,7 @@ def add_key(site, name, commit=True):
     name = validation.one_line(name if isinstance(name, str) and name.strip() else "key", "name", 100, what="Name")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     db.session.add(SiteApiKey(site_id=site.id, name=name, key_hash=_hash(key), prefix=key[:10]))
-    audit.record("site_key.created", "site", site.public_id, f"key {name!r} ({key[:10]}…)")
+    audit.record("site_key.created", "site", site.public_id, f"key {name!r}")
     if commit:
         db.session.commit()
     return key
