@@ -56,6 +56,8 @@ class Site(db.Model):
     # per weekday; no hours means always open.
     timezone = sa.Column(sa.String(64), nullable=False, default="UTC", server_default="UTC")
     business_hours = sa.Column(sa.Text)
+    # New inquiries go to the member online with the fewest waiting (chat/services/assignment.py).
+    auto_assign = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
 
     @property
     def origins(self):

@@ -418,3 +418,79 @@ def test_access_decides_in_one_place(app, two_sites):
         assert access.can(agent, "inquiries", sites.demo_site())
         assert not access.can(agent, "inquiries", two_sites["site_b"])
         assert not access.can(agent, "webhooks")
+
+
+# -- automatic assignment ----------------------------------------------------------------
+
+
+def _online(app, *user_ids, minutes_ago=0):
+    from chat.models import AdminSession
+
+    with app.app_context():
+        for user_id in user_ids:
+            db.session.add(
+                AdminSession(
+                    user_id=user_id,
+                    key_hash=f"{user_id}-{minutes_ago}".ljust(64, "x"),
+                    last_seen_at=utcnow() - timedelta(minutes=minutes_ago),
+                )
+            )
+        db.session.commit()
+
+
+def _assignee(app, inquiry_id):
+    with app.app_context():
+        return db.session.get(ProductInquiry, inquiry_id).assigned_admin_id
+
+
+def test_automatic_assignment_picks_the_online_member_with_fewest_waiting_in_turn(app, two_sites, demo):
+    with app.app_context():
+        demo_site = sites.demo_site()
+        demo_site.auto_assign = True
+        bo = User(email="bo@shop.example", name="Bo", role="agent", all_sites=False)
+        bo.sites = [demo_site]
+        bo.set_password(PASSWORD)
+        outsider = User(email="b-only@shop.example", name="Bea", role="agent", all_sites=False)
+        outsider.sites = [db.session.get(sites.Site, two_sites["site_b"])]
+        outsider.set_password(PASSWORD)
+        db.session.add_all([bo, outsider])
+        db.session.commit()
+        ada, bo_id, bea = two_sites["agent"], bo.id, outsider.id
+        owner = db.session.scalar(sa.select(User.id).where(User.email == demo["admin_email"]))
+    # Nobody online: it stays unassigned (the inquiry of the fixture came before the setting).
+    assert _assignee(app, make_inquiry(app, two_sites["product_a"], "first")) is None
+    _online(app, ada, bo_id, bea)
+    _online(app, owner, minutes_ago=30)  # the owner's session is old: not online
+    first = _assignee(app, make_inquiry(app, two_sites["product_a"], "one"))
+    second = _assignee(app, make_inquiry(app, two_sites["product_a"], "two"))
+    # Round robin on a tie, then the fewest waiting; never someone of another site or offline.
+    assert {first, second} == {ada, bo_id}
+    third = _assignee(app, make_inquiry(app, two_sites["product_a"], "three"))
+    assert third == first  # a tie (one waiting each): whoever was picked longest ago
+    other = second
+    # Unassigned from both, they wait on fewest: the next is theirs; then a tie again, in turn.
+    with app.app_context():
+        for _ in range(2):
+            inquiries.assign(_first_assigned_to(app, third), db.session.get(User, owner), None)
+    assert _assignee(app, make_inquiry(app, two_sites["product_a"], "four")) == third
+    assert _assignee(app, make_inquiry(app, two_sites["product_a"], "five")) == other != third
+    # A site without the setting: nobody is assigned.
+    assert _assignee(app, make_inquiry(app, two_sites["product_b"], "elsewhere")) is None
+    notes = _notes(app)
+    assert "Assigned automatically to Ada" in notes or "Assigned automatically to Bo" in notes
+
+
+def _first_assigned_to(app, user_id):
+    with app.app_context():
+        return db.session.scalar(
+            sa.select(ProductInquiry.id).where(ProductInquiry.assigned_admin_id == user_id).order_by(ProductInquiry.id)
+        )
+
+
+def _notes(app):
+    from chat.models import ProductMessage
+
+    with app.app_context():
+        return list(
+            db.session.scalars(sa.select(ProductMessage.message_text).where(ProductMessage.system_event == "assignee"))
+        )

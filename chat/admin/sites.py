@@ -146,7 +146,7 @@ def update_site(public_id):
     site = sites.get(public_id)
     form = {"name": request.form.get("name", ""), "origins": request.form.get("origins", "")}
     try:
-        sites.update(site, form["name"], form["origins"])
+        sites.update(site, form["name"], form["origins"], auto_assign=bool(request.form.get("auto_assign")))
     except ValidationError as error:
         return _site_page(site, 422, errors=error.fields, form=form)
     flash("Saved.")

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..live import events
 from ..live.names import Event
 from ..models import Product, ProductInquiry, ProductMessage, utcnow
-from . import attachments, notifications, rows, search, shoppers, validation, webhook_events
+from . import assignment, attachments, notifications, rows, search, shoppers, validation, webhook_events
 from .errors import Conflict, NotFound
 
 REOPENED = "Reopened: the customer wrote again"
@@ -158,6 +158,9 @@ def _store_customer_message(product_id, session_id, text, client_msg_id, prepare
                 )
             )
             search.index_message(inquiry_id, REOPENED)
+        if first_message:
+            # Before the urgent mail: it then goes to the assignee alone.
+            assignment.on_new_inquiry(inquiry, now)
         if first_message and inquiry.priority == "high":
             notifications.queue_high_priority(inquiry, text)
         if first_message:

@@ -104,14 +104,21 @@ def create(name, origins=(), public_id=None, commit=True):
     return site, key
 
 
-def update(site, name, origins):
-    """Change a site's name and origins (both checked before either is stored)."""
-    before = (site.name, site.origins)
+def update(site, name, origins, auto_assign=None):
+    """Change a site's name and origins (both checked before either is stored), and whether
+    new inquiries are assigned automatically (None: unchanged)."""
+    before = (site.name, site.origins, site.auto_assign)
     site.name, origins = check(name, origins)
     site.allowed_origins = "\n".join(origins)
-    if before != (site.name, origins):
+    if auto_assign is not None:
+        site.auto_assign = auto_assign
+    if before != (site.name, origins, site.auto_assign):
         audit.record(
-            "site.changed", "site", site.public_id, f"name: {site.name}; origins: {' '.join(origins) or 'none'}"
+            "site.changed",
+            "site",
+            site.public_id,
+            f"name: {site.name}; origins: {' '.join(origins) or 'none'}; automatic assignment: "
+            + ("on" if site.auto_assign else "off"),
         )
     db.session.commit()
     return site
