@@ -7,7 +7,7 @@ from ..inputs import accepts_files, optional_id, parse_since, uploaded_files
 from ..live import events
 from ..live.names import Event
 from ..models import PRIORITIES, Product, utcnow
-from ..services import access, attachments, conversations, inquiries
+from ..services import access, attachments, conversations, inquiries, people
 from . import bp
 from .live import controls_context
 
@@ -66,7 +66,8 @@ def _list_context(filters, after=None):
         view_labels=VIEW_LABELS,
         priorities=PRIORITIES,
         since=since,
-        admins=inquiries.admins(),
+        # The assignee filter: the people of the viewer's sites.
+        admins=[p.user for p in people.people(current_user) if p.user.is_active],
         products=db.session.scalars(_visible(db.select(Product), Product.site_id).order_by(Product.name)).all(),
     )
 
