@@ -152,7 +152,7 @@ def shop_server(tmp_path):
     """
     import uuid
 
-    from .live_server import LiveServer, free_port, prepared_env
+    from .live_server import LiveServer, demo_admin_password, free_port, prepared_env
 
     redis_url = backends.REDIS_URL if backends.redis_available() is True else None
     if redis_url is None and backends.IN_CI:
@@ -169,22 +169,5 @@ def shop_server(tmp_path):
     )
     with LiveServer(env, port=port) as server:
         server.has_redis = redis_url is not None
-        server.admin_password = _demo_password(env)
+        server.admin_password = demo_admin_password(env)
         yield server
-
-
-def _demo_password(env):
-    """The seeded admin's password, as `flask chat seed-demo` prints it."""
-    import subprocess
-
-    from .live_server import BIN, ROOT
-
-    out = subprocess.run(
-        [os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "seed-demo"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return out.split("Admin login: admin@example.com / ")[1].split()[0]

@@ -104,3 +104,16 @@ class LiveServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def demo_admin_password(env):
+    """The seeded admin's password, as `flask chat seed-demo` prints it (seeding again keeps the shop)."""
+    out = subprocess.run(
+        [os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "seed-demo"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return out.split("Admin login: admin@example.com / ")[1].split()[0]

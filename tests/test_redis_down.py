@@ -14,7 +14,7 @@ import pytest
 import redis
 import requests
 
-from .live_server import BIN, ROOT, LiveServer, prepared_env
+from .live_server import BIN, ROOT, LiveServer, demo_admin_password, prepared_env
 from .redis_server import RedisServer
 from .sse_client import SSEClient, message_ids
 
@@ -48,20 +48,8 @@ def server(tmp_path, redis_server):
     ).stdout.strip()
     with LiveServer(env) as live:
         live.admin_auth = {"Authorization": f"Bearer {token}"}
-        live.password = _demo_password(env)
+        live.password = demo_admin_password(env)
         yield live
-
-
-def _demo_password(env):
-    out = subprocess.run(
-        [os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "seed-demo"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return out.split("Admin login: admin@example.com / ")[1].split()[0]
 
 
 def api_send(server, text, token=None):

@@ -4,6 +4,7 @@ Kept beside the main document (chat/api/openapi.py merges PATHS, SCHEMAS and
 SECURITY_SCHEMES).
 """
 
+from ..services import mail_in
 from .openapi import ID, op
 
 SECURITY_SCHEMES = {
@@ -19,20 +20,7 @@ SCHEMAS = {
         "required": ["outcome", "inquiry_id", "message_id"],
         "properties": {
             "outcome": {
-                "enum": [
-                    "answer",
-                    "follow_up",
-                    "duplicate",
-                    "automatic",
-                    "loop",
-                    "no_address",
-                    "bad_token",
-                    "expired",
-                    "wrong_sender",
-                    "not_allowed",
-                    "empty",
-                    "unusable",
-                ],
+                "enum": list(mail_in.OUTCOMES),
                 "description": "answer: the admin's answer; follow_up: the shopper's message; duplicate: "
                 "this Message-ID was handled before (nothing new stored); anything else: dropped, and "
                 "why (automatic and loop silently, the others with a short mail to the sender).",

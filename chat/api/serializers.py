@@ -33,19 +33,10 @@ def message_dict(message, viewer="admin"):
 
 def attachment_dict(attachment, viewer):
     """A file sent with a message, with signed URLs for ``viewer`` (short-lived: fetch them soon)."""
-    from ..services import attachment_links
+    from ..services import attachment_links, attachments
 
     link = attachment_links.link(attachment, viewer, absolute=True)
-    return {
-        "id": attachment.id,
-        "filename": attachment.filename,
-        "content_type": attachment.content_type,
-        "size": attachment.size,
-        "width": attachment.width,
-        "height": attachment.height,
-        "url": link.url,
-        "thumbnail_url": link.thumbnail_url,
-    }
+    return {**attachments.describe(attachment), "url": link.url, "thumbnail_url": link.thumbnail_url}
 
 
 def inquiry_dict(inquiry, message_count, unread_count):

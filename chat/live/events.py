@@ -9,9 +9,8 @@ never a message: the row is committed, and streams resync from the database.
 import logging
 
 from flask import current_app
-from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
 
+from .. import after_commit
 from . import current_broker
 from .names import (  # noqa: F401 (re-exported)
     ADMIN_LIST,
@@ -24,11 +23,11 @@ from .names import (  # noqa: F401 (re-exported)
 )
 
 log = logging.getLogger(__name__)
-_KEY = "chat_live_pending"
+_KIND = "live"
 
 
 def publish_after_commit(session, channel, type_, data, id_=None):
-    session.info.setdefault(_KEY, []).append((channel, {"type": type_, "id": id_, "data": data}))
+    after_commit.defer(session, _KIND, (channel, {"type": type_, "id": id_, "data": data}))
 
 
 def publish_to_admins(session, channel, type_, data, site_id):
@@ -53,22 +52,5 @@ def _send(app, pending):
         log.exception("could not publish %s", [event.get("type") for _, event in pending])
 
 
-def _after_commit(session):
-    pending = session.info.pop(_KEY, None)
-    if pending:
-        _send(current_app._get_current_object(), pending)
-
-
-def _after_rollback(session):
-    session.info.pop(_KEY, None)
-
-
-_registered = False
-
-
 def register():
-    global _registered
-    if not _registered:
-        sa_event.listen(Session, "after_commit", _after_commit)
-        sa_event.listen(Session, "after_soft_rollback", lambda session, previous: _after_rollback(session))
-        _registered = True
+    after_commit.on_commit(_KIND, lambda pending: _send(current_app._get_current_object(), pending))

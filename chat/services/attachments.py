@@ -287,6 +287,18 @@ def _spend_budget(key, files):
 # -- what a message with files says where only words fit -------------------------
 
 
+def describe(attachment):
+    """What every description of a file says (the API adds links, an export its place in the zip)."""
+    return {
+        "id": attachment.id,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "width": attachment.width,
+        "height": attachment.height,
+    }
+
+
 def summary(attachments):
     """ "photo", "3 photos", "manual.pdf", "2 files": for list previews, notifications and mails."""
     if not attachments:

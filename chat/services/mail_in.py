@@ -64,6 +64,8 @@ REASONS = {
     EMPTY: "we found no text of yours above the quoted email.",
     UNUSABLE: "{detail}",
 }
+# Every outcome a delivery can have, in the order the API documents them.
+OUTCOMES = (ANSWER, FOLLOW_UP, DUPLICATE, AUTOMATIC, LOOP, *REASONS)
 SUBJECT = "Your email did not reach the conversation"
 EXPLAINED_PER_HOUR = 1
 AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}

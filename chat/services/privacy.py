@@ -32,7 +32,7 @@ from ..models import (
     SuggestionView,
     utcnow,
 )
-from . import attachment_upkeep, audit, resume_links, validation
+from . import attachment_upkeep, attachments, audit, resume_links, validation
 from .errors import NotFound, ValidationError
 from .validation import parse_id
 
@@ -169,12 +169,7 @@ def export(customer):
 
 def _attachment(attachment):
     return {
-        "id": attachment.id,
-        "filename": attachment.filename,
-        "content_type": attachment.content_type,
-        "size": attachment.size,
-        "width": attachment.width,
-        "height": attachment.height,
+        **attachments.describe(attachment),
         # Where the zip export holds the file (its name is the sender's, after the id).
         "file": f"files/{attachment.id}-{attachment.filename}",
     }

@@ -18,14 +18,12 @@ import secrets
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
 
-from .. import links
+from .. import after_commit, links
 from ..extensions import db
 from ..models import ProductInquiry, WebhookDelivery, WebhookEndpoint, utcnow
 
-_KEY = "chat_webhook_deliveries"
+_KIND = "webhooks"
 
 
 def _iso(value):
@@ -85,7 +83,7 @@ def _emit(event_type, site_id, make_data, inquiry=None):
 
 def send_after_commit(delivery):
     """Hand the (flushed) delivery to the sender once this transaction commits."""
-    db.session.info.setdefault(_KEY, []).append((delivery.id, delivery.endpoint_id))
+    after_commit.defer(db.session, _KIND, (delivery.id, delivery.endpoint_id))
 
 
 # -- the payloads' parts ---------------------------------------------------------
@@ -198,9 +196,8 @@ def test_event(endpoint):
 # -- after commit: send ---------------------------------------------------------------
 
 
-def _after_commit(session):
-    written = session.info.pop(_KEY, None)
-    if written and current_app.config.get("WEBHOOK_DELIVER_AT_ONCE"):
+def _send_written(written):
+    if current_app.config.get("WEBHOOK_DELIVER_AT_ONCE"):
         from .. import webhook_delivery
 
         by_endpoint = {}
@@ -210,16 +207,5 @@ def _after_commit(session):
             webhook_delivery.send_soon(current_app._get_current_object(), ids)
 
 
-def _after_rollback(session):
-    session.info.pop(_KEY, None)
-
-
-_registered = False
-
-
 def register():
-    global _registered
-    if not _registered:
-        sa_event.listen(Session, "after_commit", _after_commit)
-        sa_event.listen(Session, "after_soft_rollback", lambda session, previous: _after_rollback(session))
-        _registered = True
+    after_commit.on_commit(_KIND, _send_written)
