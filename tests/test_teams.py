@@ -1,6 +1,7 @@
 """Teams: what a person of one site sees, invitations, people, tokens that follow their owner."""
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from chat.live.names import Event
 from chat.models import Invitation, OutboxEmail, Product, ProductInquiry, User, utcnow
 from chat.services import access, admin_tokens, inquiries, notifications, people, sites
 
+from . import backends
 from .chat_helpers import admin_login, make_inquiry
 from .test_inbox import Customer, Stream, of
 
@@ -153,6 +155,29 @@ def test_an_agents_stream_subscribes_to_its_sites_channels_only_and_hears_nothin
     Customer(app, two_sites["product_a"]).says("And this one?")
     events = stream.until_quiet()
     assert of(events, Event.ROW) and of(events, Event.WAITING) == ["2"]
+    stream.close()
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(
+    "app_config", [{"REDIS_URL": backends.REDIS_URL, "LIVE_CHANNEL_PREFIX": f"chat-teams-{uuid.uuid4().hex[:8]}:"}]
+)
+def test_on_redis_an_agents_worker_subscribes_to_its_sites_channels_only(app, two_sites, app_config):
+    """The same at the Redis subscription level: the worker's SUBSCRIBEs for an agent of site A
+    name A's channels only, and B's messages never reach the stream."""
+    backends.require("redis")
+    app.config["SSE_HEARTBEAT_SECONDS"] = 0.2
+    client, _ = _login(app)
+    stream = Stream(client, "?status=waiting")
+    stream.until_quiet()
+    with app.app_context():
+        a_id = sites.demo_site().id
+    broker = current_broker(app)
+    assert broker.redis_channels() == {f"admins:list:site:{a_id}", f"admins:notices:site:{a_id}"}
+    Customer(app, two_sites["product_b"]).says("Is the blue one in stock?")
+    assert stream.until_quiet() == []
+    Customer(app, two_sites["product_a"]).says("And this one?")
+    assert of(stream.until_quiet(), Event.WAITING) == ["2"]
     stream.close()
 
 
