@@ -519,3 +519,26 @@ def _notes(app):
         return list(
             db.session.scalars(sa.select(ProductMessage.message_text).where(ProductMessage.system_event == "assignee"))
         )
+
+
+def test_an_owner_of_some_sites_changes_only_the_people_of_those_sites(app, two_sites, demo):
+    with app.app_context():
+        local = User(email="local-owner@shop.example", name="Lo", role="owner", all_sites=False)
+        local.sites = [sites.demo_site()]
+        local.set_password(PASSWORD)
+        db.session.add(local)
+        db.session.commit()
+        boss = db.session.scalar(sa.select(User.id).where(User.email == demo["admin_email"]))
+    client, csrf = _login(app, "local-owner@shop.example", PASSWORD)
+    headers = {"X-CSRFToken": csrf}
+    # The every-site owner is not theirs to demote or deactivate.
+    demote = client.put(f"/api/admin/people/{boss}", json={"role": "agent", "sites": ["demo"]}, headers=headers)
+    assert demote.status_code == 403
+    assert client.post(f"/admin/people/{boss}/deactivate", headers=headers).status_code == 403
+    # Their own site's agent is.
+    changed = client.put(
+        f"/api/admin/people/{two_sites['agent']}", json={"role": "manager", "sites": ["demo"]}, headers=headers
+    )
+    assert changed.status_code == 200
+    with app.app_context():
+        assert db.session.get(User, boss).role == "owner" and db.session.get(User, boss).is_active

@@ -74,6 +74,17 @@ def _may_give(actor, role, all_sites, site_list):
             raise ValidationError(f"No such site: {site.public_id}.", {"sites": f"unknown site {site.public_id}"})
 
 
+def _may_manage(actor, user):
+    """Forbidden unless ``user`` works only on sites of ``actor`` (every-site actors: anyone)."""
+    ids = access.visible_site_ids(actor) if actor is not None else None
+    if ids is None:
+        return
+    if user.all_sites or not {s.id for s in user.sites} <= ids:
+        raise Forbidden("You can change the people of your own sites only.")
+    if not access.assignable_role(actor, user.role):
+        raise Forbidden("You can change agents only; ask an owner.")
+
+
 def describe_sites(all_sites, site_list):
     return "all sites" if all_sites else ", ".join(s.public_id for s in site_list) or "no site"
 
@@ -286,6 +297,7 @@ def change(actor, user, role, sites):
     stays one. An assignee who loses a site is unassigned from its open inquiries."""
     role = clean_role(role)
     all_sites, site_list = clean_sites(sites)
+    _may_manage(actor, user)
     _may_give(actor, role, all_sites, site_list)
     was_owner = user.role == "owner" and user.all_sites and user.is_active
     if was_owner and not (role == "owner" and all_sites) and not _owners_left(user):
@@ -332,6 +344,7 @@ def _unassign(actor, user, site_ids):
 
 def set_active(actor, user, active):
     """Deactivate (every session ends, tokens stop working, open inquiries unassigned) or reactivate."""
+    _may_manage(actor, user)
     if not active and user.role == "owner" and user.all_sites and not _owners_left(user):
         raise Conflict("This is the last owner of every site: make someone else an owner first.")
     ended = admin_sessions.set_active(user, active)
