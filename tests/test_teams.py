@@ -542,3 +542,18 @@ def test_an_owner_of_some_sites_changes_only_the_people_of_those_sites(app, two_
     assert changed.status_code == 200
     with app.app_context():
         assert db.session.get(User, boss).role == "owner" and db.session.get(User, boss).is_active
+
+
+def test_a_stream_closes_when_its_person_loses_the_site(app, two_sites):
+    app.config["SSE_HEARTBEAT_SECONDS"] = 0.2
+    client, _ = _login(app)
+    stream = Stream(client, f"?inquiry={two_sites['inquiry_a']}")
+    stream.until_quiet()
+    with app.app_context():
+        agent = db.session.get(User, two_sites["agent"])
+        agent.sites = [db.session.get(sites.Site, two_sites["site_b"])]
+        db.session.commit()
+    with pytest.raises(AssertionError, match="the stream ended"):
+        for _ in range(20):
+            stream.until_quiet()
+    assert client.get(f"/admin/stream?inquiry={two_sites['inquiry_a']}").status_code == 404
