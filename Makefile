@@ -61,4 +61,4 @@ reset:
 	rm -rf instance
 
 clean:
-	rm -rf $(VENV) node_modules
+	rm -rf $(VENV) node_modules .cache

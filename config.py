@@ -74,6 +74,9 @@ class Config:
     LIVE_STATS_ENABLED = _bool("LIVE_STATS_ENABLED", False)
     # SSUBSCRIBE/SPUBLISH (Redis 7 sharded pub/sub, for Redis Cluster) instead of SUBSCRIBE/PUBLISH.
     REDIS_SHARDED_PUBSUB = _bool("REDIS_SHARDED_PUBSUB", False)
+    # REDIS_URL names nodes of a Redis Cluster (redis://host:port[,host:port...]): the broker
+    # uses sharded pub/sub with one subscriber connection per master, rate limits the cluster.
+    REDIS_CLUSTER = _bool("REDIS_CLUSTER", False)
 
     # Email (SMTP)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
@@ -116,7 +119,23 @@ class Config:
     # Delivered and given-up deliveries (the panel's log) are kept this long.
     WEBHOOK_LOG_DAYS = _int("WEBHOOK_LOG_DAYS", 30)
 
+    # Web Push to admins' devices (chat/push_delivery.py). VAPID_PRIVATE_KEY: the application
+    # server's key (base64url raw P-256 key or PEM); unset, one is made and kept in
+    # instance/vapid_private_key.pem. VAPID_SUBJECT: how push services reach us (mailto: or https:).
+    VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY") or None
+    VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT") or None
+    # Push endpoints must be https and public; true (tests, development) also allows http://127.0.0.1.
+    PUSH_ALLOW_PRIVATE_ENDPOINTS = _bool("PUSH_ALLOW_PRIVATE_ENDPOINTS", False)
+    # How long a push service keeps an undelivered push (its TTL header); retries stop then too.
+    PUSH_TTL_SECONDS = _int("PUSH_TTL_SECONDS", 3600)
+    PUSH_TIMEOUT_SECONDS = float(os.environ.get("PUSH_TIMEOUT_SECONDS", 10))
+    # On 429 or 5xx: retried after this, doubling (a Retry-After is honoured).
+    PUSH_FIRST_RETRY_SECONDS = float(os.environ.get("PUSH_FIRST_RETRY_SECONDS", 5))
+    # Send a push right after its commit (the worker sends what that misses, and retries).
+    PUSH_DELIVER_AT_ONCE = _bool("PUSH_DELIVER_AT_ONCE", True)
+
     # Shared limits across workers when Redis is there; per process otherwise.
+    # With REDIS_CLUSTER, REDIS_URL's cluster (redis+cluster://, see chat/__init__.py).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     # Redis down must not stop sends: limits fall back to per-process memory

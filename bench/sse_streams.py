@@ -649,20 +649,23 @@ class Bench:
         return post_ms, notes
 
     # -- one implementation at one level ------------------------------------ #
-    async def run_one(self, impl, level):
+    async def run_one(self, impl, level, gc_mode="tuned"):
         args = self.args
         notes = []
         probes = self.probes = Probes()
         n_probe = min(args.probes, level)
         targets = self.targets(impl, n_probe, level - n_probe)
-        row = empty_row(impl, level)
+        row = empty_row(impl, level, gc_mode=gc_mode)
         streams = []
         self.baseline = await self.connected_clients()
-        server = LiveServer(self.env, app_spec=IMPLEMENTATIONS[impl][0]).start()
+        # GC_TUNING (gunicorn.conf.py): "off" is Python's defaults, as before the fix.
+        env = dict(self.env, GC_TUNING="on" if gc_mode == "tuned" else "off")
+        server = LiveServer(env, app_spec=IMPLEMENTATIONS[impl][0]).start()
         log_text = ""
         try:
             _, _, body = await http_request(server.port, "GET", "/live/stats")
             pid = json.loads(body)["pid"]
+            served = time.time()  # start-up's own collections (GC_TUNING's included) are not counted
             rss_start = rss_mb(pid)
 
             # 1. open the streams: probes first, so latency is measured whatever fails later
@@ -679,6 +682,7 @@ class Bench:
             stats = json.loads((await http_request(server.port, "GET", "/live/stats"))[2])
 
             # 2. latency while messages flow
+            gc_before, sending_from = stats.get("gc"), time.time()
             busy_cpu = CpuWindow(pid)
             post_ms, more = await self.latency_phase(
                 impl, server.port, streams[:n_probe], [t for _, _, t in targets[:n_probe]], probes
@@ -691,6 +695,7 @@ class Bench:
 
             # 3. resting figures, after messages flowed (ours opens its publishing connection then)
             row["open"] = sum(1 for s in streams if s.ok)
+            gc_after = json.loads((await http_request(server.port, "GET", "/live/stats?objects=1"))[2]).get("gc")
             info_delta = max(redis_idle, await self.connected_clients() - self.baseline)
             # The worker's own sockets are exact; INFO also counts any other Redis user.
             row["redis"] = len(worker_redis_ports(pid, self.redis_port))
@@ -734,6 +739,8 @@ class Bench:
                 f"host CPU {busy_host:.0f}% busy while sending"
             )
             notes.append(f"opened in {open_took:.0f} s")
+            if gc_before and gc_after:
+                notes.append(gc_note(served, gc_before, gc_after, sending_from))
 
             # 4. the clients leave: what does the worker still hold in Redis?
             for s in streams:
@@ -769,15 +776,16 @@ class Bench:
                 print(f"# cold start check failed: {exc!r}", flush=True)
         for level in self.args.levels:
             for impl in self.args.impl:
-                print(f"# {impl}: {level} streams ...", flush=True)
-                try:
-                    row = await asyncio.wait_for(self.run_one(impl, level), self.args.level_timeout)
-                except TimeoutError:
-                    row = empty_row(impl, level, f"run timed out after {self.args.level_timeout:.0f} s")
-                except (OSError, RuntimeError, ValueError, KeyError) as exc:  # report, go on
-                    row = empty_row(impl, level, f"run failed: {exc!r}"[:300])
-                rows.append(row)
-                print("#   " + table_line(row), flush=True)
+                for gc_mode in self.args.gc if impl == "ours" else ["default"]:
+                    print(f"# {impl} (GC {gc_mode}): {level} streams ...", flush=True)
+                    try:
+                        row = await asyncio.wait_for(self.run_one(impl, level, gc_mode), self.args.level_timeout)
+                    except TimeoutError:
+                        row = empty_row(impl, level, f"run timed out after {self.args.level_timeout:.0f} s", gc_mode)
+                    except (OSError, RuntimeError, ValueError, KeyError) as exc:  # report, go on
+                        row = empty_row(impl, level, f"run failed: {exc!r}"[:300], gc_mode)
+                    rows.append(row)
+                    print("#   " + table_line(row), flush=True)
         return rows
 
     async def close(self):
@@ -791,9 +799,10 @@ class Bench:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def empty_row(impl, level, notes=""):
+def empty_row(impl, level, notes="", gc_mode="default"):
     return {
         "impl": impl,
+        "gc": gc_mode,
         "requested": level,
         "open": 0,
         "redis": None,
@@ -822,9 +831,26 @@ def log_findings(text):
 
 
 HEADER = (
-    "| implementation | streams requested | streams open | Redis connections | worker RSS MB "
-    "| p50 ms | p99 ms | notes |\n|---|---:|---:|---:|---:|---:|---:|---|"
+    "| implementation | GC | streams requested | streams open | Redis connections | worker RSS MB "
+    "| p50 ms | p99 ms | notes |\n|---|---|---:|---:|---:|---:|---:|---:|---|"
 )
+
+
+def gc_note(served, before, after, sending_from):
+    """The worker's garbage collections (LIVE_STATS_ENABLED's gc figures): full ones while
+    the streams opened and idled, and every one while messages flowed."""
+
+    def full(since, until=float("inf")):
+        pauses = [ms for at, ms in after["full"] if since <= at < until]
+        return f"{len(pauses)} full (longest {max(pauses, default=0):.0f} ms)"
+
+    young = sum(after["collections"][:2]) - sum(before["collections"][:2])
+    young_ms = sum(after["pause_ms"][:2]) - sum(before["pause_ms"][:2])
+    return (
+        f"GC opening+idle: {full(served, sending_from)}; GC while sending: {full(sending_from)}, "
+        f"{young} young ({young_ms:.0f} ms); {after['tracked']:,} objects tracked, "
+        f"{after['frozen']:,} frozen, thresholds {after['threshold']}"
+    )
 
 
 def table_line(row):
@@ -834,7 +860,7 @@ def table_line(row):
     redis = "n/a" if row["redis"] is None else f"{row['redis']:,}"
     rss = "n/a" if row["rss"] is None else f"{row['rss']:.0f}"
     return (
-        f"| {IMPLEMENTATIONS[row['impl']][1]} | {row['requested']:,} | {row['open']:,} | {redis} "
+        f"| {IMPLEMENTATIONS[row['impl']][1]} | {row.get('gc', 'default')} | {row['requested']:,} | {row['open']:,} | {redis} "
         f"| {rss} | {ms(row['p50'])} | {ms(row['p99'])} | {row.get('notes', '')} |"
     )
 
@@ -870,6 +896,12 @@ def parse_args(argv=None):
         help="idle seconds after opening, when the worker's idle CPU is measured "
         "(default: one heartbeat interval + 1 s, so every stream beats once)",
     )
+    parser.add_argument(
+        "--gc",
+        default="tuned",
+        help="comma-separated, of: default (Python's GC settings), tuned (gunicorn.conf.py's GC_TUNING); "
+        "both run each level of ours twice, side by side (default tuned)",
+    )
     parser.add_argument("--heartbeat", type=float, default=15.0, help="SSE_HEARTBEAT_SECONDS for ours")
     parser.add_argument("--session-timeout", type=float, default=240.0)
     parser.add_argument("--level-timeout", type=float, default=300.0)
@@ -877,6 +909,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.levels = [200, 1000] if args.quick else [int(x) for x in args.levels.split(",") if x.strip()]
     args.impl = [x.strip() for x in args.impl.split(",") if x.strip()]
+    args.gc = [x.strip() for x in args.gc.split(",") if x.strip()]
+    if not args.gc or not set(args.gc) <= {"default", "tuned"}:
+        parser.error("bad --gc")
     if args.settle is None:
         args.settle = args.heartbeat + 1
     if not args.levels or min(args.levels) < 1 or not set(args.impl) <= set(IMPLEMENTATIONS):

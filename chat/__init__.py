@@ -108,6 +108,17 @@ def create_app(config_name_or_object=None):
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", config_module.engine_options(uri))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = circuit_breaker.engine_options(uri, options)
 
+    if app.config.get("REDIS_CLUSTER") and app.config["RATELIMIT_STORAGE_URI"] == app.config.get("REDIS_URL"):
+        from .live.cluster import limiter_uri, reachable
+
+        # The limits live in the same cluster (limits' RedisClusterStorage, routed by slot).
+        # Its client reads the slot map when made and fails if no node answers: then this
+        # process starts with its own limits (and sends keep working) until it restarts.
+        if reachable(app.config["REDIS_URL"]):
+            app.config["RATELIMIT_STORAGE_URI"] = limiter_uri(app.config["REDIS_URL"])
+        else:
+            app.logger.warning("Redis Cluster unreachable at start-up: rate limits are per process until a restart")
+            app.config["RATELIMIT_STORAGE_URI"] = "memory://"
     app.config.setdefault(
         "RATELIMIT_STORAGE_OPTIONS", config_module.limiter_storage_options(app.config["RATELIMIT_STORAGE_URI"])
     )
@@ -130,10 +141,11 @@ def create_app(config_name_or_object=None):
     live.init_app(app)
 
     from . import auth, models  # noqa: F401  (register tables, user loader)
-    from .services import search, webhook_events
+    from .services import push, search, webhook_events
 
     search.install(db.metadata)
     webhook_events.register()  # deliveries written by a commit are sent right after it
+    push.register()  # and so are pushes
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .cli import register_cli
@@ -149,6 +161,9 @@ def create_app(config_name_or_object=None):
     app.after_request(identity.attach)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
+    from .admin import app_shell
+
+    app_shell.init_app(app)  # the panel's manifest, service worker and offline page (no login)
     from .files import bp as files_bp
 
     app.register_blueprint(files_bp)

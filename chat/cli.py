@@ -189,11 +189,12 @@ SWEEP_SECONDS = 3600
 @click.option("--interval", default=15.0, show_default=True, help="Seconds between rounds.")
 @click.option("--once", is_flag=True, help="Run one round and stop.")
 def worker_command(interval, once):
-    """The Procfile's worker: queue and send notification emails, send webhooks, forever; sweep
+    """The Procfile's worker: queue and send notification emails, send webhooks and pushes, forever; sweep
     orphaned attachment files once an hour."""
     import time
 
     from .mail import deliver_due
+    from .push_delivery import deliver_due as deliver_pushes
     from .services import attachment_upkeep, notifications
     from .webhook_delivery import deliver_due as deliver_webhooks
 
@@ -205,6 +206,9 @@ def worker_command(interval, once):
             if queued or sent or failed:
                 click.echo(f"queued {queued}, sent {sent}, failed {failed}")
             _echo_webhooks(deliver_webhooks())
+            pushed = deliver_pushes()
+            if pushed.delivered or pushed.failed or pushed.dropped:
+                click.echo(f"pushes: delivered {pushed.delivered}, failed {pushed.failed}, dropped {pushed.dropped}")
             if swept_at is None or time.monotonic() - swept_at >= SWEEP_SECONDS:
                 swept_at = time.monotonic()
                 orphans = attachment_upkeep.sweep()
@@ -223,6 +227,16 @@ def worker_command(interval, once):
 def _echo_webhooks(totals):
     if totals.delivered or totals.failed:
         click.echo(f"webhooks: delivered {totals.delivered}, failed {totals.failed} (failures are retried)")
+
+
+@chat_cli.command("vapid-keys")
+def vapid_keys_command():
+    """Print a new VAPID key pair for Web Push (set VAPID_PRIVATE_KEY to the first line's value)."""
+    from .push_delivery import new_private_key, public_key_of
+
+    private = new_private_key()
+    click.echo(f"VAPID_PRIVATE_KEY={private}")
+    click.echo(f"# public key (browsers subscribe with it): {public_key_of(private)}")
 
 
 @chat_cli.command("send-webhooks")

@@ -748,3 +748,93 @@ class AuditEntry(db.Model):
     detail = sa.Column(sa.String(500), nullable=False, default="")
     ip = sa.Column(sa.String(45))
     user_agent = sa.Column(sa.String(200))
+
+
+# What a push subscription may be told about (chat/services/push.py).
+PUSH_EVENTS = ("new_question", "customer_message")
+PUSH_DELIVERY_STATES = ("pending", "delivered", "failed")
+
+
+class PushSubscription(db.Model):
+    """A browser's Web Push subscription, made in one admin session on one device.
+
+    It belongs to that session: ending the session (logout, log out everywhere,
+    deactivation, a password change) deletes the row (``ON DELETE CASCADE``), so
+    a device nobody is logged in on is never pushed. ``endpoint`` is the push
+    service's URL; ``p256dh`` and ``auth`` the browser's keys (RFC 8291).
+    """
+
+    __tablename__ = "push_subscriptions"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    admin_session_id = sa.Column(
+        sa.Integer, sa.ForeignKey("admin_sessions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # SHA-256 of the endpoint: one row per browser subscription (endpoints may be long).
+    endpoint_hash = sa.Column(sa.String(64), nullable=False, unique=True)
+    endpoint = sa.Column(sa.Text, nullable=False)
+    p256dh = sa.Column(sa.String(200), nullable=False)
+    auth = sa.Column(sa.String(50), nullable=False)
+    # The device's "Show message text in notifications": off, only the product is named.
+    show_text = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    user_agent = sa.Column(sa.String(200))
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    last_pushed_at = sa.Column(Timestamp)
+
+    user = db.relationship("User")
+
+
+class PushPreference(db.Model):
+    """An admin's choices for pushes to their devices: which events, and quiet hours
+    (local times of the inquiry's site; start after end spans midnight)."""
+
+    __tablename__ = "push_preferences"
+
+    user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    # Space-separated names from PUSH_EVENTS.
+    events = sa.Column(sa.String(100), nullable=False, default=" ".join(PUSH_EVENTS))
+    # Minutes after local midnight; both None: no quiet hours.
+    quiet_start = sa.Column(sa.SmallInteger)
+    quiet_end = sa.Column(sa.SmallInteger)
+
+    @property
+    def event_list(self):
+        return [name for name in (self.events or "").split() if name]
+
+
+class PushDelivery(db.Model):
+    """One push for one subscription: the push outbox, written in the transaction of the event.
+
+    ``payload`` is the JSON the service worker receives (encrypted only when sent);
+    it is emptied once the push is delivered or given up, and erasing the inquiry
+    deletes the row, so no customer text outlives either.
+    """
+
+    __tablename__ = "push_deliveries"
+    __table_args__ = (sa.Index("idx_push_due", "status", "next_attempt_at"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    subscription_id = sa.Column(
+        sa.Integer, sa.ForeignKey("push_subscriptions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    inquiry_id = sa.Column(sa.Integer, sa.ForeignKey("product_inquiries.id", ondelete="CASCADE"), index=True)
+    message_id = sa.Column(sa.Integer)
+    event = sa.Column(sa.String(30), nullable=False)
+    urgent = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    payload = sa.Column(sa.Text, nullable=False)
+    status = sa.Column(
+        sa.Enum(*PUSH_DELIVERY_STATES, name="push_delivery_status"),
+        nullable=False,
+        default="pending",
+        server_default="pending",
+    )
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    next_attempt_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    claimed_until = sa.Column(Timestamp)
+    attempts = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
+    last_status_code = sa.Column(sa.Integer)
+    last_error = sa.Column(sa.String(500))
+    sent_at = sa.Column(Timestamp)
+
+    subscription = db.relationship("PushSubscription")

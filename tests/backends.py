@@ -81,3 +81,14 @@ def drop_mysql_database(name):
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
     conn.close()
+
+
+def session_ids(database, inquiry_ids):
+    """inquiry id -> its shopper's session id (a shopper's live channel is named after it)."""
+    conn = _mysql_connect(database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id, session_id FROM product_inquiries WHERE id IN %s", (tuple(inquiry_ids),))
+            return dict(cur.fetchall())
+    finally:
+        conn.close()

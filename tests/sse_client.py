@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 class Event:
     def __init__(self, type_, data, id_):
         self.type, self.data, self.id = type_, data, id_
+        self.at = time.monotonic()  # when it arrived (benchmarks)
 
     def __repr__(self):
         return f"Event({self.type!r}, id={self.id!r}, {self.data[:40]!r})"

@@ -87,6 +87,7 @@ def test_a_kept_cookie_is_refused_on_every_admin_route_after_logout(app, admin):
         "attachment_id": 1,
         "user_id": 1,
         "invitation_id": 1,
+        "subscription_id": 1,
     }
     kept = kept_cookies(client)
     assert replay(app, kept).get("/admin").status_code == 200  # the copy works while the session lives

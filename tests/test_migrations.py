@@ -157,7 +157,7 @@ def test_upgrading_makes_existing_admins_owners_of_every_site(empty_database_url
 
     app = create_app(Config)
     with app.app_context():
-        upgrade(revision="0cf84ac77ded")
+        upgrade(revision="7c2e9a4b5d10")
         with db.engine.begin() as conn:
             conn.execute(
                 db.text(

@@ -557,3 +557,19 @@ def test_a_stream_closes_when_its_person_loses_the_site(app, two_sites):
         for _ in range(20):
             stream.until_quiet()
     assert client.get(f"/admin/stream?inquiry={two_sites['inquiry_a']}").status_code == 404
+
+
+def test_pushes_about_another_sites_inquiry_never_go_to_an_agent_of_one_site(app, two_sites):
+    from chat.services import push
+
+    with app.app_context():
+        for key, expected in (("inquiry_a", True), ("inquiry_b", False)):
+            inquiry = db.session.get(ProductInquiry, two_sites[key])
+            picked = {u.id for u in push.recipients_for(inquiry, "new_question")}
+            assert (two_sites["agent"] in picked) is expected
+        # Assigned, then moved off the site: no push to them either.
+        inquiry = db.session.get(ProductInquiry, two_sites["inquiry_a"])
+        inquiry.assigned_admin_id = two_sites["agent"]
+        db.session.get(User, two_sites["agent"]).sites = [db.session.get(sites.Site, two_sites["site_b"])]
+        db.session.commit()
+        assert push.recipients_for(inquiry, "customer_message") == []

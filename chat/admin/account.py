@@ -3,7 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..services import ServiceError, admin_sessions, audit, sites
+from ..services import ServiceError, admin_sessions, audit, push, sites
 from . import bp
 from .auth import per_user_password
 
@@ -17,6 +17,11 @@ def account_page(status=200, headers=None, **errors):
         password_error=None,
         name_error=None,
         public_name=current_user.public_name or "",
+        devices=push.subscriptions_of(current_user),
+        push_preferences=push.preferences_of(current_user),
+        push_events=push.EVENT_NAMES,
+        quiet_time=push.format_minutes,
+        push_error=None,
     )
     context.update(errors)
     return render_template("admin/account.html", **context), status, headers or {}
@@ -68,6 +73,38 @@ def end_session(session_id):
     audit.record("sessions.ended", "session", session_id, commit=True)
     flash("That session has ended; that browser must log in again.")
     return redirect(url_for("admin.account"))
+
+
+@bp.post("/account/devices/<id:subscription_id>/remove")
+def remove_device(subscription_id):
+    """Stop pushing to one of this account's devices; 404 if it is not ours."""
+    push.unsubscribe(current_user, subscription_id)
+    flash("That device gets no more notifications.")
+    return redirect(url_for("admin.account", _anchor="devices"))
+
+
+@bp.post("/account/devices/<id:subscription_id>/test")
+def test_device(subscription_id):
+    """Push a test notification to one of this account's devices; 404 if it is not ours."""
+    push.send_test(current_user, subscription_id)
+    flash("A test notification is on its way to that device.")
+    return redirect(url_for("admin.account", _anchor="devices"))
+
+
+@bp.post("/account/push-preferences")
+def change_push_preferences():
+    """Which events are pushed to this account's devices, and quiet hours (the site's time)."""
+    try:
+        push.set_preferences(
+            current_user,
+            request.form.getlist("events"),
+            request.form.get("quiet_start", ""),
+            request.form.get("quiet_end", ""),
+        )
+    except ServiceError as error:
+        return account_page(status=error.status, push_error=error.message)
+    flash("Your notification choices are saved.")
+    return redirect(url_for("admin.account", _anchor="devices"))
 
 
 def _ended(count):

@@ -43,6 +43,7 @@ def http_error(error):
 
 from . import (  # noqa: E402
     admin,
+    admin_push,  # noqa: E402,F401  (push subscriptions: routes on admin.bp)
     admin_tools,  # noqa: E402,F401  (notes, canned replies: routes on admin.bp)
     admin_webhooks,  # noqa: E402,F401  (webhook endpoints: routes on admin.bp)
     catalog,

@@ -1107,12 +1107,19 @@ PATHS.update(
 )
 
 
-from . import openapi_hours_metrics, openapi_inbound, openapi_people, openapi_webhooks  # noqa: E402  (need the helpers above)
+from . import (  # noqa: E402  (need the helpers above)
+    openapi_hours_metrics,
+    openapi_inbound,
+    openapi_people,
+    openapi_push,
+    openapi_webhooks,
+)
 
 PATHS.update(openapi_hours_metrics.PATHS)
 PATHS.update(openapi_webhooks.PATHS)
 PATHS.update(openapi_inbound.PATHS)
 PATHS.update(openapi_people.PATHS)
+PATHS.update(openapi_push.PATHS)
 SECURITY_SCHEMES.update(openapi_inbound.SECURITY_SCHEMES)
 
 
@@ -1140,6 +1147,7 @@ def document(config):
             },
             {"name": "inbound", "description": "Reply mails from a mail provider (answer by email)."},
             {"name": "people", "description": "The team: roles, sites, invitations and the audit log."},
+            {"name": "push", "description": "Web Push to the admins' phones and desktops."},
             {"name": "meta", "description": "About the API."},
         ],
         "paths": PATHS,
@@ -1153,6 +1161,7 @@ def document(config):
                 **openapi_webhooks.SCHEMAS,
                 **openapi_people.SCHEMAS,
                 **openapi_inbound.SCHEMAS,
+                **openapi_push.SCHEMAS,
             },
             "securitySchemes": SECURITY_SCHEMES,
         },

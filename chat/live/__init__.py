@@ -8,9 +8,12 @@ heartbeat and takes the channel from a query parameter (see README, "Live
 delivery").
 """
 
+import collections
+import gc
 import os
+import time
 
-from flask import Blueprint, abort, current_app, jsonify
+from flask import Blueprint, abort, current_app, jsonify, request
 
 from .broker import LocalBroker, RedisBroker
 
@@ -36,8 +39,48 @@ def stats():
         redis_channels=len(target.redis_channels()) if redis else 0,
         redis_received=target.received if redis else 0,
         sharded=redis and target.sharded,
+        redis_shards=target.shards() if hasattr(target, "shards") else [],
+        redis_moves=getattr(target, "moves", 0),
         renders=_counted["renders"],
         sql_statements=_counted["sql"],
+        gc=_gc_figures(),
+    )
+
+
+# Garbage collections of this process (with LIVE_STATS_ENABLED): a full collection
+# walks every tracked object, and stalls every stream of the worker meanwhile.
+_gc = {
+    "collections": [0, 0, 0],
+    "pause_ms": [0.0, 0.0, 0.0],
+    "max_ms": [0.0, 0.0, 0.0],
+    "started": None,
+    "full": collections.deque(maxlen=500),  # (wall clock, ms) of the last full collections
+}
+
+
+def _gc_callback(phase, info):
+    if phase == "start":
+        _gc["started"] = time.perf_counter()
+    elif _gc["started"] is not None:
+        took = (time.perf_counter() - _gc["started"]) * 1000
+        generation = info["generation"]
+        _gc["collections"][generation] += 1
+        _gc["pause_ms"][generation] += took
+        _gc["max_ms"][generation] = max(_gc["max_ms"][generation], took)
+        if generation == 2:
+            _gc["full"].append((round(time.time(), 3), round(took, 1)))
+        _gc["started"] = None
+
+
+def _gc_figures():
+    return dict(
+        collections=_gc["collections"],
+        pause_ms=[round(ms, 1) for ms in _gc["pause_ms"]],
+        max_ms=[round(ms, 1) for ms in _gc["max_ms"]],
+        threshold=gc.get_threshold(),
+        full=list(_gc["full"]),
+        frozen=gc.get_freeze_count(),
+        tracked=len(gc.get_objects()) if request.args.get("objects") else None,
     )
 
 
@@ -58,7 +101,11 @@ def _count_renders_and_sql(app):
 
 def init_app(app):
     url = app.config.get("REDIS_URL")
-    if url:
+    if url and app.config.get("REDIS_CLUSTER"):
+        from .cluster import ClusterBroker
+
+        broker = ClusterBroker(url, prefix=app.config.get("LIVE_CHANNEL_PREFIX", "chat:"))
+    elif url:
         broker = RedisBroker(
             url,
             prefix=app.config.get("LIVE_CHANNEL_PREFIX", "chat:"),
@@ -70,6 +117,8 @@ def init_app(app):
     app.register_blueprint(sse, url_prefix="/live")
     if app.config.get("LIVE_STATS_ENABLED"):
         _count_renders_and_sql(app)
+        if _gc_callback not in gc.callbacks:
+            gc.callbacks.append(_gc_callback)
     from . import events
 
     events.register()

@@ -206,7 +206,7 @@ class RedisBroker(LocalBroker):
             ("SSUBSCRIBE", "SUNSUBSCRIBE", "SPUBLISH") if sharded else ("SUBSCRIBE", "UNSUBSCRIBE", "PUBLISH")
         )
         # Named connections: CLIENT LIST shows what each worker holds.
-        self._redis = publishing_client(redis_url, client_name=f"{prefix}pub")
+        self._redis = self._publishing_client(redis_url, prefix)
         self._pid = None
         self._thread = None
         self._start_lock = threading.Lock()
@@ -226,6 +226,9 @@ class RedisBroker(LocalBroker):
         self._publish_down_since = None
         self._publish_next_try = 0.0
         self.publish_failures = 0
+
+    def _publishing_client(self, redis_url, prefix):
+        return publishing_client(redis_url, client_name=f"{prefix}pub")
 
     # -- subscriptions ---------------------------------------------------
     def _ensure_listener(self):
@@ -339,17 +342,17 @@ class RedisBroker(LocalBroker):
                 )
             return False
         if self._publish_down_since is not None:
+            # Subscribers may have reconnected (and resynced) before the events
+            # this process dropped: every stream of every worker replays again.
+            try:
+                self._redis.execute_command(self._publish_cmd, self.prefix + self.RESYNC_CHANNEL, json.dumps(RESYNC))
+            except Exception:  # noqa: BLE001 - not yet (on a cluster, its shard may be failing over): next publish
+                return True
             log.warning(
                 "publishing live events to Redis works again after %.1f s; streams resync",
                 now - self._publish_down_since,
             )
             self._publish_down_since = None
-            # Subscribers may have reconnected (and resynced) before the events
-            # this process dropped: every stream of every worker replays again.
-            try:
-                self._redis.execute_command(self._publish_cmd, self.prefix + self.RESYNC_CHANNEL, json.dumps(RESYNC))
-            except Exception:  # noqa: BLE001 - down again: the next recovery resyncs
-                pass
         return True
 
     # -- the listener ----------------------------------------------------

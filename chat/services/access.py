@@ -217,6 +217,12 @@ RULES = {
     "admin.change_password": ("account", None, False),
     "admin.change_public_name": ("account", None, False),
     "admin.end_session": ("account", "own", False),
+    # One's own devices and push choices (the push service checks the device is theirs).
+    "admin.change_push_preferences": ("account", None, False),
+    "admin.remove_device": ("account", "own", False),
+    "admin.test_device": ("account", "own", False),
+    "api.admin.admin_subscribe_push": ("account", None, False),
+    "api.admin.admin_unsubscribe_push": ("account", "own", False),
     "admin.tokens": ("tokens", None, False),
     "admin.revoke_token": ("tokens", "own", False),
     "admin.canned_page": ("inquiries", None, False),

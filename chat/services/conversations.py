@@ -10,7 +10,7 @@ from ..extensions import db
 from ..live import events
 from ..live.names import Event
 from ..models import Product, ProductInquiry, ProductMessage, utcnow
-from . import assignment, attachments, notifications, rows, search, shoppers, validation, webhook_events
+from . import assignment, attachments, notifications, push, rows, search, shoppers, validation, webhook_events
 from .errors import Conflict, NotFound
 
 REOPENED = "Reopened: the customer wrote again"
@@ -166,6 +166,7 @@ def _store_customer_message(product_id, session_id, text, client_msg_id, prepare
         if first_message:
             webhook_events.inquiry_created(inquiry)
         webhook_events.message_created(message, inquiry)
+        push.queue_for_message(message, inquiry, first=first_message)
         if reopened:
             webhook_events.inquiry_updated(inquiry, "status", status_before, inquiry.status)
         announce_message(message, inquiry, first=first_message)

@@ -3,7 +3,7 @@
 Existing admins become owners of every site (the server defaults).
 
 Revision ID: bdee0626f602
-Revises: 0cf84ac77ded
+Revises: 7c2e9a4b5d10
 Create Date: 2026-12-06 13:42:39.692066
 
 """
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.
 revision = 'bdee0626f602'
-down_revision = '0cf84ac77ded'
+down_revision = '7c2e9a4b5d10'
 branch_labels = None
 depends_on = None
 

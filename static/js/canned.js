@@ -22,7 +22,7 @@
     word = null;
     clearTimeout(timer);
     if (l) { l.hidden = true; l.textContent = ""; }
-    if (t) { t.setAttribute("aria-expanded", "false"); t.removeAttribute("aria-activedescendant"); }
+    if (t) t.removeAttribute("aria-activedescendant");
   }
   function select(i) {
     var all = options(), t = box();
@@ -51,8 +51,7 @@
         if (mine !== asked || !word) return;  // a later keystroke asked again
         var l = list();
         l.innerHTML = html;  // server-rendered, escaped
-        l.hidden = false;
-        t.setAttribute("aria-expanded", "true");
+        l.hidden = false;  // a textarea may not carry aria-expanded: the active option is announced
         select(0);
       })
       .catch(close);

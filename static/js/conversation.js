@@ -69,6 +69,22 @@
     });
   }
   function scrollToEnd() { var l = log(); if (l) l.scrollTop = l.scrollHeight; }
+  /* The newest message stays in sight when the log shrinks (the private note, the suggestions,
+     the files or the email form open below it, a phone's keyboard), unless the reader has
+     scrolled up to older messages. */
+  var pinned = true, watched = null;
+  var sizes = window.ResizeObserver ? new ResizeObserver(function () { if (pinned) scrollToEnd(); }) : null;
+  function watchLog() {
+    var l = log();
+    if (!sizes || !l || l === watched) return;
+    if (watched) sizes.unobserve(watched);
+    sizes.observe(l);
+    watched = l;
+  }
+  document.addEventListener("scroll", function (e) {
+    var l = e.target;
+    if (l === log()) pinned = l.scrollHeight - l.scrollTop - l.clientHeight < 24;
+  }, true);
 
   /* ---- sending: optimistic bubble, a queue in order, retries ----------- */
   var queue = [], sending = false, waiting = false;
@@ -435,12 +451,13 @@
     if (log()) queue.forEach(function (li) {
       if (!li.isConnected && !log().querySelector('li[data-client-id="' + li.dataset.clientId + '"]')) log().appendChild(li);
     });
-    localizeTimes(e.target); placeMarks();
+    localizeTimes(e.target); placeMarks(); watchLog();
   });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) markRead(); });
   document.addEventListener("DOMContentLoaded", function () {
     localizeTimes(document);
     scrollToEnd();
+    watchLog();
     markRead();  // a conversation open on the page (the admin's inquiry view) is read
     api.touch(touch);
   });

@@ -109,6 +109,8 @@
     });
   }
   function focusBox() { var box = document.querySelector("[data-chat-form] textarea"); if (box) box.focus(); }
+  // The loader focuses this frame once it is shown (first open included): the box takes it.
+  window.addEventListener("focus", function () { if (open && document.activeElement === body) focusBox(); });
 
   /* An answer mail's link. Where this browser has a chat of its own the server answers 409:
      the shopper chooses, in plain words, and nothing is replaced unless they pick the link. */
@@ -148,6 +150,17 @@
     if (m.type === "hello") { parentOrigin = e.origin; start(m); }
     else if (m.type === "open") { open = true; conv.touch(m.touch); focusBox(); conv.markRead(); }
     else if (m.type === "close") { open = false; }
+  });
+
+  /* Away, the email offer opens by itself with a mouse; on a phone (touch) it stays one line
+     with a button, the form would cover much of the screen above the keyboard. */
+  document.addEventListener("htmx:load", function (e) {
+    var room = !document.documentElement.classList.contains("touch");
+    var all = e.detail.elt.querySelectorAll ? e.detail.elt.querySelectorAll("details[data-open-with-mouse]") : [];
+    Array.prototype.forEach.call(all, function (details) {
+      if (room) details.open = true;
+      details.removeAttribute("data-open-with-mouse");
+    });
   });
 
   /* ---- "Your questions", closing ------------------------------------------ */

@@ -141,13 +141,19 @@
       say("This browser shows notifications only for installed apps; the sound still works.");
     }
   }
+  function pushedHere() {
+    // "Notify this device" is on (push.js): the push brings the notification, once, so the
+    // page does not show a second one. The server's list says whether it still is.
+    var kept = load("productchat:admin:push"), box = document.querySelector("[data-push]");
+    return !!(kept.id && box && (box.dataset.pushIds || "").split(" ").indexOf(String(kept.id)) >= 0);
+  }
   function customerWrote(data) {
     var note;
     try { note = JSON.parse(data); } catch (e) { return; }
     if (!settings.desktop && !settings.sound) return;
     if (beingRead(note.inquiry_id) || !firstToAlert(note.message_id)) return;
     if (settings.sound) beep(note.kind);
-    if (settings.desktop) notify(note);
+    if (settings.desktop && !pushedHere()) notify(note);
   }
   document.addEventListener("htmx:sseBeforeMessage", function (e) {
     if (e.detail.type !== EV.customer_wrote) return;

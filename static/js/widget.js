@@ -39,14 +39,18 @@
     "place-items:center;font-size:12px}b[hidden],iframe[hidden]{display:none}iframe{position:fixed;right:20px;" +
     "bottom:84px;width:380px;height:min(620px,calc(100vh - 110px));border:0;border-radius:12px;background:#fff;" +
     "box-shadow:0 12px 40px rgba(20,30,60,.3);z-index:2147483001}@media(max-width:560px){button{padding:14px}" +
-    "button span{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
-    "iframe{inset:0;width:100%;height:100%;border-radius:0}}");
+    "button span{position:absolute;clip-path:inset(50%)}" +
+    "iframe{inset:0;width:100%;height:100%;border-radius:0}}" +
+    "p{position:fixed;clip-path:inset(50%)}");
   root.adoptedStyleSheets = [sheet];
   var button = document.createElement("button");
   button.type = "button";
   button.setAttribute("aria-expanded", "false");
   button.innerHTML = '<svg aria-hidden="true" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2">' +
     '<path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1.1-4.6A8 8 0 1 1 21 12z"/></svg><span>Ask a question</span><b hidden></b>';
+  // With the chat closed, a new answer is said here (screen readers read a status region's changes).
+  var said = root.appendChild(document.createElement("p"));
+  said.role = "status";
   var badge = button.querySelector("b"), frame = null, loaded = false, ready = false, open = false, timer = 0;
   var tries = 0, retry = 0, off = 0;  // answers missed in a row; the one timer that asks again; blocked here
   var touch = false;  // opened by a finger: the chat's Enter key makes new lines
@@ -112,8 +116,12 @@
   function unread(n) {
     n = Math.max(0, parseInt(n, 10) || 0);
     badge.hidden = !n; badge.textContent = n;
-    button.setAttribute("aria-label", "Ask a question" + (n ? ", " + n + " unread " + (n > 1 ? "answers" : "answer") : ""));
-    if (n > count && document.hidden) document.title = "(" + n + ") New answer · " + title;
+    var news = n + " unread answer" + (n > 1 ? "s" : "");
+    button.setAttribute("aria-label", "Ask a question" + (n ? ", " + news : ""));
+    if (n > count) {
+      if (!open) said.textContent = news + " from the shop";
+      if (document.hidden) document.title = "(" + n + ") New answer · " + title;
+    }
     count = n;
   }
   button.addEventListener("pointerdown", function (e) { touch = e.pointerType === "touch"; });
