@@ -115,7 +115,7 @@ def _world(app):
         db.session.commit()
         for w in world.values():
             # One's own session and token: the services look them up among one's own (none here).
-            w.update(reply_id=reply.id, session_id=999999, token_id=999999)
+            w.update(reply_id=reply.id, session_id=999999, token_id=999999, subscription_id=999999)
     return world
 
 
