@@ -117,6 +117,10 @@ def audit_pages(browser, server, locale, axe_js):
     check("admin metrics", admin)
     admin.goto(server.url + "/admin/account")
     check("admin account", admin)
+    admin.goto(server.url + "/admin/people")
+    check("admin people", admin)
+    admin.goto(server.url + "/admin/audit")
+    check("admin audit log", admin)
 
     # The phone layouts (the list as cards, the inquiry folded, the chat filling the screen).
     phone = browser.new_context(**PHONE, locale=locale)
@@ -361,6 +365,8 @@ def test_no_sideways_scrolling_at_320_px_and_200_percent_zoom(browser, shop_serv
         "/admin/canned",
         "/admin/webhooks",
         "/admin/tokens",
+        "/admin/people",
+        "/admin/audit",
     ):
         admin.goto(shop_server.url + path)
         check(path, admin)
