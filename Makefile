@@ -65,6 +65,7 @@ db: install
 password:
 	@test -f instance/demo-admin-password || { echo "No demo yet: run make run first." >&2; exit 1; }
 	@echo "Admin login: admin@example.com / $$(cat instance/demo-admin-password)"
+	@test ! -f instance/demo-agent-password || echo "Agent login: agent@example.com / $$(cat instance/demo-agent-password)"
 
 # Start the demo afresh: its database, secret key, admin password and caught mails go.
 reset:

@@ -154,6 +154,10 @@ class Config:
     CHAT_URGENT_MAILS_PER_HOUR = _int("CHAT_URGENT_MAILS_PER_HOUR", 10)
     # Privacy: resolved or closed inquiries older than this are purged.
     CHAT_RETENTION_DAYS = _int("CHAT_RETENTION_DAYS", 365)
+    # The audit log keeps entries this many days; `flask chat purge` removes older ones.
+    AUDIT_RETENTION_DAYS = _int("AUDIT_RETENTION_DAYS", 400)
+    # How long an invitation link works.
+    INVITATION_DAYS = _int("INVITATION_DAYS", 7)
     # Failed admin logins (and wrong current passwords) allowed per account and per IP.
     LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5/15 minutes")
     LOGIN_FAILURES_PER_IP = os.environ.get("LOGIN_FAILURES_PER_IP", "20/15 minutes")

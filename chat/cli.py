@@ -7,27 +7,51 @@ from flask.cli import AppGroup
 
 from .extensions import db
 from .models import User
-from .services import ValidationError, admin_sessions, validation
+from .services import ServiceError, ValidationError, admin_sessions, validation
 
 chat_cli = AppGroup("chat", help="Product chat administration.")
 
 
 @chat_cli.command("seed-demo")
 def seed_demo_command():
-    """Create the demo shop's products and admin (safe to run again)."""
-    from .demo import seed_demo
+    """Create the demo shop's products, its owner and an agent (safe to run again)."""
+    from .demo import seed_demo, seed_demo_agent
 
     email, password = seed_demo()
+    agent_email, agent_password = seed_demo_agent()
     click.echo("Demo shop ready.")
     click.echo(f"Admin login: {email} / {password}")
+    click.echo(f"Agent login: {agent_email} / {agent_password} (an agent of the demo site)")
+
+
+ROLE_OPTION = click.option(
+    "--role", type=click.Choice(["owner", "manager", "agent"]), default=None, help="owner, manager or agent."
+)
+SITE_OPTION = click.option(
+    "--site", "site_ids", multiple=True, help="A site they work on (repeat for more; none: every site)."
+)
+
+
+def _clean_sites(site_ids):
+    from .services import people
+
+    try:
+        return people.clean_sites(list(site_ids) if site_ids else None)
+    except ValidationError as error:
+        raise click.BadParameter(error.message, param_hint="--site") from None
 
 
 @chat_cli.command("create-admin")
 @click.argument("email")
 @click.option("--name", default=None, help="Display name (defaults to the email's local part).")
 @click.password_option("--password", help="Password (prompted for when omitted).")
-def create_admin_command(email, name, password):
-    """Create an admin account, or reset its password (which ends all its sessions)."""
+@ROLE_OPTION
+@SITE_OPTION
+def create_admin_command(email, name, password, role, site_ids):
+    """Create an admin account (default: owner of every site), or reset its password (which
+    ends all its sessions); --role and --site set what they may do, and where."""
+    from .services import audit
+
     try:
         email = admin_sessions.normalise_email(validation.email(email, "email"))
     except ValidationError as error:
@@ -36,17 +60,27 @@ def create_admin_command(email, name, password):
         raise click.BadParameter(
             f"use at least {admin_sessions.MIN_PASSWORD_LENGTH} characters", param_hint="--password"
         )
+    all_sites, site_list = _clean_sites(site_ids)
     user = db.session.scalar(db.select(User).filter_by(email=email))
     created = user is None
     if created:
-        user = User(email=email, name=name or email.split("@")[0])
+        user = User(email=email, name=name or email.split("@")[0], role=role or "owner")
         db.session.add(user)
     elif name:
         user.name = name
+    if role:
+        user.role = role
+    if created or site_ids:
+        user.all_sites, user.sites = all_sites, site_list
     user.set_password(password)
+    db.session.flush()
+    where = "all sites" if user.all_sites else ", ".join(s.public_id for s in user.sites)
+    audit.record(
+        "person.created" if created else "person.changed", "person", user.id, f"{email} as {user.role} on {where}"
+    )
     db.session.commit()
     if created:
-        click.echo(f"Created admin {email}.")
+        click.echo(f"Created {user.role} {email} ({where}).")
         return
     # A reset password must not leave a session of the old one open somewhere.
     ended = admin_sessions.end_all(user)
@@ -64,6 +98,26 @@ def _admin_by_email(email):
             f"no admin with the email {admin_sessions.normalise_email(email)!r}", param_hint="EMAIL"
         )
     return user
+
+
+@chat_cli.command("invite")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["owner", "manager", "agent"]), default="agent", show_default=True)
+@SITE_OPTION
+def invite_command(email, role, site_ids):
+    """Invite EMAIL to the team: prints the acceptance link (the mail carries it too; valid
+    INVITATION_DAYS, once)."""
+    from .services import people
+
+    try:
+        invitation, url = people.invite(None, email, role, list(site_ids) if site_ids else None)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    where = "all sites" if invitation.all_sites else ", ".join(site_ids)
+    click.echo(
+        f"Invited {invitation.email} as {invitation.role} on {where}; the mail goes out with `flask chat send-mail`."
+    )
+    click.echo(f"Invitation link: {url}")
 
 
 @chat_cli.command("deactivate-admin")
@@ -410,11 +464,17 @@ def purge_command(days):
     days = days if days is not None else current_app.config["CHAT_RETENTION_DAYS"]
     if days < 1:
         raise click.BadParameter("must be at least 1", param_hint="--days")
+    from .services import audit
+
     counts = privacy.purge(days)
+    audit_days = current_app.config["AUDIT_RETENTION_DAYS"]
+    audit_count = audit.purge(audit_days)
+    audit.record("purge", None, None, f"{counts['inquiries']} inquiries, {audit_count} audit entries", commit=True)
     click.echo(
         f"Purged {counts['inquiries']} inquiries, {counts['messages']} messages and {counts['files']} files "
         f"older than {days} days."
     )
+    click.echo(f"Purged {audit_count} audit log entries older than {audit_days} days.")
 
 
 # -- sites (shops that embed the chat) -------------------------------------------

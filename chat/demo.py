@@ -82,13 +82,16 @@ DEMO_PRODUCTS = [
 ]
 
 
-def _demo_password_path():
-    return os.path.join(current_app.instance_path, "demo-admin-password")
+DEMO_AGENT_EMAIL = "agent@example.com"
 
 
-def demo_admin_password():
-    """The demo admin's password: random once, kept under instance/."""
-    path = _demo_password_path()
+def _demo_password_path(who="admin"):
+    return os.path.join(current_app.instance_path, f"demo-{who}-password")
+
+
+def demo_admin_password(who="admin"):
+    """The demo admin's (or agent's) password: random once, kept under instance/."""
+    path = _demo_password_path(who)
     if not os.path.exists(path):
         with open(path, "w") as fh:
             fh.write(secrets.token_urlsafe(9))
@@ -96,8 +99,24 @@ def demo_admin_password():
         return fh.read().strip()
 
 
+def seed_demo_agent():
+    """The demo's agent (the demo site only), if missing; returns (email, password)."""
+    from .services import sites
+
+    password = demo_admin_password("agent")
+    agent = db.session.scalar(db.select(User).filter_by(email=DEMO_AGENT_EMAIL))
+    if agent is None:
+        agent = User(email=DEMO_AGENT_EMAIL, name="Demo Agent", role="agent", all_sites=False)
+        agent.sites = [sites.demo_site()]
+        agent.set_password(password)
+        db.session.add(agent)
+        db.session.commit()
+    return DEMO_AGENT_EMAIL, password
+
+
 def seed_demo():
-    """Insert the demo site, its products and the admin if missing; returns (email, password)."""
+    """Insert the demo site, its products and the admin (an owner of every site) if missing;
+    returns (email, password)."""
     from .services import sites
 
     site = sites.demo_site()
@@ -120,7 +139,7 @@ def seed_demo():
     password = demo_admin_password()
     admin = db.session.scalar(db.select(User).filter_by(email=DEMO_ADMIN_EMAIL))
     if admin is None:
-        admin = User(email=DEMO_ADMIN_EMAIL, name="Demo Admin")
+        admin = User(email=DEMO_ADMIN_EMAIL, name="Demo Admin", role="owner", all_sites=True)
         admin.set_password(password)
         db.session.add(admin)
     db.session.commit()

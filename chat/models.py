@@ -28,6 +28,8 @@ Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"
 
 
 VISIBILITIES = ("public", "internal")
+# What a person of the shop may do (chat/services/access.py decides): owner > manager > agent.
+ROLES = ("owner", "manager", "agent")
 
 
 def utcnow():
@@ -58,6 +60,8 @@ class Site(db.Model):
     # shipped language), and the one for shoppers whose browser asks for none of them.
     languages = sa.Column(sa.String(64), nullable=False, default="", server_default="")
     default_language = sa.Column(sa.String(8), nullable=False, default="en", server_default="en")
+    # New inquiries go to the member online with the fewest waiting (chat/services/assignment.py).
+    auto_assign = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
 
     @property
     def origins(self):
@@ -125,8 +129,17 @@ class Product(db.Model):
         return f"<Product {self.id} {self.name!r}>"
 
 
+# Which sites a person works on, when not all of them (User.all_sites False).
+admin_sites = sa.Table(
+    "admin_sites",
+    db.metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("site_id", sa.Integer, sa.ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
 class User(UserMixin, db.Model):
-    """An admin of the shop."""
+    """A person of the shop: an owner, manager or agent, on every site or a chosen set."""
 
     __tablename__ = "users"
 
@@ -140,6 +153,13 @@ class User(UserMixin, db.Model):
     public_name = sa.Column(sa.String(120))
     # The panel's language, chosen on the Account page (None: the browser's).
     language = sa.Column(sa.String(8))
+    role = sa.Column(sa.String(10), nullable=False, default="owner", server_default="owner")
+    # True: every site, present and future; False: only ``sites``.
+    all_sites = sa.Column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
+    # The last round robin pick for automatic assignment (chat/services/assignment.py).
+    last_assigned_at = sa.Column(Timestamp)
+
+    sites = db.relationship("Site", secondary=admin_sites, order_by="Site.name")
 
     # Which admin session this object was loaded for (set by services.admin_sessions;
     # plain attributes, not columns).
@@ -679,6 +699,65 @@ class WebhookAttempt(db.Model):
     error = sa.Column(sa.String(500))
 
     delivery = db.relationship("WebhookDelivery", back_populates="attempt_log")
+
+
+class Invitation(db.Model):
+    """An invitation to join the team with a role and sites: a signed link, single use,
+    valid until ``expires_at`` (only a hash of its random part is kept)."""
+
+    __tablename__ = "invitations"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    email = sa.Column(sa.String(255), nullable=False, index=True)
+    role = sa.Column(sa.String(10), nullable=False)
+    all_sites = sa.Column(sa.Boolean, nullable=False, default=False)
+    # Space-separated site ids (when not all sites).
+    site_ids = sa.Column(sa.String(500), nullable=False, default="")
+    nonce_hash = sa.Column(sa.String(64), nullable=False, unique=True)
+    invited_by = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
+    expires_at = sa.Column(Timestamp, nullable=False)
+    accepted_at = sa.Column(Timestamp)
+    revoked_at = sa.Column(Timestamp)
+    accepted_by = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    inviter = db.relationship("User", foreign_keys=[invited_by])
+
+    @property
+    def site_id_list(self):
+        return [int(part) for part in (self.site_ids or "").split() if part.isdigit()]
+
+    @property
+    def state(self):
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        return "expired" if self.expires_at <= utcnow() else "pending"
+
+
+class AuditEntry(db.Model):
+    """One security-relevant action: who (a person, an API token or the CLI), what, on which
+    object, from where, when. Append-only: no route changes or deletes a row; only
+    ``flask chat purge`` removes rows older than AUDIT_RETENTION_DAYS. Never message text,
+    passwords, keys or secrets."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("idx_audit_action_created", "action", "created_at"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    created_at = sa.Column(Timestamp, nullable=False, default=utcnow, index=True)
+    # "person", "token", "cli" or "anonymous" (a failed login).
+    actor_kind = sa.Column(sa.String(10), nullable=False)
+    actor_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # The person's email, "token <name> of <email>", "cli", or the address a failed login tried.
+    actor_label = sa.Column(sa.String(255), nullable=False, default="")
+    action = sa.Column(sa.String(50), nullable=False)
+    object_type = sa.Column(sa.String(30))
+    object_id = sa.Column(sa.String(64))
+    detail = sa.Column(sa.String(500), nullable=False, default="")
+    ip = sa.Column(sa.String(45))
+    user_agent = sa.Column(sa.String(200))
 
 
 # What a push subscription may be told about (chat/services/push.py).

@@ -34,7 +34,6 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from flask import current_app
 from py_vapid import Vapid02
-from pywebpush import WebPusher
 
 from . import outbound
 from .extensions import db
@@ -164,6 +163,9 @@ class Totals:
 
 def encrypt(subscription, payload):
     """The request body: ``payload`` (bytes) encrypted for the subscription (RFC 8291, aes128gcm)."""
+    # Imported here: pywebpush brings requests and aiohttp (0.6 s), which only a sender needs.
+    from pywebpush import WebPusher
+
     info = {"endpoint": subscription.endpoint, "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}
     return WebPusher(info).encode(payload, content_encoding="aes128gcm")["body"]
 

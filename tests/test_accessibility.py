@@ -72,12 +72,20 @@ def audit_pages(browser, server, locale, axe_js):
     page.locator("#chat-text").wait_for()
     check("embed: empty", page)
 
+    # Enough messages for the log to scroll: a scrolling region must be reachable by keyboard.
+    for n in range(6):
+        page.locator("#chat-text").fill(f"Earlier question {n}")
+        page.locator("#chat-text").press("Enter")
+        page.locator("#chat-log li.own:not(.pending)", has_text=f"Earlier question {n}").wait_for()
     page.locator("[data-attach-input]").set_input_files(
         [{"name": "lens.png", "mimeType": "image/png", "buffer": png()}]
     )
     page.locator("#chat-text").fill("The lens is scratched")
     page.locator("#chat-text").press("Enter")
     page.locator("#chat-log li.own:not(.pending) img[data-attachment]").wait_for(timeout=20000)
+    assert page.evaluate(
+        "() => { const l = document.getElementById('chat-log'); return l.scrollHeight > l.clientHeight; }"
+    )
     check("embed: attachment", page)
 
     page.locator("#chat-email details > summary").click()  # in any language
@@ -109,6 +117,10 @@ def audit_pages(browser, server, locale, axe_js):
     check("admin metrics", admin)
     admin.goto(server.url + "/admin/account")
     check("admin account", admin)
+    admin.goto(server.url + "/admin/people")
+    check("admin people", admin)
+    admin.goto(server.url + "/admin/audit")
+    check("admin audit log", admin)
 
     # The phone layouts (the list as cards, the inquiry folded, the chat filling the screen).
     phone = browser.new_context(**PHONE, locale=locale)
@@ -353,6 +365,8 @@ def test_no_sideways_scrolling_at_320_px_and_200_percent_zoom(browser, shop_serv
         "/admin/canned",
         "/admin/webhooks",
         "/admin/tokens",
+        "/admin/people",
+        "/admin/audit",
     ):
         admin.goto(shop_server.url + path)
         check(path, admin)

@@ -57,7 +57,10 @@ def admin_routes(app):
     """Every rule of the admin panel and the admin API (but the login form), as (method, rule)."""
     routes = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "admin.login" or not rule.endpoint.startswith(("admin.", "api.admin.")):
+        # The login and an invitation's acceptance are public (the signed link is the credential).
+        if rule.endpoint in ("admin.login", "admin.accept_invitation") or not rule.endpoint.startswith(
+            ("admin.", "api.admin.")
+        ):
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             routes.append((method, rule))
@@ -82,6 +85,8 @@ def test_a_kept_cookie_is_refused_on_every_admin_route_after_logout(app, admin):
         "endpoint_id": 1,
         "delivery_id": 1,
         "attachment_id": 1,
+        "user_id": 1,
+        "invitation_id": 1,
         "subscription_id": 1,
     }
     kept = kept_cookies(client)

@@ -21,7 +21,7 @@ def test_seed_demo_twice_gives_the_same_rows(app, runner):
     second = runner.invoke(args=["chat", "seed-demo"])
     assert second.exit_code == 0, second.output
     assert _rows(app) == before
-    assert len(before[0]) == 12 and len(before[1]) == 1
+    assert len(before[0]) == 12 and len(before[1]) == 2  # the owner and the demo agent
     # The printed password is the one that logs in.
     password = first.output.split("Admin login: admin@example.com / ")[1].split()[0]
     with app.app_context():

@@ -72,7 +72,7 @@ def test_waiting_queue_across_answer_follow_up_resolve_and_reopen(app, admin):
         # The badge, the tab title and the default view are the same query.
         assert rows == waiting_rows and badge == title == len(rows)
         with app.app_context():
-            assert inquiries.waiting_count() == len(rows)
+            assert inquiries.waiting_count(None) == len(rows)
         assert state(app, ask)[0] == status
         assert api_ids(client, "?status=waiting") == waiting_rows
 

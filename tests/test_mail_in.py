@@ -331,6 +331,20 @@ def test_a_deactivated_admin_cannot_answer_by_mail(app, product, smtp):
     assert last_message(inquiry.id).sender_type == "customer"
 
 
+def test_an_admin_who_no_longer_works_on_the_site_cannot_answer_by_mail(app, product, smtp):
+    """Mail-in follows site membership like the panel (chat/services/access.py)."""
+    from chat.services import sites
+
+    _, inquiry = urgent_question(app, product)
+    mail = admin_mail(smtp)
+    other, _ = sites.create("Other shop", public_id="other")
+    admin = admin_user()
+    admin.all_sites, admin.sites = False, [other]
+    db.session.commit()
+    assert post_in(app, reply_to(mail.as_bytes(), "not my shop now")).get_json()["outcome"] == "not_allowed"
+    assert last_message(inquiry.id).sender_type == "customer"
+
+
 def test_an_empty_reply_or_one_too_long_is_explained(app, product, smtp):
     _, inquiry = urgent_question(app, product)
     mail = admin_mail(smtp)

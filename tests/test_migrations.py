@@ -149,3 +149,24 @@ def test_upgrading_refuses_the_tokens_verified_customers_held_before(empty_datab
         db.engine.dispose()
     assert rows["verified-xxxxxxxxxxxxxxxxxxx"] is not None
     assert rows["anonymous-xxxxxxxxxxxxxxxxxx"] is None
+
+
+def test_upgrading_makes_existing_admins_owners_of_every_site(empty_database_url):
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = empty_database_url
+
+    app = create_app(Config)
+    with app.app_context():
+        upgrade(revision="7c2e9a4b5d10")
+        with db.engine.begin() as conn:
+            conn.execute(
+                db.text(
+                    "INSERT INTO users (email, name, password_hash, is_active, created_at) "
+                    "VALUES ('old@shop.example', 'Old', 'x', 1, '2026-01-01')"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            row = conn.execute(db.text("SELECT role, all_sites FROM users")).one()
+        db.engine.dispose()
+    assert (row[0], bool(row[1])) == ("owner", True)

@@ -14,6 +14,7 @@ from . import (  # noqa: E402,F401
     live,
     metrics,
     notes,
+    people,
     questions,
     sites,
     tokens,

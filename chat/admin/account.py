@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user
 
-from ..services import ServiceError, admin_sessions, push, sites
+from ..services import ServiceError, admin_sessions, audit, push, sites
 from . import bp
 from .auth import per_user_password
 
@@ -83,6 +83,7 @@ def end_session(session_id):
         flash(gettext("You are logged out."))
         return redirect(url_for("admin.login"))
     admin_sessions.end(current_user, session_id)
+    audit.record("sessions.ended", "session", session_id, commit=True)
     flash(gettext("That session has ended; that browser must log in again."))
     return redirect(url_for("admin.account"))
 

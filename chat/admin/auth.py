@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from ..extensions import limiter, login_manager
 from ..limits import once_per_request
-from ..services import ValidationError, admin_sessions, validation
+from ..services import ValidationError, access, admin_sessions, audit, validation
 from . import bp
 
 login_manager.login_view = "admin.login"
@@ -34,11 +34,13 @@ def unauthorized():
 
 @bp.before_request
 def require_login():
-    # One gate for the whole blueprint: nothing here is public but the login.
-    if request.endpoint in ("admin.login",):
+    # One gate for the whole blueprint: nothing here is public but the login (and an
+    # invitation's acceptance); then the route's rule (role, and the object's site).
+    if request.endpoint in access.PUBLIC:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    access.check_route(current_user, request.endpoint, request.view_args, request.args)
     return None
 
 
@@ -160,9 +162,11 @@ def login():
         user = admin_sessions.authenticate(email, request.form.get("password", ""))
         if user is not None:
             admin_sessions.log_in(user, request.headers.get("User-Agent"), remember=bool(request.form.get("remember")))
+            audit.record("login", "person", user.id, actor=user, commit=True)
             # Redirect after POST: a reload does not send the password again.
             return redirect(_safe_next(request.args.get("next")) or url_for("admin.inquiries"))
         error = gettext("Wrong email or password.")
+        audit.failed_login(email)
     status = 401 if error else 200
     return render_template("admin/login.html", error=error, email=email), status
 
@@ -170,6 +174,7 @@ def login():
 @bp.post("/logout")
 def logout():
     """End this session on the server; a kept copy of its cookies no longer logs in."""
+    audit.record("logout", "person", current_user.id, commit=True)
     admin_sessions.log_out()
     flash(gettext("You are logged out."))
     return redirect(url_for("admin.login"))
@@ -179,6 +184,7 @@ def logout():
 def logout_everywhere():
     """End every session of this admin, this one included."""
     count = admin_sessions.end_all(current_user)
+    audit.record("sessions.ended", "person", current_user.id, f"all {count}", commit=True)
     admin_sessions.log_out()
     flash(
         ngettext(

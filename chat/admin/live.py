@@ -20,10 +20,10 @@ from .. import i18n
 from ..extensions import db
 from ..inputs import last_event_id, optional_id
 from ..live import events
-from ..live.names import Event
+from ..live.names import Event, admin_channels
 from ..live.stream import MISSING, StreamHandler, event_stream, made, once
 from ..models import ProductInquiry, ProductMessage, User
-from ..services import attachments, conversations, inquiries
+from ..services import access, attachments, conversations, inquiries
 from ..services.validation import parse_id
 from . import bp
 
@@ -36,7 +36,7 @@ def controls_context(inquiry):
     """What ``admin/_controls.html`` needs, for the page, its forms and the stream."""
     return dict(
         inquiry=inquiry,
-        admins=inquiries.admins(),
+        admins=inquiries.admins(inquiry.product.site_id),
         statuses=inquiries.INQUIRY_STATUSES,
         priorities=inquiries.PRIORITIES,
         status_labels=inquiries.STATUS_LABELS,
@@ -48,14 +48,18 @@ def _controls_state(inquiry):
 
 
 class AdminStream(StreamHandler):
-    def __init__(self, admin_id, filters=None, inquiry_id=None, since=None):
+    def __init__(self, admin_id, filters=None, inquiry_id=None, since=None, site_ids=None):
         self.admin_id = admin_id
         self.filters = filters  # the list's filters; None when the page shows no list
         self.since = since  # the list: the newest message id its page (or this stream) knew of
         self.inquiry_id = inquiry_id
+        # The sites this admin works on (None: all): the stream subscribes to those sites'
+        # channels only, so another site's events never reach this worker for it.
+        self.site_ids = site_ids
+        self.sees = "all" if site_ids is None else tuple(sorted(site_ids))
         self.channels = (
-            (events.ADMIN_NOTICES,)
-            + ((events.ADMIN_LIST,) if filters is not None else ())
+            admin_channels(events.ADMIN_NOTICES, site_ids)
+            + (admin_channels(events.ADMIN_LIST, site_ids) if filters is not None else ())
             + ((events.inquiry_channel(inquiry_id),) if inquiry_id else ())
         )
         self._controls_shown = None  # (status, priority, assignee) as this page shows them
@@ -98,7 +102,7 @@ class AdminStream(StreamHandler):
                 out.extend(self._controls())
         if self.filters is not None and self.since is not None:
             out.extend(self._rows_since())
-        out.append(Message(str(inquiries.waiting_count()), type=Event.WAITING))
+        out.append(Message(str(inquiries.waiting_count(self._admin())), type=Event.WAITING))
         return out
 
     def _rows_since(self, limit=200):
@@ -134,8 +138,14 @@ class AdminStream(StreamHandler):
             if self.filters is not None:
                 out.extend(self._row(event, data["inquiry_id"]))
         elif kind == Event.WAITING:
-            # The same bytes for every admin page of this worker.
-            out.append(once(event, "waiting", lambda: Message(str(inquiries.waiting_count()), type=Event.WAITING)))
+            # The same bytes for every admin page of this worker that sees the same sites.
+            out.append(
+                once(
+                    event,
+                    ("waiting", self.sees),
+                    lambda: Message(str(inquiries.waiting_count(self._admin())), type=Event.WAITING),
+                )
+            )
             if _notifies(data):
                 wrote = once(
                     event, ("wrote", self.locale), lambda: customer_wrote(data["message_id"], data.get("first"))
@@ -162,7 +172,7 @@ class AdminStream(StreamHandler):
         data = event.get("data") or {}
         kind = event.get("type")
         if kind == Event.WAITING:
-            waiting = made(event, "waiting")
+            waiting = made(event, ("waiting", self.sees))
             if waiting is MISSING:
                 return None
             if _notifies(data):
@@ -187,6 +197,7 @@ class AdminStream(StreamHandler):
             "matches",
             tuple(sorted(filters.as_args().items())),
             self.admin_id if filters.assignee == "mine" else None,
+            self.sees,
         )
 
     def _row(self, event, inquiry_id):
@@ -252,7 +263,13 @@ class AdminStream(StreamHandler):
         # Each step runs in a request context rebuilt from the stream's request,
         # so this asks the user loader again: a logout elsewhere, "log out
         # everywhere" or a deactivation closes an open stream within a heartbeat.
-        return current_user.is_authenticated and current_user.id == self.admin_id
+        # Their role and sites are asked again too: a person who loses the site (or
+        # whose sites change) gets a fresh stream for what they now see.
+        if not (current_user.is_authenticated and current_user.id == self.admin_id):
+            return False
+        if access.visibility_key(current_user) != self.sees:
+            return False
+        return not self.inquiry_id or access.can_see_inquiry(current_user, self.inquiry_id)
 
     def on_close(self):
         if self.inquiry_id:
@@ -313,14 +330,15 @@ def stream():
     """The admin's SSE stream: ``?inquiry=<id>&after=<message id>`` for an inquiry page,
     the list's filters (``status=...``) and ``since=<message id>`` for the list, nothing
     for other pages."""
-    if not current_app.config["SSE_ENABLED"]:
-        return "", 204
     inquiry_id = optional_id("inquiry")
     if inquiry_id:
-        inquiries.get(inquiry_id)
+        access.inquiry(current_user, inquiry_id)  # another site's inquiry: 404, as if unknown
+    if not current_app.config["SSE_ENABLED"]:
+        return "", 204
     filters = since = None
     # Any list filter makes this the list's stream, so a bad value is a 400 here too.
     if not inquiry_id and LIST_ARGS.intersection(request.args):
         filters = inquiries.Filters.parse(request.args, default="waiting")
         since = parse_id(request.args.get("since") or "0", "since", allow_zero=True)
-    return event_stream(AdminStream(current_user.id, filters, inquiry_id, since), last_event_id())
+    handler = AdminStream(current_user.id, filters, inquiry_id, since, access.visible_site_ids(current_user))
+    return event_stream(handler, last_event_id())

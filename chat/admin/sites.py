@@ -10,11 +10,12 @@ import shlex
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
+from flask_login import current_user
 from markupsafe import escape
 
 from .. import links
 from ..links import widget_loader
-from ..services import ValidationError, sites
+from ..services import ValidationError, access, audit, sites
 from . import bp
 
 SHOWN_ONCE = "site_key_shown_once"
@@ -112,7 +113,7 @@ def _site_page(site, status=200, errors=None, form=None, key_error=None, new_key
 @bp.get("/sites")
 def sites_page():
     """Every site, and the form to add one."""
-    return render_template("admin/sites.html", sites=sites.all_sites(), errors={}, form={})
+    return render_template("admin/sites.html", sites=access.visible_sites(current_user), errors={}, form={})
 
 
 @bp.post("/sites")
@@ -122,7 +123,9 @@ def create_site():
     try:
         site, key = sites.create(form["name"], form["origins"])
     except ValidationError as error:
-        return render_template("admin/sites.html", sites=sites.all_sites(), errors=error.fields, form=form), 422
+        return render_template(
+            "admin/sites.html", sites=access.visible_sites(current_user), errors=error.fields, form=form
+        ), 422
     _show_once(site, key)
     flash(gettext("Site %(name)s created.", name=site.name))
     return redirect(url_for("admin.site_page", public_id=site.public_id), code=303)
@@ -132,6 +135,9 @@ def create_site():
 def site_page(public_id):
     """One site: name and origins, API keys, identity secret, the snippet, sync API examples."""
     site = sites.get(public_id)
+    if access.can(current_user, "identity_secret", site):
+        # The page holds the identity secret (behind "Show"): who was shown it.
+        audit.record("identity_secret.shown", "site", site.public_id, commit=True)
     return _site_page(site, new_key=_pop_shown_once(site))
 
 
@@ -141,7 +147,7 @@ def update_site(public_id):
     site = sites.get(public_id)
     form = {"name": request.form.get("name", ""), "origins": request.form.get("origins", "")}
     try:
-        sites.update(site, form["name"], form["origins"])
+        sites.update(site, form["name"], form["origins"], auto_assign=bool(request.form.get("auto_assign")))
     except ValidationError as error:
         return _site_page(site, 422, errors=error.fields, form=form)
     flash(gettext("Saved."))

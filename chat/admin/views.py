@@ -8,7 +8,7 @@ from ..inputs import accepts_files, optional_id, parse_since, uploaded_files
 from ..live import events
 from ..live.names import Event
 from ..models import PRIORITIES, Product, utcnow
-from ..services import attachments, conversations, inquiries
+from ..services import access, attachments, conversations, inquiries, people
 from . import bp
 from .live import controls_context
 
@@ -20,7 +20,7 @@ def waiting_badge():
 
     def admin_waiting():
         if "admin_waiting" not in g:
-            g.admin_waiting = inquiries.waiting_count() if current_user.is_authenticated else 0
+            g.admin_waiting = inquiries.waiting_count(current_user) if current_user.is_authenticated else 0
         return g.admin_waiting
 
     return {
@@ -30,6 +30,16 @@ def waiting_badge():
         "status_name": lambda code: STATUS_NAMES.get(code, code),
         "priority_name": lambda code: PRIORITY_NAMES.get(code, code),
     }
+
+
+@bp.app_context_processor
+def permissions():
+    """``can(action, site=None)`` for templates: what access.py allows the logged-in person."""
+
+    def can(action, site=None):
+        return current_user.is_authenticated and access.can(current_user, action, site)
+
+    return {"can": can}
 
 
 VIEW_LABELS = {
@@ -50,6 +60,11 @@ STATUS_NAMES = {
 PRIORITY_NAMES = {"low": lazy_gettext("low"), "medium": lazy_gettext("medium"), "high": lazy_gettext("high")}
 
 
+def _visible(query, site_column):
+    condition = access.site_condition(current_user, site_column)
+    return query if condition is None else query.where(condition)
+
+
 def _list_context(filters, after=None):
     page = inquiries.list_inquiries(filters, current_user, after=after, limit=current_app.config["ADMIN_PAGE_SIZE"])
     # The stream catches up from here: rows that change while the page loads are not
@@ -62,8 +77,9 @@ def _list_context(filters, after=None):
         view_labels=VIEW_LABELS,
         priorities=PRIORITIES,
         since=since,
-        admins=inquiries.admins(),
-        products=db.session.scalars(db.select(Product).order_by(Product.name)).all(),
+        # The assignee filter: the people of the viewer's sites.
+        admins=[p.user for p in people.people(current_user) if p.user.is_active],
+        products=db.session.scalars(_visible(db.select(Product), Product.site_id).order_by(Product.name)).all(),
     )
 
 
@@ -89,7 +105,7 @@ def _inquiry_context(inquiry_id):
         viewer="admin",
         now_iso=utcnow().isoformat(),
         messages_url=url_for("admin.inquiry_messages", inquiry_id=inquiry.id),
-        others=inquiries.other_inquiries(inquiry),
+        others=inquiries.other_inquiries(inquiry, current_user),
         **controls_context(inquiry),
         viewers=[v for v in inquiries.viewers(inquiry.id) if v.id != current_user.id],
     )

@@ -11,7 +11,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from ..models import WEBHOOK_EVENTS
-from ..services import ValidationError, sites, webhooks
+from ..services import ValidationError, access, webhooks
 from . import bp
 
 SHOWN_ONCE = "webhook_secret_shown_once"
@@ -36,14 +36,18 @@ def _form():
 
 def _fields_context(form, errors):
     return dict(
-        form=form, errors=errors, all_sites=sites.all_sites(), event_names=WEBHOOK_EVENTS, labels=webhooks.EVENT_LABELS
+        form=form,
+        errors=errors,
+        all_sites=access.visible_sites(current_user),
+        event_names=WEBHOOK_EVENTS,
+        labels=webhooks.EVENT_LABELS,
     )
 
 
 def _list_page(status=200, form=None, errors=None):
     form = form or {"url": "", "events": list(WEBHOOK_EVENTS), "site": ""}
     html = render_template(
-        "admin/webhooks.html", endpoints=webhooks.all_endpoints(), **_fields_context(form, errors or {})
+        "admin/webhooks.html", endpoints=webhooks.all_endpoints(current_user), **_fields_context(form, errors or {})
     )
     return html, status
 
@@ -106,7 +110,9 @@ def update_webhook(endpoint_id):
     endpoint = webhooks.get(endpoint_id)
     form = _form()
     try:
-        webhooks.update(endpoint.id, url=form["url"], events=form["events"], site=form["site"] or None)
+        webhooks.update(
+            endpoint.id, url=form["url"], events=form["events"], site=form["site"] or None, admin=current_user
+        )
     except ValidationError as error:
         return _endpoint_page(endpoint, 422, form, error.fields)
     flash(gettext("Saved."))

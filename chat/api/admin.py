@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ..extensions import csrf
 from ..inputs import accepts_files, field, json_object, optional_id, optional_int
-from ..services import ValidationError, admin_tokens, attachments, conversations, inquiries, ratings
+from ..services import ValidationError, access, admin_tokens, attachments, conversations, inquiries, ratings
 from .serializers import inquiry_dict, iso, message_dict
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -20,7 +20,9 @@ def current_admin():
     if "api_admin" not in g:
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
-            g.api_admin = admin_tokens.user_for(header[7:].strip())
+            # The token's row (the audit log names it); its owner acts, with their rights of now.
+            g.api_token = admin_tokens.token_for(header[7:].strip())
+            g.api_admin = g.api_token.user if g.api_token is not None else None
             g.api_admin_by_token = True
         else:
             g.api_admin = current_user._get_current_object() if current_user.is_authenticated else None
@@ -35,6 +37,8 @@ def admin_api_auth():
     # Session callers carry the CSRF token; a bearer token cannot be sent cross-site.
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and not g.api_admin_by_token:
         csrf.protect()
+    # The token's owner's rights as they are now: role, and the named object's site.
+    access.check_route(current_admin(), request.endpoint, request.view_args)
     return None
 
 
@@ -161,5 +165,5 @@ def admin_revoke_customer_sessions():
     return jsonify(revoked_sessions=shoppers.revoke(_customer_from(json_object()).sessions))
 
 
-# Business hours and metrics, a site's languages: routes on this blueprint.
-from . import admin_hours_metrics, admin_languages  # noqa: E402,F401
+# Routes on this blueprint: business hours and metrics; people, invitations, the audit log; a site's languages.
+from . import admin_hours_metrics, admin_languages, admin_people  # noqa: E402,F401

@@ -9,7 +9,7 @@ from flask import jsonify, request
 from .. import clock
 from ..inputs import json_object
 from ..services import ValidationError, hours, metrics, sites
-from .admin import bp
+from .admin import bp, current_admin
 
 
 def _hours_json(site):
@@ -45,4 +45,4 @@ def admin_put_site_hours(public_id):
 @bp.get("/metrics")
 def admin_metrics():
     """Response metrics for ``from``..``to`` (or ``days`` 7/30/90; default the last 30 days), optionally a ``site``."""
-    return jsonify(metrics.as_dict(metrics.compute(metrics.period_from(request.args))))
+    return jsonify(metrics.as_dict(metrics.compute(metrics.period_from(request.args, admin=current_admin()))))

@@ -67,7 +67,7 @@ def _enabled(data):
 @bp.get("/webhooks")
 def admin_list_webhooks():
     """Every webhook endpoint (never its secret)."""
-    return jsonify(webhooks=[endpoint_dict(e) for e in webhooks.all_endpoints()])
+    return jsonify(webhooks=[endpoint_dict(e) for e in webhooks.all_endpoints(current_admin())])
 
 
 @bp.post("/webhooks")
@@ -89,7 +89,7 @@ def admin_update_webhook(endpoint_id):
     data = json_object()
     webhooks.get(endpoint_id)
     values = {name: data[name] for name in ("url", "events", "site") if name in data}
-    return jsonify(endpoint_dict(webhooks.update(endpoint_id, enabled=_enabled(data), **values)))
+    return jsonify(endpoint_dict(webhooks.update(endpoint_id, enabled=_enabled(data), admin=current_admin(), **values)))
 
 
 @bp.delete("/webhooks/<id:endpoint_id>")

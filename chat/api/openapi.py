@@ -1127,6 +1127,7 @@ from . import (  # noqa: E402  (need the helpers above)
     openapi_hours_metrics,
     openapi_inbound,
     openapi_languages,
+    openapi_people,
     openapi_push,
     openapi_webhooks,
 )
@@ -1135,6 +1136,7 @@ PATHS.update(openapi_hours_metrics.PATHS)
 PATHS.update(openapi_languages.PATHS)
 PATHS.update(openapi_webhooks.PATHS)
 PATHS.update(openapi_inbound.PATHS)
+PATHS.update(openapi_people.PATHS)
 PATHS.update(openapi_push.PATHS)
 SECURITY_SCHEMES.update(openapi_inbound.SECURITY_SCHEMES)
 
@@ -1162,6 +1164,7 @@ def document(config):
                 "under `webhooks`.",
             },
             {"name": "inbound", "description": "Reply mails from a mail provider (answer by email)."},
+            {"name": "people", "description": "The team: roles, sites, invitations and the audit log."},
             {"name": "push", "description": "Web Push to the admins' phones and desktops."},
             {"name": "meta", "description": "About the API."},
         ],
@@ -1175,6 +1178,7 @@ def document(config):
                 **openapi_hours_metrics.SCHEMAS,
                 **openapi_languages.SCHEMAS,
                 **openapi_webhooks.SCHEMAS,
+                **openapi_people.SCHEMAS,
                 **openapi_inbound.SCHEMAS,
                 **openapi_push.SCHEMAS,
             },

@@ -23,7 +23,7 @@ from werkzeug.wsgi import wrap_file
 from .. import identity, storage
 from ..extensions import db
 from ..models import ProductInquiry
-from ..services import admin_tokens, attachment_links
+from ..services import access, admin_tokens, attachment_links
 from ..services.errors import Forbidden, NotFound, ServiceError
 
 bp = Blueprint("files", __name__)
@@ -75,8 +75,12 @@ def _serve(attachment_id, thumbnail):
 
 def _check_audience(grant):
     if grant.audience == "admin":
-        if _admin() is None:
+        admin = _admin()
+        if admin is None:
             raise Forbidden("Log in to the admin panel to see this file.")
+        # An admin's link works for the people of the conversation's site only (access.py).
+        if not access.can_see_inquiry(admin, grant.attachment.inquiry_id):
+            raise NotFound("No such file in your inquiries.")
         return
     session_id = db.session.scalar(
         db.select(ProductInquiry.session_id).where(ProductInquiry.id == grant.attachment.inquiry_id)

@@ -12,7 +12,15 @@ from flask import current_app
 
 from .. import after_commit
 from . import current_broker
-from .names import ADMIN_LIST, ADMIN_NOTICES, ADMINS, Event, customer_channel, inquiry_channel  # noqa: F401 (re-exported)
+from .names import (  # noqa: F401 (re-exported)
+    ADMIN_LIST,
+    ADMIN_NOTICES,
+    ADMINS,
+    Event,
+    customer_channel,
+    inquiry_channel,
+    site_channel,
+)
 
 log = logging.getLogger(__name__)
 _KIND = "live"
@@ -20,6 +28,14 @@ _KIND = "live"
 
 def publish_after_commit(session, channel, type_, data, id_=None):
     after_commit.defer(session, _KIND, (channel, {"type": type_, "id": id_, "data": data}))
+
+
+def publish_to_admins(session, channel, type_, data, site_id):
+    """After commit, an admin-wide event (ADMIN_LIST or ADMIN_NOTICES): on the channel every-site
+    people's streams hear, and on the site's own one (``site_channel``) for people of some
+    sites, so a stream never even receives another site's events."""
+    publish_after_commit(session, channel, type_, data)
+    publish_after_commit(session, site_channel(channel, site_id), type_, data)
 
 
 def publish_now(channel, type_, data, id_=None):

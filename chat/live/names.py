@@ -46,3 +46,16 @@ ADMIN_LIST = "admins:list"
 # wrote"): a light channel, rendered once per worker for all its admin pages.
 ADMIN_NOTICES = "admins:notices"
 ADMINS = ADMIN_LIST  # the older name (one admin channel for everything)
+
+
+def site_channel(channel, site_id):
+    """ADMIN_LIST or ADMIN_NOTICES for one site's people only (people of every site hear ``channel``)."""
+    return f"{channel}:site:{site_id}"
+
+
+def admin_channels(channel, site_ids):
+    """What a stream of an admin subscribes to for ``channel``: it, for every site (``site_ids``
+    None), else one channel per site they work on."""
+    if site_ids is None:
+        return (channel,)
+    return tuple(site_channel(channel, site_id) for site_id in sorted(site_ids))

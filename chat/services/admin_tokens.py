@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import ApiToken, utcnow
+from . import audit
 from .errors import ValidationError
 
 
@@ -19,12 +20,17 @@ def create(user, name):
     if not name or len(name) > 100:
         raise ValidationError("Give the token a name (up to 100 characters).", {"name": "1 to 100 characters"})
     token = "pc_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, name=name, token_hash=_hash(token)))
+    row = ApiToken(user_id=user.id, name=name, token_hash=_hash(token))
+    db.session.add(row)
+    db.session.flush()
+    audit.record("token.created", "token", row.id, f"{name!r} of {user.email}")
     db.session.commit()
     return token
 
 
-def user_for(token):
+def token_for(token):
+    """The token's row if it works (its owner is active), else None. The owner's rights are
+    looked up on every call (access.py), so a token never has more than its owner has now."""
     if not token or len(token) > 200:
         return None
     row = db.session.scalar(sa.select(ApiToken).filter_by(token_hash=_hash(token)))
@@ -32,7 +38,12 @@ def user_for(token):
         return None
     row.last_used_at = utcnow()
     db.session.commit()
-    return row.user
+    return row
+
+
+def user_for(token):
+    row = token_for(token)
+    return row.user if row is not None else None
 
 
 def tokens_of(user):
@@ -40,5 +51,6 @@ def tokens_of(user):
 
 
 def revoke(user, token_id):
-    db.session.execute(sa.delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
+    if db.session.execute(sa.delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)).rowcount:
+        audit.record("token.revoked", "token", token_id, f"of {user.email}")
     db.session.commit()

@@ -11,7 +11,7 @@ from ..extensions import db
 from ..live import events
 from ..live.names import Event
 from ..models import Product, ProductInquiry, ProductMessage, utcnow
-from . import attachments, notifications, push, rows, search, shoppers, validation, webhook_events
+from . import assignment, attachments, notifications, push, rows, search, shoppers, validation, webhook_events
 from .errors import Conflict, NotFound
 
 REOPENED = "Reopened: the customer wrote again"
@@ -162,6 +162,9 @@ def _store_customer_message(product_id, session_id, text, client_msg_id, prepare
                 )
             )
             search.index_message(inquiry_id, REOPENED)
+        if first_message:
+            # Before the urgent mail: it then goes to the assignee alone.
+            assignment.on_new_inquiry(inquiry, now)
         if first_message and inquiry.priority == "high":
             notifications.queue_high_priority(inquiry, text)
         if first_message:
@@ -301,11 +304,12 @@ def announce_message(message, inquiry, again=False, first=None):
     )
     for channel in channels:
         events.publish_after_commit(db.session, channel, Event.MESSAGE, data, id_=message.id)
-    events.publish_after_commit(db.session, events.ADMIN_LIST, Event.INQUIRY, data)
+    site_id = inquiry.product.site_id
+    events.publish_to_admins(db.session, events.ADMIN_LIST, Event.INQUIRY, data, site_id)
     notice = {key: value for key, value in data.items() if key != "sender_type"} if again else dict(data)
     if first is not None:
         notice["first"] = first
-    events.publish_after_commit(db.session, events.ADMIN_NOTICES, Event.WAITING, notice)
+    events.publish_to_admins(db.session, events.ADMIN_NOTICES, Event.WAITING, notice, site_id)
 
 
 @dataclass
@@ -484,7 +488,7 @@ def _mark(inquiry_id, recipient, state, message_ids=None):
         events.publish_after_commit(db.session, events.customer_channel(inquiry.session_id), Event.UNREAD, data)
     if recipient == "admin" and state == "read":
         # The list shows the customer's unread messages; nothing else here changes it.
-        events.publish_after_commit(db.session, events.ADMIN_LIST, Event.INQUIRY, data)
+        events.publish_to_admins(db.session, events.ADMIN_LIST, Event.INQUIRY, data, inquiry.product.site_id)
     db.session.commit()
     return ids
 

@@ -174,6 +174,9 @@ def save(site, timezone_name, hours_value):
 
     site.timezone, hours_value = check(timezone_name, hours_value)
     site.business_hours = json.dumps(hours_value) if hours_value else None
+    from . import audit
+
+    audit.record("hours.changed", "site", site.public_id, f"time zone {site.timezone}")
     db.session.commit()
     return site
 

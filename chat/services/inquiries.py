@@ -24,7 +24,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import conversations, hours, notifications, search, webhook_events
+from . import access, conversations, hours, notifications, search, webhook_events
 from .errors import BadParameter, ValidationError
 from .validation import choice, clean_text, parse_id
 
@@ -136,8 +136,12 @@ class ListPage:
 
 
 def filtered_query(filters, admin, search=True):
-    """The inquiries the filters show, as a ``select`` (``search=False``: all but ``q``)."""
+    """The inquiries the filters show on the admin's sites, as a ``select`` (``search=False``:
+    all but ``q``). ``admin`` None: every site (the system's own callers, never a request's)."""
     query = sa.select(ProductInquiry)
+    on_sites = access.inquiry_condition(admin) if admin is not None else None
+    if on_sites is not None:
+        query = query.where(on_sites)
     if filters.waiting:
         query = query.where(ProductInquiry.waiting_since.is_not(None))
     if filters.status != "all":
@@ -354,14 +358,14 @@ def changed_since(since, limit=200):
 WAITING_SHOWN = 99
 
 
-def waiting_count():
-    """Inquiries whose customer waits for an answer, up to WAITING_SHOWN + 1 (shown as
-    "99+"): the badge and the tab title.
+def waiting_count(admin):
+    """Inquiries of the admin's sites whose customer waits for an answer, up to
+    WAITING_SHOWN + 1 (shown as "99+"): the badge and the tab title.
 
     The same filter as the default "Waiting for us" view, so the number and
     the rows can never disagree.
     """
-    query = filtered_query(Filters(status="all", waiting=True), None)
+    query = filtered_query(Filters(status="all", waiting=True), admin)
     # Every status, named: the count then reads only the waiting entries of
     # idx_status_waiting (one range per status), not the whole index.
     query = query.where(ProductInquiry.status.in_(INQUIRY_STATUSES)).limit(WAITING_SHOWN + 1)
@@ -376,11 +380,14 @@ def waiting_label(count):
 get = conversations.get_inquiry
 
 
-def other_inquiries(inquiry):
-    """The same customer's other conversations (same browser session, or same email)."""
+def other_inquiries(inquiry, admin):
+    """The same customer's other conversations (same browser session, or same email) on the admin's sites."""
     condition = ProductInquiry.session_id == inquiry.session_id
     if inquiry.customer_email:
         condition = sa.or_(condition, ProductInquiry.customer_email == inquiry.customer_email)
+    on_sites = access.inquiry_condition(admin)
+    if on_sites is not None:
+        condition = sa.and_(condition, on_sites)
     return db.session.scalars(
         sa.select(ProductInquiry)
         .where(condition, ProductInquiry.id != inquiry.id)
@@ -389,8 +396,9 @@ def other_inquiries(inquiry):
     ).all()
 
 
-def admins():
-    return db.session.scalars(sa.select(User).where(User.is_active.is_(True)).order_by(User.name)).all()
+def admins(site_id=None):
+    """Who an inquiry can be assigned to: the active people of its site (every site's: all)."""
+    return access.members_of(site_id)
 
 
 def _note(inquiry, admin, text, event):
@@ -533,8 +541,8 @@ def assign(inquiry_id, admin, assignee_id):
                 "assignee must be an admin id or empty.", {"admin_id": "an admin id or null"}
             ) from None
         assignee = db.session.get(User, assignee_id)
-        if assignee is None or not assignee.is_active:
-            raise ValidationError("No such admin.", {"admin_id": "unknown admin"})
+        if assignee is None or not assignee.is_active or not access.sees_site(assignee, inquiry.product.site_id):
+            raise ValidationError("No such admin on this site.", {"admin_id": "unknown admin, or not on this site"})
     target = assignee.id if assignee else None
     before = inquiry.assigned_admin_id
     changed = (

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import mail
 from ..extensions import db
 from ..models import InboundEmail, OutboxEmail, ProductInquiry, Shopper, User, utcnow
-from . import conversations, inquiries, notifications, reply_addresses, reply_text, validation
+from . import access, conversations, inquiries, notifications, reply_addresses, reply_text, validation
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -214,8 +214,8 @@ def _recipient(token):
 
 
 def _may_answer(admin, inquiry):
-    """May ``admin`` answer ``inquiry`` now (as the panel would let them)?"""
-    return admin.is_active
+    """May ``admin`` answer ``inquiry`` now (as the panel would let them: active, and on its site)?"""
+    return access.can(admin, "inquiries", inquiry.product.site_id)
 
 
 def _text(message):

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from .. import clock
 from ..extensions import db
 from ..models import INQUIRY_STATUSES, Product, ProductInquiry, ProductMessage, Site, SuggestionView, User
-from . import inquiries, sites
+from . import access, inquiries, sites
 from .errors import ValidationError
 
 PRESETS = (7, 30, 90)
@@ -44,6 +44,8 @@ class Period:
     start: date  # first day, inclusive
     end: date  # last day, inclusive
     site: Site | None = None
+    # The sites of the person asking (None: every site): the figures count only those.
+    site_ids: frozenset | None = None
 
     @property
     def days(self):
@@ -71,7 +73,7 @@ def _date(value, name):
         raise ValidationError(f"{name} must be a date like 2026-01-31.", {name: "a date, YYYY-MM-DD"}) from None
 
 
-def period_from(args, today=None):
+def period_from(args, today=None, admin=None):
     """The period asked for by ``from``/``to`` (dates), or ``days`` (7, 30, 90), and ``site``.
 
     Default: the last 30 days up to today. Bad values are a 422 naming the field.
@@ -81,19 +83,32 @@ def period_from(args, today=None):
     site = None
     if args.get("site"):
         site = sites.find(args.get("site"))
-        if site is None:
+        if site is None or (admin is not None and not access.sees_site(admin, site.id)):
             raise ValidationError("No such site.", {"site": "a site id"})
     if raw_days and not (raw_from or raw_to):
         if raw_days not in {str(d) for d in PRESETS}:
             raise ValidationError("days must be 7, 30 or 90.", {"days": "7, 30 or 90"})
-        return Period(today - timedelta(days=int(raw_days) - 1), today, site)
+        return Period(today - timedelta(days=int(raw_days) - 1), today, site, _site_ids(admin))
     end = _date(raw_to, "to") if raw_to else today
     start = _date(raw_from, "from") if raw_from else end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         raise ValidationError("The period starts after it ends.", {"from": "on or before to"})
     if (end - start).days + 1 > MAX_DAYS:
         raise ValidationError(f"Choose at most {MAX_DAYS} days.", {"from": f"at most {MAX_DAYS} days before to"})
-    return Period(start, end, site)
+    return Period(start, end, site, _site_ids(admin))
+
+
+def _site_ids(admin):
+    return access.visible_site_ids(admin) if admin is not None else None
+
+
+def _products(period):
+    """The period's site's (or the asker's sites') products as a subquery; None: every product."""
+    if period.site is not None:
+        return sa.select(Product.id).where(Product.site_id == period.site.id)
+    if period.site_ids is not None:
+        return sa.select(Product.id).where(Product.site_id.in_(period.site_ids or [-1]))
+    return None
 
 
 @dataclass
@@ -138,10 +153,9 @@ class Metrics:
 def _inquiry_scope(period):
     """Inquiries created in the period (and on the site): a WHERE clause over indexed columns."""
     condition = sa.and_(ProductInquiry.created_at >= period.since, ProductInquiry.created_at < period.until)
-    if period.site is not None:
-        condition = sa.and_(
-            condition, ProductInquiry.product_id.in_(sa.select(Product.id).where(Product.site_id == period.site.id))
-        )
+    products = _products(period)
+    if products is not None:
+        condition = sa.and_(condition, ProductInquiry.product_id.in_(products))
     return condition
 
 
@@ -223,13 +237,14 @@ def _per_day(period, scope):
     return list(days.values()), totals, overall
 
 
-def _waiting(site, column):
+def _waiting(period, column):
     """(key, count, oldest) per value of ``column`` over the waiting queue, biggest first."""
     waiting = inquiries.filtered_query(inquiries.Filters(status="all", waiting=True), None)
     # Always true (status is one of these), but it lets (status, waiting_since) range over the waiting rows.
     waiting = waiting.where(ProductInquiry.status.in_(INQUIRY_STATUSES))
-    if site is not None:
-        waiting = waiting.where(ProductInquiry.product_id.in_(sa.select(Product.id).where(Product.site_id == site.id)))
+    products = _products(period)
+    if products is not None:
+        waiting = waiting.where(ProductInquiry.product_id.in_(products))
     queue = waiting.subquery()
     key = queue.c[column]
     return (
@@ -241,8 +256,8 @@ def _waiting(site, column):
     )
 
 
-def waiting_by_product(site=None):
-    groups = _waiting(site, "product_id")
+def waiting_by_product(period):
+    groups = _waiting(period, "product_id")
     rows = db.session.execute(
         sa.select(groups.c.key, Product.name, groups.c.waiting, groups.c.oldest)
         .join(Product, Product.id == groups.c.key)
@@ -254,8 +269,8 @@ def waiting_by_product(site=None):
     ]
 
 
-def waiting_by_assignee(site=None):
-    groups = _waiting(site, "assigned_admin_id")
+def waiting_by_assignee(period):
+    groups = _waiting(period, "assigned_admin_id")
     rows = db.session.execute(
         sa.select(groups.c.key, User.name, groups.c.waiting, groups.c.oldest)
         .join(User, User.id == groups.c.key, isouter=True)
@@ -271,10 +286,9 @@ def _suggestions(period):
     views = sa.select(
         SuggestionView.session_id, SuggestionView.product_id, sa.func.min(SuggestionView.created_at).label("first_view")
     ).where(SuggestionView.created_at >= period.since, SuggestionView.created_at < period.until)
-    if period.site is not None:
-        views = views.where(
-            SuggestionView.product_id.in_(sa.select(Product.id).where(Product.site_id == period.site.id))
-        )
+    products = _products(period)
+    if products is not None:
+        views = views.where(SuggestionView.product_id.in_(products))
     first = views.group_by(SuggestionView.session_id, SuggestionView.product_id).subquery()
     asked_after = (
         sa.select(ProductMessage.id)
@@ -305,8 +319,8 @@ def compute(period):
         answered=answered,
         median_seconds=overall.get(50),
         p90_seconds=overall.get(90),
-        waiting_by_product=waiting_by_product(period.site),
-        waiting_by_assignee=waiting_by_assignee(period.site),
+        waiting_by_product=waiting_by_product(period),
+        waiting_by_assignee=waiting_by_assignee(period),
         good=good,
         bad=bad,
         suggestion_openers=openers,

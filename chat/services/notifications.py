@@ -18,7 +18,7 @@ from .. import clock, links
 from ..extensions import db
 from ..i18n import ADMIN_LANGUAGES, DEFAULT, clean
 from ..models import OutboxEmail, ProductInquiry, ProductMessage, User, utcnow
-from . import hours, reply_addresses, shoppers
+from . import access, hours, reply_addresses, shoppers
 
 URGENT_WORDS = re.compile(r"\b(urgent|asap|immediately|broken|damaged|refund|wrong item|never arrived)\b", re.I)
 
@@ -28,11 +28,13 @@ def sounds_urgent(text):
 
 
 def _admin_recipients(inquiry):
+    """The assignee, else every active person who works on the inquiry's site (access.py decides)."""
+    site_id = inquiry.product.site_id
     if inquiry.assigned_admin_id:
         admin = db.session.get(User, inquiry.assigned_admin_id)
-        if admin is not None and admin.is_active:
+        if admin is not None and access.can(admin, "inquiries", site_id):
             return [admin]
-    return list(db.session.scalars(sa.select(User).where(User.is_active.is_(True)).order_by(User.id)))
+    return sorted((a for a in access.members_of(site_id) if access.can(a, "inquiries", site_id)), key=lambda a: a.id)
 
 
 def queue_mail(dedupe_key, to_addr, subject, template, **context):
@@ -233,7 +235,11 @@ def queue_webhook_disabled(endpoint):
     endpoint of all sites), once per disabling."""
     stamp = endpoint.disabled_at.strftime("%Y%m%d%H%M%S%f")
     link = links.external("admin.webhook_page", endpoint_id=endpoint.id)
-    for admin in db.session.scalars(sa.select(User).where(User.is_active.is_(True)).order_by(User.id)):
+    # Webhooks are the owners' (access.py): the owners who see the endpoint's site (all, for every site).
+    owners = [a for a in access.members_of(endpoint.site_id) if access.has_role(a, "webhooks")]
+    if endpoint.site_id is None:
+        owners = [a for a in owners if a.all_sites]
+    for admin in sorted(owners, key=lambda a: a.id):
         _queue(
             f"webhook-disabled:{endpoint.id}:{stamp}:{admin.id}",
             admin.email,

@@ -32,7 +32,7 @@ from ..models import (
     SuggestionView,
     utcnow,
 )
-from . import attachment_upkeep, attachments, resume_links, validation
+from . import attachment_upkeep, attachments, audit, resume_links, validation
 from .errors import NotFound, ValidationError
 from .validation import parse_id
 
@@ -96,6 +96,14 @@ def export(customer):
     """Everything stored about the customer, as one JSON-ready dict."""
     shoppers = db.session.scalars(sa.select(Shopper).where(Shopper.session_id.in_(customer.sessions))).all()
     inquiries = customer.inquiries()
+    # Who exported how much; no email or text (the log outlives an erasure).
+    audit.record(
+        "customer.exported",
+        "inquiry",
+        min((i.id for i in inquiries), default=None),
+        f"{len(inquiries)} inquiries",
+        commit=True,
+    )
     ids = [i.id for i in inquiries]
     messages = (
         db.session.scalars(
@@ -203,6 +211,7 @@ def erase(customer):
     """Delete everything about the customer; returns counts (nothing personal is logged)."""
     ids = [i.id for i in customer.inquiries()]
     counts = {"inquiries": len(ids), "messages": 0, "emails": 0, "files": 0}
+    audit.record("customer.erased", "inquiry", min(ids, default=None), f"{len(ids)} inquiries")
     if ids:
         counts["messages"] = db.session.scalar(
             sa.select(sa.func.count(ProductMessage.id)).where(ProductMessage.inquiry_id.in_(ids))

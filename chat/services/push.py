@@ -30,7 +30,7 @@ from flask import current_app
 from .. import after_commit, links, outbound
 from ..extensions import db
 from ..models import PUSH_EVENTS, PushDelivery, PushPreference, PushSubscription, User, utcnow
-from . import admin_sessions, hours
+from . import access, admin_sessions, hours
 from .errors import Forbidden, NotFound, ValidationError
 
 _KIND = "push"
@@ -218,13 +218,14 @@ def format_minutes(value):
 
 
 def recipients_for(inquiry, event):
-    """The admins to push about ``event`` on ``inquiry``: every active admin while it is
-    unassigned, only its assignee once assigned. The one place that decides (roles and
-    sites narrow it here)."""
-    query = sa.select(User).where(User.is_active.is_(True)).order_by(User.id)
+    """The admins to push about ``event`` on ``inquiry``: every active person of its site
+    while it is unassigned, only its assignee once assigned (while they still work on the
+    site). The one place that decides; access.py says who works where."""
+    site_id = inquiry.product.site_id
     if inquiry.assigned_admin_id is not None:
-        query = query.where(User.id == inquiry.assigned_admin_id)
-    return list(db.session.scalars(query))
+        assignee = db.session.get(User, inquiry.assigned_admin_id)
+        return [assignee] if assignee is not None and access.can(assignee, "inquiries", site_id) else []
+    return sorted((a for a in access.members_of(site_id) if access.can(a, "inquiries", site_id)), key=lambda a: a.id)
 
 
 def payload(inquiry, message, event, show_text):

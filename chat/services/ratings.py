@@ -31,8 +31,12 @@ def rate(inquiry, rating, comment=None):
     events.publish_after_commit(
         db.session, events.inquiry_channel(inquiry.id), Event.CONTROLS, {"inquiry_id": inquiry.id}
     )
-    events.publish_after_commit(
-        db.session, events.ADMINS, Event.INQUIRY, {"inquiry_id": inquiry.id, "product_id": inquiry.product_id}
+    events.publish_to_admins(
+        db.session,
+        events.ADMIN_LIST,
+        Event.INQUIRY,
+        {"inquiry_id": inquiry.id, "product_id": inquiry.product_id},
+        inquiry.product.site_id,
     )
     db.session.commit()
     return inquiry

@@ -150,5 +150,8 @@ def revoke(session_ids):
             shopper = Shopper(session_id=session_id)
             db.session.add(shopper)
         shopper.tokens_valid_after = now
+    from . import audit
+
+    audit.record("customer.sessions_ended", "customer", None, f"{len(set(session_ids))} chat sessions")
     db.session.commit()
     return len(set(session_ids))

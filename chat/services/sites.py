@@ -11,7 +11,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import Site, SiteApiKey, utcnow
-from . import validation
+from . import audit, validation
 from .errors import NotFound, ValidationError
 
 DEMO_SITE_ID = "demo"
@@ -98,21 +98,35 @@ def create(name, origins=(), public_id=None, commit=True):
     db.session.add(site)
     db.session.flush()
     key = add_key(site, "default", commit=False)
+    audit.record("site.created", "site", site.public_id, f"{site.name}; origins: {' '.join(origins) or 'none'}")
     if commit:
         db.session.commit()
     return site, key
 
 
-def update(site, name, origins):
-    """Change a site's name and origins (both checked before either is stored)."""
+def update(site, name, origins, auto_assign=None):
+    """Change a site's name and origins (both checked before either is stored), and whether
+    new inquiries are assigned automatically (None: unchanged)."""
+    before = (site.name, site.origins, site.auto_assign)
     site.name, origins = check(name, origins)
     site.allowed_origins = "\n".join(origins)
+    if auto_assign is not None:
+        site.auto_assign = auto_assign
+    if before != (site.name, origins, site.auto_assign):
+        audit.record(
+            "site.changed",
+            "site",
+            site.public_id,
+            f"name: {site.name}; origins: {' '.join(origins) or 'none'}; automatic assignment: "
+            + ("on" if site.auto_assign else "off"),
+        )
     db.session.commit()
     return site
 
 
 def rotate_identity_secret(site):
     site.identity_secret = secrets.token_hex(32)
+    audit.record("identity_secret.rotated", "site", site.public_id)
     db.session.commit()
     return site.identity_secret
 
@@ -122,6 +136,7 @@ def add_key(site, name, commit=True):
     name = validation.one_line(name if isinstance(name, str) and name.strip() else "key", "name", 100, what="Name")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     db.session.add(SiteApiKey(site_id=site.id, name=name, key_hash=_hash(key), prefix=key[:10]))
+    audit.record("site_key.created", "site", site.public_id, f"key {name!r}")
     if commit:
         db.session.commit()
     return key
@@ -132,7 +147,8 @@ def keys_of(site):
 
 
 def revoke_key(site, key_id):
-    db.session.execute(sa.delete(SiteApiKey).where(SiteApiKey.id == key_id, SiteApiKey.site_id == site.id))
+    if db.session.execute(sa.delete(SiteApiKey).where(SiteApiKey.id == key_id, SiteApiKey.site_id == site.id)).rowcount:
+        audit.record("site_key.revoked", "site", site.public_id, f"key #{key_id}")
     db.session.commit()
 
 

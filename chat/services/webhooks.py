@@ -17,7 +17,7 @@ from flask import current_app
 from .. import outbound
 from ..extensions import db
 from ..models import WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint, utcnow
-from . import sites, webhook_events
+from . import access, audit, sites, webhook_events
 from .errors import NotFound, ValidationError
 
 SECRET_PREFIX = "whsec_"
@@ -62,20 +62,22 @@ def clean_events(value, field="events"):
     return [name for name in WEBHOOK_EVENTS if name in value]
 
 
-def clean_site(value, field="site"):
-    """None (every site) or the Site with this public id."""
+def clean_site(value, field="site", admin=None):
+    """None (every site) or the Site with this public id (one of ``admin``'s sites, when given)."""
     if value in (None, ""):
+        if admin is not None and access.visible_site_ids(admin) is not None:
+            raise ValidationError("Choose one of your sites.", {field: "one of your sites (not every site)"})
         return None
     site = sites.find(value) if isinstance(value, str) else None
-    if site is None:
+    if site is None or (admin is not None and not access.sees_site(admin, site.id)):
         raise ValidationError("No such site.", {field: "unknown site (a site's public id, or null for every site)"})
     return site
 
 
-def _checked(url, events, site):
+def _checked(url, events, site, admin=None):
     """All three fields checked at once, so one 422 names every bad one."""
     fields, cleaned = {}, []
-    for clean, value in ((clean_url, url), (clean_events, events), (clean_site, site)):
+    for clean, value in ((clean_url, url), (clean_events, events), (lambda v: clean_site(v, admin=admin), site)):
         try:
             cleaned.append(clean(value))
         except ValidationError as error:
@@ -88,7 +90,7 @@ def _checked(url, events, site):
 
 def create(admin, url, events, site=None):
     """A new endpoint; returns (endpoint, secret). The secret is not shown again."""
-    url, events, site = _checked(url, events, site)
+    url, events, site = _checked(url, events, site, admin)
     secret = new_secret()
     endpoint = WebhookEndpoint(
         url=url,
@@ -98,6 +100,8 @@ def create(admin, url, events, site=None):
         created_by=admin.id if admin else None,
     )
     db.session.add(endpoint)
+    db.session.flush()
+    audit.record("webhook.created", "webhook", endpoint.id, f"{url} ({' '.join(events)})")
     db.session.commit()
     return endpoint, secret
 
@@ -105,7 +109,7 @@ def create(admin, url, events, site=None):
 KEEP = object()
 
 
-def update(endpoint_id, url=KEEP, events=KEEP, site=KEEP, enabled=None):
+def update(endpoint_id, url=KEEP, events=KEEP, site=KEEP, enabled=None, admin=None):
     """Change the URL, events or site (what is not given stays); ``enabled=True`` turns a
     disabled endpoint back on, ``False`` turns it off."""
     endpoint = get(endpoint_id)
@@ -113,6 +117,7 @@ def update(endpoint_id, url=KEEP, events=KEEP, site=KEEP, enabled=None):
         endpoint.url if url is KEEP else url,
         endpoint.event_list if events is KEEP else events,
         (endpoint.site.public_id if endpoint.site else None) if site is KEEP else site,
+        admin,
     )
     endpoint.url, endpoint.events, endpoint.site_id = url, " ".join(events), new_site.id if new_site else None
     if enabled is True and endpoint.disabled_at is not None:
@@ -120,13 +125,17 @@ def update(endpoint_id, url=KEEP, events=KEEP, site=KEEP, enabled=None):
     elif enabled is False and endpoint.disabled_at is None:
         endpoint.disabled_at, endpoint.disabled_reason = utcnow(), "turned off by an admin"
     endpoint.updated_at = utcnow()
+    state = "disabled" if endpoint.disabled_at else "enabled"
+    audit.record("webhook.changed", "webhook", endpoint.id, f"{endpoint.url} ({endpoint.events}); {state}")
     db.session.commit()
     return endpoint
 
 
 def delete(endpoint_id):
     """Remove the endpoint with its log; nothing more is sent to it."""
-    db.session.delete(get(endpoint_id))
+    endpoint = get(endpoint_id)
+    audit.record("webhook.deleted", "webhook", endpoint.id, endpoint.url)
+    db.session.delete(endpoint)
     db.session.commit()
 
 
@@ -138,6 +147,7 @@ def rotate_secret(endpoint_id):
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_until = utcnow() + timedelta(hours=hours)
     endpoint.secret = secret
+    audit.record("webhook.secret_rotated", "webhook", endpoint.id, endpoint.url)
     db.session.commit()
     return endpoint, secret
 
@@ -149,8 +159,13 @@ def get(endpoint_id):
     return endpoint
 
 
-def all_endpoints():
-    return db.session.scalars(sa.select(WebhookEndpoint).order_by(WebhookEndpoint.id)).all()
+def all_endpoints(admin=None):
+    """Every endpoint, or those ``admin`` may see: of their sites (every-site ones: every-site people)."""
+    query = sa.select(WebhookEndpoint).order_by(WebhookEndpoint.id)
+    ids = access.visible_site_ids(admin) if admin is not None else None
+    if ids is not None:
+        query = query.where(WebhookEndpoint.site_id.in_(ids or [-1]))
+    return db.session.scalars(query).all()
 
 
 def deliveries(endpoint, limit=LOG_PAGE):

@@ -1,7 +1,7 @@
 """languages: each site's enabled and default language, the shopper's, the admin's, each published Q&A's
 
 Revision ID: b7e2d4a91c3f
-Revises: 7c2e9a4b5d10
+Revises: bdee0626f602
 Create Date: 2026-12-06 13:50:00.000000
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7e2d4a91c3f'
-down_revision = '7c2e9a4b5d10'
+down_revision = 'bdee0626f602'
 branch_labels = None
 depends_on = None
 

@@ -48,12 +48,21 @@
       });
     });
   }
+  function sameKey(subscription, bytes) {
+    var key = subscription.options && subscription.options.applicationServerKey;
+    if (!key) return false;
+    var have = new Uint8Array(key);
+    return have.length === bytes.length && have.every(function (byte, i) { return byte === bytes[i]; });
+  }
   function subscribe() {
     var options = { userVisibleOnly: true, applicationServerKey: keyBytes(box.dataset.pushKey) };
     return registration.pushManager.getSubscription().then(function (old) {
-      // A subscription made with another key (VAPID_PRIVATE_KEY changed) cannot be reused.
-      return old ? old.unsubscribe() : null;
-    }).then(function () { return registration.pushManager.subscribe(options); });
+      if (old && sameKey(old, options.applicationServerKey)) return old;  // the browser's own, still good
+      // None yet, or made with another key (VAPID_PRIVATE_KEY changed): that one cannot be reused.
+      return (old ? old.unsubscribe() : Promise.resolve()).then(function () {
+        return registration.pushManager.subscribe(options);
+      });
+    });
   }
   function turnOn() {
     say("Asking the browser…");
