@@ -7,17 +7,17 @@ export CHAT_CONFIG ?= development
 # The demo's mails go to its own catcher (Procfile.dev's `mail`), never to a real server.
 DEMO_MAIL_PORT ?= 1025
 
-.PHONY: run test lint install install-test vendor db password reset clean
+.PHONY: run test lint install install-test catalogs extract vendor db password reset clean
 
 # The web server, the mail worker and the mail catcher (Procfile.dev), run by honcho;
 # Ctrl+C stops all three.
-run: install db
+run: install catalogs db
 	@echo "Demo shop: http://127.0.0.1:5000   (admin panel: http://127.0.0.1:5000/admin)"
 	@echo "Mails are printed here and kept in instance/mail/. Ctrl+C stops everything."
 	PATH="$(CURDIR)/$(BIN):$$PATH" MAIL_SERVER=127.0.0.1 MAIL_PORT=$(DEMO_MAIL_PORT) \
 		$(BIN)/honcho -f Procfile.dev start
 
-test: install-test
+test: install-test catalogs
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # ruff: lint and format check (CI runs it before the tests); `ruff format .` fixes the format.
@@ -37,6 +37,17 @@ install-test: $(VENV)/.installed-test
 $(VENV)/.installed-test: setup.cfg constraints.txt | $(BIN)/python
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $(VENV)/.installed $@
+
+# The translations (chat/translations/<lang>/LC_MESSAGES/messages.po) compiled to the .mo
+# files the app reads (never committed); fuzzy or missing entries fall back to English.
+catalogs: install
+	$(BIN)/pybabel -q compile -d chat/translations
+
+# For translators: every string of the code and templates into messages.pot, then merged
+# into each language's catalog (new strings appear there empty, to be translated).
+extract: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext --project=product-chat --no-location --sort-output -o chat/translations/messages.pot .
+	$(BIN)/pybabel -q update -i chat/translations/messages.pot -d chat/translations --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date --no-wrap
 
 # For maintainers: refresh the committed HTMX files from the npm registry, at the
 # versions package-lock.json pins (`npm ci` refuses a file whose sha512 differs),

@@ -139,6 +139,9 @@ def create_app(config_name_or_object=None):
     app.after_request(outage_retry_after)  # before the limiter's own: runs after it
     limiter.init_app(app)
     live.init_app(app)
+    from . import i18n
+
+    i18n.init_app(app)  # the page's language (chat/i18n.py), gettext in templates and code
 
     from . import auth, models  # noqa: F401  (register tables, user loader)
     from .services import push, search, webhook_events

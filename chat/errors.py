@@ -9,6 +9,7 @@ import logging
 import time
 
 from flask import current_app, g, jsonify, render_template, request
+from flask_babel import lazy_gettext
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -16,9 +17,11 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 log = logging.getLogger(__name__)
 
 FRIENDLY = {
-    404: "We could not find that page. It may have been removed, or the link is wrong.",
-    500: "Something went wrong on our side. Please try again in a moment.",
-    503: "We can't reach our database right now. Please try again in a moment; nothing you sent was lost.",
+    404: lazy_gettext("We could not find that page. It may have been removed, or the link is wrong."),
+    500: lazy_gettext("Something went wrong on our side. Please try again in a moment."),
+    503: lazy_gettext(
+        "We can't reach our database right now. Please try again in a moment; nothing you sent was lost."
+    ),
 }
 RETRY_AFTER_SECONDS = 5
 

@@ -281,11 +281,14 @@ def too_large_message(default):
     """What a 413 says: for files sent to a route that takes them, how large they may be."""
     if request.mimetype == "multipart/form-data" and request.endpoint and _takes_files(current_app, request.endpoint):
         config = current_app.config
+        from flask_babel import gettext
+
         from .services.attachments import human_size
 
-        return (
-            f"That is too much to send at once: at most {config['CHAT_ATTACHMENTS_PER_MESSAGE']} files of "
-            f"{human_size(config['CHAT_ATTACHMENT_MAX_BYTES'])} each."
+        return gettext(
+            "That is too much to send at once: at most %(count)s files of %(size)s each.",
+            count=config["CHAT_ATTACHMENTS_PER_MESSAGE"],
+            size=human_size(config["CHAT_ATTACHMENT_MAX_BYTES"]),
         )
     return default
 

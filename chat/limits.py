@@ -13,13 +13,14 @@ the per-IP limits of strangers behind the same address.
 import functools
 
 from flask import current_app, g, request
+from flask_babel import lazy_gettext
 from flask_limiter.util import get_remote_address
 
 from . import identity
 from .extensions import limiter
 
-SLOW_DOWN = "You're sending messages faster than we can take them. Please wait a moment and try again."
-TOO_MANY_NEW = (
+SLOW_DOWN = lazy_gettext("You're sending messages faster than we can take them. Please wait a moment and try again.")
+TOO_MANY_NEW = lazy_gettext(
     "Too many new conversations have been started from your network just now. Please wait a few minutes and try again."
 )
 

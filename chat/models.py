@@ -56,6 +56,10 @@ class Site(db.Model):
     # per weekday; no hours means always open.
     timezone = sa.Column(sa.String(64), nullable=False, default="UTC", server_default="UTC")
     business_hours = sa.Column(sa.Text)
+    # The shopper's languages (chat/i18n.py): enabled codes, comma-separated (empty: every
+    # shipped language), and the one for shoppers whose browser asks for none of them.
+    languages = sa.Column(sa.String(64), nullable=False, default="", server_default="")
+    default_language = sa.Column(sa.String(8), nullable=False, default="en", server_default="en")
     # New inquiries go to the member online with the fewest waiting (chat/services/assignment.py).
     auto_assign = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
 
@@ -147,6 +151,8 @@ class User(UserMixin, db.Model):
     created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
     # What customers see next to this admin's answers (empty: the shop's name).
     public_name = sa.Column(sa.String(120))
+    # The panel's language, chosen on the Account page (None: the browser's).
+    language = sa.Column(sa.String(8))
     role = sa.Column(sa.String(10), nullable=False, default="owner", server_default="owner")
     # True: every site, present and future; False: only ``sites``.
     all_sites = sa.Column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
@@ -223,6 +229,8 @@ class Shopper(db.Model):
     tokens_valid_after = sa.Column(Timestamp)
     created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
     last_seen_at = sa.Column(Timestamp)
+    # The language they last wrote in (the chat's negotiated one): their emails speak it.
+    language = sa.Column(sa.String(8))
 
 
 class StreamTicket(db.Model):
@@ -481,6 +489,8 @@ class PublishedQuestion(db.Model):
     created_at = sa.Column(Timestamp, nullable=False, default=utcnow)
     updated_at = sa.Column(Timestamp, nullable=False, default=utcnow, onupdate=utcnow)
     withdrawn_at = sa.Column(Timestamp)
+    # The language it is written in: its page's JSON-LD inLanguage; shoppers' suggestions prefer theirs.
+    language = sa.Column(sa.String(8), nullable=False, default="en", server_default="en")
 
     product = db.relationship("Product")
 

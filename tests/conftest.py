@@ -14,6 +14,14 @@ from . import backends
 BACKENDS = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 
 
+def pytest_sessionstart(session):
+    # The compiled catalogs are not committed: `make test` compiles them first, and so does
+    # a bare `pytest` (the same `pybabel compile`, through Babel's own code).
+    from chat.i18n import compile_catalogs
+
+    compile_catalogs()
+
+
 @pytest.fixture(scope="session")
 def mariadb_schema_url():
     """One fresh MariaDB database for the run, with the schema; dropped after."""

@@ -269,7 +269,7 @@ def test_inquiry_view_shows_product_customer_and_other_inquiries(app, admin):
     with app.app_context():
         shoppers.set_email(session, "cy@example.com", True)
     page = client.get(f"/admin/inquiries/{first}").get_data(as_text=True)
-    assert "Trailhead 35L Hiking Backpack" in page and "129.00 EUR" in page and "In stock (14)" in page
+    assert "Trailhead 35L Hiking Backpack" in page and "€129.00" in page and "In stock (14)" in page
     assert (
         f'href="http://127.0.0.1:5000/products/{pid}"' in page
     )  # the product's page (PUBLIC_BASE_URL), to open beside

@@ -96,7 +96,7 @@ def test_stream_headers_and_retry_hint(live_server):
         assert client.headers["X-Accel-Buffering"] == "no"
         events = ready(client)
         assert [e.type for e in events] == ["message", "ready"]
-        assert 'class="text">hello</p>' in events[0].data
+        assert 'class="text" dir="auto">hello</p>' in events[0].data
     finally:
         client.close()
 

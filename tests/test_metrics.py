@@ -149,10 +149,10 @@ def test_the_page_shows_the_numbers_and_charts(app, fixtures, admin):
     assert re.search(r'id="metric-suggestions">2 <span class="muted">of 3 who opened one', html)
     # One bar per day, each with its value as text.
     chart = html.split('id="chart-inquiries"')[1].split("</svg>")[0]
-    assert chart.count("<rect") == 7 and "<title>Fri 20 Nov 2026: 3 inquiries</title>" in chart
-    assert "<title>Sat 21 Nov 2026: 1 inquiry</title>" in chart
+    assert chart.count("<rect") == 7 and "<title>Fri, 20 Nov 2026: 3 inquiries</title>" in chart
+    assert "<title>Sat, 21 Nov 2026: 1 inquiry</title>" in chart
     response = html.split('id="chart-response"')[1].split("</svg>")[0]
-    assert "Fri 20 Nov 2026: median 2 min" in response and "Fri 20 Nov 2026: 90th percentile 10 min" in response
+    assert "Fri, 20 Nov 2026: median 2 min" in response and "Fri, 20 Nov 2026: 90th percentile 10 min" in response
     by_product = html.split('id="waiting-by-product"')[1].split("</table>")[0]
     assert re.search(r"Anorak</a></td><td>2<", by_product) and re.search(r"Boots</a></td><td>1<", by_product)
     assert 'href="/admin/metrics' in client.get("/admin").get_data(as_text=True)  # in the nav

@@ -45,7 +45,7 @@ def json_ld(page):
 def suggestion_texts(shopper, external, text):
     page = shopper.get(f"/products/{external}/suggestions", query_string={"message_text": text})
     assert page.status_code == 200
-    return [html.unescape(s) for s in re.findall(r"<summary>(.*?)</summary>", page.get_data(as_text=True))]
+    return [html.unescape(s) for s in re.findall(r"<summary[^>]*>(.*?)</summary>", page.get_data(as_text=True))]
 
 
 def test_publish_edit_withdraw_follow_on_every_public_place(app, api):

@@ -10,6 +10,7 @@ from . import (  # noqa: E402,F401
     canned,
     customers,
     hours,
+    languages,
     live,
     metrics,
     notes,

@@ -1,6 +1,7 @@
 """The admin's own account: password, public name, and the sessions they are logged in with."""
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from ..services import ServiceError, admin_sessions, audit, push, sites
@@ -13,9 +14,10 @@ def account_page(status=200, headers=None, **errors):
     site = sites.find(sites.DEMO_SITE_ID)
     context = dict(
         sessions=admin_sessions.sessions_of(current_user),
-        shop_name=site.name if site else "the shop",
+        shop_name=site.name if site else gettext("the shop"),
         password_error=None,
         name_error=None,
+        language_error=None,
         public_name=current_user.public_name or "",
         devices=push.subscriptions_of(current_user),
         push_preferences=push.preferences_of(current_user),
@@ -46,7 +48,7 @@ def change_password():
         )
     except ServiceError as error:
         return account_page(status=error.status, password_error=error.message)
-    flash(f"Your password is changed. {_ended(ended)}.")
+    flash(gettext("Your password is changed. %(ended)s.", ended=_ended(ended)))
     return redirect(url_for("admin.account"))
 
 
@@ -58,7 +60,18 @@ def change_public_name():
         admin_sessions.set_public_name(current_user, value)
     except ServiceError as error:
         return account_page(status=error.status, name_error=error.message, public_name=value)
-    flash("Your public name is saved.")
+    flash(gettext("Your public name is saved."))
+    return redirect(url_for("admin.account"))
+
+
+@bp.post("/account/language")
+def change_language():
+    """The panel's language for this admin (empty: their browser's)."""
+    try:
+        admin_sessions.set_language(current_user, request.form.get("language", ""))
+    except ServiceError as error:
+        return account_page(status=error.status, language_error=error.message)
+    flash(gettext("The panel's language is saved."))
     return redirect(url_for("admin.account"))
 
 
@@ -67,11 +80,11 @@ def end_session(session_id):
     """End one session of this account (ending this device's is a logout); 404 if not ours."""
     if session_id == current_user.admin_session_id:
         admin_sessions.log_out()
-        flash("You are logged out.")
+        flash(gettext("You are logged out."))
         return redirect(url_for("admin.login"))
     admin_sessions.end(current_user, session_id)
     audit.record("sessions.ended", "session", session_id, commit=True)
-    flash("That session has ended; that browser must log in again.")
+    flash(gettext("That session has ended; that browser must log in again."))
     return redirect(url_for("admin.account"))
 
 
@@ -109,5 +122,5 @@ def change_push_preferences():
 
 def _ended(count):
     if not count:
-        return "No other session was open"
-    return f"{count} other session{'s were' if count != 1 else ' was'} ended"
+        return gettext("No other session was open")
+    return ngettext("%(num)s other session was ended", "%(num)s other sessions were ended", count)

@@ -6,6 +6,7 @@ import time
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext, ngettext
 from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -16,7 +17,7 @@ from ..services import ValidationError, access, admin_sessions, audit, validatio
 from . import bp
 
 login_manager.login_view = "admin.login"
-login_manager.login_message = "Please log in to see the inquiries."
+login_manager.login_message = lazy_gettext("Please log in to see the inquiries.")
 
 
 @login_manager.unauthorized_handler
@@ -114,8 +115,11 @@ def retry_after_seconds():
 
 def paused_message(seconds):
     minutes = math.ceil(seconds / 60)
-    wait = "a minute" if minutes <= 1 else f"{minutes} minutes"
-    return f"Too many failed attempts. To keep the account safe we have paused them; please try again in {wait}."
+    wait = ngettext("a minute", "%(num)s minutes", minutes)
+    return gettext(
+        "Too many failed attempts. To keep the account safe we have paused them; please try again in %(wait)s.",
+        wait=wait,
+    )
 
 
 @bp.errorhandler(RateLimitExceeded)
@@ -161,7 +165,7 @@ def login():
             audit.record("login", "person", user.id, actor=user, commit=True)
             # Redirect after POST: a reload does not send the password again.
             return redirect(_safe_next(request.args.get("next")) or url_for("admin.inquiries"))
-        error = "Wrong email or password."
+        error = gettext("Wrong email or password.")
         audit.failed_login(email)
     status = 401 if error else 200
     return render_template("admin/login.html", error=error, email=email), status
@@ -172,7 +176,7 @@ def logout():
     """End this session on the server; a kept copy of its cookies no longer logs in."""
     audit.record("logout", "person", current_user.id, commit=True)
     admin_sessions.log_out()
-    flash("You are logged out.")
+    flash(gettext("You are logged out."))
     return redirect(url_for("admin.login"))
 
 
@@ -182,5 +186,11 @@ def logout_everywhere():
     count = admin_sessions.end_all(current_user)
     audit.record("sessions.ended", "person", current_user.id, f"all {count}", commit=True)
     admin_sessions.log_out()
-    flash(f"You are logged out everywhere ({count} session{'s' if count != 1 else ''} ended).")
+    flash(
+        ngettext(
+            "You are logged out everywhere (%(num)s session ended).",
+            "You are logged out everywhere (%(num)s sessions ended).",
+            count,
+        )
+    )
     return redirect(url_for("admin.login"))

@@ -7,10 +7,19 @@ and hover, and the page repeats the figures in tables.
 
 from dataclasses import dataclass
 
+from babel import dates
+from flask_babel import gettext, ngettext
+
+from ..i18n import formats
 from ..services.metrics import duration, nice_ceiling
 
 WIDTH, HEIGHT = 720, 200
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 28
+
+
+def _long(day):
+    """ "Mon 30 Nov 2026" in the panel's language."""
+    return dates.format_skeleton("yMMMEd", day, locale=formats())
 
 
 @dataclass
@@ -36,7 +45,7 @@ def _labels(days, slot):
     """About eight date labels under the x axis, whatever the number of days."""
     every = max(1, round(len(days) / 8))
     return [
-        {"x": round(LEFT + slot * (i + 0.5), 1), "text": d.day.strftime("%d %b")}
+        {"x": round(LEFT + slot * (i + 0.5), 1), "text": dates.format_skeleton("MMMd", d.day, locale=formats())}
         for i, d in enumerate(days)
         if i % every == 0
     ]
@@ -56,7 +65,7 @@ def inquiries_chart(days):
                 round(max(slot * 0.7, 1), 1),
                 round(h, 1),
                 str(d.inquiries),
-                f"{d.day:%a %d %b %Y}: {d.inquiries} inquir{'y' if d.inquiries == 1 else 'ies'}",
+                ngettext("%(day)s: %(num)s inquiry", "%(day)s: %(num)s inquiries", d.inquiries, day=_long(d.day)),
             )
         )
     return {
@@ -90,7 +99,9 @@ def response_chart(days):
                     round(max(slot * 0.38, 1), 1),
                     round(h, 1),
                     duration(value),
-                    f"{d.day:%a %d %b %Y}: {'median' if name == 'p50' else '90th percentile'} {duration(value)}",
+                    gettext("%(day)s: median %(time)s", day=_long(d.day), time=duration(value))
+                    if name == "p50"
+                    else gettext("%(day)s: 90th percentile %(time)s", day=_long(d.day), time=duration(value)),
                 )
             )
     return {

@@ -3,6 +3,7 @@
 import json
 
 from flask import Response, flash, redirect, request, send_file, url_for
+from flask_babel import gettext
 
 from ..services import inquiries, privacy, shoppers
 from . import bp
@@ -18,7 +19,7 @@ def revoke_customer_sessions(inquiry_id):
     """End every chat session of this customer (their browsers start afresh)."""
     customer = _customer(inquiry_id)
     shoppers.revoke(customer.sessions)
-    flash("The customer's chat sessions have ended; their next visit starts a new one.")
+    flash(gettext("The customer's chat sessions have ended; their next visit starts a new one."))
     return redirect(url_for("admin.inquiry_page", inquiry_id=inquiry_id), code=303)
 
 
@@ -51,11 +52,14 @@ def export_customer_zip(inquiry_id):
 def erase_customer(inquiry_id):
     """Delete all data of this customer; the form must confirm it."""
     if request.form.get("confirm") != "erase":
-        flash("Type erase to confirm that all of this customer's data should be deleted.")
+        flash(gettext("Type erase to confirm that all of this customer's data should be deleted."))
         return redirect(url_for("admin.inquiry_page", inquiry_id=inquiry_id), code=303)
     counts = privacy.erase(_customer(inquiry_id))
     flash(
-        f"Erased the customer's data: {counts['inquiries']} conversation(s), {counts['messages']} message(s), "
-        f"{counts['files']} file(s), {counts['emails']} mail(s)."
+        gettext(
+            "Erased the customer's data: %(inquiries)s conversation(s), %(messages)s message(s), "
+            "%(files)s file(s), %(emails)s mail(s).",
+            **counts,
+        )
     )
     return redirect(url_for("admin.inquiries"), code=303)

@@ -4,6 +4,7 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext
 
 from ..services import ValidationError, hours, sites
 from . import bp
@@ -23,7 +24,17 @@ def hours_form_helpers():
         "hours_as_form": lambda site: hours.as_form(hours.of_site(site)),
         "hours_days": hours.DAYS,
         "hours_day_names": hours.DAY_NAMES,
+        "weekday_name": weekday_name,
     }
+
+
+def weekday_name(day):
+    """ "Monday", "Montag": a weekday ("mon"...) in the panel's language (Babel's names)."""
+    from babel.dates import get_day_names
+
+    from ..i18n import formats
+
+    return get_day_names("wide", locale=formats())[hours.DAYS.index(day)].capitalize()
 
 
 @bp.post("/sites/<public_id>/hours")
@@ -39,5 +50,5 @@ def update_site_hours(public_id):
         hours.save(site, form["timezone"], hours.from_form(form["mode"], form["days"]))
     except ValidationError as error:
         return _site_page(site, 422, hours_form=form, hours_errors=error.fields)
-    flash("Business hours saved.")
+    flash(gettext("Business hours saved."))
     return redirect(url_for("admin.site_page", public_id=site.public_id, _anchor="hours"), code=303)

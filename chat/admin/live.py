@@ -12,10 +12,11 @@ marks, typing, presence and controls.
 import json
 
 import sqlalchemy as sa
-from flask import current_app, render_template, request, url_for
+from flask import current_app, has_request_context, render_template, request, url_for
 from flask_login import current_user
 from flask_sse import Message
 
+from .. import i18n
 from ..extensions import db
 from ..inputs import last_event_id, optional_id
 from ..live import events
@@ -62,6 +63,8 @@ class AdminStream(StreamHandler):
             + ((events.inquiry_channel(inquiry_id),) if inquiry_id else ())
         )
         self._controls_shown = None  # (status, priority, assignee) as this page shows them
+        # What is rendered once per event is shared only by pages in the same language.
+        self.locale = i18n.current() if has_request_context() else i18n.DEFAULT
 
     pins_viewer = True
 
@@ -144,7 +147,9 @@ class AdminStream(StreamHandler):
                 )
             )
             if _notifies(data):
-                wrote = once(event, "wrote", lambda: customer_wrote(data["message_id"], data.get("first")))
+                wrote = once(
+                    event, ("wrote", self.locale), lambda: customer_wrote(data["message_id"], data.get("first"))
+                )
                 if wrote is not None:
                     out.append(wrote)
         elif kind == Event.CONTROLS and mine:
@@ -171,7 +176,7 @@ class AdminStream(StreamHandler):
             if waiting is MISSING:
                 return None
             if _notifies(data):
-                wrote = made(event, "wrote")
+                wrote = made(event, ("wrote", self.locale))
                 if wrote is MISSING:
                     return None
                 return [waiting] if wrote is None else [waiting, wrote]
@@ -182,7 +187,7 @@ class AdminStream(StreamHandler):
                 return None
             if not matches:
                 return [Message(str(data["inquiry_id"]), type=Event.REMOVE)]
-            row = made(event, ("row", data["inquiry_id"]))
+            row = made(event, ("row", data["inquiry_id"], self.locale))
             return None if row is MISSING else [row]
         return None
 
@@ -222,7 +227,7 @@ class AdminStream(StreamHandler):
             html = render_template("admin/_row.html", row=inquiries.rows_for([inquiry])[0]).strip()
             return Message(html, type=Event.ROW)
 
-        return [once(event, ("row", inquiry_id), row)]
+        return [once(event, ("row", inquiry_id, self.locale), row)]
 
     def _controls(self, event=None, only_if_changed=False):
         """The open inquiry's status, priority and assignee controls, as this admin sees them."""

@@ -33,8 +33,9 @@ def card_for(inquiry, question=None, answer=None, prefilled=False):
 
 @bp.context_processor
 def inquiry_questions():
-    """``questions_card(inquiry)`` for templates/admin/_questions.html."""
-    return {"questions_card": card_for}
+    """``questions_card(inquiry)`` for templates/admin/_questions.html; ``qa_language(inquiry)``:
+    the language its publish form starts with (the one the shopper chatted in)."""
+    return {"questions_card": card_for, "qa_language": questions.language_of}
 
 
 def _back(inquiry, card=None, error=None, status=200, anchor="qa-card"):
@@ -58,7 +59,7 @@ def publish_question(inquiry_id):
     inquiry = conversations.get_inquiry(inquiry_id)
     question, answer = request.form.get("question", ""), request.form.get("answer", "")
     try:
-        questions.publish(inquiry.id, current_user, question, answer)
+        questions.publish(inquiry.id, current_user, question, answer, language=request.form.get("language"))
     except ValidationError as error:
         # The admin's text stays in the form, with what is wrong.
         return _back(inquiry, card_for(inquiry, question, answer), error, status=error.status)

@@ -9,6 +9,7 @@ import json
 import shlex
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import escape
 
@@ -126,7 +127,7 @@ def create_site():
             "admin/sites.html", sites=access.visible_sites(current_user), errors=error.fields, form=form
         ), 422
     _show_once(site, key)
-    flash(f"Site {site.name} created.")
+    flash(gettext("Site %(name)s created.", name=site.name))
     return redirect(url_for("admin.site_page", public_id=site.public_id), code=303)
 
 
@@ -149,7 +150,7 @@ def update_site(public_id):
         sites.update(site, form["name"], form["origins"], auto_assign=bool(request.form.get("auto_assign")))
     except ValidationError as error:
         return _site_page(site, 422, errors=error.fields, form=form)
-    flash("Saved.")
+    flash(gettext("Saved."))
     return redirect(url_for("admin.site_page", public_id=site.public_id), code=303)
 
 
@@ -170,7 +171,7 @@ def revoke_site_key(public_id, key_id):
     """Revoke one of the site's keys: calls with it get 401 from now on."""
     site = sites.get(public_id)
     sites.revoke_key(site, key_id)
-    flash("The key is revoked.")
+    flash(gettext("The key is revoked."))
     return redirect(url_for("admin.site_page", public_id=site.public_id, _anchor="keys"), code=303)
 
 
@@ -179,8 +180,8 @@ def rotate_identity_secret(public_id):
     """Replace the identity secret, once the form confirms it (old signatures stop working)."""
     site = sites.get(public_id)
     if request.form.get("confirm") != "rotate":
-        flash("Tick the box to confirm: signatures made with the current secret stop working.")
+        flash(gettext("Tick the box to confirm: signatures made with the current secret stop working."))
     else:
         sites.rotate_identity_secret(site)
-        flash("The identity secret is rotated. Give the new one to the shop's developers.")
+        flash(gettext("The identity secret is rotated. Give the new one to the shop's developers."))
     return redirect(url_for("admin.site_page", public_id=site.public_id, _anchor="identity"), code=303)

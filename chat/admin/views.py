@@ -1,4 +1,5 @@
 from flask import current_app, g, request, url_for
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from ..extensions import db
@@ -26,6 +27,8 @@ def waiting_badge():
         "admin_waiting": admin_waiting,
         "waiting_label": inquiries.waiting_label,
         "waiting_shown": inquiries.WAITING_SHOWN,
+        "status_name": lambda code: STATUS_NAMES.get(code, code),
+        "priority_name": lambda code: PRIORITY_NAMES.get(code, code),
     }
 
 
@@ -40,13 +43,21 @@ def permissions():
 
 
 VIEW_LABELS = {
-    "waiting": "Waiting for us",
-    "pending": "Pending",
-    "in_progress": "In progress",
-    "resolved": "Resolved",
-    "closed": "Closed",
-    "all": "All",
+    "waiting": lazy_gettext("Waiting for us"),
+    "pending": lazy_gettext("Pending"),
+    "in_progress": lazy_gettext("In progress"),
+    "resolved": lazy_gettext("Resolved"),
+    "closed": lazy_gettext("Closed"),
+    "all": lazy_gettext("All"),
 }
+# How the panel writes a status and a priority (the stored codes stay English).
+STATUS_NAMES = {
+    "pending": lazy_gettext("pending"),
+    "in_progress": lazy_gettext("in progress"),
+    "resolved": lazy_gettext("resolved"),
+    "closed": lazy_gettext("closed"),
+}
+PRIORITY_NAMES = {"low": lazy_gettext("low"), "medium": lazy_gettext("medium"), "high": lazy_gettext("high")}
 
 
 def _visible(query, site_column):

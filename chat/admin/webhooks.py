@@ -7,6 +7,7 @@ that show a secret are sent with ``Cache-Control: no-store``.
 """
 
 from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..models import WEBHOOK_EVENTS
@@ -114,7 +115,7 @@ def update_webhook(endpoint_id):
         )
     except ValidationError as error:
         return _endpoint_page(endpoint, 422, form, error.fields)
-    flash("Saved.")
+    flash(gettext("Saved."))
     return _back(endpoint)
 
 
@@ -123,7 +124,7 @@ def set_webhook_enabled(endpoint_id):
     """Turn the endpoint on (again) or off."""
     enabled = request.form.get("enabled") == "true"
     endpoint = webhooks.update(endpoint_id, enabled=enabled)
-    flash("Enabled: new events are sent to it." if enabled else "Turned off: nothing is sent to it.")
+    flash(gettext("Enabled: new events are sent to it.") if enabled else gettext("Turned off: nothing is sent to it."))
     return _back(endpoint)
 
 
@@ -132,7 +133,7 @@ def rotate_webhook_secret(endpoint_id):
     """A new secret, shown once on the next page; the old one keeps signing during the overlap."""
     endpoint = webhooks.get(endpoint_id)
     if request.form.get("confirm") != "rotate":
-        flash("Tick the box to confirm the rotation.")
+        flash(gettext("Tick the box to confirm the rotation."))
         return _back(endpoint, "secret")
     endpoint, secret = webhooks.rotate_secret(endpoint.id)
     _show_once(endpoint, secret)
@@ -145,9 +146,9 @@ def test_webhook(endpoint_id):
     endpoint = webhooks.get(endpoint_id)
     webhooks.send_test(endpoint.id)
     if endpoint.disabled_at is not None:
-        flash("Test event queued: it goes out once the endpoint is enabled.")
+        flash(gettext("Test event queued: it goes out once the endpoint is enabled."))
     else:
-        flash("Test event sent: its delivery is at the top of the log.")
+        flash(gettext("Test event sent: its delivery is at the top of the log."))
     return _back(endpoint, "log")
 
 
@@ -156,7 +157,7 @@ def redeliver_webhook(endpoint_id, delivery_id):
     """Send a logged event again (same webhook-id and body)."""
     endpoint = webhooks.get(endpoint_id)
     webhooks.redeliver(endpoint.id, delivery_id)
-    flash("Sent again: the new delivery is at the top of the log.")
+    flash(gettext("Sent again: the new delivery is at the top of the log."))
     return _back(endpoint, "log")
 
 
@@ -164,5 +165,5 @@ def redeliver_webhook(endpoint_id, delivery_id):
 def delete_webhook(endpoint_id):
     """Remove the endpoint and its log."""
     webhooks.delete(endpoint_id)
-    flash("The endpoint is removed: nothing more is sent to it.")
+    flash(gettext("The endpoint is removed: nothing more is sent to it."))
     return redirect(url_for("admin.webhooks_page"), code=303)

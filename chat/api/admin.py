@@ -165,5 +165,5 @@ def admin_revoke_customer_sessions():
     return jsonify(revoked_sessions=shoppers.revoke(_customer_from(json_object()).sessions))
 
 
-# Routes on this blueprint: business hours and metrics; people, invitations, the audit log.
-from . import admin_hours_metrics, admin_people  # noqa: E402,F401
+# Routes on this blueprint: business hours and metrics; people, invitations, the audit log; a site's languages.
+from . import admin_hours_metrics, admin_languages, admin_people  # noqa: E402,F401

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .. import identity
+from .. import i18n, identity
 from ..inputs import accepts_files, field, json_object, optional_id, optional_int, uploaded_files
 from ..limits import send_limit
 from ..services import ValidationError, attachments, conversations, shoppers, validation
@@ -107,7 +107,12 @@ def send_product_message(product_id):
     conversations.get_product(product_id)
     prepared = attachments.receive(files, budget_key=session_id)
     result = conversations.send_customer_message(
-        product_id, session_id, data.get("message_text"), data.get("client_message_id"), files=prepared
+        product_id,
+        session_id,
+        data.get("message_text"),
+        data.get("client_message_id"),
+        files=prepared,
+        language=i18n.current() if request.accept_languages else None,  # their emails speak it
     )
     if email is not None:
         shoppers.set_email(session_id, email, True)

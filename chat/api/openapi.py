@@ -29,6 +29,7 @@ How to add an endpoint (say ``GET /api/catalog/products/<external:external_id>``
 
 from flask import Blueprint, current_app, jsonify
 
+from ..i18n import SHOPPER_LANGUAGES
 from ..models import INQUIRY_STATUSES, PRIORITIES
 from ..services.inquiries import ASSIGNEE_FILTERS, VIEWS
 from ..services.validation import MAX_ID
@@ -979,12 +980,17 @@ PATHS.update(
 QUESTION_SCHEMAS = {
     "PublishedQuestion": {
         "type": "object",
-        "required": ["id", "product_id", "question", "answer", "created_at", "updated_at", "url"],
+        "required": ["id", "product_id", "question", "answer", "language", "created_at", "updated_at", "url"],
         "properties": {
             "id": ID,
             "product_id": ID,
             "question": {"type": "string"},
             "answer": {"type": "string"},
+            "language": {
+                "type": "string",
+                "enum": list(SHOPPER_LANGUAGES),
+                "description": "The language it is written in (its page's JSON-LD inLanguage).",
+            },
             "created_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
             "url": {
@@ -1015,6 +1021,11 @@ QUESTION_SCHEMAS = {
                 "description": "What the public sees asked: edit out anything private.",
             },
             "answer": {"type": "string", "minLength": 1, "maxLength": 5000, "pattern": "^[^\\x00]*\\S[^\\x00]*$"},
+            "language": {
+                "type": "string",
+                "enum": list(SHOPPER_LANGUAGES),
+                "description": "The language it is written in (publish only; default: the one its shopper chatted in).",
+            },
         },
     },
     "ProductQuestions": {
@@ -1098,6 +1109,11 @@ PATHS.update(
                         "What the shopper typed; any word counts (as a prefix), common "
                         "words do not. Empty: no suggestions.",
                     ),
+                    query(
+                        "language",
+                        {"type": "string"},
+                        "The shopper's language: entries written in it come first (any other value is ignored).",
+                    ),
                 ],
                 ok={200: ("Matching published Q&A (only ever published ones).", "Suggestions")},
                 errors=(400, 404),
@@ -1110,12 +1126,14 @@ PATHS.update(
 from . import (  # noqa: E402  (need the helpers above)
     openapi_hours_metrics,
     openapi_inbound,
+    openapi_languages,
     openapi_people,
     openapi_push,
     openapi_webhooks,
 )
 
 PATHS.update(openapi_hours_metrics.PATHS)
+PATHS.update(openapi_languages.PATHS)
 PATHS.update(openapi_webhooks.PATHS)
 PATHS.update(openapi_inbound.PATHS)
 PATHS.update(openapi_people.PATHS)
@@ -1158,6 +1176,7 @@ def document(config):
                 **schemas(config),
                 **QUESTION_SCHEMAS,
                 **openapi_hours_metrics.SCHEMAS,
+                **openapi_languages.SCHEMAS,
                 **openapi_webhooks.SCHEMAS,
                 **openapi_people.SCHEMAS,
                 **openapi_inbound.SCHEMAS,

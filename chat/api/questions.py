@@ -4,7 +4,7 @@ questions and the suggestions for a text (no login, no session)."""
 
 from flask import Blueprint, jsonify, request
 
-from .. import links
+from .. import i18n, links
 from ..inputs import field, json_object
 from ..services import conversations, questions
 from . import cors
@@ -23,6 +23,7 @@ def question_dict(entry):
         "product_id": entry.product_id,
         "question": entry.question,
         "answer": entry.answer,
+        "language": entry.language,
         "created_at": iso(entry.created_at),
         "updated_at": iso(entry.updated_at),
         "url": links.external("storefront.question_page", product_id=entry.product_id, question_id=entry.id)
@@ -40,11 +41,17 @@ def _texts():
     return field(data, "question"), field(data, "answer")
 
 
+def _publish_input():
+    data = json_object()
+    return field(data, "question"), field(data, "answer"), data.get("language")
+
+
 @admin_bp.post("/inquiries/<id:inquiry_id>/publish")
 def admin_publish_question(inquiry_id):
     """Publish a question and answer about the inquiry's product (201, with its id)."""
-    question, answer = _texts()
-    return jsonify(_admin_dict(questions.publish(inquiry_id, current_admin(), question, answer))), 201
+    question, answer, language = _publish_input()
+    entry = questions.publish(inquiry_id, current_admin(), question, answer, language=language)
+    return jsonify(_admin_dict(entry)), 201
 
 
 @admin_bp.put("/questions/<id:question_id>")
@@ -74,4 +81,5 @@ def product_suggestions(product_id):
     """Published questions and answers of the product that match ``q`` (best first)."""
     conversations.get_product(product_id)
     text = request.args.get("q", "")
-    return jsonify(questions=[question_dict(e) for e in questions.suggest(product_id, text)])
+    language = i18n.clean(request.args.get("language"))  # preferred first; only ever one of ours
+    return jsonify(questions=[question_dict(e) for e in questions.suggest(product_id, text, language=language)])

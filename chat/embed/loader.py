@@ -12,7 +12,9 @@ import os
 
 import rjsmin
 from flask import after_this_request, current_app, jsonify, request
+from flask_babel import gettext
 
+from .. import i18n
 from ..cookieless import cookie_free
 from ..services import sites
 from . import bp
@@ -56,6 +58,26 @@ def host_origins(site):
     return set(site.origins) | {sites.own_origin()}
 
 
+def launcher_words(site):
+    """What the loader says on the shop's page, in the shopper's language (``?locale=`` from
+    the tag, ``?languages=`` from the browser, as the site enables them)."""
+    code = i18n.shopper_locale(site)
+    with i18n.force_locale(code):
+        return {
+            "lang": code,
+            "dir": i18n.direction(code),
+            "ask": gettext("Ask a question"),
+            "frame": gettext("Chat with the shop"),
+            # %(num)s is filled in by the loader.
+            "one": gettext("Ask a question, %(num)s unread answer", num="%(num)s"),
+            "many": gettext("Ask a question, %(num)s unread answers", num="%(num)s"),
+            "new": gettext("New answer"),
+            # Said (a status region) while the chat is closed.
+            "saidOne": gettext("%(num)s unread answer from the shop", num="%(num)s"),
+            "saidMany": gettext("%(num)s unread answers from the shop", num="%(num)s"),
+        }
+
+
 def _readable_anywhere(response):
     # Any page may read the answer (a 503 too): "no" must reach the loader without a CORS
     # error in the shop's console. No credentials, and it says nothing the page's own CSP
@@ -81,6 +103,7 @@ def allowed(site_id):
     site = sites.find(site_id)
     origin = request.headers.get("Origin")
     ok = site is not None and (origin is None or origin.lower() in host_origins(site))
-    response = jsonify(allowed=ok)
+    response = jsonify(allowed=ok, strings=launcher_words(site)) if ok else jsonify(allowed=ok)
+    response.vary.add("Accept-Language")
     response.headers["Cache-Control"] = "public, max-age=60"
     return response

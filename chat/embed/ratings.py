@@ -1,6 +1,7 @@
 """The shopper rates an answered question from the widget."""
 
 from flask import request
+from flask_babel import gettext
 
 from ..htmx import render_fragment
 from ..services import ratings
@@ -19,7 +20,7 @@ def rate():
     """Good or not good (and an optional comment) for the caller's own resolved inquiry."""
     inquiry = _inquiry()
     if inquiry is None:
-        raise NotFound("No conversation about this product yet.", {"inquiry": "none yet"})
+        raise NotFound(gettext("No conversation about this product yet."), {"inquiry": "none yet"})
     try:
         ratings.rate(inquiry, request.form.get("rating"), request.form.get("comment"))
     except ValidationError as error:

@@ -3,7 +3,7 @@ shopper is typing ("Others asked…"), and a record of the ones they open."""
 
 from flask import g, request
 
-from .. import identity
+from .. import i18n, identity
 from ..htmx import render_fragment
 from ..services import questions
 from ..services.errors import NotFound
@@ -14,7 +14,7 @@ from . import bp
 def suggestions():
     """A fragment for the box under the input (``message_text``, as the textarea sends it, or ``q``)."""
     text = request.args.get("message_text", request.args.get("q", ""))
-    found = questions.suggest(g.chat_product.id, text) if g.chat_product is not None else []
+    found = questions.suggest(g.chat_product.id, text, language=i18n.current()) if g.chat_product is not None else []
     return render_fragment("embed/_suggestions.html", suggestions=found)
 
 

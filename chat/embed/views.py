@@ -4,7 +4,7 @@ import json
 
 from flask import current_app, g, jsonify, render_template, request, url_for
 
-from .. import identity, security
+from .. import i18n, identity, security
 from ..htmx import render_fragment
 from ..inputs import accepts_files, optional_id, parse_since, uploaded_files
 from ..limits import send_limit, typing_limit
@@ -131,7 +131,7 @@ def send():
         attachments.discard(prepared)
         raise
     result = conversations.send_customer_message(
-        product.id, session_id, text, request.form.get("client_message_id"), files=prepared
+        product.id, session_id, text, request.form.get("client_message_id"), files=prepared, language=i18n.current()
     )
     return _fragment(
         "embed/_sent.html",

@@ -148,6 +148,8 @@ _ENVIRON_KEYS = frozenset(
         "HTTP_X_FORWARDED_PROTO",
         "HTTP_X_FORWARDED_HOST",
         "HTTP_X_CHAT_SESSION",
+        "HTTP_ACCEPT_LANGUAGE",  # what a stream renders speaks the page's language (chat/i18n.py)
+        "HTTP_X_CHAT_LOCALE",
         "wsgi.url_scheme",
         "wsgi.errors",
         "wsgi.version",

@@ -216,6 +216,7 @@ RULES = {
     "admin.account": ("account", None, False),
     "admin.change_password": ("account", None, False),
     "admin.change_public_name": ("account", None, False),
+    "admin.change_language": ("account", None, False),
     "admin.end_session": ("account", "own", False),
     # One's own devices and push choices (the push service checks the device is theirs).
     "admin.change_push_preferences": ("account", None, False),
@@ -244,6 +245,10 @@ RULES = {
     "admin.update_site_hours": ("hours", "site", False),
     "api.admin.admin_get_site_hours": ("hours", "site", False),
     "api.admin.admin_put_site_hours": ("hours", "site", False),
+    # A site's languages: who may set its name and origins.
+    "admin.update_site_languages": ("site_settings", "site", False),
+    "api.admin.admin_get_site_languages": ("site_settings", "site", False),
+    "api.admin.admin_put_site_languages": ("site_settings", "site", False),
     "admin.metrics_page": ("metrics", None, False),
     "admin.metrics_csv": ("metrics", None, False),
     "api.admin.admin_metrics": ("metrics", None, False),

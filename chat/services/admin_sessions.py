@@ -272,6 +272,20 @@ def set_public_name(user, value):
     return user.public_name
 
 
+def set_language(user, code):
+    """The panel's language for this admin: one of chat.i18n.ADMIN_LANGUAGES, or "" for
+    their browser's (422 otherwise)."""
+    from flask_babel import gettext
+
+    from ..i18n import ADMIN_LANGUAGES
+
+    if code not in ("", *ADMIN_LANGUAGES):
+        raise ValidationError(gettext("Choose one of the panel's languages."), {"language": "en, de or empty"})
+    user.language = code or None
+    db.session.commit()
+    return user.language
+
+
 # -- the CLI -----------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import format_decimal, gettext, ngettext
 
 from .. import storage
 from ..models import MessageAttachment
@@ -76,11 +77,30 @@ def field(index):
 
 
 def human_size(size):
+    """ "812 bytes", "34 KB", "2.5 MB" in the page's language ("2,5 MB" in German)."""
     if size < 1024:
-        return f"{size} bytes"
+        return gettext("%(num)s bytes", num=format_decimal(size))
     if size < MB:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / MB:.1f} MB".replace(".0 MB", " MB")
+        return gettext("%(num)s KB", num=format_decimal(round(size / 1024)))
+    return gettext("%(num)s MB", num=format_decimal(round(size / MB, 1)))
+
+
+def _refusal(name, refused):
+    """ "photo.jpg is empty.": why a file was refused, in the page's language (the reason
+    comes from images.py, which may run off the request's thread)."""
+    sentences = {
+        images.NOT_ACCEPTED: gettext("%(name)s is not a picture (JPEG, PNG, WebP, GIF, HEIC) or a PDF."),
+        images.TOO_MANY_PIXELS: gettext("%(name)s has too many pixels to be opened safely."),
+        images.DAMAGED: gettext("%(name)s could not be read: the picture seems damaged."),
+        EMPTY: gettext("%(name)s is empty."),
+    }
+    sentence = sentences.get(refused.reason)
+    if sentence is None:
+        return f"{name} {refused.reason}."
+    return sentence % {"name": name}
+
+
+EMPTY = "is empty"
 
 
 def check(files, budget_key=None):
@@ -93,23 +113,32 @@ def check(files, budget_key=None):
     most = config["CHAT_ATTACHMENTS_PER_MESSAGE"]
     if len(files) > most:
         raise ValidationError(
-            f"You can attach at most {most} files to one message.", {"files": f"at most {most} files"}
+            ngettext(
+                "You can attach at most %(num)s file to one message.",
+                "You can attach at most %(num)s files to one message.",
+                most,
+            ),
+            {"files": f"at most {most} files"},
         )
     largest = config["CHAT_ATTACHMENT_MAX_BYTES"]
     problems, status = {}, None
     for index, incoming in enumerate(files):
-        name = clean_filename(incoming.filename) or "This file"
+        name = clean_filename(incoming.filename) or gettext("This file")
         incoming.stream.seek(0, os.SEEK_END)
         incoming.size = incoming.stream.tell()
         incoming.stream.seek(0)
         try:
             if incoming.size > largest:
-                raise images.Refused(413, f"is larger than {human_size(largest)} (files can be at most that)")
+                problems[field(index)] = gettext(
+                    "%(name)s is larger than %(size)s (files can be at most that).", name=name, size=human_size(largest)
+                )
+                status = status or 413
+                continue
             if incoming.size == 0:
-                raise images.Refused(422, "is empty")
+                raise images.Refused(422, EMPTY)
             incoming.sniffed = images.sniff(incoming.stream)
         except images.Refused as refused:
-            problems[field(index)] = f"{name} {refused.reason}."
+            problems[field(index)] = _refusal(name, refused)
             status = status or refused.status
     if problems:
         raise FilesRefused(status, problems)
@@ -155,8 +184,8 @@ def _store_one(incoming, index, config):
             config["CHAT_IMAGE_THREADS"], images.reencode, incoming.stream, config["CHAT_IMAGE_MAX_SIDE"]
         )
     except images.Refused as refused:
-        name = clean_filename(incoming.filename) or "This file"
-        raise FilesRefused(refused.status, {field(index): f"{name} {refused.reason}."}) from None
+        name = clean_filename(incoming.filename) or gettext("This file")
+        raise FilesRefused(refused.status, {field(index): _refusal(name, refused)}) from None
     thumbnail_key = key
     _put(target, key, io.BytesIO(clean.data), clean.content_type)
     if clean.thumbnail is not None:
@@ -185,7 +214,7 @@ def _put(target, key, fileobj, content_type):
         target.put(key, fileobj, content_type)
     except storage.StorageUnavailable:
         log.warning("attachment storage unavailable while storing a file")
-        raise StorageError("We could not store your file just now. Please try again in a moment.") from None
+        raise StorageError(gettext("We could not store your file just now. Please try again in a moment.")) from None
 
 
 def attach(message, prepared):
@@ -265,14 +294,14 @@ def _spend_budget(key, files):
         for index, incoming in enumerate(files):
             total += incoming.size
             if not strategy.test(count_limit, "chat-files", key, cost=index + 1):
-                problems[field(index)] = (
-                    f"You have sent {config['CHAT_ATTACHMENT_FILES_PER_HOUR']} files in the last hour: "
-                    "please wait a while before sending more."
+                problems[field(index)] = gettext(
+                    "You have sent %(num)s files in the last hour: please wait a while before sending more.",
+                    num=format_decimal(config["CHAT_ATTACHMENT_FILES_PER_HOUR"]),
                 )
             elif not strategy.test(byte_limit, "chat-file-bytes", key, cost=total):
-                problems[field(index)] = (
-                    f"You have sent {human_size(config['CHAT_ATTACHMENT_BYTES_PER_HOUR'])} of files in the "
-                    "last hour: please wait a while before sending more."
+                problems[field(index)] = gettext(
+                    "You have sent %(size)s of files in the last hour: please wait a while before sending more.",
+                    size=human_size(config["CHAT_ATTACHMENT_BYTES_PER_HOUR"]),
                 )
         if not problems:
             strategy.hit(count_limit, "chat-files", key, cost=len(files))
@@ -303,20 +332,22 @@ def summary(attachments):
     """ "photo", "3 photos", "manual.pdf", "2 files": for list previews, notifications and mails."""
     if not attachments:
         return ""
+    count = len(attachments)
     if all(a.is_image for a in attachments):
-        return "photo" if len(attachments) == 1 else f"{len(attachments)} photos"
-    if len(attachments) == 1:
+        return ngettext("photo", "%(num)s photos", count)
+    if count == 1:
         return attachments[0].filename
-    return f"{len(attachments)} files"
+    return ngettext("%(num)s file", "%(num)s files", count)
 
 
 def in_words(attachments):
     """ "a photo", "2 photos", "a file", "3 files": what a mail says was sent (never a name, never a link)."""
     if not attachments:
         return ""
+    count = len(attachments)
     if all(a.is_image for a in attachments):
-        return "a photo" if len(attachments) == 1 else f"{len(attachments)} photos"
-    return "a file" if len(attachments) == 1 else f"{len(attachments)} files"
+        return ngettext("a photo", "%(num)s photos", count)
+    return ngettext("a file", "%(num)s files", count)
 
 
 def preview(message, clip=True):

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import g, has_request_context
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -83,16 +84,19 @@ class SendResult:
     created: bool
 
 
-def send_customer_message(product_id, session_id, text, client_msg_id=None, files=()):
+def send_customer_message(product_id, session_id, text, client_msg_id=None, files=(), language=None):
     """Store a customer's message; a repeated client id returns the first one (with its files).
 
     ``files`` were checked and stored before (``attachments.receive``): they become
     the message's attachments, in the same transaction; when no new message is
     stored (a bad input, a retry, an outage) their objects are deleted again. The
     inquiry (on the first message), the shopper row, the message and its files'
-    rows are written in one transaction: nothing is half-written.
+    rows are written in one transaction: nothing is half-written. ``language`` (the chat's,
+    one of chat.i18n's codes) is kept with the shopper: their emails speak it.
     """
-    return _kept_or_discarded(files, _store_customer_message, product_id, session_id, text, client_msg_id, files)
+    return _kept_or_discarded(
+        files, _store_customer_message, product_id, session_id, text, client_msg_id, files, language
+    )
 
 
 def _kept_or_discarded(prepared, store, *args):
@@ -107,7 +111,7 @@ def _kept_or_discarded(prepared, store, *args):
     return result
 
 
-def _store_customer_message(product_id, session_id, text, client_msg_id, prepared):
+def _store_customer_message(product_id, session_id, text, client_msg_id, prepared, language=None):
     text = validation.message_text(text, required=not prepared)
     client_msg_id = validation.client_msg_id(client_msg_id)
     product = get_product(product_id)
@@ -117,7 +121,7 @@ def _store_customer_message(product_id, session_id, text, client_msg_id, prepare
         existing = _by_client_id(inquiry_id, client_msg_id)
         if existing is not None:
             return _announced_again(existing, inquiry)
-    shoppers.ensure(session_id, product.site_id)
+    shoppers.ensure(session_id, product.site_id, language=language)
     # Locked after the shopper's row (its update is flushed first), the order in which
     # an email change takes the two.
     inquiry = lock_for_message(inquiry_id)
@@ -197,7 +201,7 @@ def _replay(inquiry_id, client_msg_id):
     db.session.rollback()
     existing = _by_client_id(inquiry_id, client_msg_id) if client_msg_id else None
     if existing is None:
-        raise Conflict("The conversation changed while this was sent; please send it again.")
+        raise Conflict(gettext("The conversation changed while this was sent; please send it again."))
     return SendResult(existing, created=False)
 
 

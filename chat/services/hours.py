@@ -133,18 +133,25 @@ class Hours:
         return int(total)
 
     def describe_next_open(self, at):
-        """ "today at 09:00", "tomorrow at 09:00", "on Monday at 09:00" (local time of the shop)."""
+        """ "today at 09:00", "tomorrow at 09:00", "on Monday at 09:00" (local time of the shop),
+        in the page's language."""
+        from babel import dates
+        from flask_babel import gettext
+
+        from ..i18n import formats
+
         when = self.next_open(at)
         if when is None:
             return None
         local, now = self._local(when), self._local(at)
         days = (local.date() - now.date()).days
-        clock = local.strftime("%H:%M")
+        locale = formats()
+        clock = dates.format_time(local, "short", locale=locale)
         if days == 0:
-            return f"today at {clock}"
+            return gettext("today at %(time)s", time=clock)
         if days == 1:
-            return f"tomorrow at {clock}"
-        return f"on {DAY_NAMES[DAYS[local.weekday()]]} at {clock}"
+            return gettext("tomorrow at %(time)s", time=clock)
+        return gettext("on %(day)s at %(time)s", day=dates.format_date(local.date(), "EEEE", locale=locale), time=clock)
 
 
 def check(timezone_name, hours_value):

@@ -36,6 +36,12 @@ ENCODE = {
 }
 
 
+# Why a file is refused (chat/services/attachments.py turns each into a translated sentence).
+NOT_ACCEPTED = "is not a picture (JPEG, PNG, WebP, GIF, HEIC) or a PDF"
+TOO_MANY_PIXELS = "has too many pixels to be opened safely"
+DAMAGED = "could not be read: the picture seems damaged"
+
+
 class Refused(Exception):
     """The file is not one we take; ``status`` says why (415 type, 422 unreadable or too many pixels)."""
 
@@ -80,18 +86,18 @@ def sniff(fileobj):
             width, height = image.size
             kind = image.format
     except UnidentifiedImageError:
-        raise Refused(415, "is not a picture (JPEG, PNG, WebP, GIF, HEIC) or a PDF") from None
+        raise Refused(415, NOT_ACCEPTED) from None
     except Image.DecompressionBombError:
-        raise Refused(422, "has too many pixels to be opened safely") from None
+        raise Refused(422, TOO_MANY_PIXELS) from None
     except (OSError, SyntaxError, ValueError, EOFError):
-        raise Refused(422, "could not be read: the picture seems damaged") from None
+        raise Refused(422, DAMAGED) from None
     finally:
         fileobj.seek(0)
     if kind not in STORED_AS:
-        raise Refused(415, "is not a picture (JPEG, PNG, WebP, GIF, HEIC) or a PDF")
+        raise Refused(415, NOT_ACCEPTED)
     if width * height > Image.MAX_IMAGE_PIXELS:
         # Pillow only warns between its limit and twice it: we refuse there already.
-        raise Refused(422, "has too many pixels to be opened safely")
+        raise Refused(422, TOO_MANY_PIXELS)
     return Sniffed(kind, width, height)
 
 
@@ -103,7 +109,7 @@ def reencode(fileobj, max_side):
         original = Image.open(fileobj, formats=OPENERS)
         target = STORED_AS.get(original.format)
         if target is None:
-            raise Refused(415, "is not a picture (JPEG, PNG, WebP, GIF, HEIC) or a PDF")
+            raise Refused(415, NOT_ACCEPTED)
         if original.format in ("JPEG", "MPO"):
             # A JPEG much larger than we keep is decoded at a fraction of its size (cheap, and less memory).
             ratio = max_side / max(original.size)
@@ -115,9 +121,9 @@ def reencode(fileobj, max_side):
     except Refused:
         raise
     except Image.DecompressionBombError:
-        raise Refused(422, "has too many pixels to be opened safely") from None
+        raise Refused(422, TOO_MANY_PIXELS) from None
     except (OSError, SyntaxError, ValueError, EOFError, UnidentifiedImageError):
-        raise Refused(422, "could not be read: the picture seems damaged") from None
+        raise Refused(422, DAMAGED) from None
     if target == "JPEG" and image.mode == "RGBA":
         image = _on_white(image)
     if max(image.size) > max_side:

@@ -10,13 +10,15 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import force_locale, gettext
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, links
 from ..extensions import db
+from ..i18n import ADMIN_LANGUAGES, DEFAULT, clean
 from ..models import OutboxEmail, ProductInquiry, ProductMessage, User, utcnow
-from . import access, hours, reply_addresses
+from . import access, hours, reply_addresses, shoppers
 
 URGENT_WORDS = re.compile(r"\b(urgent|asap|immediately|broken|damaged|refund|wrong item|never arrived)\b", re.I)
 
@@ -86,17 +88,23 @@ def queue_high_priority(inquiry, text):
         )
         if recent >= limit:
             _add_to_digest(admin, inquiry)
-        else:
+            continue
+        with force_locale(_panel_language(admin)):
             _queue(
                 f"high:{inquiry.id}:{admin.id}",
                 admin.email,
-                f"Urgent question about {inquiry.product.name}",
+                gettext("Urgent question about %(product)s", product=inquiry.product.name),
                 "admin_urgent",
                 inquiry=inquiry,
                 reply_to=reply_addresses.for_admin(inquiry, admin),
                 text=text,
                 link=admin_link(inquiry),
             )
+
+
+def _panel_language(admin):
+    """An admin's mails speak the panel's language they chose (else English: no browser to ask)."""
+    return clean(admin.language, ADMIN_LANGUAGES) or DEFAULT
 
 
 def _add_to_digest(admin, inquiry):
@@ -165,16 +173,18 @@ def scan(now=None):
             continue
         stamp = inquiry.waiting_since.strftime("%Y%m%d%H%M%S%f")
         for admin in _admin_recipients(inquiry):
-            if _queue(
-                f"unanswered:{inquiry.id}:{stamp}:{admin.id}",
-                admin.email,
-                f"Unanswered question about {inquiry.product.name}",
-                "admin_unanswered",
-                inquiry=inquiry,
-                reply_to=reply_addresses.for_admin(inquiry, admin),
-                link=admin_link(inquiry),
-                minutes=int((now - inquiry.waiting_since).total_seconds() // 60),
-            ):
+            with force_locale(_panel_language(admin)):
+                queued_one = _queue(
+                    f"unanswered:{inquiry.id}:{stamp}:{admin.id}",
+                    admin.email,
+                    gettext("Unanswered question about %(product)s", product=inquiry.product.name),
+                    "admin_unanswered",
+                    inquiry=inquiry,
+                    reply_to=reply_addresses.for_admin(inquiry, admin),
+                    link=admin_link(inquiry),
+                    minutes=int((now - inquiry.waiting_since).total_seconds() // 60),
+                )
+            if queued_one:
                 queued += 1
         inquiry.notified_waiting_since = inquiry.waiting_since
 
@@ -196,16 +206,20 @@ def scan(now=None):
     ).all()
     for message, inquiry in answers:
         link = links.resume_link(inquiry)
-        if _queue(
-            f"answer:{message.id}",
-            inquiry.customer_email,
-            f"The shop answered your question about {inquiry.product.name}",
-            "customer_answer",
-            inquiry=inquiry,
-            reply_to=reply_addresses.for_customer(inquiry),
-            message=message,
-            link=link,
-        ):
+        # In the language the shopper chatted in (their shopper row keeps it).
+        shopper = shoppers.find(inquiry.session_id)
+        with force_locale(clean(shopper.language if shopper else None) or DEFAULT):
+            queued_one = _queue(
+                f"answer:{message.id}",
+                inquiry.customer_email,
+                gettext("The shop answered your question about %(product)s", product=inquiry.product.name),
+                "customer_answer",
+                inquiry=inquiry,
+                reply_to=reply_addresses.for_customer(inquiry),
+                message=message,
+                link=link,
+            )
+        if queued_one:
             queued += 1
     try:
         db.session.commit()

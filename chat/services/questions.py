@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..i18n import SHOPPER_LANGUAGES, site_languages
 from ..models import ProductMessage, PublishedQuestion, SuggestionView, utcnow
-from . import conversations, search, webhook_events
+from . import conversations, search, shoppers, webhook_events
 from .errors import NotFound, ValidationError
 from .validation import clean_text, parse_id
 
@@ -50,8 +51,27 @@ def _texts(question, answer):
     return cleaned["question"], cleaned["answer"]
 
 
-def publish(inquiry_id, admin, question, answer):
-    """Publish a question and answer about the inquiry's product (as the admin edited them)."""
+def language_of(inquiry):
+    """The language a Q&A from this inquiry is written in unless the admin says: the one
+    its shopper chatted in, else the site's default."""
+    shopper = shoppers.find(inquiry.session_id)
+    if shopper is not None and shopper.language in SHOPPER_LANGUAGES:
+        return shopper.language
+    return site_languages(inquiry.product.site)["default"]
+
+
+def _language(value, inquiry):
+    if value is None or value == "":
+        return language_of(inquiry)
+    if value not in SHOPPER_LANGUAGES:
+        codes = ", ".join(SHOPPER_LANGUAGES)
+        raise ValidationError(f"The language must be one of {codes}.", {"language": f"one of {codes}"})
+    return value
+
+
+def publish(inquiry_id, admin, question, answer, language=None):
+    """Publish a question and answer about the inquiry's product (as the admin edited them),
+    in ``language`` (default: the one its shopper chatted in)."""
     inquiry = conversations.get_inquiry(inquiry_id)
     question, answer = _texts(question, answer)
     entry = PublishedQuestion(
@@ -59,6 +79,7 @@ def publish(inquiry_id, admin, question, answer):
         inquiry_id=inquiry.id,
         question=question,
         answer=answer,
+        language=_language(language, inquiry),
         published_by=admin.id if admin else None,
     )
     db.session.add(entry)
@@ -125,8 +146,9 @@ def for_product(product_id, limit=PRODUCT_PAGE):
     return ProductQuestions(items, total)
 
 
-def suggest(product_id, text, limit=SUGGESTIONS):
-    """Published entries of the product that match what the shopper typed, best first.
+def suggest(product_id, text, limit=SUGGESTIONS, language=None):
+    """Published entries of the product that match what the shopper typed, best first
+    (those in the shopper's ``language`` before the others).
 
     Any word counts (a shopper types whole sentences), common words do not.
     Only the published table is searched: chat messages never reach here.
@@ -137,6 +159,8 @@ def suggest(product_id, text, limit=SUGGESTIONS):
     if best_first is None:
         return []
     statement = _published().where(PublishedQuestion.product_id == product_id)
+    if language:
+        statement = statement.order_by(sa.case((PublishedQuestion.language == language, 0), else_=1))
     return db.session.scalars(best_first(statement).order_by(PublishedQuestion.id.desc()).limit(limit)).all()
 
 

@@ -1,6 +1,7 @@
 """Satisfaction: the shopper rates the shop's answer once it was marked answered."""
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from ..extensions import db
 from ..live import events
@@ -17,7 +18,7 @@ MAX_COMMENT = 1000
 def rate(inquiry, rating, comment=None):
     """Store (or replace) the rating of a resolved inquiry; admins see it live."""
     if rating not in RATINGS:
-        raise ValidationError("Please choose good or not good.", {"rating": "good or bad"})
+        raise ValidationError(gettext("Please choose good or not good."), {"rating": "good or bad"})
     if comment is not None:
         comment = clean_text(comment, "comment", MAX_COMMENT, required=False, what="Comment").strip() or None
     if inquiry.status != "resolved":

@@ -8,6 +8,7 @@ first (``replace=True``, the shopper's explicit choice).
 """
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext
 from sqlalchemy.exc import IntegrityError
 
 from .. import identity
@@ -16,9 +17,11 @@ from ..models import Product, ProductInquiry, UsedResumeLink
 from . import shoppers
 from .errors import Conflict, Forbidden
 
-NOT_VALID = "This link has expired or is not valid any more. Your questions are in the chat where you asked them."
-USED = "This link has been used already: each link in our emails opens the chat once."
-CHOOSE = "You already have a chat here: open the conversation from the email instead?"
+NOT_VALID = lazy_gettext(
+    "This link has expired or is not valid any more. Your questions are in the chat where you asked them."
+)
+USED = lazy_gettext("This link has been used already: each link in our emails opens the chat once.")
+CHOOSE = lazy_gettext("You already have a chat here: open the conversation from the email instead?")
 
 
 def mint(inquiry):

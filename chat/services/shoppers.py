@@ -6,8 +6,10 @@ inquiry is kept in step, for the admin list and its search).
 """
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from ..extensions import db
+from ..i18n import SHOPPER_LANGUAGES
 from ..models import Product, ProductInquiry, Shopper, utcnow
 from . import rows, validation
 from .errors import NotFound, ValidationError
@@ -17,8 +19,9 @@ def find(session_id):
     return db.session.scalar(sa.select(Shopper).filter_by(session_id=session_id)) if session_id else None
 
 
-def ensure(session_id, site_id=None):
-    """The shopper row of a session, created with its first message (same transaction)."""
+def ensure(session_id, site_id=None, language=None):
+    """The shopper row of a session, created with its first message (same transaction);
+    ``language``: the one they now write in (chat/i18n.py's codes only)."""
     now = utcnow()
     shopper = find(session_id)
     if shopper is None:
@@ -26,6 +29,8 @@ def ensure(session_id, site_id=None):
         rows.insert_if_absent(Shopper, session_id=session_id, site_id=site_id, created_at=now, last_seen_at=now)
         shopper = rows.locked(sa.select(Shopper).filter_by(session_id=session_id))
     shopper.last_seen_at = now
+    if language in SHOPPER_LANGUAGES:
+        shopper.language = language
     return shopper
 
 
@@ -42,12 +47,12 @@ def set_email(session_id, email, consent):
     email = validation.email(email)
     if consent is not True:
         raise ValidationError(
-            "Please tick the box to agree that we email you about your questions.",
+            gettext("Please tick the box to agree that we email you about your questions."),
             {"email_consent": "consent is required to store an email"},
         )
     shopper = find(session_id)
     if shopper is None:
-        raise NotFound("Ask your question first, then leave your email.", {"inquiry": "no conversation yet"})
+        raise NotFound(gettext("Ask your question first, then leave your email."), {"inquiry": "no conversation yet"})
     now = utcnow()
     shopper.email, shopper.email_consent_at = email, now
     db.session.execute(

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import email_validator
 from flask import current_app
+from flask_babel import gettext
 
 from .errors import BadParameter, UnknownChoice, ValidationError
 
@@ -54,7 +55,12 @@ def clean_text(value, field, max_length=None, required=True, what="Text"):
         raise ValidationError(f"Please fill in {field.replace('_', ' ')}.", {field: "must not be empty"})
     if max_length is not None and len(value) > max_length:
         raise ValidationError(
-            f"{what} can be at most {max_length} characters (this one has {len(value)}).",
+            gettext(
+                "%(what)s can be at most %(max)s characters (this one has %(length)s).",
+                what=what,
+                max=max_length,
+                length=len(value),
+            ),
             {field: f"at most {max_length} characters"},
         )
     return value
@@ -65,8 +71,16 @@ def message_text(value, field="message_text", required=True):
     if not required and value is None:
         value = ""
     if required and isinstance(value, str) and not value.strip() and not _SURROGATE.search(value):
-        raise ValidationError("Please type a message.", {field: "must not be empty"})
-    value = clean_text(value, field, current_app.config["CHAT_MAX_MESSAGE_LENGTH"], required=required, what="Message")
+        raise ValidationError(gettext("Please type a message."), {field: "must not be empty"})
+    longest = current_app.config["CHAT_MAX_MESSAGE_LENGTH"]
+    if isinstance(value, str) and len(value) > longest:
+        raise ValidationError(
+            gettext(
+                "Messages can be at most %(max)s characters (this one has %(length)s).", max=longest, length=len(value)
+            ),
+            {field: f"at most {longest} characters"},
+        )
+    value = clean_text(value, field, longest, required=required, what="Message")
     if not required and not value.strip():
         return ""
     # Stored as typed; only normalise line endings so \r\n and \n render alike.
@@ -96,7 +110,7 @@ def single_address(value, field="email"):
     was. Returns the ``email.headerregistry.Address``.
     """
     problem = ValidationError(
-        "Please enter one email address, such as name@example.com (no name, comma or second address).",
+        gettext("Please enter one email address, such as name@example.com (no name, comma or second address)."),
         {field: ONE_ADDRESS},
     )
     if not isinstance(value, str):
@@ -123,7 +137,9 @@ def email(value, field="customer_email"):
     try:
         checked = email_validator.validate_email(address.addr_spec, check_deliverability=False, allow_smtputf8=False)
     except email_validator.EmailNotValidError as error:
-        raise ValidationError(f"Please enter a valid email address ({error}).", {field: str(error)}) from None
+        raise ValidationError(
+            gettext("Please enter a valid email address (%(problem)s).", problem=error), {field: str(error)}
+        ) from None
     return checked.normalized
 
 

@@ -36,8 +36,10 @@ def qa_page(product, entry):
     return {
         "@context": "https://schema.org",
         "@type": "QAPage",
+        "inLanguage": entry.language,
         "mainEntity": {
             "@type": "Question",
+            "inLanguage": entry.language,
             "name": entry.question,
             "text": entry.question,
             "answerCount": 1,
@@ -50,6 +52,7 @@ def qa_page(product, entry):
             },
             "acceptedAnswer": {
                 "@type": "Answer",
+                "inLanguage": entry.language,
                 "text": entry.answer,
                 "dateCreated": _date(entry.created_at),
                 "url": url + "#answer",

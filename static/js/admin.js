@@ -43,11 +43,18 @@
     tbody.appendChild(row);
   }
 
+  // Its words come from the page, in the panel's language (<body data-admin-strings>).
+  var words = null;
+  function say(key, values) {
+    if (!words) try { words = JSON.parse(document.body.dataset.adminStrings || "{}"); } catch (e) { words = {}; }
+    return String(words[key] || key).replace(/%\((\w+)\)s/g, function (_, name) { return values[name]; });
+  }
   function ago(root) {
     (root || document).querySelectorAll("time[data-ago]").forEach(function (el) {
       var minutes = Math.max(0, Math.round((Date.now() - new Date(el.getAttribute("datetime"))) / 60000));
-      el.textContent = minutes < 1 ? "just now" : minutes < 60 ? minutes + " min" :
-        minutes < 1440 ? Math.floor(minutes / 60) + " h " + (minutes % 60) + " min" : Math.floor(minutes / 1440) + " d";
+      el.textContent = minutes < 1 ? say("justNow", {}) : minutes < 60 ? say("minutes", { num: minutes }) :
+        minutes < 1440 ? say("hours", { h: Math.floor(minutes / 60), m: minutes % 60 })
+          : say("days", { num: Math.floor(minutes / 1440) });
     });
   }
 

@@ -58,13 +58,27 @@
   api.request = request;
   api.answered = answered;
 
+  /* What the page says comes from the page (<body data-chat-strings>, in its language). */
+  var strings = null;
+  function say(key, values) {
+    if (!strings) try { strings = JSON.parse(document.body.dataset.chatStrings || "{}"); } catch (e) { strings = {}; }
+    return String(strings[key] || key).replace(/%\((\w+)\)s/g, function (_, name) {
+      return values && name in values ? values[name] : "";
+    });
+  }
+  api.say = say;
+  // Times in the page's language, as the reader's browser writes it (en-GB or en-US for "en").
+  var PAGE = document.documentElement.lang || "";
+  var LANG = [].concat(navigator.languages || navigator.language || [])
+    .filter(function (tag) { return tag.split("-")[0].toLowerCase() === PAGE; })[0] || PAGE || undefined;
+
   function localizeTimes(root) {
     (root || document).querySelectorAll("time[data-local]").forEach(function (el) {
       var d = new Date(el.getAttribute("datetime"));
       if (isNaN(d)) return;
       el.textContent = d.toDateString() === new Date().toDateString()
-        ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-        : d.toLocaleString([], { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+        ? d.toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit" })
+        : d.toLocaleString(LANG, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
       el.removeAttribute("data-local");
     });
   }
@@ -113,7 +127,7 @@
     meta.appendChild(mark);
     if (failed) {
       var retry = document.createElement("button");
-      retry.type = "button"; retry.className = "link-button"; retry.textContent = "Retry";
+      retry.type = "button"; retry.className = "link-button"; retry.textContent = say("retry");
       retry.setAttribute("data-retry", "");
       meta.append(" ", retry);
     }
@@ -126,13 +140,13 @@
     li.dataset.text = text;
     li.files = files;
     var p = document.createElement("p");
-    p.className = "text"; p.textContent = text;
+    p.className = "text"; p.textContent = text; p.dir = "auto";
     p.hidden = !text && files.length > 0;
     var meta = document.createElement("p");
     meta.className = "meta";
     li.append(p, meta);
     api.files.show(li);
-    setState(li, "Sending…");
+    setState(li, say("sending"));
     return li;
   }
   function send(form) {
@@ -140,8 +154,8 @@
     var max = parseInt(box.getAttribute("maxlength") || "0", 10);
     var files = api.files.take(form);
     if (files === null) return;  // a file in the tray cannot be sent (the tray says why)
-    if (!text.trim() && !files.length) { showError("Please type a message."); return; }
-    if (max && text.length > max) { api.files.giveBack({ files: files }); showError("Messages can be at most " + max + " characters."); return; }
+    if (!text.trim() && !files.length) { showError(say("empty")); return; }
+    if (max && text.length > max) { api.files.giveBack({ files: files }); showError(say("tooLong", { max: max })); return; }
     showError("");
     var li = pendingBubble(text.trim() ? text : "", files);
     log().appendChild(li);
@@ -150,7 +164,7 @@
     // Things keyed to what is typed (the widget's suggestions) start over; not "input": that signals typing.
     box.dispatchEvent(new CustomEvent("chat:cleared", { bubbles: true }));
     queue.push(li);
-    if (waiting) setState(li, "Waiting to send…");
+    if (waiting) setState(li, say("waiting"));
     link.when(flush);  // while the server is down it goes with the others, in order, when it answers
   }
   // Returns false when there is nothing to send (backoff.js then probes with another waiting try).
@@ -158,7 +172,7 @@
     if (sending || !queue.length) return false;
     var li = queue[0], form = document.querySelector("[data-chat-form]");
     sending = true;
-    setState(li, "Sending…");
+    setState(li, say("sending"));
     // The page may not know who is writing yet (the widget waits for the loader's token).
     api.ready.then(function () {
       var body = li.files && li.files.length ? new FormData(form) : new URLSearchParams(new FormData(form));
@@ -177,8 +191,8 @@
           // Refused for what it says (too long, limited, gone): give the text back, say why.
           queue.shift();
           var reason = fragment(html);
-          showError(reason ? (reason.querySelector("p") || reason).textContent.trim() : "Your message could not be sent.");
-          if (r.status === 429 && !(li.files && li.files.length)) { setState(li, "Not sent", true); } else {
+          showError(reason ? (reason.querySelector("p") || reason).textContent.trim() : say("failed"));
+          if (r.status === 429 && !(li.files && li.files.length)) { setState(li, say("notSent"), true); } else {
             li.remove();
             var box = form.querySelector("textarea");
             if (!box.value) box.value = li.dataset.text;
@@ -191,7 +205,7 @@
   }
   function later(atLeast) {
     waiting = true;
-    queue.forEach(function (li) { setState(li, "Waiting to send…"); });
+    queue.forEach(function (li) { setState(li, say("waiting")); });
     link.lost(flush, atLeast);
   }
   function settle(li, html, response) {

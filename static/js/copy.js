@@ -14,7 +14,9 @@
   function copied(button, ok) {
     var label = button.getAttribute("data-label") || button.textContent;
     button.setAttribute("data-label", label);
-    button.textContent = ok ? "Copied" : "Press Ctrl+C to copy";
+    var words = {};
+    try { words = JSON.parse(document.body.dataset.adminStrings || "{}"); } catch (e) { /* English */ }
+    button.textContent = ok ? words.copied || "copied" : words.pressCopy || "pressCopy";
     setTimeout(function () { button.textContent = label; }, 2000);
   }
 

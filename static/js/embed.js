@@ -34,7 +34,9 @@
     else try { localStorage.setItem(KEY, token); } catch (e) { /* private mode: this visit only */ }
   }
 
-  conv.headers = function () { return { "X-Chat-Session": token }; };
+  // The page's language (negotiated when it was served) goes with every request it makes.
+  var LOCALE = document.documentElement.lang || "";
+  conv.headers = function () { return { "X-Chat-Session": token, "X-Chat-Locale": LOCALE }; };
   conv.afterResponse = function (r) { keep(r.headers.get("X-Chat-Session")); };
   conv.visible = function () { return open && !document.hidden; };
   conv.onUnread = function (count) {
@@ -51,7 +53,10 @@
     if (!document.querySelector(".live[sse-connect], .live[data-sse=off]")) htmx.trigger(body, "chat:session");
   };
 
-  document.addEventListener("htmx:configRequest", function (e) { e.detail.headers["X-Chat-Session"] = token; });
+  document.addEventListener("htmx:configRequest", function (e) {
+    e.detail.headers["X-Chat-Session"] = token;
+    e.detail.headers["X-Chat-Locale"] = LOCALE;
+  });
   document.addEventListener("htmx:afterRequest", function (e) {
     if (e.detail.xhr) keep(e.detail.xhr.getResponseHeader("X-Chat-Session"));
   });
@@ -80,7 +85,7 @@
 
   /* ---- the loader's messages --------------------------------------------- */
   function post(url, data) {
-    var headers = { "Content-Type": "application/json", "X-Chat-Session": token };
+    var headers = { "Content-Type": "application/json", "X-Chat-Session": token, "X-Chat-Locale": LOCALE };
     return fetch(url, { method: "POST", headers: headers, body: JSON.stringify(data) })
       .then(function (r) { conv.afterResponse(r); return r; });
   }

@@ -18,6 +18,15 @@
   var canNotify = "Notification" in window;
 
   /* ---- the settings menu --------------------------------------------------- */
+  // Its words come from the page, in the panel's language (<details data-notify-menu data-strings>).
+  var words = null;
+  function t(key, product) {
+    if (!words) {
+      var menu = document.querySelector("[data-notify-menu]");
+      try { words = JSON.parse((menu && menu.dataset.strings) || "{}"); } catch (e) { words = {}; }
+    }
+    return String(words[key] || key).replace("%(product)s", product || "");
+  }
   function say(text) {
     var box = document.querySelector("[data-notify-status]");
     if (box) box.textContent = text || "";
@@ -27,9 +36,9 @@
       box.checked = !!settings[box.dataset.notifySetting];
     });
     var desktop = document.querySelector('[data-notify-setting="desktop"]');
-    if (desktop && !canNotify) { desktop.disabled = true; say("This browser cannot show desktop notifications."); }
+    if (desktop && !canNotify) { desktop.disabled = true; say(t("cannot")); }
     else if (canNotify && settings.desktop && Notification.permission === "denied") {
-      say("Notifications are blocked for this site: allow them in the browser's site settings.");
+      say(t("blocked"));
     }
   }
   function ask() {
@@ -39,10 +48,9 @@
         settings.desktop = false;
         save(SETTINGS, settings);
         show();
-        say(permission === "denied" ? "Notifications are blocked for this site: allow them in the browser's site settings."
-          : "Desktop notifications were not allowed.");
+        say(permission === "denied" ? t("blocked") : t("refused"));
       } else {
-        say("Desktop notifications are on for this device.");
+        say(t("on"));
       }
     };
     var asked = Notification.requestPermission(answered);
@@ -62,9 +70,9 @@
   document.addEventListener("click", function (e) {
     if (!e.target.closest || !e.target.closest("[data-notify-test]")) return;
     if (settings.sound) beep("new");
-    if (settings.desktop) notify({ inquiry_id: 0, product: "a product", preview: "This is how a customer's message shows.",
+    if (settings.desktop) notify({ inquiry_id: 0, product: t("aProduct"), preview: t("example"),
                                    url: location.pathname });
-    if (!settings.sound && !settings.desktop) say("Choose a sound or desktop notifications first.");
+    if (!settings.sound && !settings.desktop) say(t("choose"));
   });
 
   /* ---- sound: two rising notes for a new question, one for a follow-up ----- */
@@ -134,11 +142,11 @@
     var options = { tag: "inquiry-" + note.inquiry_id, renotify: true };
     if (settings.text && note.preview) options.body = note.preview;
     try {
-      var shown = new Notification("New message about " + note.product, options);
+      var shown = new Notification(t("title", note.product), options);
       shown.onclick = function () { window.focus(); location.href = note.url; shown.close(); };
     } catch (e) {
       // Android's Chrome shows notifications only through a service worker.
-      say("This browser shows notifications only for installed apps; the sound still works.");
+      say(t("appsOnly"));
     }
   }
   function pushedHere() {

@@ -9,7 +9,10 @@
    console warning and nothing else. While our server does not answer, nothing
    shows and the question is asked again with backoff (full jitter, 1 s up to
    60 s; one slow try while the tab is hidden): the launcher comes back when
-   the server does. The panel shows only once the chat in it has said "ready". */
+   the server does. The panel shows only once the chat in it has said "ready".
+   Its words come with that answer, in the shopper's language: the shop's data-locale,
+   else the browser's languages (navigator.languages), as the site enables them; the
+   chat page gets the same two, and on a right-to-left language the launcher sits left. */
 (function () {
   "use strict";
   var me = document.currentScript || document.querySelector("script[data-site][src*='widget.js']");
@@ -17,7 +20,7 @@
   window.productChatLoaded = 1;
   var d = me.dataset, site = d.site, product = d.product;
   if (!site || !product) return;
-  var CHAT = new URL(me.src).origin, KEY = "productchat:" + site, AT = CHAT + "/embed/" + encodeURIComponent(site);
+  var E = encodeURIComponent, CHAT = new URL(me.src).origin, KEY = "productchat:" + site, AT = CHAT + "/embed/" + E(site);
   function get(s, k) { try { return JSON.parse(window[s].getItem(k)) || {}; } catch (e) { return {}; } }
   function put(s, k, v) { try { window[s].setItem(k, JSON.stringify(v)); } catch (e) { /* no storage */ } }
   var keep = get("localStorage", KEY);   // t: token, c: the customer it belongs to, h: has a conversation
@@ -25,18 +28,22 @@
   var who = d.customerId ? { customer_id: d.customerId, email: d.customerEmail || "",
     timestamp: d.customerTimestamp || "", signature: d.customerSignature || "" } : null;
   if ((keep.c || null) !== (who ? who.customer_id : null)) keep = {};  // another (or no) customer: not theirs
+  var ASK = "locale=" + E(d.locale || "") + "&languages=" +
+    E([].concat(navigator.languages || navigator.language || []).slice(0, 12).join());
+  var words = {};  // the launcher's words, with the server's answer
+  function say(key, n) { return (words[key] || "").replace("%(num)s", n); }
   var hash = location.hash, resume = (hash.match(/productchat-resume=([^&]+)/) || [])[1];
   if (resume) history.replaceState(null, "", location.pathname + location.search);
   var host = document.createElement("div"), root = host.attachShadow({ mode: "open" });
   var sheet = new CSSStyleSheet();
   sheet.replaceSync(
-    ":host{all:initial}button{position:fixed;right:20px;bottom:20px;z-index:2147483000;display:flex;" +
+    ":host{all:initial}button{position:fixed;inset-inline-end:20px;bottom:20px;z-index:2147483000;display:flex;" +
     "align-items:center;gap:8px;padding:12px 18px;border:0;border-radius:999px;background:#2557d6;color:#fff;" +
     "font:600 15px/1.2 system-ui,sans-serif;box-shadow:0 6px 24px rgba(20,30,60,.25);cursor:pointer}" +
     "button:focus-visible{outline:3px solid #f4b400;outline-offset:2px}svg{width:20px;height:20px}" +
     "button[aria-busy=true]{cursor:progress;opacity:.8}" +
     "b{background:#b42318;border-radius:999px;min-width:20px;height:20px;padding:0 6px;display:grid;" +
-    "place-items:center;font-size:12px}b[hidden],iframe[hidden]{display:none}iframe{position:fixed;right:20px;" +
+    "place-items:center;font-size:12px}b[hidden],iframe[hidden]{display:none}iframe{position:fixed;inset-inline-end:20px;" +
     "bottom:84px;width:380px;height:min(620px,calc(100vh - 110px));border:0;border-radius:12px;background:#fff;" +
     "box-shadow:0 12px 40px rgba(20,30,60,.3);z-index:2147483001}@media(max-width:560px){button{padding:14px}" +
     "button span{position:absolute;clip-path:inset(50%)}" +
@@ -47,7 +54,7 @@
   button.type = "button";
   button.setAttribute("aria-expanded", "false");
   button.innerHTML = '<svg aria-hidden="true" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2">' +
-    '<path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1.1-4.6A8 8 0 1 1 21 12z"/></svg><span>Ask a question</span><b hidden></b>';
+    '<path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1.1-4.6A8 8 0 1 1 21 12z"/></svg><span></span><b hidden></b>';
   // With the chat closed, a new answer is said here (screen readers read a status region's changes).
   var said = root.appendChild(document.createElement("p"));
   said.role = "status";
@@ -73,10 +80,10 @@
   function check() {
     retry = 0;
     // After a miss, past the browser's cache: it may still hold the answer of a server now gone.
-    fetch(AT + "/allowed", { credentials: "omit", cache: tries ? "no-cache" : "default" })
+    fetch(AT + "/allowed?" + ASK, { credentials: "omit", cache: tries ? "no-cache" : "default" })
       .then(function (r) { if (!r.ok) throw r; return r.json(); })
       .then(function (a) {
-        if (a.allowed) mount();
+        if (a.allowed) { words = a.strings || {}; mount(); }
         else console.warn("Product chat: site " + site + " does not list " + location.origin + "; no chat here.");
       }, later);
   }
@@ -91,9 +98,9 @@
   function make() {
     if (frame) return;
     frame = document.createElement("iframe");
-    frame.title = "Chat with the shop";
+    frame.title = say("frame");
     frame.hidden = true;
-    frame.src = AT + "/products/" + encodeURIComponent(product) + "?v=__VERSION__";
+    frame.src = AT + "/products/" + E(product) + "?v=__VERSION__&" + ASK;
     frame.addEventListener("load", function () {
       loaded = true; hello(); clearTimeout(timer); timer = setTimeout(gone, 5000);
     });
@@ -116,11 +123,10 @@
   function unread(n) {
     n = Math.max(0, parseInt(n, 10) || 0);
     badge.hidden = !n; badge.textContent = n;
-    var news = n + " unread answer" + (n > 1 ? "s" : "");
-    button.setAttribute("aria-label", "Ask a question" + (n ? ", " + news : ""));
+    button.setAttribute("aria-label", n ? say(n > 1 ? "many" : "one", n) : say("ask"));
     if (n > count) {
-      if (!open) said.textContent = news + " from the shop";
-      if (document.hidden) document.title = "(" + n + ") New answer · " + title;
+      if (!open) said.textContent = say(n > 1 ? "saidMany" : "saidOne", n);
+      if (document.hidden) document.title = "(" + n + ") " + say("new") + " · " + title;
     }
     count = n;
   }
@@ -150,6 +156,10 @@
   function mount() {
     if (off) return;
     if (!document.body) return document.addEventListener("DOMContentLoaded", mount);
+    host.dir = words.dir;  // the launcher and panel sit at the inline end: left in RTL
+    host.lang = words.lang;
+    button.querySelector("span").textContent = say("ask");
+    unread(0);
     root.appendChild(button);
     document.body.appendChild(host);
     if (tab.o || resume || /chat=open/.test(hash + location.search)) show(true);
