@@ -10,11 +10,14 @@ from .live_server import BIN, ROOT
 # The launcher in any shipped language (the loader takes its words from the server).
 LAUNCHER = re.compile("Ask a question|Frage stellen|Poser une question|Hacer una pregunta|اطرح سؤالًا")
 
+FRAME = "iframe[src*='/embed/']"
+
 
 class Widget:
     def __init__(self, page):
         self.page = page
-        self.frame = page.frame_locator("iframe")  # the loader's one frame, whatever its title's language
+        # The loader's frame, whatever its title's language (a host page may hold frames of its own).
+        self.frame = page.frame_locator(FRAME)
 
     @property
     def launcher(self):
@@ -53,7 +56,7 @@ class Widget:
 
     def close(self):
         self.frame.get_by_role("button", name="Close chat").click()
-        self.page.locator("iframe[title='Chat with the shop']").wait_for(state="hidden")
+        self.page.locator(FRAME).wait_for(state="hidden")
 
 
 def admin_reply(server, inquiry_id, text):
