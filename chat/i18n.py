@@ -18,6 +18,7 @@ from babel import dates
 from flask import g, has_request_context, request
 from flask_babel import Babel, format_currency, format_decimal, get_locale
 from flask_babel import force_locale as force_locale  # re-exported: mails in the shopper's language
+from sqlalchemy.exc import SQLAlchemyError
 
 # Code -> (its own name, direction).
 SHOPPER_LANGUAGES = {
@@ -96,12 +97,17 @@ def select_locale():
     if "chat_locale" in g:
         return g.chat_locale
     blueprint = request.blueprint or ""
-    if blueprint == "admin":
-        from flask_login import current_user
+    try:
+        if blueprint == "admin":
+            from flask_login import current_user
 
-        locale = admin_locale(current_user if current_user.is_authenticated else None)
-    else:
-        locale = shopper_locale(g.get("chat_site"))
+            locale = admin_locale(current_user if current_user.is_authenticated else None)
+        else:
+            locale = shopper_locale(g.get("chat_site"))
+    except SQLAlchemyError:
+        # The database is down and the 503 page is being written: the admin's choice or the
+        # site's languages cannot be read, so the browser's languages decide.
+        locale = negotiate(_browser_tags(), ADMIN_LANGUAGES if blueprint == "admin" else SHOPPER_LANGUAGES) or DEFAULT
     g.chat_locale = locale
     return locale
 
