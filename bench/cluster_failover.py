@@ -19,7 +19,6 @@ database).
 
 import argparse
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -31,7 +30,7 @@ sys.path.insert(0, ROOT)
 import requests  # noqa: E402
 
 from tests import backends  # noqa: E402
-from tests.live_server import BIN, LiveServer, prepared_env  # noqa: E402
+from tests.live_server import LiveServer, demo_admin_token, prepared_env  # noqa: E402
 from tests.redis_cluster import RedisCluster, cluster_support  # noqa: E402
 from tests.sse_client import SSEClient, message_ids  # noqa: E402
 
@@ -205,14 +204,7 @@ def main():
                 LOG_LEVEL="warning",
                 LIVE_CHANNEL_PREFIX=f"bench-cluster-{uuid.uuid4().hex[:8]}:",
             )
-            token = subprocess.run(
-                [os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "create-token", "admin@example.com"],
-                env=env,
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
+            token = demo_admin_token(env)
             with LiveServer(env) as a, LiveServer(env) as b:
                 a.admin_auth = {"Authorization": f"Bearer {token}"}
                 a.database = name

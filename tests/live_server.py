@@ -117,3 +117,15 @@ def demo_admin_password(env):
         text=True,
     ).stdout
     return out.split("Admin login: admin@example.com / ")[1].split()[0]
+
+
+def demo_admin_token(env):
+    """A new API token for the seeded admin, as `flask chat create-token` prints it."""
+    return subprocess.run(
+        [os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "create-token", "admin@example.com"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()

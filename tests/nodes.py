@@ -20,7 +20,7 @@ import uuid
 import requests
 
 from . import backends
-from .live_server import BIN, ROOT, LiveServer, free_port, prepared_env
+from .live_server import ROOT, LiveServer, demo_admin_token, free_port, prepared_env
 from .sse_client import SSEClient
 
 
@@ -173,14 +173,7 @@ def two_nodes():
             LOG_LEVEL="warning",
             LIVE_CHANNEL_PREFIX=f"nodes-{uuid.uuid4().hex[:8]}:",
         )
-        token = subprocess.run(
-            [os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "create-token", "admin@example.com"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        token = demo_admin_token(env)
         node1 = LiveServer(env, workers=2).start()
         node2 = LiveServer(env, workers=2).start()
         proxy = HAProxy([node1, node2])

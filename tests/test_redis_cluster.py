@@ -11,8 +11,6 @@ message of its conversation exactly once, in order. The rate limits live in the
 same cluster.
 """
 
-import os
-import subprocess
 import time
 import uuid
 
@@ -24,7 +22,7 @@ from chat.live.broker import RESYNC
 from chat.live.cluster import ClusterBroker, cluster_nodes, limiter_uri
 
 from . import backends
-from .live_server import BIN, ROOT, LiveServer, free_port, prepared_env
+from .live_server import LiveServer, demo_admin_token, free_port, prepared_env
 from .redis_cluster import RedisCluster, cluster_support, move_slot
 from .sse_client import SSEClient, message_ids
 
@@ -64,14 +62,7 @@ def servers(tmp_path, cluster):
             LIVE_STATS_ENABLED="true",
             LIVE_CHANNEL_PREFIX=f"chat-cluster-{uuid.uuid4().hex[:8]}:",
         )
-        token = subprocess.run(
-            [os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "create-token", "admin@example.com"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        token = demo_admin_token(env)
         with LiveServer(env) as a, LiveServer(env) as b:
             a.admin_auth = {"Authorization": f"Bearer {token}"}
             a.database = name

@@ -4,9 +4,7 @@ A real server (gunicorn + gevent, production settings, rate limits on and kept
 in Redis) with a redis-server of the test's own, which the test kills and starts again.
 """
 
-import os
 import re
-import subprocess
 import time
 import uuid
 
@@ -14,7 +12,7 @@ import pytest
 import redis
 import requests
 
-from .live_server import BIN, ROOT, LiveServer, demo_admin_password, prepared_env
+from .live_server import LiveServer, demo_admin_password, demo_admin_token, prepared_env
 from .redis_server import RedisServer
 from .sse_client import SSEClient, message_ids
 
@@ -38,14 +36,7 @@ def server(tmp_path, redis_server):
         LIVE_STATS_ENABLED="true",
         LIVE_CHANNEL_PREFIX=f"chat-redis-down-{uuid.uuid4().hex[:8]}:",
     )
-    token = subprocess.run(
-        [os.path.join(BIN, "flask"), "--app", "wsgi", "chat", "create-token", "admin@example.com"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    token = demo_admin_token(env)
     with LiveServer(env) as live:
         live.admin_auth = {"Authorization": f"Bearer {token}"}
         live.password = demo_admin_password(env)
