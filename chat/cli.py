@@ -147,18 +147,30 @@ def activate_admin_command(email):
 @chat_cli.command("reply")
 @click.argument("inquiry_id", type=int)
 @click.argument("text")
-@click.option("--admin", "admin_email", default=None, help="Answer as this admin (email; default: the first admin).")
+@click.option(
+    "--admin",
+    "admin_email",
+    default=None,
+    help="Answer as this admin (email; default: the first admin who works on the inquiry's site).",
+)
 def reply_command(inquiry_id, text, admin_email):
-    """Answer an inquiry as the shop, exactly as the panel does (for demos and scripts)."""
-    from .services import ServiceError, inquiries
+    """Answer an inquiry as the shop, exactly as the panel does (for demos and scripts).
+
+    The admin must be allowed to answer it in the panel (their role and sites): a
+    script must not put an answer in the name of someone who cannot see the inquiry.
+    """
+    from .services import ServiceError, access, inquiries
 
     query = db.select(User).where(User.is_active.is_(True))
     if admin_email:
         query = query.filter_by(email=admin_email.strip().lower())
-    admin = db.session.scalar(query.order_by(User.id).limit(1))
-    if admin is None:
+    candidates = db.session.scalars(query.order_by(User.id)).all()
+    if not candidates:
         raise click.BadParameter("no such active admin", param_hint="--admin")
+    admin = next((user for user in candidates if access.can_see_inquiry(user, inquiry_id)), None)
     try:
+        if admin is None:
+            access.inquiry(candidates[0], inquiry_id)  # raises NotFound, as the panel would
         result = inquiries.respond(inquiry_id, admin, text)
     except ServiceError as error:
         raise click.ClickException(error.message) from None

@@ -437,6 +437,24 @@ def test_cli_invite_and_create_admin_take_a_role_and_sites(app, runner, two_site
     assert bad.exit_code != 0 and "No such site" in bad.output
 
 
+def test_cli_reply_answers_only_as_someone_who_works_on_the_inquirys_site(app, runner, two_sites):
+    refused = runner.invoke(
+        args=["chat", "reply", str(two_sites["inquiry_b"]), "from the wrong shop", "--admin", "agent-a@shop.example"]
+    )
+    assert refused.exit_code != 0 and "No such inquiry" in refused.output
+    answered = runner.invoke(
+        args=["chat", "reply", str(two_sites["inquiry_a"]), "from the right shop", "--admin", "agent-a@shop.example"]
+    )
+    assert answered.exit_code == 0, answered.output
+    with app.app_context():
+        texts = {
+            inquiry_id: [m.message_text for m in db.session.get(ProductInquiry, inquiry_id).messages]
+            for inquiry_id in (two_sites["inquiry_a"], two_sites["inquiry_b"])
+        }
+    assert "from the right shop" in texts[two_sites["inquiry_a"]]
+    assert "from the wrong shop" not in texts[two_sites["inquiry_b"]]
+
+
 def test_access_decides_in_one_place(app, two_sites):
     with app.app_context():
         agent = db.session.get(User, two_sites["agent"])
