@@ -79,6 +79,18 @@ def test_every_operation_lists_its_errors_and_credentials(doc):
                 assert 401 in statuses and {} not in operation["security"], f"{method} {path} is for admins only"
 
 
+def test_admin_operations_list_the_403_and_404_their_access_rule_can_answer(doc):
+    # An agent may read inquiries but not webhooks (403), and an inquiry of another site is a 404.
+    listing = doc["paths"]["/api/admin/inquiries"]["get"]["responses"]
+    assert "403" not in listing
+    webhooks = doc["paths"]["/api/admin/webhooks"]["get"]["responses"]
+    assert "403" in webhooks
+    one = doc["paths"]["/api/admin/inquiries/{inquiry_id}"]["get"]["responses"]
+    assert "404" in one and "403" not in one
+    erase = doc["paths"]["/api/admin/customers/erase"]["post"]["responses"]
+    assert {"403", "404"} <= set(erase)
+
+
 def test_every_reference_resolves(doc):
     def refs(node):
         if isinstance(node, dict):

@@ -27,6 +27,9 @@ How to add an endpoint (say ``GET /api/catalog/products/<external:external_id>``
 3. Run ``pytest tests/test_openapi.py``.
 """
 
+import copy
+import re
+
 from flask import Blueprint, current_app, jsonify
 
 from ..i18n import SHOPPER_LANGUAGES
@@ -88,7 +91,7 @@ ERRORS = {
     "a whole number below 2^63, text that is not UTF-8, an unknown choice, malformed or too deeply nested "
     "JSON, a body that is not JSON, or (cookie callers) a missing CSRF token.",
     401: "No admin behind the request: log in, or send `Authorization: Bearer <token>`.",
-    403: "Not allowed for this caller.",
+    403: "Not allowed for this caller (their role does not allow it, or it needs every site).",
     404: "No such product, inquiry, conversation or customer (or an id in the path that is not one).",
     413: "The body is larger than MAX_CONTENT_LENGTH (chunked bodies too); for a multipart send, larger than "
     "CHAT_ATTACHMENTS_PER_MESSAGE files of CHAT_ATTACHMENT_MAX_BYTES, or one file is larger than "
@@ -1187,8 +1190,40 @@ def document(config):
     }
 
 
+def add_access_errors(doc, url_map):
+    """List 403 and 404 on every admin operation that ``access.RULES`` can refuse: 403 where
+    its action needs more than the least role (or every site), 404 where it names an object
+    that may be on a site outside the caller's (or needs every site). The rules decide in one
+    place, so the document follows them instead of repeating them."""
+    from ..services.access import ACTIONS, RULES
+
+    for rule in url_map.iter_rules():
+        access_rule = RULES.get(rule.endpoint)
+        if access_rule is None:
+            continue
+        action, kind, every_site = access_rule
+        statuses = set()
+        if ACTIONS[action] != "agent" or every_site:
+            statuses.add(403)
+        if kind is not None or every_site:
+            statuses.add(404)
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            operation = doc["paths"].get(path, {}).get(method.lower())
+            if operation is None:
+                continue
+            for status in sorted(statuses):
+                operation["responses"].setdefault(
+                    str(status),
+                    {"description": ERRORS[status], "content": {"application/json": {"schema": ref("Error")}}},
+                )
+
+
 @bp.get("/openapi.json")
 def openapi_json():
     if "openapi" not in current_app.extensions:
-        current_app.extensions["openapi"] = document(current_app.config)
+        doc = document(current_app.config)
+        doc["paths"] = copy.deepcopy(doc["paths"])  # PATHS is this module's: add to a copy
+        add_access_errors(doc, current_app.url_map)
+        current_app.extensions["openapi"] = doc
     return jsonify(current_app.extensions["openapi"])
