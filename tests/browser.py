@@ -30,3 +30,28 @@ def screenshot(page, name):
     path = os.path.join(ARTIFACTS, name + ".png")
     page.screenshot(path=path)
     return path
+
+
+# Records what the page asks of the Notification API and of WebAudio, for the assertions.
+NOTIFICATION_RECORDER = """
+(() => {
+  window.__notes = [];
+  window.__beeps = 0;
+  const Real = window.Notification;
+  class Recorded extends Real {
+    constructor(title, options) {
+      super(title, options);
+      window.__notes.push({title, body: (options && options.body) || "", tag: (options && options.tag) || ""});
+    }
+  }
+  Object.defineProperty(Recorded, "permission", {get: () => Real.permission});
+  Recorded.requestPermission = (...args) => Real.requestPermission(...args);
+  window.Notification = Recorded;
+  const Audio = window.AudioContext;
+  if (Audio) {
+    window.AudioContext = class extends Audio {
+      createOscillator() { window.__beeps += 1; return super.createOscillator(); }
+    };
+  }
+})();
+"""

@@ -9,35 +9,12 @@ import urllib.request
 
 import pytest
 
-from .browser import screenshot
+from .browser import NOTIFICATION_RECORDER, screenshot
 from .live_server import BIN, ROOT
 
 pytestmark = pytest.mark.browser
 
 BO = ("bo@shop.example", "bo-password-1")
-# Records what the page asks of the Notification API and of WebAudio, for the assertions.
-RECORDER = """
-(() => {
-  window.__notes = [];
-  window.__beeps = 0;
-  const Real = window.Notification;
-  class Recorded extends Real {
-    constructor(title, options) {
-      super(title, options);
-      window.__notes.push({title, body: (options && options.body) || "", tag: (options && options.tag) || ""});
-    }
-  }
-  Object.defineProperty(Recorded, "permission", {get: () => Real.permission});
-  Recorded.requestPermission = (...args) => Real.requestPermission(...args);
-  window.Notification = Recorded;
-  const Audio = window.AudioContext;
-  if (Audio) {
-    window.AudioContext = class extends Audio {
-      createOscillator() { window.__beeps += 1; return super.createOscillator(); }
-    };
-  }
-})();
-"""
 
 
 def add_admin(server, email, password, name):
@@ -188,7 +165,7 @@ def test_badge_title_and_rows_agree_and_rows_come_and_go_live(browser, shop_serv
 def notifications_context(browser, shop_server, **options):
     context = browser.new_context(**options)
     context.grant_permissions(["notifications"], origin=shop_server.url)
-    context.add_init_script(RECORDER)
+    context.add_init_script(NOTIFICATION_RECORDER)
     return context
 
 

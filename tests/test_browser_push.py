@@ -17,10 +17,9 @@ import pytest
 
 from chat.push_delivery import new_private_key, public_key_of
 
-from .browser import screenshot
+from .browser import NOTIFICATION_RECORDER, screenshot
 from .live_server import LiveServer, demo_admin_password, free_port, prepared_env
 from .push_service import Browser, PushService, verified_claims
-from .test_browser_inbox import RECORDER
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -147,7 +146,7 @@ def test_a_push_shows_a_notification_that_opens_the_inquiry(browser, push_shop, 
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
     context.grant_permissions(["notifications"], origin=server.url)
     context.add_init_script(FAKE_PUSH_MANAGER % json.dumps(phone.subscription(push_service.endpoint("phone"))))
-    context.add_init_script(RECORDER)  # the page's own desktop notifications (notify.js), recorded
+    context.add_init_script(NOTIFICATION_RECORDER)  # the page's own desktop notifications (notify.js), recorded
     page = context.new_page()
     page.goto(server.url + "/admin/login")
     page.fill("#email", "admin@example.com")
