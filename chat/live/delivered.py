@@ -15,6 +15,7 @@ before. So N pages that receive the same message cost one UPDATE, not N.
 """
 
 import atexit
+import collections
 import logging
 import threading
 import weakref
@@ -23,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 log = logging.getLogger(__name__)
 MAX_RETRY_SECONDS = 5.0
+REMEMBERED = 10_000  # stored marks kept in mind (see ``_stored``)
 
 
 class DeliveredMarks:
@@ -36,6 +38,9 @@ class DeliveredMarks:
         self._count = 0
         self._wake = threading.Event()
         self._writer = None
+        # Marks stored lately: the same message handed again by the next of N pages (a
+        # slow client, a reconnect) costs no transaction. Bounded: the oldest are forgotten.
+        self._stored = collections.OrderedDict()
         self.writes = 0  # transactions that stored marks (tests, benches)
         self.failures = 0
 
@@ -44,8 +49,11 @@ class DeliveredMarks:
         if not inquiry_id or not message_ids:
             return
         with self._lock:
-            self._pending.setdefault((inquiry_id, recipient), set()).update(int(i) for i in message_ids)
-            self._count += len(message_ids)
+            fresh = {int(i) for i in message_ids if (recipient, int(i)) not in self._stored}
+            if not fresh:
+                return
+            self._pending.setdefault((inquiry_id, recipient), set()).update(fresh)
+            self._count += len(fresh)
             if self._writer is None:
                 self._writer = threading.Thread(target=self._run, name="delivered-marks", daemon=True)
                 self._writer.start()
@@ -106,6 +114,12 @@ class DeliveredMarks:
             log.exception("delivered marks dropped: %s", sorted(taken))
             return True
         self.writes += 1
+        with self._lock:
+            for (_, recipient), ids in taken.items():
+                for message_id in ids:
+                    self._stored[(recipient, message_id)] = True
+            while len(self._stored) > REMEMBERED:
+                self._stored.popitem(last=False)
         return True
 
     def _put_back(self, taken):
