@@ -68,6 +68,10 @@ class Config:
     SSE_ENABLED = _bool("SSE_ENABLED", True)
     SSE_HEARTBEAT_SECONDS = float(os.environ.get("SSE_HEARTBEAT_SECONDS", 15))
     SSE_RETRY_MS = _int("SSE_RETRY_MS", 2000)
+    # Streams' delivered marks are stored in one transaction per this many seconds
+    # (sooner once DELIVERED_FLUSH_MARKS wait): chat/live/delivered.py.
+    DELIVERED_FLUSH_SECONDS = float(os.environ.get("DELIVERED_FLUSH_SECONDS", 0.2))
+    DELIVERED_FLUSH_MARKS = _int("DELIVERED_FLUSH_MARKS", 500)
     CHAT_POLL_SECONDS = float(os.environ.get("CHAT_POLL_SECONDS", 4))
     TYPING_TTL_SECONDS = float(os.environ.get("TYPING_TTL_SECONDS", 6))
     LIVE_CHANNEL_PREFIX = os.environ.get("LIVE_CHANNEL_PREFIX", "chat:")

@@ -87,6 +87,13 @@ def post_worker_init(worker):
     signal.signal(signal.SIGTERM, handle_exit)
 
 
+def worker_exit(server, worker):
+    # The delivered marks still waiting in this worker are stored before it goes.
+    marks = getattr(worker.wsgi, "extensions", {}).get("chat_delivered")
+    if marks is not None:
+        marks.flush()
+
+
 def _end_streams(worker):
     target = getattr(worker.wsgi, "extensions", {}).get("chat_broker")  # bench/ serves other apps
     if target is not None:

@@ -38,6 +38,7 @@ from py_vapid import Vapid02
 from . import outbound
 from .extensions import db
 from .models import PushDelivery, PushSubscription, utcnow
+from .services import conversations
 
 log = logging.getLogger(__name__)
 AT_ONCE_LIMIT = 8
@@ -224,6 +225,10 @@ def _record(delivery_id, result, config):
     delivery.last_status_code, delivery.last_error = result.status_code, result.error
     if result.ok:
         delivery.status, delivery.sent_at, delivery.payload = "delivered", now, ""
+        if delivery.inquiry_id and delivery.message_id:
+            # The push service took it for an admin's device: the customer's message is
+            # delivered to the shop (its MARKS event goes out with this commit).
+            conversations.mark_delivered(delivery.inquiry_id, "admin", [delivery.message_id], commit=False)
         db.session.execute(
             sa.update(PushSubscription)
             .where(PushSubscription.id == delivery.subscription_id)

@@ -62,3 +62,32 @@ def test_with_sse_blocked_polling_still_delivers(browser, shop_server):
     # Marks move on by polling too: the shop read the question.
     screenshot(page, "polling-fallback")
     context.close()
+
+
+def test_delivered_shows_live_both_ways(browser, shop_server):
+    """The shopper's message turns "Delivered" while the admin has only the list open; the
+    admin's answer turns "Delivered" on the inquiry page while the shopper's widget is open
+    (its panel closed, so not read yet)."""
+    from .test_browser_admin import admin_page
+
+    admin_context, admin = admin_page(browser, shop_server)  # the list, "Waiting for us"
+    customer_context = browser.new_context()
+    customer = customer_context.new_page()
+    customer.goto(shop_server.url + "/products/6")
+    widget = Widget(customer).open()
+    widget.send("Does it fit a 15-inch laptop?")
+    own = widget.log.locator("li.msg.own", has_text="Does it fit a 15-inch laptop?")
+    own.locator(".mark-delivered").wait_for(timeout=8000)
+    assert "Delivered" in own.inner_text()
+    screenshot(customer, "delivered-shopper")
+
+    widget.close()
+    admin.locator("#inquiry-rows tr.inquiry-row a").first.click()
+    admin.locator("#chat-text").fill("Yes, up to 16 inches.")
+    admin.locator("#chat-text").press("Enter")
+    answer = admin.locator(".chat-log li.msg.own", has_text="Yes, up to 16 inches.")
+    answer.locator(".mark-delivered").wait_for(timeout=8000)
+    assert "Delivered" in answer.inner_text()
+    screenshot(admin, "delivered-admin")
+    customer_context.close()
+    admin_context.close()

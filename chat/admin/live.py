@@ -246,9 +246,20 @@ class AdminStream(StreamHandler):
         # Per admin: the assignee list marks "(me)".
         return [once(event, ("controls", self.admin_id), render) if event is not None else render()]
 
+    reader = "admin"
+
     def delivered(self, message_ids):
-        if self.inquiry_id:
-            conversations.mark_delivered(self.inquiry_id, "admin", message_ids)
+        return {self.inquiry_id: message_ids} if self.inquiry_id else {}
+
+    def delivers(self, event, written):
+        """A customer's message named by a list row or a "customer wrote" notice this page
+        got (any admin page of the shop): it reached a device of the shop."""
+        data = event.get("data") or {}
+        if data.get("sender_type") != "customer" or not data.get("message_id"):
+            return {}
+        if any(m.type in (Event.ROW, Event.CUSTOMER_WROTE) for m in written):
+            return {data["inquiry_id"]: [data["message_id"]]}
+        return {}
 
     def on_open(self):
         if self.inquiry_id:

@@ -133,9 +133,11 @@ class ShopperStream(StreamHandler):
             return [Message(render_template("conversation/_typing.html", who="The shop"), type=Event.TYPING)]
         return []
 
+    reader = "customer"
+
     def delivered(self, message_ids):
-        if self.inquiry_id() is not None:
-            conversations.mark_delivered(self.inquiry_id(), "customer", message_ids)
+        # Known by now: the messages written were read through inquiry_id().
+        return {self._inquiry_id: message_ids} if self._inquiry_id is not None else {}
 
 
 @bp.get("/embed/<site>/stream")

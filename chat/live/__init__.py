@@ -15,6 +15,7 @@ import time
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
+from . import delivered
 from .broker import LocalBroker, RedisBroker
 
 sse = Blueprint("sse", __name__)
@@ -114,6 +115,7 @@ def init_app(app):
     else:
         broker = LocalBroker()
     app.extensions["chat_broker"] = broker
+    delivered.init_app(app)
     app.register_blueprint(sse, url_prefix="/live")
     if app.config.get("LIVE_STATS_ENABLED"):
         _count_renders_and_sql(app)

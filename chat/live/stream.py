@@ -17,6 +17,7 @@ from werkzeug.local import LocalProxy
 from . import current_broker
 from .broker import END, RESYNC
 from .cursor import Cursor
+from .delivered import delivered_marks
 from .names import Event
 
 _open = {"streams": 0}
@@ -93,8 +94,21 @@ class StreamHandler:
         same thing cost one rendering plus N cheap lookups."""
         return None
 
+    # Whose device the stream is ("admin" or "customer"): what it writes to its client is
+    # delivered to that side (chat/live/delivered.py stores the marks, batched).
+    reader = None
+
     def delivered(self, message_ids):
-        """The listed messages were written to the client."""
+        """The conversation's messages ``message_ids`` were written to the client: the ones
+        to mark delivered, as {inquiry id: message ids}. Runs without any context: no
+        database (the marks are stored in batches by ``delivered.py``)."""
+        return {}
+
+    def delivers(self, event, written):
+        """{inquiry id: message ids} that ``written`` (this stream's Messages for ``event``,
+        just written to the client) brought to the viewer's device: a list row or a
+        notification naming a message. Runs without any context, like ``delivered``."""
+        return {}
 
     def on_open(self):
         """The stream starts (before the replay)."""
@@ -169,6 +183,7 @@ def event_stream(handler, after):
     config = app.config
     heartbeat = config["SSE_HEARTBEAT_SECONDS"]
     broker = current_broker(app)
+    marks = delivered_marks(app)
 
     # Each step runs in a short request context built from the stream's own
     # request (url_for, the login), and gives its database connection back.
@@ -191,6 +206,18 @@ def event_stream(handler, after):
         except Exception:  # noqa: BLE001 - one bad event must not end the stream
             app.logger.exception("live stream: %s failed", getattr(fn, "__name__", fn))
             return []
+
+    def mark_delivered(fresh, reached=()):
+        """Hand what reached the client to the batched delivered marks (no database here)."""
+        try:
+            found = [handler.delivered(fresh)] if fresh else []
+            found.extend(handler.delivers(event, written) for event, written in reached)
+        except Exception:  # noqa: BLE001 - a missing mark must not end the stream
+            app.logger.exception("live stream: delivered failed")
+            return
+        for by_inquiry in found:
+            for inquiry_id, message_ids in by_inquiry.items():
+                marks.add(inquiry_id, handler.reader, message_ids)
 
     def allowed():
         try:
@@ -231,8 +258,7 @@ def event_stream(handler, after):
                 chunk = [_wire(m) for m in run(handler.replay, cursor.position) if first_time(m, fresh)]
                 if chunk:
                     yield b"".join(chunk)
-                if fresh:
-                    run(handler.delivered, fresh)
+                mark_delivered(fresh)
 
             def handle_all(batch):
                 """The handler's Messages for each event, in one step (one request context
@@ -284,16 +310,18 @@ def event_stream(handler, after):
 
             def deliver(batch):
                 """Write the Messages for these events in one chunk; False: end the stream."""
-                chunk, fresh, go_on = [], [], True
-                for out in respond(batch):
+                chunk, fresh, reached, go_on = [], [], [], True
+                for event, out in zip(batch, respond(batch)):
                     if out is None:
                         go_on = False
                         break
-                    chunk.extend(_wire(item) for item in out if first_time(item, fresh))
+                    written = [item for item in out if first_time(item, fresh)]
+                    chunk.extend(_wire(item) for item in written)
+                    if written:
+                        reached.append((event, written))
                 if chunk:
                     yield b"".join(chunk)
-                if fresh:
-                    safely(handler.delivered, fresh)
+                    mark_delivered(fresh, reached)
                 return go_on
 
             yield from replay()

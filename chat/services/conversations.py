@@ -448,7 +448,7 @@ def marks_since(inquiry_id, sender_type, since):
     ).all()
 
 
-def _mark(inquiry_id, recipient, state, message_ids=None):
+def _mark(inquiry_id, recipient, state, message_ids=None, commit=True):
     """Set the delivered or read mark on the other side's messages to ``recipient``."""
     if inquiry_id is None:
         return []
@@ -477,6 +477,8 @@ def _mark(inquiry_id, recipient, state, message_ids=None):
             .values(delivered_at=now)
         )
     inquiry = db.session.get(ProductInquiry, inquiry_id)
+    if inquiry is None:
+        return []  # erased meanwhile (its messages with it)
     data = {"inquiry_id": inquiry_id, "product_id": inquiry.product_id, "ids": ids, "state": state, "reader": recipient}
     # The sender's side sees its marks move; the admin list sees unread counts change.
     sender_channel = (
@@ -489,7 +491,8 @@ def _mark(inquiry_id, recipient, state, message_ids=None):
     if recipient == "admin" and state == "read":
         # The list shows the customer's unread messages; nothing else here changes it.
         events.publish_to_admins(db.session, events.ADMIN_LIST, Event.INQUIRY, data, inquiry.product.site_id)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return ids
 
 
@@ -498,6 +501,17 @@ def mark_read(inquiry_id, reader="customer", message_ids=None):
     return _mark(inquiry_id, reader, "read", message_ids)
 
 
-def mark_delivered(inquiry_id, recipient="customer", message_ids=None):
-    """The recipient's stream or fetch received these messages."""
-    return _mark(inquiry_id, recipient, "delivered", message_ids)
+def mark_delivered(inquiry_id, recipient="customer", message_ids=None, commit=True):
+    """The recipient's stream or fetch received these messages (``commit=False``: in the
+    caller's transaction, whose commit publishes the marks)."""
+    return _mark(inquiry_id, recipient, "delivered", message_ids, commit)
+
+
+def mark_delivered_many(marks):
+    """``{(inquiry_id, recipient): message ids}`` delivered, in one transaction (the live
+    streams' batch: ``chat/live/delivered.py``). Returns how many messages were marked."""
+    marked = 0
+    for (inquiry_id, recipient), message_ids in sorted(marks.items()):
+        marked += len(_mark(inquiry_id, recipient, "delivered", sorted(message_ids), commit=False))
+    db.session.commit()
+    return marked

@@ -1,0 +1,232 @@
+"""Delivered means delivered: a shopper's message turns "Delivered" once a device of the shop
+got it (any admin page's stream, or a push the push service accepted), live in the
+shopper's stream; the marks are stored in batches (chat/live/delivered.py), one write for
+many pages, and kept through a database outage."""
+
+import os
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from chat import create_app, push_delivery
+from chat.demo import seed_demo
+from chat.extensions import db
+from chat.live.delivered import delivered_marks
+from chat.live.names import Event
+from chat.models import Product, ProductMessage, PushSubscription
+
+from . import backends
+from .chat_helpers import admin_login
+from .conftest import _config
+from .push_service import Browser, PushService
+from .tcp_proxy import TCPProxy
+from .test_inbox import Customer, Stream, of
+from .test_live import wait_for
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("delivered")
+    app = create_app(
+        _config(
+            f"sqlite:///{folder / 'chat.sqlite'}",
+            SSE_HEARTBEAT_SECONDS=0.2,
+            PUSH_ALLOW_PRIVATE_ENDPOINTS=True,
+            PUSH_DELIVER_AT_ONCE=False,  # each test sends its pushes itself
+            PUSH_FIRST_RETRY_SECONDS=0,
+        )
+    )
+    app.instance_path = str(folder / "instance")
+    os.makedirs(app.instance_path, exist_ok=True)
+    with app.app_context():
+        db.create_all()
+        app.demo_login = seed_demo()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def admin(app):
+    """The demo admin's browser: (client, CSRF token)."""
+    client = app.test_client()
+    return client, admin_login(client, *app.demo_login)
+
+
+class ShopperStream(Stream):
+    """The shopper's own SSE stream (the widget's), through a stream ticket."""
+
+    def __init__(self, app, shopper):
+        with app.app_context():
+            external_id = db.session.get(Product, shopper.product_id).external_id
+        client = shopper.client
+        ticket = client.post("/embed/demo/stream-ticket", headers={"X-Chat-Session": shopper.token}).get_json()
+        self.response = client.get(
+            f"/embed/demo/stream?ticket={ticket['ticket']}&product={external_id}", buffered=False
+        )
+        assert self.response.status_code == 200
+        self.chunks, self.pending = iter(self.response.response), []
+        while self._next()[0] != Event.READY:
+            pass
+
+    def until_delivered(self, message_id, limit=20):
+        """The marks events up to the one that says ``message_id`` was delivered."""
+        for _ in range(limit):
+            marks = of(self.until_quiet(), Event.MARKS)
+            if any(f'id="mark-{message_id}" data-state="delivered"' in html for html in marks):
+                return marks
+        raise AssertionError(f"message {message_id} never showed as delivered")
+
+
+def state(app, message_id):
+    with app.app_context():
+        try:
+            return db.session.get(ProductMessage, message_id).state
+        finally:
+            db.session.remove()
+
+
+def stored(app):
+    """What the batched marks still hold is written now (as the writer does within 0.2 s)."""
+    assert delivered_marks(app).flush()
+
+
+def test_only_the_list_open_delivers_a_shoppers_message_and_their_widget_shows_it(app, admin):
+    client, _ = admin
+    listing = Stream(client, "?status=waiting")
+    shopper = Customer(app, 1)
+    first = shopper.says("Does it come in green?")
+    widget = ShopperStream(app, shopper)
+    # The widget writing the shopper's own message to them delivers nothing.
+    second = shopper.says("Or in blue?")
+    widget.until_quiet()
+    stored(app)
+    assert state(app, second["id"]) == "sent"
+
+    # The list page (no inquiry page open) shows the row and the notice: delivered.
+    events = listing.until_quiet()
+    assert of(events, Event.ROW) and of(events, Event.CUSTOMER_WROTE)
+    widget.until_delivered(second["id"])
+    assert state(app, first["id"]) == state(app, second["id"]) == "delivered"
+    listing.close()
+    widget.close()
+
+
+def test_with_nothing_open_a_message_stays_sent(app):
+    shopper = Customer(app, 2)
+    sent = shopper.says("Anyone there?")
+    stored(app)
+    assert state(app, sent["id"]) == "sent"
+
+
+def test_an_answer_is_delivered_when_the_shoppers_stream_wrote_it_shown_on_the_inquiry_page(app, admin):
+    client, token = admin
+    shopper = Customer(app, 3)
+    inquiry_id = shopper.says("Is it heavy?")["inquiry_id"]
+    widget = ShopperStream(app, shopper)
+    page = Stream(client, f"?inquiry={inquiry_id}")
+    page.until_quiet()
+    answer = client.post(
+        f"/api/admin/inquiries/{inquiry_id}/respond", json={"message_text": "1.2 kg"}, headers={"X-CSRFToken": token}
+    )
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    answer_id = answer.get_json()["id"]
+    assert any("1.2 kg" in html for html in of(widget.until_quiet(), Event.MESSAGE))
+    for _ in range(20):
+        marks = of(page.until_quiet(), Event.MARKS)
+        if any(f'id="mark-{answer_id}" data-state="delivered"' in html for html in marks):
+            break
+    else:
+        raise AssertionError("the inquiry page never showed the answer delivered")
+    page.close()
+    widget.close()
+
+
+@pytest.mark.parametrize("answer", [201, 404, 410, 500])
+def test_a_push_the_push_service_accepts_delivers_and_a_refused_one_does_not(app, admin, answer):
+    client, token = admin
+    with PushService([answer]) as service:
+        subscribed = client.post(
+            "/api/admin/push-subscriptions",
+            json=Browser().subscription(service.endpoint()),
+            headers={"X-CSRFToken": token},
+        )
+        assert subscribed.status_code == 201
+        shopper = Customer(app, 4)
+        sent = shopper.says("Is it in stock?")  # no admin page is open
+        with app.app_context():
+            push_delivery.deliver_due()
+        assert len(service.wait_for(1)) == 1
+    assert state(app, sent["id"]) == ("delivered" if answer == 201 else "sent")
+    with app.app_context():
+        db.session.execute(sa.delete(PushSubscription))
+        db.session.commit()
+
+
+def test_many_pages_receiving_one_message_cost_one_write(app, admin):
+    client, _ = admin
+    shopper = Customer(app, 5)
+    inquiry_id = shopper.says("Hello")["inquiry_id"]
+    pages = [Stream(client, "?status=waiting") for _ in range(3)]
+    pages += [Stream(client, f"?inquiry={inquiry_id}") for _ in range(2)]
+    pages += [Stream(client, "")]  # any other admin page: the notice only
+    for page in pages:
+        page.until_quiet()
+    marks = delivered_marks(app)
+    stored(app)
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        if "product_messages" in statement and not statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    marks.interval = 30  # hold the marks until the test stores them (no timing in this test)
+    sent = shopper.says("A second question")
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        for page in pages:
+            page.until_quiet()
+        assert marks.pending() == {(inquiry_id, "admin"): {sent["id"]}}
+        writes = marks.writes
+        stored(app)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+        marks.interval = 0.2
+        marks._wake.set()
+    assert marks.writes == writes + 1 and len(statements) == 1, statements
+    assert state(app, sent["id"]) == "delivered"
+    for page in pages:
+        page.close()
+
+
+@pytest.mark.mariadb
+def test_marks_wait_through_a_database_outage_and_are_stored_after():
+    backends.require("mariadb")
+    parts = urlsplit(backends.MYSQL_URL.replace("mysql+pymysql", "mysql"))
+    name, url = backends.create_mysql_database()
+    proxy = TCPProxy(parts.hostname, parts.port or 3306).start()
+    through = url.replace(urlsplit(url).netloc, f"{urlsplit(url).username}@127.0.0.1:{proxy.port}")
+    app = create_app(_config(through))
+    try:
+        with app.app_context():
+            db.create_all()
+            seed_demo()
+        sent = Customer(app, 1).says("Hello?")
+        marks = delivered_marks(app)
+        proxy.cut()
+        marks.add(sent["inquiry_id"], "admin", [sent["id"]])
+        assert not marks.flush()  # the database is away: nothing stored, nothing lost
+        assert marks.pending() == {(sent["inquiry_id"], "admin"): {sent["id"]}}
+        proxy.restore()
+        assert wait_for(lambda: not marks.pending(), timeout=20)
+        assert state(app, sent["id"]) == "delivered"
+    finally:
+        proxy.cut()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        backends.drop_mysql_database(name)
