@@ -85,7 +85,8 @@ def database_unavailable(error):
     # One line per 10 s, not one per request, while the outage lasts.
     if time.monotonic() - _last_db_log[0] > 10:
         _last_db_log[0] = time.monotonic()
-        log.error("database unavailable (%s); answering 503", type(getattr(error, "orig", error)).__name__)
+        cause = getattr(error, "orig", error)
+        log.error("database unavailable (%s: %.200s); answering 503", type(cause).__name__, cause)
     return _respond(
         503,
         "Service Unavailable",

@@ -423,36 +423,48 @@ def _controls_changed(inquiry):
     )
 
 
+MISSING = object()
+
+
+def _locked(inquiry, column):
+    """``column``'s committed value (MISSING if the row is gone), the inquiry's row locked until the commit.
+
+    A compare-and-set reads by primary key, then writes by primary key: an UPDATE whose
+    WHERE also names the status let MariaDB scan the status index and lock other
+    inquiries' entries there, which deadlocked with a concurrent message on another
+    inquiry (its UPDATE moves that index entry): one of the two got a 503.
+    """
+    row = db.session.execute(
+        sa.select(ProductInquiry.id, column).where(ProductInquiry.id == inquiry.id).with_for_update()
+    ).first()
+    return MISSING if row is None else row[1]
+
+
+def _set(inquiry, values):
+    db.session.execute(
+        sa.update(ProductInquiry)
+        .where(ProductInquiry.id == inquiry.id)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(inquiry)
+
+
 def _change(inquiry, column, value):
     """Compare-and-set ``column`` to ``value``: True only for the request that changed it."""
-    changed = (
-        db.session.execute(
-            sa.update(ProductInquiry)
-            .where(ProductInquiry.id == inquiry.id, column != value)
-            .values({column.key: value, "updated_at": utcnow()})
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        == 1
-    )
-    if changed:
-        db.session.refresh(inquiry)
-    return changed
+    current = _locked(inquiry, column)
+    if current is MISSING or current == value:
+        return False
+    _set(inquiry, {column.key: value, "updated_at": utcnow()})
+    return True
 
 
 def _claim_pending(inquiry):
     """pending -> in_progress, once, however many first answers race."""
-    changed = (
-        db.session.execute(
-            sa.update(ProductInquiry)
-            .where(ProductInquiry.id == inquiry.id, ProductInquiry.status == "pending")
-            .values(status="in_progress")
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        == 1
-    )
-    if changed:
-        db.session.refresh(inquiry)
-    return changed
+    if _locked(inquiry, ProductInquiry.status) != "pending":
+        return False
+    _set(inquiry, {"status": "in_progress"})
+    return True
 
 
 def _time_first_response(inquiry, answered_at):
