@@ -2,9 +2,11 @@ class ServiceError(Exception):
     status = 400
 
     def __init__(self, message, fields=None):
+        # Lazy strings (module constants) are written now, in the language of this request.
+        message = str(message) if message is not None else message
         super().__init__(message)
         self.message = message
-        self.fields = fields or {}
+        self.fields = {name: str(text) for name, text in (fields or {}).items()}
 
 
 class ValidationError(ServiceError):
