@@ -196,4 +196,7 @@ def create_app(config_name_or_object=None):
         invitation_state_name=people.state_name,
         webhook_disabled_reason=webhooks.disabled_reason_text,
     )
+    from . import workflow_notes
+
+    app.jinja_env.globals["workflow_note"] = workflow_notes.text
     return app

@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po
 from chat import ROOT, i18n
 from chat.extensions import db
 from chat.mail import deliver_due
-from chat.models import OutboxEmail, Product, Shopper, WebhookEndpoint, utcnow
+from chat.models import OutboxEmail, Product, ProductInquiry, Shopper, WebhookEndpoint, utcnow
 from chat.services import conversations, mail_in, notifications, reply_addresses, shoppers, webhooks
 
 from .chat_helpers import Shopper as Browser
@@ -45,6 +45,7 @@ ADMIN_ONLY = (
     "chat/services/sites.py",
     "chat/services/webhooks.py",
     "chat/outbound.py",
+    "chat/workflow_notes.py",  # the panel's workflow notes (the one a shopper sees is in the templates)
     "static/js/",
 )
 SHOPPER_LANGUAGES = ("de", "fr", "es", "ar")
@@ -400,3 +401,27 @@ def test_a_german_admin_sees_the_services_refusals_and_the_push_section_in_germa
     assert refused.get_json()["fields"]["url"] == "erforderlich", refused.get_json()
     english = client.post("/api/admin/webhooks", headers={"X-CSRFToken": token}, json={"url": "", "events": []})
     assert english.get_json()["fields"]["url"] == "required"
+
+
+def test_workflow_notes_stored_in_english_read_in_the_panels_language(app, demo, admin):
+    client, token, ids = admin
+    LocaleBrowser(app, "fr").send(1, "Bonjour")
+    with app.app_context():
+        inquiry_id = db.session.scalar(sa.select(ProductInquiry.id))
+    headers = {"X-CSRFToken": token, "HX-Request": "true"}
+    client.post(f"/admin/inquiries/{inquiry_id}/status", data={"status": "resolved"}, headers=headers)
+    client.post(f"/admin/inquiries/{inquiry_id}/priority", data={"priority": "high"}, headers=headers)
+    client.post(f"/admin/inquiries/{inquiry_id}/assignee", data={"admin_id": ids["bo"]}, headers=headers)
+    client.post(f"/admin/inquiries/{inquiry_id}/assignee", data={"admin_id": ids["me"]}, headers=headers)
+    english = page(client, f"/admin/inquiries/{inquiry_id}", **{"Accept-Language": "en"})
+    assert "Marked resolved by Demo Admin" in english and "Assigned to Bo by Demo Admin" in english
+    client.post("/admin/account/language", data={"csrf_token": token, "language": "de"})
+    german = page(client, f"/admin/inquiries/{inquiry_id}")
+    for line in (
+        "Als „erledigt“ markiert von Demo Admin",
+        "Priorität auf „hoch“ gesetzt von Demo Admin",
+        "Bo zugewiesen von Demo Admin",
+        "Übernommen von Demo Admin",
+    ):
+        assert line in german, line
+    assert "Marked resolved by" not in german

@@ -34,7 +34,7 @@ def current_admin():
 @bp.before_request
 def admin_api_auth():
     if current_admin() is None:
-        return jsonify(error="Log in, or send an admin API token (Authorization: Bearer ...)."), 401
+        return jsonify(error=gettext("Log in, or send an admin API token (Authorization: Bearer ...).")), 401
     # Session callers carry the CSRF token; a bearer token cannot be sent cross-site.
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and not g.api_admin_by_token:
         csrf.protect()

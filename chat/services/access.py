@@ -41,6 +41,7 @@ ACTIONS = {
 }
 
 
+NO_PAGE = lazy_gettext("No such page.")
 ROLE_NAMES = {"owner": lazy_gettext("owner"), "manager": lazy_gettext("manager"), "agent": lazy_gettext("agent")}
 
 
@@ -114,7 +115,7 @@ def can(admin, action, site=None):
     return sees_site(admin, site if isinstance(site, int) else site.id)
 
 
-def require(admin, action, site_id=None, all_sites=False, what="No such page."):
+def require(admin, action, site_id=None, all_sites=False, what=NO_PAGE):
     """Raise NotFound when ``site_id`` is outside the admin's sites (or ``all_sites`` is
     needed and they have a set), Forbidden when the role does not allow ``action``."""
     if site_id is not None and not sees_site(admin, site_id):
@@ -298,12 +299,12 @@ RULES = {
 }
 
 NOT_FOUND = {
-    "inquiry": "No such inquiry.",
-    "site": "No such site.",
-    "question": "No such published question.",
-    "webhook": "No such webhook endpoint.",
-    "person": "No such person.",
-    "invitation": "No such invitation.",
+    "inquiry": lazy_gettext("No such inquiry."),
+    "site": lazy_gettext("No such site."),
+    "question": lazy_gettext("No such published question."),
+    "webhook": lazy_gettext("No such webhook endpoint."),
+    "person": lazy_gettext("No such person."),
+    "invitation": lazy_gettext("No such invitation."),
 }
 
 
@@ -339,7 +340,7 @@ def check_route(admin, endpoint, view_args, args=None):
         raise Forbidden(gettext("This page has no access rule yet."))
     action, kind, every_site = rule
     exists, site_id = _object_site(kind, view_args or {}, args)
-    what = NOT_FOUND.get("inquiry" if kind == "stream" else kind, "No such page.")
+    what = NOT_FOUND.get("inquiry" if kind == "stream" else kind, NO_PAGE)
     if not exists:
         raise NotFound(what)
     if kind == "webhook" and site_id is None:

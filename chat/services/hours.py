@@ -228,7 +228,7 @@ def from_form(mode, day_texts):
     if problems:
         raise ValidationError(" ".join(problems.values()), problems)
     if not any(value.values()):
-        text = "Give the hours of at least one day, or choose always open."
+        text = gettext("Give the hours of at least one day, or choose always open.")
         raise ValidationError(text, {"mon": text})
     try:
         return parse(value)

@@ -174,7 +174,7 @@ def _pending(invitation_id, actor):
     sites = db.session.scalars(sa.select(Site).where(Site.id.in_(invitation.site_id_list or [-1]))).all()
     _may_give(actor, invitation.role, invitation.all_sites, sites)
     if invitation.accepted_at is not None:
-        raise Gone("This invitation was accepted already.")
+        raise Gone(gettext("This invitation was accepted already."))
     return invitation
 
 
@@ -209,13 +209,13 @@ def redeem(token):
         raise NotFound(gettext("This invitation link is not valid: check that it was copied whole.")) from None
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or not secrets.compare_digest(invitation.nonce_hash, _hash(nonce)):
-        raise Gone("This invitation link was replaced by a newer one, or withdrawn: use the latest mail.")
+        raise Gone(gettext("This invitation link was replaced by a newer one, or withdrawn: use the latest mail."))
     if invitation.accepted_at is not None:
-        raise Gone("This invitation was used already: log in instead.")
+        raise Gone(gettext("This invitation was used already: log in instead."))
     if invitation.revoked_at is not None:
-        raise Gone("This invitation was withdrawn. Ask whoever invited you for a new one.")
+        raise Gone(gettext("This invitation was withdrawn. Ask whoever invited you for a new one."))
     if invitation.expires_at <= utcnow():
-        raise Gone("This invitation has expired. Ask whoever invited you to send it again.")
+        raise Gone(gettext("This invitation has expired. Ask whoever invited you to send it again."))
     return invitation
 
 
@@ -244,7 +244,7 @@ def accept(token, name, password, confirm):
     ).rowcount
     if not used:
         db.session.rollback()
-        raise Gone("This invitation was used already: log in instead.")
+        raise Gone(gettext("This invitation was used already: log in instead."))
     user = User(email=invitation.email, name=name, role=invitation.role, all_sites=invitation.all_sites)
     user.sites = db.session.scalars(sa.select(Site).where(Site.id.in_(invitation.site_id_list or [-1]))).all()
     user.set_password(password)
