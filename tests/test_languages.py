@@ -391,6 +391,10 @@ def test_a_german_admin_sees_the_services_refusals_and_the_push_section_in_germa
     )
     assert hours.status_code == 422
     assert "Montag: Schreiben Sie Zeiträume wie 09:00-17:30" in hours.get_data(as_text=True)
+    missing = client.get("/admin/inquiries/999999")
+    assert missing.status_code == 404
+    assert "404 · Nicht gefunden" in missing.get_data(as_text=True), missing.get_data(as_text=True)
+    assert "Diese Anfrage gibt es nicht." in missing.get_data(as_text=True)
     people = page(client, "/admin/people")
     assert "Jemanden einladen" in people and "Inhaber" in people and "Invite someone" not in people
     # The JSON API answers in the request's language.

@@ -23,7 +23,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, session
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from flask_login import login_user, logout_user
 from ua_parser import parse as parse_user_agent
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -228,7 +228,7 @@ def end_all(user, keep_current=False):
 
 
 def _new_password(value, field="new_password"):
-    value = validation.clean_text(value, field, MAX_PASSWORD_LENGTH, what="The password")
+    value = validation.clean_text(value, field, MAX_PASSWORD_LENGTH, what=lazy_gettext("The password"))
     if len(value) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
             gettext("Use at least %(num)s characters for the new password.", num=MIN_PASSWORD_LENGTH),
@@ -259,7 +259,7 @@ def clean_public_name(value):
     if value is None:
         return None
     value = validation.clean_text(
-        value, "public_name", PUBLIC_NAME_LENGTH, required=False, what="The public name"
+        value, "public_name", PUBLIC_NAME_LENGTH, required=False, what=lazy_gettext("The public name")
     ).strip()
     if _BAD_NAME_CHARS.search(value):
         raise ValidationError(

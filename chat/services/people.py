@@ -228,7 +228,7 @@ def accept(token, name, password, confirm):
         raise Conflict(
             gettext("This email has an account already: log in instead."), {"email": gettext("has an account")}
         )
-    name = validation.clean_text(name, "name", 120, what="Your name").strip()
+    name = validation.clean_text(name, "name", 120, what=lazy_gettext("Your name")).strip()
     if not name:
         raise ValidationError(gettext("Tell us your name."), {"name": gettext("required")})
     password = admin_sessions._new_password(password, "password")
