@@ -193,16 +193,16 @@ def sessions_of(user):
 def describe_browser(user_agent):
     """A name such as "Firefox 127 on Windows" from a User-Agent header (ua-parser's rules)."""
     if not user_agent:
-        return "Unknown browser"
+        return gettext("Unknown browser")
     result = parse_user_agent(user_agent)
     browser = result.user_agent
     os = result.os
     if browser is None or browser.family == "Other":
-        name = "Unknown browser"
+        name = gettext("Unknown browser")
     else:
         name = f"{browser.family} {browser.major}" if browser.major else browser.family
     if os is not None and os.family != "Other":
-        name += f" on {os.family}"
+        name = gettext("%(browser)s on %(system)s", browser=name, system=os.family)
     return name
 
 
