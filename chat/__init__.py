@@ -188,4 +188,15 @@ def create_app(config_name_or_object=None):
         attachments_in_words=attachments.in_words,
     )
     app.jinja_env.filters["filesize"] = attachments.human_size
+    from .services import access, people, webhooks
+
+    # Stored codes ("owner", "pending", a webhook's disabled reason) in the reader's language.
+    app.jinja_env.globals.update(
+        role_name=access.role_name,
+        invitation_state_name=people.state_name,
+        webhook_disabled_reason=webhooks.disabled_reason_text,
+    )
+    from . import workflow_notes
+
+    app.jinja_env.globals["workflow_note"] = workflow_notes.text
     return app

@@ -24,6 +24,22 @@ FRIENDLY = {
     ),
 }
 RETRY_AFTER_SECONDS = 5
+# The error page's heading (HTTP's names, as werkzeug and _service_error give them) in the page's language.
+TITLES = {
+    "Bad Request": lazy_gettext("Bad Request"),
+    "Please check your input": lazy_gettext("Please check your input"),
+    "Forbidden": lazy_gettext("Forbidden"),
+    "Not Found": lazy_gettext("Not Found"),
+    "Method Not Allowed": lazy_gettext("Method Not Allowed"),
+    "Conflict": lazy_gettext("Conflict"),
+    "Gone": lazy_gettext("Gone"),
+    "Request Entity Too Large": lazy_gettext("Request Entity Too Large"),
+    "Unsupported Media Type": lazy_gettext("Unsupported Media Type"),
+    "Unprocessable Entity": lazy_gettext("Unprocessable Entity"),
+    "Too Many Requests": lazy_gettext("Too Many Requests"),
+    "Internal Server Error": lazy_gettext("Internal Server Error"),
+    "Service Unavailable": lazy_gettext("Service Unavailable"),
+}
 
 
 def wants_json():
@@ -37,6 +53,7 @@ def _respond(code, name, message, fields=None, headers=None, without_database=Fa
             body["fields"] = fields
         return jsonify(body), code, headers or {}
     template = "errors/fragment.html" if request.headers.get("HX-Request") else "errors/page.html"
+    name = str(TITLES.get(name, name))
     if without_database:
         # Context processors would load the logged-in admin (and count sites)
         # from the database that just failed: render with the template's own names only.

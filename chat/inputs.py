@@ -25,6 +25,7 @@ from urllib.parse import unquote_to_bytes
 
 from flask import Request as FlaskRequest
 from flask import current_app, request
+from flask_babel import gettext
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from werkzeug.formparser import FormDataParser as WerkzeugFormDataParser
 from werkzeug.formparser import MultiPartParser
@@ -101,7 +102,9 @@ def optional_int(name, default, low, high):
     if value in (None, ""):
         return default
     if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 6):
-        raise BadParameter(f"{name} must be a whole number.", {name: "must be a whole number"})
+        raise BadParameter(
+            gettext("%(name)s must be a whole number.", name=name), {name: gettext("must be a whole number")}
+        )
     return max(low, min(int(value), high))
 
 
@@ -128,7 +131,9 @@ def parse_since(value, name="since"):
     try:
         return datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise BadParameter(f"{name} must be the value the server sent.", {name: "a timestamp"}) from None
+        raise BadParameter(
+            gettext("%(name)s must be the value the server sent.", name=name), {name: gettext("a timestamp")}
+        ) from None
 
 
 # -- text encoding -------------------------------------------------------------
@@ -136,7 +141,9 @@ def parse_since(value, name="since"):
 
 def _not_utf8(name):
     name = name or "body"
-    return BadParameter(f"{name} is not valid UTF-8 text.", {name: "must be valid UTF-8 text"})
+    return BadParameter(
+        gettext("%(name)s is not valid UTF-8 text.", name=name), {name: gettext("must be valid UTF-8 text")}
+    )
 
 
 def _utf8(raw, name):
@@ -170,7 +177,7 @@ class _MultiPartParser(MultiPartParser):
         # A part whose name Werkzeug cannot read (a bare CR or LF in it) comes back named None,
         # which every reader of the form (the CSRF check first) would trip over.
         if None in form or None in files:
-            raise BadParameter("Every form field needs a name.", {"form": "a field without a name"})
+            raise BadParameter(gettext("Every form field needs a name."), {"form": gettext("a field without a name")})
         return self.cls([(name, _utf8(value.encode("latin-1"), name)) for name, value in form.items(multi=True)]), files
 
 
@@ -245,16 +252,19 @@ def json_object(optional=False):
     except (ValueError, RecursionError):
         raise BadRequest("The body is not valid JSON.") from None
     if not isinstance(data, dict):
-        raise ValidationError("The body must be a JSON object.", {"body": "must be an object"})
+        raise ValidationError(gettext("The body must be a JSON object."), {"body": gettext("must be an object")})
     return data
 
 
 def field(data, name, kind=None):
     """A required field of a JSON body, optionally of one type (422 otherwise)."""
     if name not in data:
-        raise ValidationError(f"{name} is required.", {name: "required"})
+        raise ValidationError(gettext("%(name)s is required.", name=name), {name: gettext("required")})
     if kind is not None and (not isinstance(data[name], kind) or isinstance(data[name], bool) and kind is not bool):
-        raise ValidationError(f"{name} must be a {kind.__name__}.", {name: f"must be a {kind.__name__}"})
+        raise ValidationError(
+            gettext("%(name)s must be a %(kind)s.", name=name, kind=kind.__name__),
+            {name: gettext("must be a %(kind)s", kind=kind.__name__)},
+        )
     return data[name]
 
 

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from flask_babel import gettext
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 # What we keep of an answer's body (the panel's log shows its start).
@@ -52,30 +53,30 @@ def check_url(url, allow_private=False):
     no user name or password, no fragment, and a host that is not a private address or
     ``localhost``. Raises ``Refused`` naming what is wrong. (Names are resolved at send time.)"""
     if not isinstance(url, str) or any(c.isspace() or ord(c) < 32 for c in url):
-        raise Refused("not a URL (no spaces or control characters)")
+        raise Refused(gettext("not a URL (no spaces or control characters)"))
     parts = urlsplit(url)
     schemes = ("https", "http") if allow_private else ("https",)
     if parts.scheme not in schemes:
-        raise Refused("must start with https://")
+        raise Refused(gettext("must start with https://"))
     try:
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number in range
     except ValueError:
-        raise Refused("has a port that is not a number from 1 to 65535") from None
+        raise Refused(gettext("has a port that is not a number from 1 to 65535")) from None
     if not parts.hostname:
-        raise Refused("has no host name")
+        raise Refused(gettext("has no host name"))
     if parts.username is not None or parts.password is not None:
-        raise Refused("must not carry a user name or password")
+        raise Refused(gettext("must not carry a user name or password"))
     if parts.fragment:
-        raise Refused("must not have a #fragment")
+        raise Refused(gettext("must not have a #fragment"))
     if not allow_private:
         if parts.hostname == "localhost" or parts.hostname.endswith(".localhost"):
-            raise Refused("must be a public address, not localhost")
+            raise Refused(gettext("must be a public address, not localhost"))
         try:
             literal = ipaddress.ip_address(parts.hostname)
         except ValueError:
             literal = None
         if literal is not None and not is_public(literal):
-            raise Refused(f"must be a public address ({literal} is not)")
+            raise Refused(gettext("must be a public address (%(address)s is not)", address=literal))
     return parts
 
 
@@ -84,14 +85,16 @@ def _resolve(host, port, allow_private):
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
-        raise Refused(f"the host name does not resolve ({error.strerror})") from None
+        raise Refused(gettext("the host name does not resolve (%(error)s)", error=error.strerror)) from None
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
     if not addresses:
-        raise Refused("the host name has no address")
+        raise Refused(gettext("the host name has no address"))
     if not allow_private:
         private = [str(a) for a in addresses if not is_public(a)]
         if private:
-            raise Refused(f"the host name resolves to an address that is not public ({private[0]})")
+            raise Refused(
+                gettext("the host name resolves to an address that is not public (%(address)s)", address=private[0])
+            )
     return str(addresses[0])
 
 

@@ -39,7 +39,7 @@ from flask import current_app
 from . import outbound
 from .extensions import db
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
-from .services import notifications
+from .services import notifications, webhooks
 
 log = logging.getLogger(__name__)
 MAX_DELAY_SECONDS = 2 * 3600
@@ -223,10 +223,10 @@ def _record(delivery, result, started_at, config):
     if endpoint.failing_since is None:
         endpoint.failing_since = started_at
     if result.status_code == 410:
-        _disable(endpoint, "the endpoint answered 410 Gone", now)
+        _disable(endpoint, webhooks.GONE, now)
     elif now - endpoint.failing_since >= timedelta(hours=config["WEBHOOK_DISABLE_AFTER_HOURS"]):
         hours = config["WEBHOOK_DISABLE_AFTER_HOURS"]
-        _disable(endpoint, f"every attempt failed for {hours:g} hours", now)
+        _disable(endpoint, webhooks.failed_for(hours), now)
     db.session.commit()
     return "failed"
 

@@ -3,7 +3,9 @@ tag, the browser and the site say, and every page, error and mail speaks it."""
 
 import json
 import re
+import uuid
 from datetime import timedelta
+from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
@@ -13,8 +15,8 @@ from babel.messages.pofile import read_po
 from chat import ROOT, i18n
 from chat.extensions import db
 from chat.mail import deliver_due
-from chat.models import OutboxEmail, Product, Shopper, utcnow
-from chat.services import conversations, notifications, shoppers
+from chat.models import OutboxEmail, Product, ProductInquiry, Shopper, WebhookEndpoint, utcnow
+from chat.services import conversations, mail_in, notifications, reply_addresses, shoppers, webhooks
 
 from .chat_helpers import Shopper as Browser
 from .chat_helpers import first_product_id
@@ -29,6 +31,21 @@ ADMIN_ONLY = (
     "chat/api/admin",
     "chat/services/site_languages.py",
     "chat/services/admin_sessions.py",
+    "chat/services/admin_tokens.py",
+    "chat/services/access.py",
+    "chat/services/audit.py",
+    "chat/services/canned.py",
+    "chat/services/catalog.py",
+    "chat/services/inquiries.py",
+    "chat/services/metrics.py",
+    "chat/services/people.py",
+    "chat/services/privacy.py",
+    "chat/services/push.py",
+    "chat/services/questions.py",
+    "chat/services/sites.py",
+    "chat/services/webhooks.py",
+    "chat/outbound.py",
+    "chat/workflow_notes.py",  # the panel's workflow notes (the one a shopper sees is in the templates)
     "static/js/",
 )
 SHOPPER_LANGUAGES = ("de", "fr", "es", "ar")
@@ -298,3 +315,117 @@ def test_an_admins_mails_speak_the_panels_language_they_chose(app, demo, admin):
         body = next(iter(bodies))
     assert any(s.startswith("Dringende Frage zu") for s in subjects), subjects
     assert "Eine dringende Frage zu" in body and "URGENT: it arrived broken" in body
+
+
+def _raw_mail(sender, to, text):
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, "Re: votre question"
+    message["Message-ID"] = f"<{uuid.uuid4()}@shopper.example>"
+    message.set_content(text)
+    return message.as_bytes()
+
+
+def test_a_refused_mail_is_explained_in_the_language_of_the_senders_conversation(app, demo, smtp):
+    app.config.update(MAIL_REPLY_DOMAIN="reply.test")
+    LocaleBrowser(app, "fr").send(1, "Est-ce que ça passe au lave-vaisselle ?")
+    LocaleBrowser(app, "es").send(1, "¿Se puede lavar a máquina?")
+    with app.app_context():
+        sessions = db.session.scalars(sa.select(Shopper.session_id).order_by(Shopper.id)).all()
+        for session, address in zip(sessions, ("lea@example.com", "ana@example.com")):
+            shoppers.set_email(session, address, True)
+        french = conversations.find_inquiry(first_product_id(app), sessions[0])
+        reply_to = reply_addresses.for_customer(french)
+        # Léa's reply to our mail holds only the quote (their conversation says French);
+        # Ana writes to an address of ours that is no reply address (their last conversation: Spanish).
+        assert mail_in.receive(_raw_mail("lea@example.com", reply_to, "> Oui.")).outcome == mail_in.EMPTY
+        assert mail_in.receive(_raw_mail("ana@example.com", "shop@reply.test", "Hola")).outcome == mail_in.NO_ADDRESS
+        deliver_due()
+    [lea] = [m for r, m in smtp.mails if r == ["lea@example.com"]]
+    assert lea["Subject"] == "Votre e-mail n’a pas rejoint la conversation"
+    text = lea.get_body(("plain",)).get_content()
+    assert "nous n’avons trouvé aucun texte de votre part" in text and "Ceci est un message automatique" in text
+    assert 'dir="ltr"' in lea.get_body(("html",)).get_content()
+    [ana] = [m for r, m in smtp.mails if r == ["ana@example.com"]]
+    assert ana["Subject"] == "Tu correo no llegó a la conversación"
+    assert "no se envió a la dirección de respuesta" in ana.get_body(("plain",)).get_content()
+
+
+def test_a_german_admin_gets_the_digest_and_the_webhook_mail_in_german(app, demo, admin):
+    client, token, _ = admin
+    client.post("/admin/account/language", data={"csrf_token": token, "language": "de"})
+    app.config["CHAT_URGENT_MAILS_PER_HOUR"] = 0  # every urgent question goes into the hour's digest
+    LocaleBrowser(app, "fr").send(1, "URGENT: it arrived broken")
+    LocaleBrowser(app, "fr").send(2, "URGENT: wrong item")
+    with app.app_context():
+        mine = sa.select(OutboxEmail).where(OutboxEmail.to_addr == demo["admin_email"])
+        [digest] = db.session.scalars(mine.where(OutboxEmail.dedupe_key.like("digest:%"))).all()
+        assert digest.subject == "Weitere dringende Fragen (2)"
+        assert "Weitere Fragen sind eingegangen, die dringend klingen" in digest.body_text
+        assert ">beantworten</a>" in digest.body_html
+        endpoint = WebhookEndpoint(
+            url="https://hooks.example/chat",
+            events="inquiry.created",
+            secret="whsec_x",
+            disabled_at=utcnow(),
+            disabled_reason=webhooks.failed_for(24),
+        )
+        db.session.add(endpoint)
+        db.session.flush()
+        notifications.queue_webhook_disabled(endpoint)
+        db.session.commit()
+        [mail] = db.session.scalars(mine.where(OutboxEmail.dedupe_key.like("webhook-disabled:%"))).all()
+    assert mail.subject == "Ein Webhook-Endpunkt wurde deaktiviert"
+    assert "Wir senden keine Ereignisse mehr" in mail.body_text
+    assert "jeder Versuch schlug 24 Stunden lang fehl" in mail.body_text and "Endpunkt ansehen:" in mail.body_text
+
+
+def test_a_german_admin_sees_the_services_refusals_and_the_push_section_in_german(app, demo, admin):
+    client, token, _ = admin
+    client.post("/admin/account/language", data={"csrf_token": token, "language": "de"})
+    account = page(client, "/admin/account")
+    assert "Benachrichtigte Geräte" in account and "Noch wird kein Gerät benachrichtigt." in account
+    assert "Benachrichtigen bei" in account and "Neue Fragen" in account and "Devices notified" not in account
+    hours = client.post(
+        "/admin/sites/demo/hours",
+        data={"csrf_token": token, "mode": "hours", "timezone": "Europe/Berlin", "mon": "9 to 5"},
+    )
+    assert hours.status_code == 422
+    assert "Montag: Schreiben Sie Zeiträume wie 09:00-17:30" in hours.get_data(as_text=True)
+    missing = client.get("/admin/inquiries/999999")
+    assert missing.status_code == 404
+    assert "404 · Nicht gefunden" in missing.get_data(as_text=True), missing.get_data(as_text=True)
+    assert "Diese Anfrage gibt es nicht." in missing.get_data(as_text=True)
+    people = page(client, "/admin/people")
+    assert "Jemanden einladen" in people and "Inhaber" in people and "Invite someone" not in people
+    # The JSON API answers in the request's language.
+    refused = client.post(
+        "/api/admin/webhooks", headers={"X-CSRFToken": token, "Accept-Language": "de"}, json={"url": "", "events": []}
+    )
+    assert refused.status_code == 422
+    assert refused.get_json()["fields"]["url"] == "erforderlich", refused.get_json()
+    english = client.post("/api/admin/webhooks", headers={"X-CSRFToken": token}, json={"url": "", "events": []})
+    assert english.get_json()["fields"]["url"] == "required"
+
+
+def test_workflow_notes_stored_in_english_read_in_the_panels_language(app, demo, admin):
+    client, token, ids = admin
+    LocaleBrowser(app, "fr").send(1, "Bonjour")
+    with app.app_context():
+        inquiry_id = db.session.scalar(sa.select(ProductInquiry.id))
+    headers = {"X-CSRFToken": token, "HX-Request": "true"}
+    client.post(f"/admin/inquiries/{inquiry_id}/status", data={"status": "resolved"}, headers=headers)
+    client.post(f"/admin/inquiries/{inquiry_id}/priority", data={"priority": "high"}, headers=headers)
+    client.post(f"/admin/inquiries/{inquiry_id}/assignee", data={"admin_id": ids["bo"]}, headers=headers)
+    client.post(f"/admin/inquiries/{inquiry_id}/assignee", data={"admin_id": ids["me"]}, headers=headers)
+    english = page(client, f"/admin/inquiries/{inquiry_id}", **{"Accept-Language": "en"})
+    assert "Marked resolved by Demo Admin" in english and "Assigned to Bo by Demo Admin" in english
+    client.post("/admin/account/language", data={"csrf_token": token, "language": "de"})
+    german = page(client, f"/admin/inquiries/{inquiry_id}")
+    for line in (
+        "Als „erledigt“ markiert von Demo Admin",
+        "Priorität auf „hoch“ gesetzt von Demo Admin",
+        "Bo zugewiesen von Demo Admin",
+        "Übernommen von Demo Admin",
+    ):
+        assert line in german, line
+    assert "Marked resolved by" not in german

@@ -92,7 +92,7 @@ def end_session(session_id):
 def remove_device(subscription_id):
     """Stop pushing to one of this account's devices; 404 if it is not ours."""
     push.unsubscribe(current_user, subscription_id)
-    flash("That device gets no more notifications.")
+    flash(gettext("That device gets no more notifications."))
     return redirect(url_for("admin.account", _anchor="devices"))
 
 
@@ -100,7 +100,7 @@ def remove_device(subscription_id):
 def test_device(subscription_id):
     """Push a test notification to one of this account's devices; 404 if it is not ours."""
     push.send_test(current_user, subscription_id)
-    flash("A test notification is on its way to that device.")
+    flash(gettext("A test notification is on its way to that device."))
     return redirect(url_for("admin.account", _anchor="devices"))
 
 
@@ -116,7 +116,7 @@ def change_push_preferences():
         )
     except ServiceError as error:
         return account_page(status=error.status, push_error=error.message)
-    flash("Your notification choices are saved.")
+    flash(gettext("Your notification choices are saved."))
     return redirect(url_for("admin.account", _anchor="devices"))
 
 

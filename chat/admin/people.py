@@ -2,6 +2,7 @@
 the invitation's acceptance page (public: the signed link is the credential); the audit log."""
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from .. import spreadsheets
@@ -52,7 +53,7 @@ def invite():
         invitation, url = people.invite(current_user, form["email"], form["role"], _sites_from_form())
     except ServiceError as error:
         return _page(error.status if error.status != 400 else 422, {"form": error.message, **error.fields}, form)
-    flash(f"Invitation sent to {invitation.email}.")
+    flash(gettext("Invitation sent to %(email)s.", email=invitation.email))
     return _page(url=url)
 
 
@@ -60,14 +61,14 @@ def invite():
 def resend_invitation(invitation_id):
     """A fresh link, mailed again (the previous one stops working)."""
     invitation, url = people.resend(current_user, invitation_id)
-    flash(f"Invitation sent again to {invitation.email}.")
+    flash(gettext("Invitation sent again to %(email)s.", email=invitation.email))
     return _page(url=url)
 
 
 @bp.post("/people/invitations/<id:invitation_id>/revoke")
 def revoke_invitation(invitation_id):
     invitation = people.revoke(current_user, invitation_id)
-    flash(f"The invitation for {invitation.email} is withdrawn.")
+    flash(gettext("The invitation for %(email)s is withdrawn.", email=invitation.email))
     return redirect(url_for("admin.people_page"), code=303)
 
 
@@ -80,7 +81,16 @@ def update_person(user_id):
     except ServiceError as error:
         flash(error.message)
         return _page(error.status)
-    flash(f"{user.name} is now {user.role} on {people.describe_sites(user.all_sites, user.sites)}.")
+    flash(
+        gettext(
+            "%(name)s is now %(role)s on %(sites)s.",
+            name=user.name,
+            role=access.role_name(user.role),
+            sites=gettext("all sites")
+            if user.all_sites
+            else ", ".join(s.name for s in user.sites) or gettext("no site"),
+        )
+    )
     return redirect(url_for("admin.people_page"), code=303)
 
 
@@ -93,7 +103,14 @@ def deactivate_person(user_id):
     except Conflict as error:
         flash(error.message)
         return _page(409)
-    flash(f"{user.name} is deactivated ({ended} session{'s' if ended != 1 else ''} ended).")
+    flash(
+        ngettext(
+            "%(name)s is deactivated (%(num)s session ended).",
+            "%(name)s is deactivated (%(num)s sessions ended).",
+            ended,
+            name=user.name,
+        )
+    )
     return redirect(url_for("admin.people_page"), code=303)
 
 
@@ -101,7 +118,7 @@ def deactivate_person(user_id):
 def reactivate_person(user_id):
     user = people.get(user_id)
     people.set_active(current_user, user, True)
-    flash(f"{user.name} can log in again.")
+    flash(gettext("%(name)s can log in again.", name=user.name))
     return redirect(url_for("admin.people_page"), code=303)
 
 
@@ -123,7 +140,7 @@ def accept_invitation(token):
             return render_template(
                 "admin/accept.html", invitation=invitation, errors=errors, form=form, has_account=False
             ), error.status
-        flash("Welcome! Log in with your email and the password you chose.")
+        flash(gettext("Welcome! Log in with your email and the password you chose."))
         return redirect(url_for("admin.login"), code=303)
     return render_template(
         "admin/accept.html", invitation=invitation, errors=errors, form=form, has_account=has_account

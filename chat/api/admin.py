@@ -5,6 +5,7 @@ or by an API token the admin created (``Authorization: Bearer ...``).
 """
 
 from flask import Blueprint, current_app, g, jsonify, request, send_file
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..extensions import csrf
@@ -33,7 +34,7 @@ def current_admin():
 @bp.before_request
 def admin_api_auth():
     if current_admin() is None:
-        return jsonify(error="Log in, or send an admin API token (Authorization: Bearer ...)."), 401
+        return jsonify(error=gettext("Log in, or send an admin API token (Authorization: Bearer ...).")), 401
     # Session callers carry the CSRF token; a bearer token cannot be sent cross-site.
     if request.method in ("POST", "PUT", "PATCH", "DELETE") and not g.api_admin_by_token:
         csrf.protect()
@@ -93,7 +94,9 @@ def admin_respond(inquiry_id):
         claimed = None if claimed in (None, "") else claimed.strip()
         claimed = int(claimed) if claimed is not None and claimed.isascii() and claimed.isdigit() else claimed
     if claimed is not None and claimed != admin.id:
-        raise ValidationError("admin_id must be your own id (or left out).", {"admin_id": "not the caller"})
+        raise ValidationError(
+            gettext("admin_id must be your own id (or left out)."), {"admin_id": gettext("not the caller")}
+        )
     inquiries.get(inquiry_id)
     prepared = attachments.receive(files)
     result = inquiries.respond(
@@ -138,7 +141,7 @@ def admin_export_customer():
 
     export_format = request.args.get("format", "json")
     if export_format not in ("json", "zip"):
-        raise ValidationError("format must be json or zip.", {"format": "json or zip"})
+        raise ValidationError(gettext("format must be json or zip."), {"format": gettext("json or zip")})
     customer = _customer_from(request.args)
     if export_format == "zip":
         response = send_file(

@@ -5,6 +5,7 @@ session + CSRF check covers them.
 """
 
 from flask import jsonify, request
+from flask_babel import gettext
 
 from .. import clock
 from ..inputs import json_object
@@ -37,7 +38,7 @@ def admin_put_site_hours(public_id):
     site = sites.get(public_id)
     data = json_object()
     if "timezone" not in data:
-        raise ValidationError("timezone is required.", {"timezone": "required"})
+        raise ValidationError(gettext("timezone is required."), {"timezone": gettext("required")})
     hours.save(site, data["timezone"], data.get("hours"))
     return jsonify(_hours_json(site))
 

@@ -6,6 +6,7 @@ token, or login session with CSRF) and errors. The panel's page calls the same s
 """
 
 from flask import jsonify
+from flask_babel import gettext
 
 from ..inputs import json_object
 from ..services import ValidationError, webhooks
@@ -60,7 +61,7 @@ def delivery_dict(delivery):
 def _enabled(data):
     value = data.get("enabled")
     if value is not None and not isinstance(value, bool):
-        raise ValidationError("enabled must be true or false.", {"enabled": "a boolean"})
+        raise ValidationError(gettext("enabled must be true or false."), {"enabled": gettext("a boolean")})
     return value
 
 

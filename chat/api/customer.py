@@ -1,6 +1,7 @@
 """Customer endpoints: GET/POST /api/products/<id>/messages, PUT .../messages/read."""
 
 from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext
 
 from .. import i18n, identity
 from ..inputs import accepts_files, field, json_object, optional_id, optional_int, uploaded_files
@@ -34,11 +35,11 @@ def _session_from_body(data):
     if token is None:
         return identity.ensure()
     if not isinstance(token, str):
-        raise ValidationError("session_id must be a string.", {"session_id": "must be a string"})
+        raise ValidationError(gettext("session_id must be a string."), {"session_id": gettext("must be a string")})
     claimed = identity.session_from_token(token)
     current = identity.from_request()
     if claimed is None or (current is not None and claimed != current):
-        raise Forbidden("That is not your chat session.", {"session_id": "not the caller's session"})
+        raise Forbidden(gettext("That is not your chat session."), {"session_id": gettext("not the caller's session")})
     return claimed
 
 
@@ -88,11 +89,13 @@ def send_product_message(product_id):
     sender_type = data.get("sender_type", "customer")
     if sender_type == "admin":
         raise Forbidden(
-            "Customers cannot send as the shop; admins answer through the admin API.",
-            {"sender_type": "only 'customer' is allowed here"},
+            gettext("Customers cannot send as the shop; admins answer through the admin API."),
+            {"sender_type": gettext("only 'customer' is allowed here")},
         )
     if sender_type != "customer":
-        raise ValidationError("sender_type must be 'customer'.", {"sender_type": "must be 'customer'"})
+        raise ValidationError(
+            gettext("sender_type must be 'customer'."), {"sender_type": gettext("must be 'customer'")}
+        )
     if not files:
         field(data, "message_text")
     email = data.get("customer_email")
@@ -101,7 +104,8 @@ def send_product_message(product_id):
         email = validation.email(email)
         if data.get("email_consent") is not True:
             raise ValidationError(
-                "Storing an email needs email_consent: true.", {"email_consent": "must be true to store customer_email"}
+                gettext("Storing an email needs email_consent: true."),
+                {"email_consent": gettext("must be true to store customer_email")},
             )
     session_id = _session_from_body(data)
     conversations.get_product(product_id)
@@ -130,7 +134,7 @@ def mark_product_messages_read(product_id):
     conversations.get_product(product_id)
     inquiry = identity.own_inquiry(product_id)
     if inquiry is None:
-        raise NotFound("No conversation about this product yet.", {"inquiry": "none yet"})
+        raise NotFound(gettext("No conversation about this product yet."), {"inquiry": gettext("none yet")})
     marked = conversations.mark_read(inquiry.id, reader="customer", message_ids=message_ids)
     return jsonify(marked=marked, unread_count=conversations.unread_count(inquiry.id, reader="customer"))
 
@@ -144,5 +148,5 @@ def rate_product_answer(product_id):
     conversations.get_product(product_id)
     inquiry = identity.own_inquiry(product_id)
     if inquiry is None:
-        raise NotFound("No conversation about this product yet.", {"inquiry": "none yet"})
+        raise NotFound(gettext("No conversation about this product yet."), {"inquiry": gettext("none yet")})
     return jsonify(ratings.as_dict(ratings.rate(inquiry, data.get("rating"), data.get("comment"))))

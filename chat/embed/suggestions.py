@@ -2,6 +2,7 @@
 shopper is typing ("Others asked…"), and a record of the ones they open."""
 
 from flask import g, request
+from flask_babel import gettext
 
 from .. import i18n, identity
 from ..htmx import render_fragment
@@ -23,7 +24,7 @@ def open_suggestion(question_id):
     """The shopper opened a suggestion: recorded with their session (made now if they have none),
     so the admin sees it on the inquiry they may start next."""
     if g.chat_product is None:
-        raise NotFound("No such published question.", {"question_id": "unknown or withdrawn"})
+        raise NotFound(gettext("No such published question."), {"question_id": gettext("unknown or withdrawn")})
     entry = questions.get_for_product(g.chat_product.id, question_id)
     questions.record_view(entry.id, identity.ensure())
     return "", 204

@@ -17,6 +17,7 @@ import unicodedata
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, request
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wsgi import wrap_file
 
@@ -77,19 +78,19 @@ def _check_audience(grant):
     if grant.audience == "admin":
         admin = _admin()
         if admin is None:
-            raise Forbidden("Log in to the admin panel to see this file.")
+            raise Forbidden(gettext("Log in to the admin panel to see this file."))
         # An admin's link works for the people of the conversation's site only (access.py).
         if not access.can_see_inquiry(admin, grant.attachment.inquiry_id):
-            raise NotFound("No such file in your inquiries.")
+            raise NotFound(gettext("No such file in your inquiries."))
         return
     session_id = db.session.scalar(
         db.select(ProductInquiry.session_id).where(ProductInquiry.id == grant.attachment.inquiry_id)
     )
     if session_id is None or identity.is_revoked(session_id, grant.issued_ms):
-        raise Forbidden("This link is no longer valid.")
+        raise Forbidden(gettext("This link is no longer valid."))
     caller = identity.from_request()
     if caller is not None and caller != session_id:
-        raise NotFound("No such file in your conversations.")
+        raise NotFound(gettext("No such file in your conversations."))
 
 
 def _admin():
@@ -125,7 +126,7 @@ def _protect(response, grant):
 def _unavailable(thumbnail):
     """The row is there, its bytes are not (the database is the truth): say so, never a 500."""
     if not thumbnail:
-        raise NotFound("File unavailable: it could not be found in storage.")
+        raise NotFound(gettext("File unavailable: it could not be found in storage."))
     response = Response(UNAVAILABLE_SVG, status=404, content_type="image/svg+xml")
     _protect(response, None)
     return response

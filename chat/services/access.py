@@ -11,6 +11,7 @@ unknown id: no existence leak); an action above their role is a 403.
 """
 
 import sqlalchemy as sa
+from flask_babel import gettext, lazy_gettext
 
 from ..extensions import db
 from ..models import ROLES, Product, ProductInquiry, PublishedQuestion, Site, User, WebhookEndpoint
@@ -38,6 +39,15 @@ ACTIONS = {
     "privacy": "owner",  # customer export, erasure, ending their sessions
     "audit": "owner",
 }
+
+
+NO_PAGE = lazy_gettext("No such page.")
+ROLE_NAMES = {"owner": lazy_gettext("owner"), "manager": lazy_gettext("manager"), "agent": lazy_gettext("agent")}
+
+
+def role_name(role):
+    """A role ("owner", ...) as the page's language says it."""
+    return str(ROLE_NAMES.get(role, role))
 
 
 def role_of(admin):
@@ -105,13 +115,15 @@ def can(admin, action, site=None):
     return sees_site(admin, site if isinstance(site, int) else site.id)
 
 
-def require(admin, action, site_id=None, all_sites=False, what="No such page."):
+def require(admin, action, site_id=None, all_sites=False, what=NO_PAGE):
     """Raise NotFound when ``site_id`` is outside the admin's sites (or ``all_sites`` is
     needed and they have a set), Forbidden when the role does not allow ``action``."""
     if site_id is not None and not sees_site(admin, site_id):
         raise NotFound(what)
     if not has_role(admin, action):
-        raise Forbidden(f"Your role ({role_of(admin)}) does not allow this; ask an owner.")
+        raise Forbidden(
+            gettext("Your role (%(role)s) does not allow this; ask an owner.", role=role_name(role_of(admin)))
+        )
     if all_sites and visible_site_ids(admin) is not None:
         raise NotFound(what)
 
@@ -154,7 +166,7 @@ def inquiry(admin, inquiry_id):
     """The inquiry if the admin may see it; NotFound otherwise (an unknown id looks the same)."""
     found = db.session.get(ProductInquiry, inquiry_id)
     if found is None or not can(admin, "inquiries", found.product.site_id):
-        raise NotFound("No such inquiry.", {"inquiry_id": "unknown inquiry"})
+        raise NotFound(gettext("No such inquiry."), {"inquiry_id": gettext("unknown inquiry")})
     return found
 
 
@@ -287,12 +299,12 @@ RULES = {
 }
 
 NOT_FOUND = {
-    "inquiry": "No such inquiry.",
-    "site": "No such site.",
-    "question": "No such published question.",
-    "webhook": "No such webhook endpoint.",
-    "person": "No such person.",
-    "invitation": "No such invitation.",
+    "inquiry": lazy_gettext("No such inquiry."),
+    "site": lazy_gettext("No such site."),
+    "question": lazy_gettext("No such published question."),
+    "webhook": lazy_gettext("No such webhook endpoint."),
+    "person": lazy_gettext("No such person."),
+    "invitation": lazy_gettext("No such invitation."),
 }
 
 
@@ -325,10 +337,10 @@ def check_route(admin, endpoint, view_args, args=None):
         return
     rule = RULES.get(endpoint)
     if rule is None:
-        raise Forbidden("This page has no access rule yet.")
+        raise Forbidden(gettext("This page has no access rule yet."))
     action, kind, every_site = rule
     exists, site_id = _object_site(kind, view_args or {}, args)
-    what = NOT_FOUND.get("inquiry" if kind == "stream" else kind, "No such page.")
+    what = NOT_FOUND.get("inquiry" if kind == "stream" else kind, NO_PAGE)
     if not exists:
         raise NotFound(what)
     if kind == "webhook" and site_id is None:

@@ -23,6 +23,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, session
+from flask_babel import gettext, lazy_gettext
 from flask_login import login_user, logout_user
 from ua_parser import parse as parse_user_agent
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -192,16 +193,16 @@ def sessions_of(user):
 def describe_browser(user_agent):
     """A name such as "Firefox 127 on Windows" from a User-Agent header (ua-parser's rules)."""
     if not user_agent:
-        return "Unknown browser"
+        return gettext("Unknown browser")
     result = parse_user_agent(user_agent)
     browser = result.user_agent
     os = result.os
     if browser is None or browser.family == "Other":
-        name = "Unknown browser"
+        name = gettext("Unknown browser")
     else:
         name = f"{browser.family} {browser.major}" if browser.major else browser.family
     if os is not None and os.family != "Other":
-        name += f" on {os.family}"
+        name = gettext("%(browser)s on %(system)s", browser=name, system=os.family)
     return name
 
 
@@ -212,7 +213,7 @@ def end(user, session_id):
     ).rowcount
     db.session.commit()
     if not done:
-        raise NotFound("That session has already ended.", {"session": "unknown or ended"})
+        raise NotFound(gettext("That session has already ended."), {"session": gettext("unknown or ended")})
 
 
 def end_all(user, keep_current=False):
@@ -227,11 +228,11 @@ def end_all(user, keep_current=False):
 
 
 def _new_password(value, field="new_password"):
-    value = validation.clean_text(value, field, MAX_PASSWORD_LENGTH, what="The password")
+    value = validation.clean_text(value, field, MAX_PASSWORD_LENGTH, what=lazy_gettext("The password"))
     if len(value) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"Use at least {MIN_PASSWORD_LENGTH} characters for the new password.",
-            {field: f"at least {MIN_PASSWORD_LENGTH} characters"},
+            gettext("Use at least %(num)s characters for the new password.", num=MIN_PASSWORD_LENGTH),
+            {field: gettext("at least %(num)s characters", num=MIN_PASSWORD_LENGTH)},
         )
     return value
 
@@ -242,10 +243,12 @@ def change_password(user, current, new, confirm):
     A wrong current password is a 403 (the login limit counts those).
     """
     if not isinstance(current, str) or len(current) > MAX_PASSWORD_LENGTH or not user.check_password(current):
-        raise Forbidden("Your current password is not right.", {"current_password": "does not match"})
+        raise Forbidden(gettext("Your current password is not right."), {"current_password": gettext("does not match")})
     new = _new_password(new)
     if confirm != new:
-        raise ValidationError("The two new passwords differ.", {"confirm_password": "must repeat the new password"})
+        raise ValidationError(
+            gettext("The two new passwords differ."), {"confirm_password": gettext("must repeat the new password")}
+        )
     user.set_password(new)
     db.session.commit()
     return end_all(user, keep_current=True)
@@ -256,12 +259,12 @@ def clean_public_name(value):
     if value is None:
         return None
     value = validation.clean_text(
-        value, "public_name", PUBLIC_NAME_LENGTH, required=False, what="The public name"
+        value, "public_name", PUBLIC_NAME_LENGTH, required=False, what=lazy_gettext("The public name")
     ).strip()
     if _BAD_NAME_CHARS.search(value):
         raise ValidationError(
-            "The public name can only hold plain text on one line.",
-            {"public_name": "no control or direction-changing characters"},
+            gettext("The public name can only hold plain text on one line."),
+            {"public_name": gettext("no control or direction-changing characters")},
         )
     return value or None
 
@@ -280,7 +283,7 @@ def set_language(user, code):
     from ..i18n import ADMIN_LANGUAGES
 
     if code not in ("", *ADMIN_LANGUAGES):
-        raise ValidationError(gettext("Choose one of the panel's languages."), {"language": "en, de or empty"})
+        raise ValidationError(gettext("Choose one of the panel's languages."), {"language": gettext("en, de or empty")})
     user.language = code or None
     db.session.commit()
     return user.language

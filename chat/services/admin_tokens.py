@@ -4,6 +4,7 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from ..extensions import db
 from ..models import ApiToken, utcnow
@@ -18,7 +19,9 @@ def _hash(token):
 def create(user, name):
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise ValidationError("Give the token a name (up to 100 characters).", {"name": "1 to 100 characters"})
+        raise ValidationError(
+            gettext("Give the token a name (up to 100 characters)."), {"name": gettext("1 to 100 characters")}
+        )
     token = "pc_" + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=name, token_hash=_hash(token))
     db.session.add(row)

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 from flask import current_app, url_for
+from flask_babel import gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from .. import storage
@@ -72,15 +73,15 @@ def redeem(attachment_id, token):
             token or "", max_age=current_app.config["CHAT_ATTACHMENT_URL_SECONDS"], return_timestamp=True
         )
     except SignatureExpired:
-        raise Forbidden("This link has expired: open the conversation again to see the file.") from None
+        raise Forbidden(gettext("This link has expired: open the conversation again to see the file.")) from None
     except (BadSignature, ValueError, TypeError):
-        raise Forbidden("This link is not valid.") from None
+        raise Forbidden(gettext("This link is not valid.")) from None
     audience = {code: name for name, code in AUDIENCES.items()}.get(value[2] if len(value) == 3 else None)
     if value[0] != attachment_id or audience is None:
-        raise Forbidden("This link is not valid.")
+        raise Forbidden(gettext("This link is not valid."))
     attachment = db.session.get(MessageAttachment, attachment_id)
     if attachment is None or attachment.inquiry_id != value[1]:
-        raise NotFound("This file is no longer available.")
+        raise NotFound(gettext("This file is no longer available."))
     return Grant(attachment, audience, int(issued.timestamp() * 1000))
 
 

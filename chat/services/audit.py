@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..extensions import db
@@ -114,12 +115,12 @@ class Filters:
         def text(name, limit=100):
             value = args.get(name) or ""
             if not isinstance(value, str):
-                raise ValidationError(f"{name} must be text.", {name: "text"})
+                raise ValidationError(gettext("%(name)s must be text.", name=name), {name: gettext("text")})
             return value.strip()[:limit]
 
         action = text("action")
         if action and action not in ACTIONS:
-            raise ValidationError("Unknown action.", {"action": "one of " + ", ".join(ACTIONS)})
+            raise ValidationError(gettext("Unknown action."), {"action": "one of " + ", ".join(ACTIONS)})
         return cls(text("person"), action, text("object"), _day(text("from"), "from"), _day(text("to"), "to"))
 
     def as_args(self):
@@ -135,7 +136,9 @@ def _day(value, name):
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"{name} must be a date (YYYY-MM-DD).", {name: "YYYY-MM-DD"}) from None
+        raise ValidationError(
+            gettext("%(name)s must be a date (YYYY-MM-DD).", name=name), {name: gettext("YYYY-MM-DD")}
+        ) from None
 
 
 def entries(filters, limit=200, before=None):

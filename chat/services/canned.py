@@ -7,6 +7,7 @@ Their text may hold placeholders, filled for one inquiry on the server
 import re
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -28,7 +29,7 @@ def all_replies():
 def get(reply_id):
     reply = db.session.get(CannedReply, reply_id)
     if reply is None:
-        raise NotFound("No such canned reply.", {"reply_id": "unknown canned reply"})
+        raise NotFound(gettext("No such canned reply."), {"reply_id": gettext("unknown canned reply")})
     return reply
 
 
@@ -44,7 +45,7 @@ def _clean(data):
     if "shortcut" in values and not SHORTCUT_RE.match(shortcut):
         errors["shortcut"] = "letters, digits, - or _ (no spaces), at most 40"
     if errors:
-        raise ValidationError("Please check " + ", ".join(sorted(errors)) + ".", errors)
+        raise ValidationError(gettext("Please check %(fields)s.", fields=", ".join(sorted(errors))), errors)
     values["shortcut"] = shortcut
     return values
 
@@ -57,7 +58,9 @@ def _taken(shortcut, except_id=None):
 
 
 def _used(shortcut):
-    return ValidationError(f"The shortcut /{shortcut} is used already.", {"shortcut": "already used"})
+    return ValidationError(
+        gettext("The shortcut /%(shortcut)s is used already.", shortcut=shortcut), {"shortcut": gettext("already used")}
+    )
 
 
 def _commit(shortcut):

@@ -9,6 +9,7 @@ the first PUT, in place, so its conversations stay attached.
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -32,7 +33,7 @@ MAX_DESCRIPTION = 5000
 
 
 def _not_found(external_id):
-    return NotFound("No product with this id in your catalog.", {"external_id": "no such product"})
+    return NotFound(gettext("No product with this id in your catalog."), {"external_id": gettext("no such product")})
 
 
 def _path_id(external_id):
@@ -58,7 +59,7 @@ def get(site, external_id):
 def clean_fields(data):
     """A PUT body's fields, validated all at once: one 422 names every bad field."""
     if not isinstance(data, dict):
-        raise ValidationError("The body must be a JSON object.", {"body": "must be an object"})
+        raise ValidationError(gettext("The body must be a JSON object."), {"body": gettext("must be an object")})
     problems = {}
     for name in data:
         if name in READ_ONLY:
@@ -91,7 +92,7 @@ def clean_fields(data):
             problems.update(error.fields or {name: error.message})
     if problems:
         names = ", ".join(sorted(problems))
-        raise ValidationError(f"Please fix these fields: {names}.", problems)
+        raise ValidationError(gettext("Please fix these fields: %(names)s.", names=names), problems)
     return cleaned
 
 
@@ -160,9 +161,12 @@ def delete(site, external_id):
         raise _not_found(external_id)  # deleted by someone else meanwhile
     count = db.session.scalar(sa.select(sa.func.count()).where(ProductInquiry.product_id == product_id))
     raise Conflict(
-        f"This product has {count} conversation(s) with customers, so it is kept. Set its stock "
-        f"to 0 if it is no longer sold; it can be deleted once its conversations are erased "
-        f"or purged.",
+        gettext(
+            "This product has %(count)s conversation(s) with customers, so it is kept. Set its stock "
+            "to 0 if it is no longer sold; it can be deleted once its conversations are erased "
+            "or purged.",
+            count=count,
+        ),
         {"conversations": f"{count} conversation(s) about this product"},
     )
 

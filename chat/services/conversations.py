@@ -20,14 +20,14 @@ REOPENED = "Reopened: the customer wrote again"
 def get_product(product_id):
     product = db.session.get(Product, product_id)
     if product is None:
-        raise NotFound("No such product.", {"product_id": "unknown product"})
+        raise NotFound(gettext("No such product."), {"product_id": gettext("unknown product")})
     return product
 
 
 def get_inquiry(inquiry_id):
     inquiry = db.session.get(ProductInquiry, inquiry_id)
     if inquiry is None:
-        raise NotFound("No such inquiry.", {"inquiry_id": "unknown inquiry"})
+        raise NotFound(gettext("No such inquiry."), {"inquiry_id": gettext("unknown inquiry")})
     return inquiry
 
 
@@ -71,7 +71,7 @@ def lock_for_message(inquiry_id):
     try:
         db.session.refresh(inquiry, _INQUIRY_COLUMNS, with_for_update=True)
     except sa.exc.InvalidRequestError:  # erased since this request read it
-        raise NotFound("No such inquiry.", {"inquiry_id": "unknown inquiry"}) from None
+        raise NotFound(gettext("No such inquiry."), {"inquiry_id": gettext("unknown inquiry")}) from None
     return inquiry
 
 

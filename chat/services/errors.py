@@ -1,10 +1,19 @@
+from flask_babel.speaklater import LazyString
+
+
+def _written(text):
+    return str(text) if isinstance(text, LazyString) else text
+
+
 class ServiceError(Exception):
     status = 400
 
     def __init__(self, message, fields=None):
+        # Lazy strings (module constants) are written now, in the language of this request.
+        message = _written(message)
         super().__init__(message)
         self.message = message
-        self.fields = fields or {}
+        self.fields = {name: _written(text) for name, text in (fields or {}).items()}
 
 
 class ValidationError(ServiceError):

@@ -12,6 +12,8 @@ import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from flask_babel import gettext
+
 from .errors import ValidationError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -28,14 +30,18 @@ def parse(value):
         try:
             value = json.loads(value)
         except ValueError:
-            raise ValidationError("Hours must be JSON.", {"hours": "not JSON"}) from None
+            raise ValidationError(gettext("Hours must be JSON."), {"hours": gettext("not JSON")}) from None
     if not isinstance(value, dict) or set(value) - set(DAYS):
-        raise ValidationError("Hours are given per day: mon, tue, ... sun.", {"hours": "keys mon..sun"})
+        raise ValidationError(
+            gettext("Hours are given per day: mon, tue, ... sun."), {"hours": gettext("keys mon..sun")}
+        )
     hours = {}
     for day in DAYS:
         spans = value.get(day) or []
         if not isinstance(spans, list) or len(spans) > 4:
-            raise ValidationError(f"{DAY_NAMES[day]}: give up to 4 spans.", {day: "up to 4 [from, to] spans"})
+            raise ValidationError(
+                gettext("%(day)s: give up to 4 spans.", day=_day_name(day)), {day: gettext("up to 4 [from, to] spans")}
+            )
         clean = []
         for span in spans:
             if (
@@ -45,22 +51,35 @@ def parse(value):
                 or span[0] >= span[1]
             ):
                 raise ValidationError(
-                    f"{DAY_NAMES[day]}: a span is two times like 09:00 and 17:30, in order.",
-                    {day: '["HH:MM", "HH:MM"], from before to'},
+                    gettext("%(day)s: a span is two times like 09:00 and 17:30, in order.", day=_day_name(day)),
+                    {day: gettext('["HH:MM", "HH:MM"], from before to')},
                 )
             clean.append(span)
         clean.sort()
         for earlier, later in zip(clean, clean[1:]):
             if later[0] < earlier[1]:
-                raise ValidationError(f"{DAY_NAMES[day]}: spans overlap.", {day: "spans overlap"})
+                raise ValidationError(
+                    gettext("%(day)s: spans overlap.", day=_day_name(day)), {day: gettext("spans overlap")}
+                )
         hours[day] = clean
     return hours
+
+
+def _day_name(day):
+    """ "Monday", "Montag": a day ("mon"...) in the language of the page or mail (Babel's names)."""
+    from babel.dates import get_day_names
+
+    from ..i18n import formats
+
+    return get_day_names("wide", locale=formats())[DAYS.index(day)].capitalize()
 
 
 def zone(name):
     """A time zone by its IANA name (400-free: 422 naming the field)."""
     if not isinstance(name, str) or name not in available_timezones():
-        raise ValidationError("Choose a time zone such as Europe/Berlin.", {"timezone": "an IANA time zone"})
+        raise ValidationError(
+            gettext("Choose a time zone such as Europe/Berlin."), {"timezone": gettext("an IANA time zone")}
+        )
     return name
 
 
@@ -192,7 +211,7 @@ def from_form(mode, day_texts):
     if mode == "always":
         return None
     if mode != "hours":
-        raise ValidationError("Choose always open or opening hours.", {"mode": "always or hours"})
+        raise ValidationError(gettext("Choose always open or opening hours."), {"mode": gettext("always or hours")})
     value, problems = {}, {}
     for day in DAYS:
         text = (day_texts.get(day) or "").strip()
@@ -200,14 +219,16 @@ def from_form(mode, day_texts):
         for part in filter(None, (p.strip() for p in text.split(","))):
             ends = [t.strip() for t in part.replace("–", "-").split("-")]
             if len(ends) != 2:
-                problems[day] = f"{DAY_NAMES[day]}: write spans like 09:00-17:30, separated by commas."
+                problems[day] = gettext(
+                    "%(day)s: write spans like 09:00-17:30, separated by commas.", day=_day_name(day)
+                )
                 break
             spans.append([_padded(t) for t in ends])
         value[day] = spans
     if problems:
         raise ValidationError(" ".join(problems.values()), problems)
     if not any(value.values()):
-        text = "Give the hours of at least one day, or choose always open."
+        text = gettext("Give the hours of at least one day, or choose always open.")
         raise ValidationError(text, {"mon": text})
     try:
         return parse(value)

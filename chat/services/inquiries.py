@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from ..extensions import db
 from ..live import events
@@ -40,7 +41,9 @@ def queue_cursor(value):
     if value in (None, ""):
         return None
     if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 40):
-        raise BadParameter("after must be the next_after value of a previous page.", {"after": "a queue key"})
+        raise BadParameter(
+            gettext("after must be the next_after value of a previous page."), {"after": gettext("a queue key")}
+        )
     return value
 
 
@@ -74,8 +77,8 @@ class Filters:
                 assignee = str(parse_id(assignee, "assignee"))
             except BadParameter:
                 raise BadParameter(
-                    "assignee must be mine, unassigned, everyone or an admin id.",
-                    {"assignee": "mine, unassigned, everyone or an admin id"},
+                    gettext("assignee must be mine, unassigned, everyone or an admin id."),
+                    {"assignee": gettext("mine, unassigned, everyone or an admin id")},
                 ) from None
         product = _arg(args, "product") or _arg(args, "product_id")
         product_id = parse_id(product, "product") if product else None
@@ -104,7 +107,7 @@ def _arg(args, name):
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise BadParameter(f"{name} must be text.", {name: "must be a string"})
+        raise BadParameter(gettext("%(name)s must be text.", name=name), {name: gettext("must be a string")})
     return value.strip()
 
 
@@ -114,7 +117,7 @@ def _flag(args, name):
         return False
     if value in ("true", "1", "yes"):
         return True
-    raise BadParameter(f"{name} must be true or false.", {name: "true or false"})
+    raise BadParameter(gettext("%(name)s must be true or false.", name=name), {name: gettext("true or false")})
 
 
 @dataclass
@@ -550,11 +553,13 @@ def assign(inquiry_id, admin, assignee_id):
             assignee_id = parse_id(assignee_id, "admin_id")
         except BadParameter:
             raise ValidationError(
-                "assignee must be an admin id or empty.", {"admin_id": "an admin id or null"}
+                gettext("assignee must be an admin id or empty."), {"admin_id": gettext("an admin id or null")}
             ) from None
         assignee = db.session.get(User, assignee_id)
         if assignee is None or not assignee.is_active or not access.sees_site(assignee, inquiry.product.site_id):
-            raise ValidationError("No such admin on this site.", {"admin_id": "unknown admin, or not on this site"})
+            raise ValidationError(
+                gettext("No such admin on this site."), {"admin_id": gettext("unknown admin, or not on this site")}
+            )
     target = assignee.id if assignee else None
     before = inquiry.assigned_admin_id
     changed = (

@@ -16,7 +16,8 @@ when the token is ours, names that inquiry and recipient, is younger than
 Everything else is dropped: what a machine sent (``Auto-Submitted``, ``Precedence``,
 ``X-Autoreply``, bounces) and our own mail coming back (``X-Loop``, our Message-ID
 domain, our own addresses) silently; what a person sent with one short mail that
-says why, at most one an hour to one address. Each mail is handled once: its
+says why, at most one an hour to one address, in their language (``_language``). Each
+mail is handled once: its
 Message-ID is kept (``InboundEmail``, unique) in the transaction that stores what
 it became.
 """
@@ -32,10 +33,12 @@ from email.utils import getaddresses
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale, lazy_gettext
 from sqlalchemy.exc import IntegrityError
 
 from .. import mail
 from ..extensions import db
+from ..i18n import ADMIN_LANGUAGES, DEFAULT, clean, site_languages
 from ..models import InboundEmail, OutboxEmail, ProductInquiry, Shopper, User, utcnow
 from . import access, conversations, inquiries, notifications, reply_addresses, reply_text, validation
 from .errors import ServiceError
@@ -56,17 +59,17 @@ NO_ADDRESS, BAD_TOKEN, EXPIRED, WRONG_SENDER, NOT_ALLOWED, EMPTY, UNUSABLE = (
     "unusable",
 )
 REASONS = {
-    NO_ADDRESS: "it was not sent to the reply address of one of our emails.",
-    BAD_TOKEN: "the address it was sent to is not one we gave out, or it no longer works.",
-    EXPIRED: "the address it was sent to has expired (replies work for {days} days after our email).",
-    WRONG_SENDER: "it came from another address than the one our email went to.",
-    NOT_ALLOWED: "the address it was sent to no longer works for you.",
-    EMPTY: "we found no text of yours above the quoted email.",
-    UNUSABLE: "{detail}",
+    NO_ADDRESS: lazy_gettext("it was not sent to the reply address of one of our emails."),
+    BAD_TOKEN: lazy_gettext("the address it was sent to is not one we gave out, or it no longer works."),
+    EXPIRED: lazy_gettext("the address it was sent to has expired (replies work for %(days)s days after our email)."),
+    WRONG_SENDER: lazy_gettext("it came from another address than the one our email went to."),
+    NOT_ALLOWED: lazy_gettext("the address it was sent to no longer works for you."),
+    EMPTY: lazy_gettext("we found no text of yours above the quoted email."),
+    UNUSABLE: "%(detail)s",  # the service's own refusal, already in the sender's language
 }
 # Every outcome a delivery can have, in the order the API documents them.
 OUTCOMES = (ANSWER, FOLLOW_UP, DUPLICATE, AUTOMATIC, LOOP, *REASONS)
-SUBJECT = "Your email did not reach the conversation"
+SUBJECT = lazy_gettext("Your email did not reach the conversation")
 EXPLAINED_PER_HOUR = 1
 AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
@@ -105,22 +108,23 @@ def receive(raw, recipients=(), envelope_sender=None):
     ]
     tokens = [t for t in map(reply_addresses.parse, addresses) if t is not None]
     if not tokens:
-        return _drop(key, BAD_TOKEN if addresses else NO_ADDRESS, explain_to=sender)
+        return _drop(key, BAD_TOKEN if addresses else NO_ADDRESS, explain_to=sender, language=_language(sender))
     token = tokens[0]
     found = _recipient(token)
     if found is None or not reply_addresses.signed_for(token, found[2]):
-        return _drop(key, BAD_TOKEN, explain_to=sender)
+        return _drop(key, BAD_TOKEN, explain_to=sender, language=_language(sender))
     inquiry, admin, address = found
+    language = _language(sender, inquiry, admin)
     if reply_addresses.expired(token):
-        return _drop(key, EXPIRED, inquiry.id, explain_to=sender)
+        return _drop(key, EXPIRED, inquiry.id, explain_to=sender, language=language)
     if sender is None or sender != address.strip().lower():
-        return _drop(key, WRONG_SENDER, inquiry.id, explain_to=sender)
+        return _drop(key, WRONG_SENDER, inquiry.id, explain_to=sender, language=language)
     if admin is not None and not _may_answer(admin, inquiry):
-        return _drop(key, NOT_ALLOWED, inquiry.id, explain_to=sender)
+        return _drop(key, NOT_ALLOWED, inquiry.id, explain_to=sender, language=language)
     text = _text(message)
     if not text:
-        return _drop(key, EMPTY, inquiry.id, explain_to=sender)
-    return _store(key, inquiry, admin, text, sender)
+        return _drop(key, EMPTY, inquiry.id, explain_to=sender, language=language)
+    return _store(key, inquiry, admin, text, sender, language)
 
 
 def _key(message, raw):
@@ -240,7 +244,7 @@ def _text(message):
     return reply_text.new_text(content)
 
 
-def _store(key, inquiry, admin, text, sender):
+def _store(key, inquiry, admin, text, sender, language):
     """The reply as the admin's answer or the shopper's follow-up, with its Message-ID, in one transaction."""
     outcome = ANSWER if admin is not None else FOLLOW_UP
     inquiry_id = inquiry.id
@@ -252,21 +256,22 @@ def _store(key, inquiry, admin, text, sender):
         return Result(DUPLICATE)
     client_id = str(uuid.uuid5(_CLIENT_IDS, key))
     try:
-        if admin is not None:
-            result = inquiries.respond(inquiry_id, admin, text, client_msg_id=client_id)
-        else:
-            result = conversations.send_customer_message(inquiry.product_id, inquiry.session_id, text, client_id)
+        with force_locale(language):  # a refusal's words are the sender's, for the mail that explains it
+            if admin is not None:
+                result = inquiries.respond(inquiry_id, admin, text, client_msg_id=client_id)
+            else:
+                result = conversations.send_customer_message(inquiry.product_id, inquiry.session_id, text, client_id)
     except ServiceError as error:  # too long, not valid text: nothing of it is stored
         db.session.rollback()
-        return _drop(key, UNUSABLE, inquiry_id, explain_to=sender, detail=error.message)
+        return _drop(key, UNUSABLE, inquiry_id, explain_to=sender, detail=str(error.message), language=language)
     log.info("inbound mail %s: %s in inquiry %s", key[:12], outcome, inquiry_id)
     return Result(outcome, inquiry_id, result.message.id)
 
 
-def _drop(key, outcome, inquiry_id=None, explain_to=None, detail=""):
-    """Keep the mail's id with why it was dropped; tell the person who sent it (``explain_to``)."""
+def _drop(key, outcome, inquiry_id=None, explain_to=None, detail="", language=DEFAULT):
+    """Keep the mail's id with why it was dropped; tell the person who sent it (``explain_to``, in ``language``)."""
     db.session.add(InboundEmail(message_key=key, outcome=outcome, inquiry_id=inquiry_id))
-    explained = explain_to is not None and _explain(explain_to, outcome, key, detail)
+    explained = explain_to is not None and _explain(explain_to, outcome, key, detail, language)
     try:
         db.session.commit()
     except IntegrityError:  # handled at this moment elsewhere
@@ -277,7 +282,26 @@ def _drop(key, outcome, inquiry_id=None, explain_to=None, detail=""):
     return Result(outcome, inquiry_id, explained=explained)
 
 
-def _explain(to_addr, outcome, key, detail):
+def _language(sender, inquiry=None, admin=None):
+    """The language to explain a refusal in: an admin's panel language; else the language of
+    the shopper's conversation (the token's, else the latest one from that address: stored
+    with the shopper), else its site's default; English when nothing is known."""
+    if admin is not None:
+        return clean(admin.language, ADMIN_LANGUAGES) or DEFAULT
+    if inquiry is None and sender:
+        inquiry = db.session.scalar(
+            sa.select(ProductInquiry)
+            .where(sa.func.lower(ProductInquiry.customer_email) == sender)
+            .order_by(ProductInquiry.id.desc())
+            .limit(1)
+        )
+    if inquiry is None:
+        return DEFAULT
+    spoken = db.session.scalar(sa.select(Shopper.language).filter_by(session_id=inquiry.session_id))
+    return clean(spoken) or site_languages(inquiry.product.site)["default"]
+
+
+def _explain(to_addr, outcome, key, detail, language=DEFAULT):
     """Queue the short mail that says why, unless this address had one within the hour."""
     recent = db.session.scalar(
         sa.select(sa.func.count(OutboxEmail.id)).where(
@@ -288,5 +312,7 @@ def _explain(to_addr, outcome, key, detail):
     )
     if recent >= EXPLAINED_PER_HOUR:
         return False
-    reason = REASONS[outcome].format(days=current_app.config["MAIL_REPLY_DAYS"], detail=detail)
-    return notifications.queue_mail(f"mail-in:{key}", to_addr, SUBJECT, "mail_in_refused", reason=reason) is not None
+    with force_locale(language):
+        reason = str(REASONS[outcome]) % {"days": current_app.config["MAIL_REPLY_DAYS"], "detail": detail}
+        queued = notifications.queue_mail(f"mail-in:{key}", to_addr, str(SUBJECT), "mail_in_refused", reason=reason)
+    return queued is not None

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from .. import clock
 from ..extensions import db
@@ -70,7 +71,9 @@ def _date(value, name):
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be a date like 2026-01-31.", {name: "a date, YYYY-MM-DD"}) from None
+        raise ValidationError(
+            gettext("%(name)s must be a date like 2026-01-31.", name=name), {name: gettext("a date, YYYY-MM-DD")}
+        ) from None
 
 
 def period_from(args, today=None, admin=None):
@@ -84,17 +87,20 @@ def period_from(args, today=None, admin=None):
     if args.get("site"):
         site = sites.find(args.get("site"))
         if site is None or (admin is not None and not access.sees_site(admin, site.id)):
-            raise ValidationError("No such site.", {"site": "a site id"})
+            raise ValidationError(gettext("No such site."), {"site": gettext("a site id")})
     if raw_days and not (raw_from or raw_to):
         if raw_days not in {str(d) for d in PRESETS}:
-            raise ValidationError("days must be 7, 30 or 90.", {"days": "7, 30 or 90"})
+            raise ValidationError(gettext("days must be 7, 30 or 90."), {"days": gettext("7, 30 or 90")})
         return Period(today - timedelta(days=int(raw_days) - 1), today, site, _site_ids(admin))
     end = _date(raw_to, "to") if raw_to else today
     start = _date(raw_from, "from") if raw_from else end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
-        raise ValidationError("The period starts after it ends.", {"from": "on or before to"})
+        raise ValidationError(gettext("The period starts after it ends."), {"from": gettext("on or before to")})
     if (end - start).days + 1 > MAX_DAYS:
-        raise ValidationError(f"Choose at most {MAX_DAYS} days.", {"from": f"at most {MAX_DAYS} days before to"})
+        raise ValidationError(
+            gettext("Choose at most %(num)s days.", num=MAX_DAYS),
+            {"from": gettext("at most %(num)s days before to", num=MAX_DAYS)},
+        )
     return Period(start, end, site, _site_ids(admin))
 
 

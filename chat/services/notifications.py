@@ -110,29 +110,45 @@ def _panel_language(admin):
 def _add_to_digest(admin, inquiry):
     """One mail per admin and hour listing further urgent inquiries; sent when the hour ends.
 
-    A mail has one Reply-To, so each item names its own reply address instead.
+    A mail has one Reply-To, so each item names its own reply address instead. In the
+    admin's panel language, as each of their mails.
     """
+    with force_locale(_panel_language(admin)):
+        _add_digest_item(admin, inquiry)
+
+
+def _add_digest_item(admin, inquiry):
     now = utcnow()
     hour = now.replace(minute=0, second=0, microsecond=0)
     key = f"digest:{admin.id}:{hour:%Y%m%d%H}"
     reply_to = reply_addresses.for_admin(inquiry, admin)
-    line = f"- {inquiry.product.name}: {admin_link(inquiry)}" + (f" (answer by email: {reply_to})" if reply_to else "")
-    html_line = Markup(
-        render_template("email/_digest_item.html", inquiry=inquiry, link=admin_link(inquiry), reply_to=reply_to)
-    )
+    name, link = inquiry.product.name, admin_link(inquiry)
+    if reply_to:
+        line = "- " + gettext(
+            "%(product)s: %(link)s (answer by email: %(reply_to)s)", product=name, link=link, reply_to=reply_to
+        )
+    else:
+        line = "- " + gettext("%(product)s: %(link)s", product=name, link=link)
+    html_line = Markup(render_template("email/_digest_item.html", inquiry=inquiry, link=link, reply_to=reply_to))
     digest = db.session.scalar(sa.select(OutboxEmail).filter_by(dedupe_key=key))
     if digest is None or digest.sent_at is not None:
         if digest is not None:
             return  # this hour's digest went out already; the list page shows the rest
         digest = _queue(
-            key, admin.email, "More urgent questions", "admin_digest", hour=hour, first_line=line, first_html=html_line
+            key,
+            admin.email,
+            gettext("More urgent questions"),
+            "admin_digest",
+            hour=hour,
+            first_line=line,
+            first_html=html_line,
         )
         digest.next_attempt_at = hour + timedelta(hours=1)
         return
     digest.body_text = digest.body_text.rstrip("\n") + "\n" + line
     digest.body_html = digest.body_html.replace("</ul>", str(html_line) + "</ul>")
     count = digest.body_text.count("\n- ")
-    digest.subject = f"More urgent questions ({count})"
+    digest.subject = gettext("More urgent questions (%(num)s)", num=count)
 
 
 def unanswered_due(inquiry, now, minutes):
@@ -240,11 +256,12 @@ def queue_webhook_disabled(endpoint):
     if endpoint.site_id is None:
         owners = [a for a in owners if a.all_sites]
     for admin in sorted(owners, key=lambda a: a.id):
-        _queue(
-            f"webhook-disabled:{endpoint.id}:{stamp}:{admin.id}",
-            admin.email,
-            "A webhook endpoint was disabled",
-            "admin_webhook_disabled",
-            endpoint=endpoint,
-            link=link,
-        )
+        with force_locale(_panel_language(admin)):
+            _queue(
+                f"webhook-disabled:{endpoint.id}:{stamp}:{admin.id}",
+                admin.email,
+                gettext("A webhook endpoint was disabled"),
+                "admin_webhook_disabled",
+                endpoint=endpoint,
+                link=link,
+            )

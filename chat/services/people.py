@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext, lazy_gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from .. import links
@@ -42,7 +43,9 @@ def _serializer():
 
 def clean_role(value, field="role"):
     if value not in ROLES:
-        raise ValidationError("role must be owner, manager or agent.", {field: "owner, manager or agent"})
+        raise ValidationError(
+            gettext("role must be owner, manager or agent."), {field: gettext("owner, manager or agent")}
+        )
     return value
 
 
@@ -52,12 +55,16 @@ def clean_sites(value, field="sites"):
         return True, []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or not value:
         raise ValidationError(
-            "sites must be a list of site ids, or null for every site.", {field: "a non-empty list, or null"}
+            gettext("sites must be a list of site ids, or null for every site."),
+            {field: gettext("a non-empty list, or null")},
         )
     found = db.session.scalars(sa.select(Site).where(Site.public_id.in_(value))).all()
     if len(found) != len(set(value)):
         missing = sorted(set(value) - {s.public_id for s in found})
-        raise ValidationError(f"No such site: {missing[0]}.", {field: f"unknown site {missing[0]}"})
+        raise ValidationError(
+            gettext("No such site: %(site)s.", site=missing[0]),
+            {field: gettext("unknown site %(site)s", site=missing[0])},
+        )
     return False, sorted(found, key=lambda s: s.name)
 
 
@@ -66,12 +73,15 @@ def _may_give(actor, role, all_sites, site_list):
     if actor is None:
         return
     if not access.assignable_role(actor, role):
-        raise Forbidden("You can invite and change agents only; ask an owner for other roles.")
+        raise Forbidden(gettext("You can invite and change agents only; ask an owner for other roles."))
     if all_sites and access.visible_site_ids(actor) is not None:
-        raise Forbidden("You can give only your own sites.", {"sites": "your sites only"})
+        raise Forbidden(gettext("You can give only your own sites."), {"sites": gettext("your sites only")})
     for site in site_list:
         if not access.sees_site(actor, site.id):
-            raise ValidationError(f"No such site: {site.public_id}.", {"sites": f"unknown site {site.public_id}"})
+            raise ValidationError(
+                gettext("No such site: %(site)s.", site=site.public_id),
+                {"sites": gettext("unknown site %(site)s", site=site.public_id)},
+            )
 
 
 def _may_manage(actor, user):
@@ -80,9 +90,9 @@ def _may_manage(actor, user):
     if ids is None:
         return
     if user.all_sites or not {s.id for s in user.sites} <= ids:
-        raise Forbidden("You can change the people of your own sites only.")
+        raise Forbidden(gettext("You can change the people of your own sites only."))
     if not access.assignable_role(actor, user.role):
-        raise Forbidden("You can change agents only; ask an owner.")
+        raise Forbidden(gettext("You can change agents only; ask an owner."))
 
 
 def describe_sites(all_sites, site_list):
@@ -90,6 +100,19 @@ def describe_sites(all_sites, site_list):
 
 
 # -- invitations -----------------------------------------------------------------
+
+
+STATE_NAMES = {
+    "pending": lazy_gettext("pending"),
+    "accepted": lazy_gettext("accepted"),
+    "revoked": lazy_gettext("revoked"),
+    "expired": lazy_gettext("expired"),
+}
+
+
+def state_name(state):
+    """An invitation's state as the page's language says it."""
+    return str(STATE_NAMES.get(state, state))
 
 
 def link_for(invitation, nonce):
@@ -102,12 +125,12 @@ def _send(invitation, url):
     notifications.queue_mail(
         f"invite:{invitation.id}:{invitation.nonce_hash[:16]}",
         invitation.email,
-        "You are invited to answer customers' questions",
+        gettext("You are invited to answer customers’ questions"),  # in the inviter's panel language
         "invitation",
         invitation=invitation,
         url=url,
         days=days,
-        inviter=invitation.inviter.name if invitation.inviter else "The shop",
+        inviter=invitation.inviter.name if invitation.inviter else gettext("The shop"),
     )
 
 
@@ -119,7 +142,10 @@ def invite(actor, email, role, sites=None):
     all_sites, site_list = clean_sites(sites)
     _may_give(actor, role, all_sites, site_list)
     if admin_sessions.find_admin(email) is not None:
-        raise Conflict("This email has an account already: change their role on the People page.", {"email": "taken"})
+        raise Conflict(
+            gettext("This email has an account already: change their role on the People page."),
+            {"email": gettext("taken")},
+        )
     nonce = secrets.token_urlsafe(24)
     invitation = Invitation(
         email=email,
@@ -144,11 +170,11 @@ def invite(actor, email, role, sites=None):
 def _pending(invitation_id, actor):
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None:
-        raise NotFound("No such invitation.")
+        raise NotFound(gettext("No such invitation."))
     sites = db.session.scalars(sa.select(Site).where(Site.id.in_(invitation.site_id_list or [-1]))).all()
     _may_give(actor, invitation.role, invitation.all_sites, sites)
     if invitation.accepted_at is not None:
-        raise Gone("This invitation was accepted already.")
+        raise Gone(gettext("This invitation was accepted already."))
     return invitation
 
 
@@ -180,16 +206,16 @@ def redeem(token):
         data = _serializer().loads(token or "")
         invitation_id, nonce = int(data["i"]), str(data["n"])
     except (BadSignature, KeyError, TypeError, ValueError):
-        raise NotFound("This invitation link is not valid: check that it was copied whole.") from None
+        raise NotFound(gettext("This invitation link is not valid: check that it was copied whole.")) from None
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or not secrets.compare_digest(invitation.nonce_hash, _hash(nonce)):
-        raise Gone("This invitation link was replaced by a newer one, or withdrawn: use the latest mail.")
+        raise Gone(gettext("This invitation link was replaced by a newer one, or withdrawn: use the latest mail."))
     if invitation.accepted_at is not None:
-        raise Gone("This invitation was used already: log in instead.")
+        raise Gone(gettext("This invitation was used already: log in instead."))
     if invitation.revoked_at is not None:
-        raise Gone("This invitation was withdrawn. Ask whoever invited you for a new one.")
+        raise Gone(gettext("This invitation was withdrawn. Ask whoever invited you for a new one."))
     if invitation.expires_at <= utcnow():
-        raise Gone("This invitation has expired. Ask whoever invited you to send it again.")
+        raise Gone(gettext("This invitation has expired. Ask whoever invited you to send it again."))
     return invitation
 
 
@@ -199,13 +225,17 @@ def accept(token, name, password, confirm):
     Conflict when the email has an account by now (they log in instead)."""
     invitation = redeem(token)
     if admin_sessions.find_admin(invitation.email) is not None:
-        raise Conflict("This email has an account already: log in instead.", {"email": "has an account"})
-    name = validation.clean_text(name, "name", 120, what="Your name").strip()
+        raise Conflict(
+            gettext("This email has an account already: log in instead."), {"email": gettext("has an account")}
+        )
+    name = validation.clean_text(name, "name", 120, what=lazy_gettext("Your name")).strip()
     if not name:
-        raise ValidationError("Tell us your name.", {"name": "required"})
+        raise ValidationError(gettext("Tell us your name."), {"name": gettext("required")})
     password = admin_sessions._new_password(password, "password")
     if confirm != password:
-        raise ValidationError("The two passwords differ.", {"confirm_password": "must repeat the password"})
+        raise ValidationError(
+            gettext("The two passwords differ."), {"confirm_password": gettext("must repeat the password")}
+        )
     used = db.session.execute(
         sa.update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
@@ -214,7 +244,7 @@ def accept(token, name, password, confirm):
     ).rowcount
     if not used:
         db.session.rollback()
-        raise Gone("This invitation was used already: log in instead.")
+        raise Gone(gettext("This invitation was used already: log in instead."))
     user = User(email=invitation.email, name=name, role=invitation.role, all_sites=invitation.all_sites)
     user.sites = db.session.scalars(sa.select(Site).where(Site.id.in_(invitation.site_id_list or [-1]))).all()
     user.set_password(password)
@@ -280,7 +310,7 @@ def as_dict(person):
 def get(user_id):
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("No such person.")
+        raise NotFound(gettext("No such person."))
     return user
 
 
@@ -302,7 +332,8 @@ def change(actor, user, role, sites):
     was_owner = user.role == "owner" and user.all_sites and user.is_active
     if was_owner and not (role == "owner" and all_sites) and not _owners_left(user):
         raise Conflict(
-            "This is the last owner of every site: make someone else an owner first.", {"role": "last owner"}
+            gettext("This is the last owner of every site: make someone else an owner first."),
+            {"role": gettext("last owner")},
         )
     before = f"{user.role} on {describe_sites(user.all_sites, user.sites)}"
     lost = _lost_sites(user, all_sites, site_list)
@@ -346,7 +377,7 @@ def set_active(actor, user, active):
     """Deactivate (every session ends, tokens stop working, open inquiries unassigned) or reactivate."""
     _may_manage(actor, user)
     if not active and user.role == "owner" and user.all_sites and not _owners_left(user):
-        raise Conflict("This is the last owner of every site: make someone else an owner first.")
+        raise Conflict(gettext("This is the last owner of every site: make someone else an owner first."))
     ended = admin_sessions.set_active(user, active)
     audit.record("person.deactivated" if not active else "person.reactivated", "person", user.id, user.email)
     db.session.commit()

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext
 
 from .. import storage
 from ..extensions import db
@@ -44,15 +45,15 @@ def find_customer(email=None, inquiry_id=None):
     """The session ids that belong to the customer; a 404 if there are none."""
     if (email is None) == (inquiry_id is None):
         raise ValidationError(
-            "Give an email or an inquiry id (one of them).",
-            {"email": "email or inquiry_id", "inquiry_id": "email or inquiry_id"},
+            gettext("Give an email or an inquiry id (one of them)."),
+            {"email": gettext("email or inquiry_id"), "inquiry_id": gettext("email or inquiry_id")},
         )
     emails = set()
     sessions = set()
     if inquiry_id is not None:
         inquiry = db.session.get(ProductInquiry, parse_id(inquiry_id, "inquiry_id"))
         if inquiry is None:
-            raise NotFound("No such inquiry.", {"inquiry_id": "unknown inquiry"})
+            raise NotFound(gettext("No such inquiry."), {"inquiry_id": gettext("unknown inquiry")})
         sessions.add(inquiry.session_id)
         if inquiry.customer_email:
             emails.add(inquiry.customer_email)
@@ -73,7 +74,7 @@ def find_customer(email=None, inquiry_id=None):
             )
         )
     if not sessions:
-        raise NotFound("No customer data found for that email.", {"email": "no data"})
+        raise NotFound(gettext("No customer data found for that email."), {"email": gettext("no data")})
     return Customer(sorted(sessions), sorted(emails))
 
 

@@ -6,6 +6,7 @@ widget runs on (its title and URL); the shop's sync fills it in later.
 """
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from ..extensions import db
 from ..models import Product, utcnow
@@ -25,7 +26,7 @@ def find(site, external_id):
 def get(site, external_id):
     product = find(site, external_id)
     if product is None:
-        raise NotFound("No such product.", {"external_id": "unknown product"})
+        raise NotFound(gettext("No such product."), {"external_id": gettext("unknown product")})
     return product
 
 

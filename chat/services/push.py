@@ -26,9 +26,11 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale, gettext, lazy_gettext
 
 from .. import after_commit, links, outbound
 from ..extensions import db
+from ..i18n import ADMIN_LANGUAGES, DEFAULT, clean
 from ..models import PUSH_EVENTS, PushDelivery, PushPreference, PushSubscription, User, utcnow
 from . import access, admin_sessions, hours
 from .errors import Forbidden, NotFound, ValidationError
@@ -36,7 +38,10 @@ from .errors import Forbidden, NotFound, ValidationError
 _KIND = "push"
 PREVIEW_LENGTH = 160
 MAX_ENDPOINT_LENGTH = 2000
-EVENT_NAMES = {"new_question": "New questions", "customer_message": "Customer messages on waiting inquiries"}
+EVENT_NAMES = {
+    "new_question": lazy_gettext("New questions"),
+    "customer_message": lazy_gettext("Customer messages on waiting inquiries"),
+}
 
 
 # -- subscriptions -------------------------------------------------------------------
@@ -45,11 +50,13 @@ EVENT_NAMES = {"new_question": "New questions", "customer_message": "Customer me
 def _b64url(value, field, length):
     """The bytes of a base64url key (padding optional), which must be ``length`` bytes long."""
     if not isinstance(value, str) or not value or len(value) > 200:
-        raise ValidationError(f"keys.{field} must be the browser's base64url key.", {f"keys.{field}": "missing"})
+        raise ValidationError(
+            f"keys.{field} must be the browser's base64url key.", {f"keys.{field}": gettext("missing")}
+        )
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError):
-        raise ValidationError(f"keys.{field} is not base64url.", {f"keys.{field}": "not base64url"}) from None
+        raise ValidationError(f"keys.{field} is not base64url.", {f"keys.{field}": gettext("not base64url")}) from None
     if len(raw) != length or (field == "p256dh" and raw[0] != 4):
         raise ValidationError(
             f"keys.{field} is not a key of the right kind.", {f"keys.{field}": f"{length} bytes expected"}
@@ -59,11 +66,14 @@ def _b64url(value, field, length):
 
 def _endpoint(value):
     if not isinstance(value, str) or not value or len(value) > MAX_ENDPOINT_LENGTH:
-        raise ValidationError("endpoint must be the push service's URL.", {"endpoint": "a URL"})
+        raise ValidationError(gettext("endpoint must be the push service's URL."), {"endpoint": gettext("a URL")})
     try:
         outbound.check_url(value, current_app.config["PUSH_ALLOW_PRIVATE_ENDPOINTS"])
     except outbound.Refused as refused:
-        raise ValidationError(f"The push endpoint {refused}.", {"endpoint": str(refused)}) from None
+        raise ValidationError(
+            gettext("The push endpoint %(problem)s.", problem=str(refused)),
+            {"endpoint": str(refused)},
+        ) from None
     return value
 
 
@@ -81,18 +91,20 @@ def subscribe(user, data, user_agent=None, _again=True):
     have no device to push to).
     """
     if getattr(user, "admin_session_id", None) is None:
-        raise Forbidden("Push subscriptions belong to a login session: subscribe from the admin panel.")
+        raise Forbidden(gettext("Push subscriptions belong to a login session: subscribe from the admin panel."))
     if not isinstance(data, dict):
-        raise ValidationError("Send the browser's PushSubscription as a JSON object.")
+        raise ValidationError(gettext("Send the browser's PushSubscription as a JSON object."))
     endpoint = _endpoint(data.get("endpoint"))
     keys = data.get("keys")
     if not isinstance(keys, dict):
-        raise ValidationError("keys must hold p256dh and auth.", {"keys": "an object with p256dh and auth"})
+        raise ValidationError(
+            gettext("keys must hold p256dh and auth."), {"keys": gettext("an object with p256dh and auth")}
+        )
     p256dh = _b64url(keys.get("p256dh"), "p256dh", 65)
     auth = _b64url(keys.get("auth"), "auth", 16)
     show_text = data.get("show_text", False)
     if not isinstance(show_text, bool):
-        raise ValidationError("show_text must be true or false.", {"show_text": "a boolean"})
+        raise ValidationError(gettext("show_text must be true or false."), {"show_text": gettext("a boolean")})
     key = endpoint_hash(endpoint)
     row = db.session.scalar(sa.select(PushSubscription).filter_by(endpoint_hash=key))
     if row is None:
@@ -119,7 +131,9 @@ def unsubscribe(user, subscription_id):
     ).rowcount
     db.session.commit()
     if not done:
-        raise NotFound("That device is not subscribed (any more).", {"subscription": "unknown or removed"})
+        raise NotFound(
+            gettext("That device is not subscribed (any more)."), {"subscription": gettext("unknown or removed")}
+        )
 
 
 DeviceInfo = namedtuple("DeviceInfo", "id browser created_at last_pushed_at current show_text")
@@ -172,7 +186,7 @@ def _minutes(value, field):
     text = value.strip() if isinstance(value, str) else ""
     hour, _, minute = text.partition(":")
     if not (hour.isdigit() and minute.isdigit() and len(minute) == 2 and int(hour) < 24 and int(minute) < 60):
-        raise ValidationError("Give quiet hours as HH:MM, such as 22:00.", {field: "HH:MM"})
+        raise ValidationError(gettext("Give quiet hours as HH:MM, such as 22:00."), {field: gettext("HH:MM")})
     return int(hour) * 60 + int(minute)
 
 
@@ -180,15 +194,18 @@ def set_preferences(user, events, quiet_start=None, quiet_end=None):
     """Save which events push to ``user``'s devices and their quiet hours (``"HH:MM"`` each,
     both or neither). Raises ``ValidationError``."""
     if not isinstance(events, list) or not all(isinstance(name, str) for name in events):
-        raise ValidationError("events must be a list.", {"events": "a list"})
+        raise ValidationError(gettext("events must be a list."), {"events": gettext("a list")})
     unknown = sorted(set(events) - set(PUSH_EVENTS))
     if unknown:
-        raise ValidationError(f"Unknown event {unknown[0]!r}.", {"events": f"one of {', '.join(PUSH_EVENTS)}"})
+        raise ValidationError(
+            gettext("Unknown event %(event)s.", event=repr(unknown[0])),
+            {"events": gettext("one of %(names)s", names=", ".join(PUSH_EVENTS))},
+        )
     start, end = _minutes(quiet_start, "quiet_start"), _minutes(quiet_end, "quiet_end")
     if (start is None) != (end is None) or (start is not None and start == end):
         raise ValidationError(
-            "Give quiet hours a start and a different end, or leave both empty.",
-            {"quiet_start" if start is None else "quiet_end": "both or neither"},
+            gettext("Give quiet hours a start and a different end, or leave both empty."),
+            {"quiet_start" if start is None else "quiet_end": gettext("both or neither")},
         )
     found = db.session.get(PushPreference, user.id)
     if found is None:
@@ -231,7 +248,10 @@ def recipients_for(inquiry, event):
 def payload(inquiry, message, event, show_text):
     """What the service worker receives (JSON): the notification's title, body, tag and link."""
     product = inquiry.product.name
-    title = f"New question about {product}" if event == "new_question" else f"New message about {product}"
+    if event == "new_question":
+        title = gettext("New question about %(product)s", product=product)
+    else:
+        title = gettext("New message about %(product)s", product=product)
     body = ""
     if show_text:
         text = (message.message_text or "").strip()
@@ -260,9 +280,12 @@ def queue_for_message(message, inquiry, first):
         preference = preferences_of(admin)
         if event not in preference.event_list or is_quiet(preference, inquiry.product.site, now):
             continue
-        for subscription in db.session.scalars(
+        subscriptions = db.session.scalars(
             sa.select(PushSubscription).where(PushSubscription.user_id == admin.id).order_by(PushSubscription.id)
-        ):
+        )
+        for subscription in subscriptions:
+            with force_locale(clean(admin.language, ADMIN_LANGUAGES) or DEFAULT):  # their panel's language
+                text = json.dumps(payload(inquiry, message, event, subscription.show_text), ensure_ascii=False)
             rows.append(
                 PushDelivery(
                     subscription_id=subscription.id,
@@ -270,7 +293,7 @@ def queue_for_message(message, inquiry, first):
                     message_id=message.id,
                     event=event,
                     urgent=inquiry.priority == "high",
-                    payload=json.dumps(payload(inquiry, message, event, subscription.show_text), ensure_ascii=False),
+                    payload=text,
                 )
             )
     if rows:
@@ -288,16 +311,18 @@ def send_test(user, subscription_id):
         sa.select(PushSubscription).where(PushSubscription.id == subscription_id, PushSubscription.user_id == user.id)
     )
     if subscription is None:
-        raise NotFound("That device is not subscribed (any more).", {"subscription": "unknown or removed"})
+        raise NotFound(
+            gettext("That device is not subscribed (any more)."), {"subscription": gettext("unknown or removed")}
+        )
     account = urlsplit(links.external("admin.account")).path
     note = {
-        "title": "Test notification from Product chat",
-        "body": "Pushes reach this device.",
+        "title": gettext("Test notification from Product chat"),
+        "body": gettext("Pushes reach this device."),
         "tag": "product-chat-test",
         "url": account,
         "urgent": False,
     }
-    row = PushDelivery(subscription_id=subscription.id, event="test", payload=json.dumps(note))
+    row = PushDelivery(subscription_id=subscription.id, event="test", payload=json.dumps(note, ensure_ascii=False))
     db.session.add(row)
     db.session.flush()
     after_commit.defer(db.session, _KIND, row.id)

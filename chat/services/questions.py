@@ -10,6 +10,7 @@ may publish several entries (a conversation can hold more than one question).
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from ..extensions import db
 from ..i18n import SHOPPER_LANGUAGES, site_languages
@@ -47,7 +48,7 @@ def _texts(question, answer):
         except ValidationError as error:
             fields.update(error.fields)
     if fields:
-        raise ValidationError("Please check the " + " and the ".join(fields) + ".", fields)
+        raise ValidationError(gettext("Please check the %(fields)s.", fields=gettext(" and the ").join(fields)), fields)
     return cleaned["question"], cleaned["answer"]
 
 
@@ -65,7 +66,10 @@ def _language(value, inquiry):
         return language_of(inquiry)
     if value not in SHOPPER_LANGUAGES:
         codes = ", ".join(SHOPPER_LANGUAGES)
-        raise ValidationError(f"The language must be one of {codes}.", {"language": f"one of {codes}"})
+        raise ValidationError(
+            gettext("The language must be one of %(codes)s.", codes=codes),
+            {"language": gettext("one of %(codes)s", codes=codes)},
+        )
     return value
 
 
@@ -93,14 +97,14 @@ def get(question_id):
     """A published (not withdrawn) entry, or a 404."""
     entry = db.session.get(PublishedQuestion, question_id)
     if entry is None or entry.withdrawn_at is not None:
-        raise NotFound("No such published question.", {"question_id": "unknown or withdrawn"})
+        raise NotFound(gettext("No such published question."), {"question_id": gettext("unknown or withdrawn")})
     return entry
 
 
 def get_for_product(product_id, question_id):
     entry = get(question_id)
     if entry.product_id != product_id:
-        raise NotFound("No such published question.", {"question_id": "unknown or withdrawn"})
+        raise NotFound(gettext("No such published question."), {"question_id": gettext("unknown or withdrawn")})
     return entry
 
 

@@ -23,7 +23,8 @@ def rate(inquiry, rating, comment=None):
         comment = clean_text(comment, "comment", MAX_COMMENT, required=False, what="Comment").strip() or None
     if inquiry.status != "resolved":
         raise Conflict(
-            "You can rate the answer once the shop has marked your question answered.", {"status": "not resolved"}
+            gettext("You can rate the answer once the shop has marked your question answered."),
+            {"status": gettext("not resolved")},
         )
     inquiry.rating, inquiry.rating_comment, inquiry.rated_at = rating, comment, utcnow()
     webhook_events.rating_created(inquiry)

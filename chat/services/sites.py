@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext
 
 from ..extensions import db
 from ..models import Site, SiteApiKey, utcnow
@@ -26,7 +27,7 @@ def get(public_id):
     """The site with this public id, or a 404."""
     site = find(public_id)
     if site is None:
-        raise NotFound("No such site.", {"site": "unknown site"})
+        raise NotFound(gettext("No such site."), {"site": gettext("unknown site")})
     return site
 
 
@@ -52,7 +53,7 @@ def clean_origins(origins):
     if isinstance(origins, str):
         origins = origins.split()
     if not isinstance(origins, list) or len(origins) > 50:
-        raise ValidationError("Give at most 50 origins.", {"origins": "a list of at most 50 origins"})
+        raise ValidationError(gettext("Give at most 50 origins."), {"origins": gettext("a list of at most 50 origins")})
     cleaned, problems = [], []
     for value in origins:
         try:
@@ -63,7 +64,7 @@ def clean_origins(origins):
         if value not in cleaned:
             cleaned.append(value)
     if problems:
-        text = " ".join(problems) + " An origin is scheme://host[:port] with no path; give one per line."
+        text = " ".join([*problems, gettext("An origin is scheme://host[:port] with no path; give one per line.")])
         raise ValidationError(text, {"origins": text})
     return cleaned
 

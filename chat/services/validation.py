@@ -38,7 +38,8 @@ def parse_id(value, field, allow_zero=False):
         number = None
     if number is None or not (0 if allow_zero else 1) <= number <= MAX_ID:
         raise BadParameter(
-            f"{field} must be an id (a positive whole number).", {field: "must be a positive integer below 2^63"}
+            gettext("%(field)s must be an id (a positive whole number).", field=field),
+            {field: gettext("must be a positive integer below 2^63")},
         )
     return number
 
@@ -46,13 +47,16 @@ def parse_id(value, field, allow_zero=False):
 def clean_text(value, field, max_length=None, required=True, what="Text"):
     """A str without lone surrogates or NUL, within ``max_length``; 422 otherwise."""
     if not isinstance(value, str):
-        raise ValidationError(f"{what} must be text.", {field: "must be a string"})
+        raise ValidationError(gettext("%(what)s must be text.", what=what), {field: gettext("must be a string")})
     if _SURROGATE.search(value) or "\x00" in value:
         raise ValidationError(
-            f"{what} contains characters that are not valid text.", {field: "must be valid UTF-8 text without NUL"}
+            gettext("%(what)s contains characters that are not valid text.", what=what),
+            {field: gettext("must be valid UTF-8 text without NUL")},
         )
     if required and not value.strip():
-        raise ValidationError(f"Please fill in {field.replace('_', ' ')}.", {field: "must not be empty"})
+        raise ValidationError(
+            gettext("Please fill in %(field)s.", field=field.replace("_", " ")), {field: gettext("must not be empty")}
+        )
     if max_length is not None and len(value) > max_length:
         raise ValidationError(
             gettext(
@@ -61,7 +65,7 @@ def clean_text(value, field, max_length=None, required=True, what="Text"):
                 max=max_length,
                 length=len(value),
             ),
-            {field: f"at most {max_length} characters"},
+            {field: gettext("at most %(max)s characters", max=max_length)},
         )
     return value
 
@@ -71,14 +75,16 @@ def message_text(value, field="message_text", required=True):
     if not required and value is None:
         value = ""
     if required and isinstance(value, str) and not value.strip() and not _SURROGATE.search(value):
-        raise ValidationError(gettext("Please type a message."), {field: "must not be empty"})
+        raise ValidationError(gettext("Please type a message."), {field: gettext("must not be empty")})
     longest = current_app.config["CHAT_MAX_MESSAGE_LENGTH"]
     if isinstance(value, str) and len(value) > longest:
         raise ValidationError(
             gettext(
-                "Messages can be at most %(max)s characters (this one has %(length)s).", max=longest, length=len(value)
+                "Messages can be at most %(max)s characters (this one has %(length)s).",
+                max=longest,
+                length=len(value),
             ),
-            {field: f"at most {longest} characters"},
+            {field: gettext("at most %(max)s characters", max=longest)},
         )
     value = clean_text(value, field, longest, required=required, what="Message")
     if not required and not value.strip():
@@ -91,11 +97,11 @@ def client_msg_id(value, field="client_message_id"):
     if value in (None, ""):
         return None
     if not isinstance(value, str) or len(value) > 64:
-        raise ValidationError("Bad message id.", {field: "must be a UUID"})
+        raise ValidationError(gettext("Bad message id."), {field: gettext("must be a UUID")})
     try:
         return str(uuid.UUID(value))
     except (ValueError, TypeError, AttributeError):
-        raise ValidationError("Bad message id.", {field: "must be a UUID"}) from None
+        raise ValidationError(gettext("Bad message id."), {field: gettext("must be a UUID")}) from None
 
 
 ONE_ADDRESS = "one address such as name@example.com: no name, comment, list or line break"
@@ -114,7 +120,7 @@ def single_address(value, field="email"):
         {field: ONE_ADDRESS},
     )
     if not isinstance(value, str):
-        raise ValidationError("Email must be text.", {field: "must be a string"})
+        raise ValidationError(gettext("Email must be text."), {field: gettext("must be a string")})
     value = clean_text(value, field, what="Email").strip()
     if len(value) > 254 or any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in value):
         raise problem
@@ -155,9 +161,13 @@ def message_id_list(value, field="message_ids"):
     if value is None:
         return None
     if not isinstance(value, list) or len(value) > 500:
-        raise ValidationError("message_ids must be a list of ids.", {field: "must be a list of at most 500 ids"})
+        raise ValidationError(
+            gettext("message_ids must be a list of ids."), {field: gettext("must be a list of at most 500 ids")}
+        )
     if any(isinstance(item, str) for item in value):  # JSON ids are numbers, not strings
-        raise ValidationError("message_ids must be a list of integers.", {field: "must be a list of integers"})
+        raise ValidationError(
+            gettext("message_ids must be a list of integers."), {field: gettext("must be a list of integers")}
+        )
     return [parse_id(item, field) for item in value]
 
 
@@ -165,7 +175,12 @@ def choice(value, allowed, field):
     """``value`` if it is one of ``allowed``; else a 400 that names them."""
     if not isinstance(value, str) or value not in allowed:
         names = ", ".join(allowed)
-        raise UnknownChoice(f"Unknown {field} {value!r}; use one of: {names}."[:300], {field: f"one of {names}"})
+        raise UnknownChoice(
+            gettext("Unknown %(field)s %(value)s; use one of: %(names)s.", field=field, value=repr(value), names=names)[
+                :300
+            ],
+            {field: gettext("one of %(names)s", names=names)},
+        )
     return value
 
 
@@ -184,7 +199,10 @@ def http_url(value, field, required=False):
         or not parts.hostname
         or any(c.isspace() or unicodedata.category(c) == "Cc" for c in value)
     ):
-        raise ValidationError(f"{field} must be an http(s) URL.", {field: "must be an absolute http(s) URL"})
+        raise ValidationError(
+            gettext("%(field)s must be an http(s) URL.", field=field),
+            {field: gettext("must be an absolute http(s) URL")},
+        )
     return value
 
 
@@ -205,20 +223,25 @@ def origin(value, field="origin"):
         or parts.password
     ):
         raise ValidationError(
-            f"{value!r} is not an origin such as https://shop.example.",
-            {field: "scheme://host[:port], nothing after it"},
+            gettext("%(value)s is not an origin such as https://shop.example.", value=repr(value)),
+            {field: gettext("scheme://host[:port], nothing after it")},
         )
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        raise ValidationError(f"{value!r} has a bad port.", {field: "bad port"}) from None
+        raise ValidationError(
+            gettext("%(value)s has a bad port.", value=repr(value)), {field: gettext("bad port")}
+        ) from None
     # Origins end up in CSP and CORS headers: a host of letters, digits, dots and
     # hyphens (an IDN in its xn-- form, as browsers send it) or an [IPv6] literal.
     if not (_HOST.match(parts.hostname) or _ipv6(parts)):
         raise ValidationError(
-            f"{value!r} has a host name with characters a browser never sends "
-            f"(write an international name in its xn-- form).",
-            {field: "host of letters, digits, dots and hyphens"},
+            gettext(
+                "%(value)s has a host name with characters a browser never sends "
+                "(write an international name in its xn-- form).",
+                value=repr(value),
+            ),
+            {field: gettext("host of letters, digits, dots and hyphens")},
         )
     return value
 
@@ -255,7 +278,10 @@ def external_id(value, field="external_id"):
         or any(c.isspace() or unicodedata.category(c) == "Cc" for c in value)
     )
     if bad:
-        raise BadParameter(f"{field} must be {EXTERNAL_ID_RULE}.", {field: EXTERNAL_ID_RULE})
+        raise BadParameter(
+            gettext("%(field)s must be %(EXTERNAL_ID_RULE)s.", field=field, EXTERNAL_ID_RULE=EXTERNAL_ID_RULE),
+            {field: EXTERNAL_ID_RULE},
+        )
     return value
 
 
@@ -264,7 +290,8 @@ def one_line(value, field, max_length, what="Text"):
     value = clean_text(value, field, max_length, what=what).strip()
     if any(unicodedata.category(c) == "Cc" for c in value):
         raise ValidationError(
-            f"{what} must be one line without control characters.", {field: "one line, no control characters"}
+            gettext("%(what)s must be one line without control characters.", what=what),
+            {field: gettext("one line, no control characters")},
         )
     return value
 
@@ -276,9 +303,9 @@ def price(value, field="price"):
         return None
     problem = "a number or decimal string >= 0 with at most 2 decimals, below 100000000"
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValidationError(f"{field} must be {problem}.", {field: problem})
+        raise ValidationError(gettext("%(field)s must be %(problem)s.", field=field, problem=problem), {field: problem})
     if isinstance(value, str) and not _PRICE_STRING.match(value):
-        raise ValidationError(f"{field} must be {problem}.", {field: problem})
+        raise ValidationError(gettext("%(field)s must be %(problem)s.", field=field, problem=problem), {field: problem})
     try:
         # repr() of a float is its shortest round-trip form: 19.99 stays 19.99.
         number = Decimal(repr(value) if isinstance(value, float) else value)
@@ -291,7 +318,7 @@ def price(value, field="price"):
         or number >= MAX_PRICE
         or number != number.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
     ):
-        raise ValidationError(f"{field} must be {problem}.", {field: problem})
+        raise ValidationError(gettext("%(field)s must be %(problem)s.", field=field, problem=problem), {field: problem})
     return abs(number).quantize(Decimal("0.01"))  # abs: -0.0 is stored as 0.00
 
 
@@ -301,8 +328,8 @@ def currency(value, field="currency"):
 
     if not isinstance(value, str) or value not in CODES:
         raise ValidationError(
-            f"{field} must be an ISO 4217 currency code such as EUR or USD.",
-            {field: "an ISO 4217 code in use, three upper-case letters (EUR, USD, ...)"},
+            gettext("%(field)s must be an ISO 4217 currency code such as EUR or USD.", field=field),
+            {field: gettext("an ISO 4217 code in use, three upper-case letters (EUR, USD, ...)")},
         )
     return value
 
@@ -313,6 +340,7 @@ def stock(value, field="stock"):
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_STOCK:
         raise ValidationError(
-            f"{field} must be a whole number >= 0 (or null).", {field: f"an integer from 0 to {MAX_STOCK}, or null"}
+            gettext("%(field)s must be a whole number >= 0 (or null).", field=field),
+            {field: gettext("an integer from 0 to %(MAX_STOCK)s, or null", MAX_STOCK=MAX_STOCK)},
         )
     return value

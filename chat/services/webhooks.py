@@ -8,11 +8,13 @@ losing a request. The panel and the JSON API both call these functions.
 """
 
 import base64
+import re
 import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext, lazy_gettext
 
 from .. import outbound
 from ..extensions import db
@@ -23,12 +25,34 @@ from .errors import NotFound, ValidationError
 SECRET_PREFIX = "whsec_"
 MAX_URL = 500
 EVENT_LABELS = {
-    "inquiry.created": "A new conversation",
-    "message.created": "A message from the customer or the shop (never private notes)",
-    "inquiry.updated": "Status, priority or assignee changed",
-    "rating.created": "The customer rated an answer",
-    "question.published": "A question and answer published on a product",
+    "inquiry.created": lazy_gettext("A new conversation"),
+    "message.created": lazy_gettext("A message from the customer or the shop (never private notes)"),
+    "inquiry.updated": lazy_gettext("Status, priority or assignee changed"),
+    "rating.created": lazy_gettext("The customer rated an answer"),
+    "question.published": lazy_gettext("A question and answer published on a product"),
 }
+# Why an endpoint was disabled, as stored (the API shows it as is); the panel and the
+# mails say it in the reader's language (``disabled_reason_text``).
+GONE, TURNED_OFF = "the endpoint answered 410 Gone", "turned off by an admin"
+_FAILED_FOR = re.compile(r"every attempt failed for (\S+) hours")
+
+
+def failed_for(hours):
+    return f"every attempt failed for {hours:g} hours"
+
+
+def disabled_reason_text(reason):
+    """A stored reason in the page's (or mail's) language; one we do not know, as stored."""
+    if reason == GONE:
+        return gettext("the endpoint answered 410 Gone")
+    if reason == TURNED_OFF:
+        return gettext("turned off by an admin")
+    failed = _FAILED_FOR.fullmatch(reason or "")
+    if failed:
+        return gettext("every attempt failed for %(hours)s hours", hours=failed.group(1))
+    return reason or ""
+
+
 LOG_PAGE = 50
 
 
@@ -39,25 +63,34 @@ def new_secret():
 def clean_url(value, field="url"):
     """A URL we may call (see ``chat.outbound.check_url``), or a 422 saying why not."""
     if not isinstance(value, str) or not value.strip():
-        raise ValidationError("Give the endpoint's URL (https://...).", {field: "required"})
+        raise ValidationError(gettext("Give the endpoint's URL (https://...)."), {field: gettext("required")})
     value = value.strip()
     if len(value) > MAX_URL:
-        raise ValidationError(f"The URL can be at most {MAX_URL} characters.", {field: f"at most {MAX_URL}"})
+        raise ValidationError(
+            gettext("The URL can be at most %(max)s characters.", max=MAX_URL),
+            {field: gettext("at most %(max)s", max=MAX_URL)},
+        )
     try:
         outbound.check_url(value, current_app.config["WEBHOOK_ALLOW_PRIVATE"])
     except outbound.Refused as refused:
-        raise ValidationError(f"The URL {refused}.", {field: f"The URL {refused}."}) from None
+        text = gettext("The URL %(problem)s.", problem=str(refused))
+        raise ValidationError(text, {field: text}) from None
     return value
 
 
 def clean_events(value, field="events"):
     """A non-empty list of event names from ``WEBHOOK_EVENTS``, in their order."""
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise ValidationError("Choose at least one event.", {field: "Choose at least one event (a list of names)."})
+        raise ValidationError(
+            gettext("Choose at least one event."), {field: gettext("Choose at least one event (a list of names).")}
+        )
     unknown = sorted(set(value) - set(WEBHOOK_EVENTS))
     if unknown:
         raise ValidationError(
-            f"Unknown event {unknown[0]!r}: use {', '.join(WEBHOOK_EVENTS)}.", {field: f"unknown: {unknown[0]}"}
+            gettext(
+                "Unknown event %(event)s: use %(events)s.", event=repr(unknown[0]), events=", ".join(WEBHOOK_EVENTS)
+            ),
+            {field: gettext("unknown: %(event)s", event=unknown[0])},
         )
     return [name for name in WEBHOOK_EVENTS if name in value]
 
@@ -66,11 +99,15 @@ def clean_site(value, field="site", admin=None):
     """None (every site) or the Site with this public id (one of ``admin``'s sites, when given)."""
     if value in (None, ""):
         if admin is not None and access.visible_site_ids(admin) is not None:
-            raise ValidationError("Choose one of your sites.", {field: "one of your sites (not every site)"})
+            raise ValidationError(
+                gettext("Choose one of your sites."), {field: gettext("one of your sites (not every site)")}
+            )
         return None
     site = sites.find(value) if isinstance(value, str) else None
     if site is None or (admin is not None and not access.sees_site(admin, site.id)):
-        raise ValidationError("No such site.", {field: "unknown site (a site's public id, or null for every site)"})
+        raise ValidationError(
+            gettext("No such site."), {field: gettext("unknown site (a site's public id, or null for every site)")}
+        )
     return site
 
 
@@ -84,7 +121,7 @@ def _checked(url, events, site, admin=None):
             fields.update(error.fields)
             cleaned.append(None)
     if fields:
-        raise ValidationError("Please check the " + " and the ".join(fields) + ".", fields)
+        raise ValidationError(gettext("Please check the %(fields)s.", fields=gettext(" and the ").join(fields)), fields)
     return cleaned
 
 
@@ -123,7 +160,7 @@ def update(endpoint_id, url=KEEP, events=KEEP, site=KEEP, enabled=None, admin=No
     if enabled is True and endpoint.disabled_at is not None:
         endpoint.disabled_at = endpoint.disabled_reason = endpoint.failing_since = None
     elif enabled is False and endpoint.disabled_at is None:
-        endpoint.disabled_at, endpoint.disabled_reason = utcnow(), "turned off by an admin"
+        endpoint.disabled_at, endpoint.disabled_reason = utcnow(), TURNED_OFF
     endpoint.updated_at = utcnow()
     state = "disabled" if endpoint.disabled_at else "enabled"
     audit.record("webhook.changed", "webhook", endpoint.id, f"{endpoint.url} ({endpoint.events}); {state}")
@@ -155,7 +192,7 @@ def rotate_secret(endpoint_id):
 def get(endpoint_id):
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None:
-        raise NotFound("No such webhook endpoint.", {"webhook_id": "unknown endpoint"})
+        raise NotFound(gettext("No such webhook endpoint."), {"webhook_id": gettext("unknown endpoint")})
     return endpoint
 
 
@@ -193,7 +230,7 @@ def redeliver(endpoint_id, delivery_id):
     endpoint = get(endpoint_id)
     original = db.session.get(WebhookDelivery, delivery_id)
     if original is None or original.endpoint_id != endpoint.id:
-        raise NotFound("No such delivery.", {"delivery_id": "unknown delivery"})
+        raise NotFound(gettext("No such delivery."), {"delivery_id": gettext("unknown delivery")})
     delivery = WebhookDelivery(
         endpoint_id=endpoint.id,
         webhook_id=original.webhook_id,

@@ -10,6 +10,12 @@
 
   function load(key) { try { return JSON.parse(localStorage.getItem(key)) || {}; } catch (e) { return {}; } }
   function save(key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode */ } }
+  // Its words come from the page (templates/admin/_strings.html), in the panel's language.
+  var words = null;
+  function word(key, english) {
+    if (!words) try { words = JSON.parse(document.body.dataset.adminStrings || "{}"); } catch (e) { words = {}; }
+    return words[key] || english;
+  }
   function say(text) { var out = box && box.querySelector("[data-push-status]"); if (out) out.textContent = text || ""; }
   function csrf() { var meta = document.querySelector('meta[name="csrf-token"]'); return meta ? meta.content : ""; }
   function keyBytes(base64url) {
@@ -26,7 +32,7 @@
   function draw(subscription) {
     var kept = load(KEPT), on = !!subscription && kept.endpoint === subscription.endpoint && onServer(kept);
     var button = box.querySelector("[data-push-toggle]");
-    button.textContent = on ? "Stop notifying this device" : "Notify this device";
+    button.textContent = on ? word("pushOff", "Stop notifying this device") : word("pushOn", "Notify this device");
     button.dataset.on = on ? "1" : "";
     button.disabled = false;
     return on;
@@ -41,7 +47,7 @@
       body: JSON.stringify(body)
     }).then(function (response) {
       return response.json().then(function (data) {
-        if (response.status !== 201) throw new Error(data.error || "the server said no");
+        if (response.status !== 201) throw new Error(data.error || word("pushRefused", "the server said no"));
         save(KEPT, { id: data.id, endpoint: subscription.endpoint });
         box.dataset.pushIds = ((box.dataset.pushIds || "") + " " + data.id).trim();
         return subscription;
@@ -65,14 +71,14 @@
     });
   }
   function turnOn() {
-    say("Asking the browser…");
+    say(word("pushAsking", "Asking the browser…"));
     var asked = Notification.permission === "granted" ? Promise.resolve("granted") : Notification.requestPermission();
     return Promise.resolve(asked).then(function (permission) {
-      if (permission !== "granted") throw new Error("notifications are not allowed for this site");
+      if (permission !== "granted") throw new Error(word("pushNotAllowed", "notifications are not allowed for this site"));
       return subscribe();
     }).then(tell).then(function (subscription) {
       draw(subscription);
-      say("This device is notified of new questions, also while the panel is closed.");
+      say(word("pushDone", "This device is notified of new questions, also while the panel is closed."));
     });
   }
   function turnOff() {
@@ -83,7 +89,7 @@
     return gone.then(function () { return registration.pushManager.getSubscription(); }).then(function (subscription) {
       save(KEPT, {});
       return subscription ? subscription.unsubscribe() : null;
-    }).then(function () { draw(null); say("This device is no longer notified."); });
+    }).then(function () { draw(null); say(word("pushStopped", "This device is no longer notified.")); });
   }
 
   document.addEventListener("click", function (e) {
@@ -92,7 +98,7 @@
       button.disabled = true;
       (button.dataset.on ? turnOff() : turnOn()).catch(function (error) {
         button.disabled = false;
-        say("This device could not be subscribed: " + (error && error.message ? error.message : error) + ".");
+        say(word("pushFailed", "This device could not be subscribed: %(reason)s.").replace("%(reason)s", error && error.message ? error.message : error));
       });
     }
     var install = e.target.closest && e.target.closest("[data-install]");
