@@ -5,7 +5,6 @@ from flask_login import current_user
 from ..extensions import db
 from ..htmx import is_htmx, render, render_fragment
 from ..inputs import accepts_files, optional_id, parse_since, uploaded_files
-from ..live import events, records
 from ..models import PRIORITIES, Product, utcnow
 from ..services import access, attachments, conversations, inquiries, people
 from . import bp
@@ -199,7 +198,5 @@ def read(inquiry_id):
 def typing(inquiry_id):
     """The admin is typing: the customer sees it for a few seconds."""
     inquiry = inquiries.get(inquiry_id)
-    events.publish_now(
-        events.customer_channel(inquiry.session_id), records.Typing(inquiry.id, inquiry.product_id, "admin")
-    )
+    conversations.announce_typing(inquiry, "admin")
     return "", 204

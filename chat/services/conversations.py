@@ -319,6 +319,15 @@ def announce_message(message, inquiry, again=False, first=None):
         events.publish_to_admins(db.session, events.ADMIN_NOTICES, wrote, site_id)
 
 
+def announce_typing(inquiry, sender):
+    """``sender`` ("customer" or "admin") is typing: the other side sees it for a few
+    seconds (ephemeral: no row, published at once)."""
+    channel = (
+        events.inquiry_channel(inquiry.id) if sender == "customer" else events.customer_channel(inquiry.session_id)
+    )
+    events.publish_now(channel, records.Typing(inquiry.id, inquiry.product_id, sender))
+
+
 PREVIEW_CHARACTERS = 120
 
 
