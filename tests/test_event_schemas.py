@@ -332,4 +332,6 @@ def test_every_event_has_a_record_a_schema_and_an_action_test():
         fields = typing.get_type_hints(cls)
         assert {f.name: fields[f.name] for f in dataclasses.fields(cls)} == SCHEMAS[event], event
     # Runs last in this module (pytest keeps file order): every record was seen emitted above.
+    if not SEEN:
+        pytest.skip("run with the module's action tests")
     assert SEEN == set(records.RECORDS)

@@ -219,8 +219,10 @@ def _put(target, key, fileobj, content_type):
 
 def attach(message, prepared):
     """The rows for stored files, in ``message``'s transaction (committed with it)."""
+    # A new message's list, set up while it is pending: reading it later (a preview) costs no query.
+    files = message.attachments
     for position, item in enumerate(prepared):
-        message.attachments.append(
+        files.append(
             MessageAttachment(
                 inquiry_id=message.inquiry_id,
                 position=position,

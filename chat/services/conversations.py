@@ -488,7 +488,8 @@ def _mark(inquiry_id, recipient, state, message_ids=None):
         if not message_ids:
             return []
         condition.append(ProductMessage.id.in_(message_ids))
-    ids = list(db.session.scalars(sa.select(ProductMessage.id).where(*condition)))
+    found = db.session.execute(sa.select(ProductMessage.id, ProductMessage.client_msg_id).where(*condition)).all()
+    ids = [row.id for row in found]
     if not ids:
         return []  # nothing to mark: no commit (it would expire loaded objects)
     now = utcnow()
@@ -502,15 +503,8 @@ def _mark(inquiry_id, recipient, state, message_ids=None):
             .values(delivered_at=now)
         )
     inquiry = db.session.get(ProductInquiry, inquiry_id)
-    moved = db.session.execute(
-        sa.select(ProductMessage.id, ProductMessage.is_read, ProductMessage.delivered_at, ProductMessage.client_msg_id)
-        .where(ProductMessage.id.in_(ids))
-        .order_by(ProductMessage.id)
-    ).all()
-    marks = tuple(
-        (row.id, "read" if row.is_read else "delivered" if row.delivered_at else "sent", row.client_msg_id or "")
-        for row in moved
-    )
+    # Every one of them was unmarked (read implies delivered): all now show ``state``.
+    marks = tuple((row.id, state, row.client_msg_id or "") for row in sorted(found))
     # The sender's side sees its marks move; the admin list sees unread counts change.
     sender_channel = (
         events.inquiry_channel(inquiry_id) if recipient == "customer" else events.customer_channel(inquiry.session_id)

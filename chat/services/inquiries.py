@@ -137,8 +137,19 @@ class ListPage:
 def filtered_query(filters, admin, search=True):
     """The inquiries the filters show on the admin's sites, as a ``select`` (``search=False``:
     all but ``q``). ``admin`` None: every site (the system's own callers, never a request's)."""
-    query = sa.select(ProductInquiry)
     on_sites = access.inquiry_condition(admin) if admin is not None else None
+    return _filtered(filters, on_sites, admin.id if admin is not None else None, search)
+
+
+def list_match(filters, admin_id, site_ids, inquiry_id):
+    """The inquiry if the list of an admin (``admin_id``, working on ``site_ids``: None for all)
+    with ``filters`` shows it, else None; with its assignee (a live list row's one query)."""
+    query = _filtered(filters, access.inquiry_condition_for(site_ids), admin_id).where(ProductInquiry.id == inquiry_id)
+    return db.session.scalars(query.options(sa.orm.joinedload(ProductInquiry.assigned_admin))).first()
+
+
+def _filtered(filters, on_sites, admin_id, search=True):
+    query = sa.select(ProductInquiry)
     if on_sites is not None:
         query = query.where(on_sites)
     if filters.waiting:
@@ -148,7 +159,7 @@ def filtered_query(filters, admin, search=True):
     if filters.priority:
         query = query.where(ProductInquiry.priority == filters.priority)
     if filters.assignee == "mine":
-        query = query.where(ProductInquiry.assigned_admin_id == admin.id)
+        query = query.where(ProductInquiry.assigned_admin_id == admin_id)
     elif filters.assignee == "unassigned":
         query = query.where(ProductInquiry.assigned_admin_id.is_(None))
     elif filters.assignee not in ASSIGNEE_FILTERS:
@@ -294,7 +305,11 @@ def rows_for(inquiries):
     if last_ids:
         last = {
             m.inquiry_id: m
-            for m in db.session.scalars(sa.select(ProductMessage).where(ProductMessage.id.in_(list(last_ids.values()))))
+            for m in db.session.scalars(
+                sa.select(ProductMessage)
+                .where(ProductMessage.id.in_(list(last_ids.values())))
+                .options(sa.orm.joinedload(ProductMessage.attachments))  # the preview names the files
+            ).unique()
         }
     return [Row(i, *counts.get(i.id, (0, 0)), last.get(i.id)) for i in inquiries]
 

@@ -10,12 +10,9 @@ import json
 from datetime import datetime
 from types import SimpleNamespace
 
-import sqlalchemy as sa
 from flask import render_template, url_for
 from flask_sse import Message
 
-from ...extensions import db
-from ...models import ProductInquiry
 from ...services import inquiries
 from .. import records
 from ..names import Event
@@ -124,8 +121,7 @@ def list_key(viewer):
 def list_row(event, record, viewer):
     """The inquiry's row if it (still) matches the list's filters, else its removal (SQL: the
     match, with the row's data; the row is rendered once per language for every list)."""
-    query = inquiries.filtered_query(viewer.filters, viewer.admin()).where(ProductInquiry.id == record.inquiry_id)
-    inquiry = db.session.scalars(query.options(sa.orm.joinedload(ProductInquiry.assigned_admin))).first()
+    inquiry = inquiries.list_match(viewer.filters, viewer.admin_id, viewer.site_ids, record.inquiry_id)
     if inquiry is None:
         return [Message(str(record.inquiry_id), type=Event.REMOVE)]
 
