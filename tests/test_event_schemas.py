@@ -57,7 +57,7 @@ def app(tmp_path_factory):
     app = create_app(_config("sqlite:///" + str(tmp_path_factory.mktemp("schemas") / "chat.sqlite")))
     with app.app_context():
         db.create_all()
-        seed_demo()
+        app.demo_login = seed_demo()
     yield app
     with app.app_context():
         db.session.remove()
@@ -323,6 +323,22 @@ def test_a_broker_event_that_is_no_record_is_refused(app):
         records.decode({"type": "typing", "data": {"inquiry_id": 1, "product_id": True, "sender": "admin"}})
     with pytest.raises(records.BadEvent):
         records.decode({"type": "nonsense", "data": {}})
+
+
+def test_a_stream_skips_a_bad_event_and_goes_on(app):
+    from .chat_helpers import admin_login
+    from .test_inbox import Stream
+
+    app.config["SSE_HEARTBEAT_SECONDS"] = 0.2
+    client = app.test_client()
+    admin_login(client, *app.demo_login)
+    page = Stream(client)  # a page with no list and no inquiry: the badge and notifications
+    page.until_quiet()
+    broker = current_broker(app)
+    broker.publish("admins:notices", {"type": "waiting", "id": None, "data": {"counts": "lots"}})
+    broker.publish("admins:notices", records.Waiting({"1": 2, "2": 1}).wire())
+    assert page.until_quiet() == [(Event.WAITING, "3")]
+    page.close()
 
 
 def test_every_event_has_a_record_a_schema_and_an_action_test():
