@@ -57,7 +57,7 @@ def test_events_go_out_after_commit_and_never_after_rollback(app):
         assert sub.get(0.5) == {
             "type": "inquiry",
             "id": None,
-            "data": {"inquiry_id": 2, "product_id": 1, "why": "read"},
+            "data": {"inquiry_id": 2, "product_id": 1, "why": "read", "message_id": None, "sender_type": None},
         }
         get_broker(app).unsubscribe(sub)
 

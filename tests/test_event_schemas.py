@@ -19,7 +19,13 @@ from chat.models import ProductInquiry, User
 # The schemas, written out (as zerver/lib/event_schema.py): a record that changes must change here too.
 SCHEMAS = {
     Event.MESSAGE: {"inquiry_id": int, "product_id": int, "message_id": int, "sender_type": str},
-    Event.INQUIRY: {"inquiry_id": int, "product_id": int, "why": str},
+    Event.INQUIRY: {
+        "inquiry_id": int,
+        "product_id": int,
+        "why": str,
+        "message_id": int | None,
+        "sender_type": str | None,
+    },
     Event.WAITING: {"counts": dict[str, int], "message_id": int | None},
     Event.CUSTOMER_WROTE: {"inquiry_id": int, "message_id": int, "kind": str, "product": str, "preview": str},
     Event.MARKS: {
@@ -156,7 +162,7 @@ def test_a_shopper_sends_a_first_message_and_a_follow_up(app, shop):
     got = verify_action(app, follow_up, announced(inquiry, site_id))
     message = sent["message"]
     assert got[0] == records.MessageStored(inquiry.id, product.id, message.id, "customer")
-    assert got[2] == records.InquiryChanged(inquiry.id, product.id, "message")
+    assert got[2] == records.InquiryChanged(inquiry.id, product.id, "message", message.id, "customer")
     assert got[4].message_id == message.id and got[4].counts[str(site_id)] >= 1
     assert got[6] == records.CustomerWrote(inquiry.id, message.id, "followup", product.name, "And in blue?")
 

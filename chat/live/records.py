@@ -59,6 +59,9 @@ class InquiryChanged(Record):
     inquiry_id: int
     product_id: int
     why: str  # "message", "read" or "rating"
+    # The message that moved it (why == "message"): a row naming a customer's message delivers it.
+    message_id: int | None = None
+    sender_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -304,7 +304,10 @@ def announce_message(message, inquiry, again=False, first=None):
         events.publish_after_commit(db.session, channel, stored)
     site_id = inquiry.product.site_id
     events.publish_to_admins(
-        db.session, events.ADMIN_LIST, records.InquiryChanged(inquiry.id, inquiry.product_id, "message"), site_id
+        db.session,
+        events.ADMIN_LIST,
+        records.InquiryChanged(inquiry.id, inquiry.product_id, "message", message.id, message.sender_type),
+        site_id,
     )
     waiting = records.Waiting(inquiries.waiting_by_site(), message.id)
     events.publish_to_admins(db.session, events.ADMIN_NOTICES, waiting, site_id)
