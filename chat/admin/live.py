@@ -9,45 +9,41 @@ an inquiry page's stream gets only that inquiry's channel: its messages,
 marks, typing, presence and controls.
 """
 
-import json
-
 import sqlalchemy as sa
-from flask import current_app, has_request_context, render_template, request, url_for
+from flask import current_app, has_request_context, render_template, request
 from flask_login import current_user
 from flask_sse import Message
 
 from .. import i18n
 from ..extensions import db
 from ..inputs import last_event_id, optional_id
-from ..live import events
+from ..live import events, records, render
 from ..live.names import Event, admin_channels
-from ..live.stream import MISSING, StreamHandler, event_stream, made, once
-from ..models import ProductInquiry, ProductMessage, User
-from ..services import access, attachments, conversations, inquiries
+from ..live.render import admin as rendering
+from ..live.stream import StreamHandler, event_stream
+from ..models import ProductInquiry, User
+from ..services import access, conversations, inquiries
 from ..services.validation import parse_id
 from . import bp
 
-PREVIEW_CHARACTERS = 120
-# EventSource drops events with no data, so "stopped typing" carries an empty element.
-NOT_TYPING = '<span class="typing-note" hidden></span>'
-
 
 def controls_context(inquiry):
-    """What ``admin/_controls.html`` needs, for the page, its forms and the stream."""
+    """What ``admin/_controls.html`` needs, for the page and its forms (the stream renders
+    a CONTROLS record: ``live/render/admin.py``)."""
     return dict(
         inquiry=inquiry,
         admins=inquiries.admins(inquiry.product.site_id),
         statuses=inquiries.INQUIRY_STATUSES,
         priorities=inquiries.PRIORITIES,
         status_labels=inquiries.STATUS_LABELS,
+        me=current_user.id,
     )
 
 
-def _controls_state(inquiry):
-    return (inquiry.status, inquiry.priority, inquiry.assigned_admin_id) if inquiry else None
-
-
 class AdminStream(StreamHandler):
+    """Filters records by channel and page; ``live/render/admin.py`` renders them. Also the
+    renderer's viewer: ``admin_id``, ``sees``, ``locale``, ``inquiry_id``, ``filters``."""
+
     def __init__(self, admin_id, filters=None, inquiry_id=None, since=None, site_ids=None):
         self.admin_id = admin_id
         self.filters = filters  # the list's filters; None when the page shows no list
@@ -62,47 +58,38 @@ class AdminStream(StreamHandler):
             + (admin_channels(events.ADMIN_LIST, site_ids) if filters is not None else ())
             + ((events.inquiry_channel(inquiry_id),) if inquiry_id else ())
         )
-        self._controls_shown = None  # (status, priority, assignee) as this page shows them
         # What is rendered once per event is shared only by pages in the same language.
         self.locale = i18n.current() if has_request_context() else i18n.DEFAULT
 
     pins_viewer = True
 
-    def _admin(self):
+    def admin(self):
         return db.session.get(User, self.admin_id)
 
-    viewer = _admin
-
-    def _message(self, message):
-        html = render_template("conversation/_message.html", message=message, viewer="admin").strip()
-        return Message(html, type=Event.MESSAGE, id=message.id)
+    viewer = admin
 
     def shows(self, event):
-        return bool(self.inquiry_id) and (event.get("data") or {}).get("inquiry_id") == self.inquiry_id
+        record = records.decode(event)
+        return bool(self.inquiry_id) and record.inquiry_id == self.inquiry_id
 
     def messages_after(self, after):
         return conversations.list_messages(self.inquiry_id, after=after, limit=500, viewer="admin").messages
 
     def arrived(self, messages, event):
-        out = [self._message(m) for m in messages]
-        if any(m.sender_type == "customer" for m in messages):
-            out.append(Message(NOT_TYPING, type=Event.TYPING))
-            # A customer writing on a resolved or closed inquiry reopens it: the status
-            # moved without an admin's change.
-            out.extend(self._controls(event, only_if_changed=True))
-        return out
+        return rendering.arrived(messages)
 
     def replay(self, after):
         """On (re)connecting: the inquiry's missed messages (and its controls, if any were
         missed: every change leaves a note), the list's changed rows, the waiting count."""
         out = []
         if self.inquiry_id and after is not None:
-            out = [self._message(m) for m in self.messages_after(after)]
-            if out:
-                out.extend(self._controls())
+            out = [rendering.message(m) for m in self.messages_after(after)]
+            inquiry = db.session.get(ProductInquiry, self.inquiry_id) if out else None
+            if inquiry is not None:
+                out.append(rendering.controls(inquiries.controls_record(inquiry), self.admin_id))
         if self.filters is not None and self.since is not None:
             out.extend(self._rows_since())
-        out.append(Message(str(inquiries.waiting_count(self._admin())), type=Event.WAITING))
+        out.append(Message(str(inquiries.waiting_count(self.admin())), type=Event.WAITING))
         return out
 
     def _rows_since(self, limit=200):
@@ -114,7 +101,7 @@ class AdminStream(StreamHandler):
             return []
         matching = (
             db.session.scalars(
-                inquiries.filtered_query(self.filters, self._admin())
+                inquiries.filtered_query(self.filters, self.admin())
                 .where(ProductInquiry.id.in_(changed))
                 .options(sa.orm.joinedload(ProductInquiry.product), sa.orm.joinedload(ProductInquiry.assigned_admin))
             )
@@ -130,121 +117,12 @@ class AdminStream(StreamHandler):
         return out
 
     def handle(self, event):
-        data = event.get("data") or {}
-        kind = event.get("type")
-        mine = self.inquiry_id and data.get("inquiry_id") == self.inquiry_id
-        out = []
-        if kind == Event.INQUIRY:
-            if self.filters is not None:
-                out.extend(self._row(event, data["inquiry_id"]))
-        elif kind == Event.WAITING:
-            # The same bytes for every admin page of this worker that sees the same sites.
-            out.append(
-                once(
-                    event,
-                    ("waiting", self.sees),
-                    lambda: Message(str(inquiries.waiting_count(self._admin())), type=Event.WAITING),
-                )
-            )
-            if _notifies(data):
-                wrote = once(
-                    event, ("wrote", self.locale), lambda: customer_wrote(data["message_id"], data.get("first"))
-                )
-                if wrote is not None:
-                    out.append(wrote)
-        elif kind == Event.CONTROLS and mine:
-            out.extend(self._controls(event))
-        elif kind == Event.MARKS and mine and data.get("reader") == "customer":
-            marks = db.session.scalars(sa.select(ProductMessage).where(ProductMessage.id.in_(data["ids"]))).all()
-            out.append(Message(render_template("conversation/_marks.html", marks=marks).strip(), type=Event.MARKS))
-        elif kind == Event.TYPING and mine and data.get("from") == "customer":
-            out.append(Message(render_template("conversation/_typing.html", who="The customer"), type=Event.TYPING))
-        elif kind == Event.PRESENCE and mine:
-            viewers = [v for v in inquiries.viewers(self.inquiry_id) if v.id != self.admin_id]
-            out.append(
-                Message(render_template("admin/_viewers.html", viewers=viewers).strip() or " ", type=Event.PRESENCE)
-            )
-        return out
+        return render.rendered(event, rendering.plan(records.decode(event), self))
 
     def cached(self, event):
-        """The badge, the notification and list rows as the first admin page of this
-        worker made them for this event (no context, no SQL)."""
-        data = event.get("data") or {}
-        kind = event.get("type")
-        if kind == Event.WAITING:
-            waiting = made(event, ("waiting", self.sees))
-            if waiting is MISSING:
-                return None
-            if _notifies(data):
-                wrote = made(event, ("wrote", self.locale))
-                if wrote is MISSING:
-                    return None
-                return [waiting] if wrote is None else [waiting, wrote]
-            return [waiting]
-        if kind == Event.INQUIRY and self.filters is not None:
-            matches = made(event, self._matches_key())
-            if matches is MISSING:
-                return None
-            if not matches:
-                return [Message(str(data["inquiry_id"]), type=Event.REMOVE)]
-            row = made(event, ("row", data["inquiry_id"], self.locale))
-            return None if row is MISSING else [row]
-        return None
-
-    def _matches_key(self):
-        filters = self.filters
-        return (
-            "matches",
-            tuple(sorted(filters.as_args().items())),
-            self.admin_id if filters.assignee == "mine" else None,
-            self.sees,
-        )
-
-    def _row(self, event, inquiry_id):
-        """The inquiry's list row if it (still) matches this list's filters, else a removal.
-
-        Lists with the same filters (most show "Waiting for us") share one query
-        and one rendering per event.
-        """
-        filters = self.filters
-        key = self._matches_key()
-
-        found = {}
-
-        def matches():
-            # The whole row, kept for row() below (the session holds it only weakly).
-            query = inquiries.filtered_query(filters, self._admin()).where(ProductInquiry.id == inquiry_id)
-            found["inquiry"] = db.session.scalars(
-                query.options(sa.orm.joinedload(ProductInquiry.assigned_admin))
-            ).first()
-            return found["inquiry"] is not None
-
-        if not once(event, key, matches):
-            return [Message(str(inquiry_id), type=Event.REMOVE)]
-
-        def row():
-            inquiry = found.get("inquiry") or db.session.get(ProductInquiry, inquiry_id)
-            html = render_template("admin/_row.html", row=inquiries.rows_for([inquiry])[0]).strip()
-            return Message(html, type=Event.ROW)
-
-        return [once(event, ("row", inquiry_id, self.locale), row)]
-
-    def _controls(self, event=None, only_if_changed=False):
-        """The open inquiry's status, priority and assignee controls, as this admin sees them."""
-        inquiry = db.session.get(ProductInquiry, self.inquiry_id)
-        if inquiry is None:
-            return []
-        state = _controls_state(inquiry)
-        if only_if_changed and state == self._controls_shown:
-            return []
-        self._controls_shown = state
-
-        def render():
-            html = render_template("admin/_controls.html", **controls_context(inquiry)).strip()
-            return Message(html, type=Event.CONTROLS)
-
-        # Per admin: the assignee list marks "(me)".
-        return [once(event, ("controls", self.admin_id), render) if event is not None else render()]
+        """What the first admin page of this worker made for this event, looked up by the
+        same plan ``handle`` renders (no context, no SQL); None if something is missing."""
+        return render.cached(event, rendering.plan(records.decode(event), self))
 
     reader = "admin"
 
@@ -254,17 +132,20 @@ class AdminStream(StreamHandler):
     def delivers(self, event, written):
         """A customer's message named by a list row or a "customer wrote" notice this page
         got (any admin page of the shop): it reached a device of the shop."""
-        data = event.get("data") or {}
-        if data.get("sender_type") != "customer" or not data.get("message_id"):
+        record = records.decode(event)
+        if isinstance(record, records.CustomerWrote):
+            named = record.message_id
+        elif isinstance(record, records.InquiryChanged) and record.sender_type == "customer":
+            named = record.message_id
+        else:
             return {}
-        if any(m.type in (Event.ROW, Event.CUSTOMER_WROTE) for m in written):
-            return {data["inquiry_id"]: [data["message_id"]]}
+        if named and any(m.type in (Event.ROW, Event.CUSTOMER_WROTE) for m in written):
+            return {record.inquiry_id: [named]}
         return {}
 
     def on_open(self):
         if self.inquiry_id:
             inquiries.see(self.inquiry_id, self.admin_id)
-            self._controls_shown = _controls_state(db.session.get(ProductInquiry, self.inquiry_id))
 
     def on_heartbeat(self):
         if self.inquiry_id:
@@ -285,52 +166,6 @@ class AdminStream(StreamHandler):
     def on_close(self):
         if self.inquiry_id:
             inquiries.leave(self.inquiry_id, self.admin_id)
-
-
-def _notifies(notice):
-    """Whether a waiting-count notice also brings "a customer wrote": a customer's message
-    announced for the first time (a retry's announcement carries no sender_type)."""
-    return notice.get("sender_type") == "customer" and bool(notice.get("message_id"))
-
-
-def preview(text, limit=PREVIEW_CHARACTERS):
-    """One line of at most ``limit`` characters."""
-    line = " ".join((text or "").split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-
-
-def customer_wrote(message_id, first=None):
-    """The "a customer wrote" event (JSON) for a customer's message, or None.
-
-    Says whether it starts a new inquiry or follows up (``first``, when the sender
-    said so; else counted), names the product and links the inquiry; the preview is
-    shown only if the admin asks for it.
-    """
-    message = db.session.scalar(
-        sa.select(ProductMessage)
-        .where(ProductMessage.id == message_id)
-        .options(sa.orm.joinedload(ProductMessage.inquiry))
-    )
-    if message is None or message.sender_type != "customer" or message.message_type != "text":
-        return None
-    inquiry = message.inquiry
-    if first is None:
-        first = not db.session.scalar(
-            sa.select(sa.func.count(ProductMessage.id)).where(
-                ProductMessage.inquiry_id == inquiry.id,
-                ProductMessage.sender_type == "customer",
-                ProductMessage.id < message.id,
-            )
-        )
-    payload = {
-        "inquiry_id": inquiry.id,
-        "message_id": message.id,
-        "kind": "new" if first else "followup",
-        "product": inquiry.product.name,
-        "url": url_for("admin.inquiry_page", inquiry_id=inquiry.id),
-        "preview": preview(attachments.preview(message)),
-    }
-    return Message(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), type=Event.CUSTOMER_WROTE)
 
 
 LIST_ARGS = frozenset({"status", "waiting", "priority", "assignee", "product", "product_id", "q", "since"})

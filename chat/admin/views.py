@@ -5,8 +5,6 @@ from flask_login import current_user
 from ..extensions import db
 from ..htmx import is_htmx, render, render_fragment
 from ..inputs import accepts_files, optional_id, parse_since, uploaded_files
-from ..live import events
-from ..live.names import Event
 from ..models import PRIORITIES, Product, utcnow
 from ..services import access, attachments, conversations, inquiries, people
 from . import bp
@@ -200,9 +198,5 @@ def read(inquiry_id):
 def typing(inquiry_id):
     """The admin is typing: the customer sees it for a few seconds."""
     inquiry = inquiries.get(inquiry_id)
-    events.publish_now(
-        events.customer_channel(inquiry.session_id),
-        Event.TYPING,
-        {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "from": "admin"},
-    )
+    conversations.announce_typing(inquiry, "admin")
     return "", 204

@@ -9,18 +9,18 @@ for a new one.
 
 import secrets
 
-import sqlalchemy as sa
-from flask import current_app, g, jsonify, render_template, request
-from flask_sse import Message
+from flask import current_app, g, has_request_context, jsonify, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
-from .. import identity
+from .. import i18n, identity
 from ..extensions import db
 from ..inputs import last_event_id
-from ..live.names import Event, customer_channel
+from ..live import records
+from ..live.names import customer_channel
+from ..live.render import shopper as rendering
 from ..live.stream import StreamHandler, event_stream
-from ..models import ProductMessage, StreamTicket
+from ..models import Site, StreamTicket
 from ..services import conversations, products
 from . import bp
 
@@ -60,45 +60,31 @@ def _redeem(ticket):
     return session_id
 
 
-# EventSource drops events with no data, so "stopped typing" carries an empty element.
-NOT_TYPING = '<span class="typing-note" hidden></span>'
-
-
-def render_message(message, viewer):
-    return render_template("conversation/_message.html", message=message, viewer=viewer).strip()
-
-
 class ShopperStream(StreamHandler):
     """One shopper's events on a site: this product's conversation rendered for them,
-    and the unread count across all their conversations (the launcher's badge)."""
+    and the unread count across all their conversations (the launcher's badge). Filters
+    records; ``live/render/shopper.py`` renders them."""
 
     def __init__(self, session_id, site_id, external_id):
         self.session_id = session_id
         self.site_id = site_id
         self.external_id = external_id
         self.channels = (customer_channel(session_id),)
+        self.locale = i18n.current() if has_request_context() else i18n.DEFAULT
         self._inquiry_id = None
 
     def inquiry_id(self):
+        """The conversation this stream shows (SQL until the shopper has one, then kept)."""
         if self._inquiry_id is None:
-            from ..models import Site
-
             site = db.session.get(Site, self.site_id)
             product = products.find(site, self.external_id)
             inquiry = conversations.find_inquiry(product.id, self.session_id) if product else None
             self._inquiry_id = inquiry.id if inquiry else None
         return self._inquiry_id
 
-    def _message(self, message):
-        return Message(render_message(message, "customer"), type=Event.MESSAGE, id=message.id)
-
-    def _unread(self):
-        return Message(str(conversations.unread_across(self.session_id, self.site_id)), type=Event.UNREAD)
-
     def shows(self, event):
         # The shopper's other conversations share the channel: only the badge for them.
-        inquiry_id = (event.get("data") or {}).get("inquiry_id")
-        return inquiry_id is not None and inquiry_id == self.inquiry_id()
+        return records.decode(event).inquiry_id == self.inquiry_id()
 
     def messages_after(self, after):
         if self.inquiry_id() is None:
@@ -106,32 +92,16 @@ class ShopperStream(StreamHandler):
         return conversations.list_messages(self.inquiry_id(), after=after, limit=500).messages
 
     def arrived(self, messages, event):
-        out = [self._message(m) for m in messages]
-        if any(m.sender_type == "admin" for m in messages):
-            out.append(Message(NOT_TYPING, type=Event.TYPING))  # the answer replaces "typing…"
-            out.append(self._unread())
-        return out
+        return rendering.arrived(messages, self)
 
     def replay(self, after):
-        return [] if after is None else [self._message(m) for m in self.messages_after(after)]
+        return [] if after is None else [rendering.message(m) for m in self.messages_after(after)]
 
     def handle(self, event):
-        data = event.get("data") or {}
-        kind = event.get("type")
-        here = data.get("inquiry_id") is not None and data.get("inquiry_id") == self.inquiry_id()
-        if kind == Event.MESSAGE:
-            # An answer in another of the shopper's conversations (the channel carries
-            # only what customers may see): the badge moves.
-            return [self._unread()] if data.get("sender_type") == "admin" else []
-        if kind == Event.UNREAD:
-            return [self._unread()]
-        if kind == Event.MARKS and here and data.get("reader") == "admin":
-            marks = db.session.scalars(sa.select(ProductMessage).where(ProductMessage.id.in_(data["ids"]))).all()
-            html = render_template("conversation/_marks.html", marks=marks).strip()
-            return [Message(html, type=Event.MARKS)] if html else []
-        if kind == Event.TYPING and here and data.get("from") == "admin":
-            return [Message(render_template("conversation/_typing.html", who="The shop"), type=Event.TYPING)]
-        return []
+        record = records.decode(event)
+        # Marks and typing name their conversation; the stream's is looked up only for them.
+        about_one = isinstance(record, records.Marks | records.Typing)
+        return rendering.messages(record, self, self.inquiry_id() if about_one else None)
 
     reader = "customer"
 

@@ -8,8 +8,6 @@ from .. import i18n, identity, security
 from ..htmx import render_fragment
 from ..inputs import accepts_files, optional_id, parse_since, uploaded_files
 from ..limits import send_limit, typing_limit
-from ..live import events
-from ..live.names import Event, inquiry_channel
 from ..models import utcnow
 from ..services import ValidationError, attachments, conversations, products, shoppers, sites
 from . import bp
@@ -159,11 +157,7 @@ def typing():
     """The shopper is typing (ephemeral: no row, nothing stored)."""
     inquiry = _inquiry()
     if inquiry is not None:
-        events.publish_now(
-            inquiry_channel(inquiry.id),
-            Event.TYPING,
-            {"inquiry_id": inquiry.id, "product_id": inquiry.product_id, "from": "customer"},
-        )
+        conversations.announce_typing(inquiry, "customer")
     return "", 204
 
 

@@ -1,6 +1,6 @@
 """Live events, published only after the database transaction commits.
 
-Services call ``publish_after_commit``; the events wait in the session's
+Services call ``publish_after_commit`` with a typed record (``records.py``); the events wait in the session's
 ``info`` and go out in ``after_commit`` (dropped on rollback), so a client is
 never told about a row it cannot read yet. Redis being down costs liveness,
 never a message: the row is committed, and streams resync from the database.
@@ -26,21 +26,22 @@ log = logging.getLogger(__name__)
 _KIND = "live"
 
 
-def publish_after_commit(session, channel, type_, data, id_=None):
-    after_commit.defer(session, _KIND, (channel, {"type": type_, "id": id_, "data": data}))
+def publish_after_commit(session, channel, record):
+    """After commit, ``record`` (a ``records.Record``) on ``channel``."""
+    after_commit.defer(session, _KIND, (channel, record.wire()))
 
 
-def publish_to_admins(session, channel, type_, data, site_id):
-    """After commit, an admin-wide event (ADMIN_LIST or ADMIN_NOTICES): on the channel every-site
+def publish_to_admins(session, channel, record, site_id):
+    """After commit, an admin-wide record (ADMIN_LIST or ADMIN_NOTICES): on the channel every-site
     people's streams hear, and on the site's own one (``site_channel``) for people of some
     sites, so a stream never even receives another site's events."""
-    publish_after_commit(session, channel, type_, data)
-    publish_after_commit(session, site_channel(channel, site_id), type_, data)
+    publish_after_commit(session, channel, record)
+    publish_after_commit(session, site_channel(channel, site_id), record)
 
 
-def publish_now(channel, type_, data, id_=None):
-    """For ephemeral events with no row behind them (typing)."""
-    _send(current_app._get_current_object(), [(channel, {"type": type_, "id": id_, "data": data})])
+def publish_now(channel, record):
+    """For ephemeral records with no row behind them (typing)."""
+    _send(current_app._get_current_object(), [(channel, record.wire())])
 
 
 def _send(app, pending):

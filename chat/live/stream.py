@@ -14,7 +14,7 @@ from flask import current_app, g, request
 from flask_sse import Message
 from werkzeug.local import LocalProxy
 
-from . import current_broker
+from . import current_broker, records
 from .broker import END, RESYNC
 from .cursor import Cursor
 from .delivered import delivered_marks
@@ -133,6 +133,15 @@ class StreamHandler:
         """The client went away."""
 
 
+def _cached(handler, event):
+    if event.get("type") == Event.MESSAGE:
+        return None  # the stream reads messages itself, after its cursor
+    try:
+        return handler.cached(event)
+    except records.BadEvent:
+        return None  # handle_all logs and skips it
+
+
 def _wire(message):
     """The SSE bytes of a Message, formatted and encoded once however many streams
     send it (``once`` hands the same Message object to every stream of the worker)."""
@@ -196,6 +205,9 @@ def event_stream(handler, after):
             try:
                 if as_viewer and handler.pins_viewer:
                     g._login_user = LocalProxy(handler.viewer)  # Flask-Login's per-request user
+                if getattr(handler, "locale", None):
+                    # The language the stream opened in: no login or site to read per step.
+                    g.chat_locale = handler.locale
                 return fn(*args)
             finally:
                 db.session.remove()
@@ -270,6 +282,12 @@ def event_stream(handler, after):
                 read_to = None  # the newest message this step's catch-ups read
                 for event in batch:
                     try:
+                        records.decode(event)
+                    except records.BadEvent as exc:
+                        app.logger.warning("live stream: skipped a bad event: %s", exc)
+                        outs.append([])
+                        continue
+                    try:
                         if event.get("type") == Event.MESSAGE and handler.shows(event):
                             # A nudge: read what came after the cursor (see cursor.py).
                             start = cursor.read_from(event["id"], read_to)
@@ -295,7 +313,7 @@ def event_stream(handler, after):
             def respond(batch):
                 """The Messages for each event, in order (None: end the stream). What another
                 stream of this worker made is reused without a context (``cached``)."""
-                outs = [handler.cached(event) for event in batch]
+                outs = [_cached(handler, event) for event in batch]
                 todo = [i for i, out in enumerate(outs) if out is None]
                 if todo:
                     try:

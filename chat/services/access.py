@@ -100,10 +100,14 @@ def site_condition(admin, site_column):
 
 def inquiry_condition(admin):
     """A WHERE condition on ProductInquiry keeping the admin's sites' inquiries; None: all."""
-    ids = visible_site_ids(admin)
-    if ids is None:
+    return inquiry_condition_for(visible_site_ids(admin))
+
+
+def inquiry_condition_for(site_ids):
+    """``inquiry_condition`` for a ``visible_site_ids`` result already known (a stream's)."""
+    if site_ids is None:
         return None
-    return ProductInquiry.product_id.in_(sa.select(Product.id).where(Product.site_id.in_(ids or [-1])))
+    return ProductInquiry.product_id.in_(sa.select(Product.id).where(Product.site_id.in_(site_ids or [-1])))
 
 
 def can(admin, action, site=None):

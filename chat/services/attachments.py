@@ -20,8 +20,10 @@ import os
 import unicodedata
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_decimal, gettext, ngettext
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import storage
 from ..models import MessageAttachment
@@ -219,6 +221,10 @@ def _put(target, key, fileobj, content_type):
 
 def attach(message, prepared):
     """The rows for stored files, in ``message``'s transaction (committed with it)."""
+    state = sa.inspect(message)
+    if state.pending and "attachments" in state.unloaded:
+        # A new message has no files yet: say so, and reading them later (a preview) costs no query.
+        set_committed_value(message, "attachments", [])
     for position, item in enumerate(prepared):
         message.attachments.append(
             MessageAttachment(

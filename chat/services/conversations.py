@@ -8,8 +8,7 @@ from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..live import events
-from ..live.names import Event
+from ..live import events, records
 from ..models import Product, ProductInquiry, ProductMessage, utcnow
 from . import assignment, attachments, notifications, push, rows, search, shoppers, validation, webhook_events
 from .errors import Conflict, NotFound
@@ -173,6 +172,9 @@ def _store_customer_message(product_id, session_id, text, client_msg_id, prepare
         push.queue_for_message(message, inquiry, first=first_message)
         if reopened:
             webhook_events.inquiry_updated(inquiry, "status", status_before, inquiry.status)
+            from . import inquiries  # it imports this module
+
+            inquiries.controls_changed(inquiry)
         announce_message(message, inquiry, first=first_message)
         db.session.commit()
     except IntegrityError:
@@ -290,26 +292,52 @@ def _store_admin_message(
 def announce_message(message, inquiry, again=False, first=None):
     """After commit: the customer's tabs, the inquiry's viewers, the admin list and every
     admin page's badge and notifications hear of it (``again``: the badge, not a second
-    notification; ``first``: whether it is the customer's first message, when known, so
-    the notification need not count them)."""
-    data = {
-        "inquiry_id": inquiry.id,
-        "product_id": inquiry.product_id,
-        "message_id": message.id,
-        "sender_type": message.sender_type,
-    }
+    notification; ``first``: whether it is the customer's first message)."""
+    from . import inquiries  # it imports this module
+
+    stored = records.MessageStored(inquiry.id, inquiry.product_id, message.id, message.sender_type)
     # Internal rows (workflow and private notes) never go to the customer's channel at all.
     channels = ((events.customer_channel(inquiry.session_id),) if message.visibility == "public" else ()) + (
         events.inquiry_channel(inquiry.id),
     )
     for channel in channels:
-        events.publish_after_commit(db.session, channel, Event.MESSAGE, data, id_=message.id)
+        events.publish_after_commit(db.session, channel, stored)
     site_id = inquiry.product.site_id
-    events.publish_to_admins(db.session, events.ADMIN_LIST, Event.INQUIRY, data, site_id)
-    notice = {key: value for key, value in data.items() if key != "sender_type"} if again else dict(data)
-    if first is not None:
-        notice["first"] = first
-    events.publish_to_admins(db.session, events.ADMIN_NOTICES, Event.WAITING, notice, site_id)
+    events.publish_to_admins(
+        db.session,
+        events.ADMIN_LIST,
+        records.InquiryChanged(inquiry.id, inquiry.product_id, "message", message.id, message.sender_type),
+        site_id,
+    )
+    waiting = records.Waiting(inquiries.waiting_by_site(), message.id)
+    events.publish_to_admins(db.session, events.ADMIN_NOTICES, waiting, site_id)
+    if not again and message.sender_type == "customer" and message.message_type == "text":
+        wrote = records.CustomerWrote(
+            inquiry.id,
+            message.id,
+            "new" if first else "followup",
+            inquiry.product.name,
+            preview_line(message),
+        )
+        events.publish_to_admins(db.session, events.ADMIN_NOTICES, wrote, site_id)
+
+
+def announce_typing(inquiry, sender):
+    """``sender`` ("customer" or "admin") is typing: the other side sees it for a few
+    seconds (ephemeral: no row, published at once)."""
+    channel = (
+        events.inquiry_channel(inquiry.id) if sender == "customer" else events.customer_channel(inquiry.session_id)
+    )
+    events.publish_now(channel, records.Typing(inquiry.id, inquiry.product_id, sender))
+
+
+PREVIEW_CHARACTERS = 120
+
+
+def preview_line(message, limit=PREVIEW_CHARACTERS):
+    """The message (or its files) as one line of at most ``limit`` characters."""
+    line = " ".join((attachments.preview(message) or "").split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 @dataclass
@@ -463,7 +491,8 @@ def _mark(inquiry_id, recipient, state, message_ids=None, commit=True):
         if not message_ids:
             return []
         condition.append(ProductMessage.id.in_(message_ids))
-    ids = list(db.session.scalars(sa.select(ProductMessage.id).where(*condition)))
+    found = db.session.execute(sa.select(ProductMessage.id, ProductMessage.client_msg_id).where(*condition)).all()
+    ids = [row.id for row in found]
     if not ids:
         return []  # nothing to mark: no commit (it would expire loaded objects)
     now = utcnow()
@@ -479,18 +508,24 @@ def _mark(inquiry_id, recipient, state, message_ids=None, commit=True):
     inquiry = db.session.get(ProductInquiry, inquiry_id)
     if inquiry is None:
         return []  # erased meanwhile (its messages with it)
-    data = {"inquiry_id": inquiry_id, "product_id": inquiry.product_id, "ids": ids, "state": state, "reader": recipient}
+    # Every one of them was unmarked (read implies delivered): all now show ``state``.
+    marks = tuple((row.id, state, row.client_msg_id or "") for row in sorted(found))
     # The sender's side sees its marks move; the admin list sees unread counts change.
     sender_channel = (
         events.inquiry_channel(inquiry_id) if recipient == "customer" else events.customer_channel(inquiry.session_id)
     )
-    events.publish_after_commit(db.session, sender_channel, Event.MARKS, data)
+    events.publish_after_commit(
+        db.session, sender_channel, records.Marks(inquiry_id, inquiry.product_id, recipient, state, marks)
+    )
     if recipient == "customer" and state == "read":
         # The shopper's other tabs and pages: their unread badge moves too.
-        events.publish_after_commit(db.session, events.customer_channel(inquiry.session_id), Event.UNREAD, data)
+        events.publish_after_commit(
+            db.session, events.customer_channel(inquiry.session_id), records.Unread(inquiry_id, inquiry.product_id)
+        )
     if recipient == "admin" and state == "read":
         # The list shows the customer's unread messages; nothing else here changes it.
-        events.publish_to_admins(db.session, events.ADMIN_LIST, Event.INQUIRY, data, inquiry.product.site_id)
+        changed = records.InquiryChanged(inquiry_id, inquiry.product_id, "read")
+        events.publish_to_admins(db.session, events.ADMIN_LIST, changed, inquiry.product.site_id)
     if commit:
         db.session.commit()
     return ids

@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from flask_babel import gettext
 
 from ..extensions import db
-from ..live import events
-from ..live.names import Event
+from ..live import events, records
 from ..models import (
     INQUIRY_STATUSES,
     PRIORITIES,
@@ -141,8 +140,19 @@ class ListPage:
 def filtered_query(filters, admin, search=True):
     """The inquiries the filters show on the admin's sites, as a ``select`` (``search=False``:
     all but ``q``). ``admin`` None: every site (the system's own callers, never a request's)."""
-    query = sa.select(ProductInquiry)
     on_sites = access.inquiry_condition(admin) if admin is not None else None
+    return _filtered(filters, on_sites, admin.id if admin is not None else None, search)
+
+
+def list_match(filters, admin_id, site_ids, inquiry_id):
+    """The inquiry if the list of an admin (``admin_id``, working on ``site_ids``: None for all)
+    with ``filters`` shows it, else None; with its assignee (a live list row's one query)."""
+    query = _filtered(filters, access.inquiry_condition_for(site_ids), admin_id).where(ProductInquiry.id == inquiry_id)
+    return db.session.scalars(query.options(sa.orm.joinedload(ProductInquiry.assigned_admin))).first()
+
+
+def _filtered(filters, on_sites, admin_id, search=True):
+    query = sa.select(ProductInquiry)
     if on_sites is not None:
         query = query.where(on_sites)
     if filters.waiting:
@@ -152,7 +162,7 @@ def filtered_query(filters, admin, search=True):
     if filters.priority:
         query = query.where(ProductInquiry.priority == filters.priority)
     if filters.assignee == "mine":
-        query = query.where(ProductInquiry.assigned_admin_id == admin.id)
+        query = query.where(ProductInquiry.assigned_admin_id == admin_id)
     elif filters.assignee == "unassigned":
         query = query.where(ProductInquiry.assigned_admin_id.is_(None))
     elif filters.assignee not in ASSIGNEE_FILTERS:
@@ -298,7 +308,11 @@ def rows_for(inquiries):
     if last_ids:
         last = {
             m.inquiry_id: m
-            for m in db.session.scalars(sa.select(ProductMessage).where(ProductMessage.id.in_(list(last_ids.values()))))
+            for m in db.session.scalars(
+                sa.select(ProductMessage)
+                .where(ProductMessage.id.in_(list(last_ids.values())))
+                .options(sa.orm.joinedload(ProductMessage.attachments))  # the preview names the files
+            ).unique()
         }
     return [Row(i, *counts.get(i.id, (0, 0)), last.get(i.id)) for i in inquiries]
 
@@ -375,6 +389,19 @@ def waiting_count(admin):
     return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
 
 
+def waiting_by_site():
+    """The waiting inquiries per site id (a str: the JSON key), each up to WAITING_SHOWN + 1: what
+    every admin page's badge is summed from (``waiting_count`` for the sites an admin sees)."""
+    query = (
+        sa.select(Product.site_id, sa.func.count())
+        .select_from(ProductInquiry)
+        .join(Product, Product.id == ProductInquiry.product_id)
+        .where(ProductInquiry.waiting_since.is_not(None), ProductInquiry.status.in_(INQUIRY_STATUSES))
+        .group_by(Product.site_id)
+    )
+    return {str(site_id): min(count, WAITING_SHOWN + 1) for site_id, count in db.session.execute(query)}
+
+
 def waiting_label(count):
     """The badge's text for a ``waiting_count()``."""
     return f"{WAITING_SHOWN}+" if count > WAITING_SHOWN else str(count)
@@ -418,12 +445,24 @@ def _note(inquiry, admin, text, event):
     )
 
 
-def _controls_changed(inquiry):
-    """After commit: every open view of the inquiry re-renders its status, priority
-    and assignee controls, whoever changed them (panel, API, CLI)."""
-    events.publish_after_commit(
-        db.session, events.inquiry_channel(inquiry.id), Event.CONTROLS, {"inquiry_id": inquiry.id}
+def controls_record(inquiry):
+    """What an inquiry page's controls show (``admin/_controls.html``), as a live record."""
+    return records.Controls(
+        inquiry.id,
+        inquiry.status,
+        inquiry.priority,
+        inquiry.assigned_admin_id,
+        inquiry.rating,
+        inquiry.rating_comment,
+        inquiry.rated_at.isoformat() if inquiry.rated_at else None,
+        tuple((a.id, a.name) for a in admins(inquiry.product.site_id)),
     )
+
+
+def controls_changed(inquiry):
+    """After commit: every open view of the inquiry re-renders its status, priority,
+    assignee and rating, whoever changed them (panel, API, CLI, the shopper)."""
+    events.publish_after_commit(db.session, events.inquiry_channel(inquiry.id), controls_record(inquiry))
 
 
 MISSING = object()
@@ -497,7 +536,7 @@ def respond(inquiry_id, admin, text, client_msg_id=None, files=()):
     _time_first_response(inquiry, result.message.created_at)
     if _claim_pending(inquiry):
         _note(inquiry, admin, f"Marked in progress by {admin.name}", "status")
-        _controls_changed(inquiry)
+        controls_changed(inquiry)
         webhook_events.inquiry_updated(inquiry, "status", "pending", "in_progress")
     db.session.commit()
     return result
@@ -509,7 +548,7 @@ def set_status(inquiry_id, admin, status):
     before = inquiry.status
     if _change(inquiry, ProductInquiry.status, status):
         _note(inquiry, admin, f"Marked {STATUS_LABELS[status]} by {admin.name}", "status")
-        _controls_changed(inquiry)
+        controls_changed(inquiry)
         webhook_events.inquiry_updated(inquiry, "status", before, status)
         if status == "resolved":
             # The one workflow line a customer sees.
@@ -531,7 +570,7 @@ def set_priority(inquiry_id, admin, priority):
     before = inquiry.priority
     if _change(inquiry, ProductInquiry.priority, priority):
         _note(inquiry, admin, f"Priority set to {priority} by {admin.name}", "priority")
-        _controls_changed(inquiry)
+        controls_changed(inquiry)
         webhook_events.inquiry_updated(inquiry, "priority", before, priority)
         if priority == "high":
             last = db.session.scalar(
@@ -581,7 +620,7 @@ def assign(inquiry_id, admin, assignee_id):
             else f"Unassigned by {admin.name}"
         )
         _note(inquiry, admin, text, "assignee")
-        _controls_changed(inquiry)
+        controls_changed(inquiry)
         webhook_events.inquiry_updated(inquiry, "assignee", before, target)
     db.session.commit()
     return inquiry
@@ -596,9 +635,8 @@ def see(inquiry_id, admin_id):
     now = utcnow()
     if row is None:
         db.session.add(AdminPresence(admin_id=admin_id, inquiry_id=inquiry_id, seen_at=now))
-        events.publish_after_commit(
-            db.session, events.inquiry_channel(inquiry_id), Event.PRESENCE, {"inquiry_id": inquiry_id}
-        )
+        db.session.flush()
+        _presence_changed(inquiry_id)
     else:
         row.seen_at = now
     db.session.commit()
@@ -608,10 +646,14 @@ def leave(inquiry_id, admin_id):
     db.session.execute(
         sa.delete(AdminPresence).where(AdminPresence.admin_id == admin_id, AdminPresence.inquiry_id == inquiry_id)
     )
-    events.publish_after_commit(
-        db.session, events.inquiry_channel(inquiry_id), Event.PRESENCE, {"inquiry_id": inquiry_id}
-    )
+    _presence_changed(inquiry_id)
     db.session.commit()
+
+
+def _presence_changed(inquiry_id):
+    """After commit: the inquiry's open pages show who else looks at it."""
+    present = tuple((v.id, v.name) for v in viewers(inquiry_id))
+    events.publish_after_commit(db.session, events.inquiry_channel(inquiry_id), records.Presence(inquiry_id, present))
 
 
 def viewers(inquiry_id, fresh_seconds=45):

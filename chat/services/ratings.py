@@ -4,10 +4,9 @@ import sqlalchemy as sa
 from flask_babel import gettext
 
 from ..extensions import db
-from ..live import events
-from ..live.names import Event
+from ..live import events, records
 from ..models import RATINGS, ProductMessage, utcnow
-from . import webhook_events
+from . import inquiries, webhook_events
 from .errors import Conflict, ValidationError
 from .validation import clean_text
 
@@ -29,16 +28,9 @@ def rate(inquiry, rating, comment=None):
     inquiry.rating, inquiry.rating_comment, inquiry.rated_at = rating, comment, utcnow()
     webhook_events.rating_created(inquiry)
     # The inquiry page shows the rating with its controls; the list shows it in the row.
-    events.publish_after_commit(
-        db.session, events.inquiry_channel(inquiry.id), Event.CONTROLS, {"inquiry_id": inquiry.id}
-    )
-    events.publish_to_admins(
-        db.session,
-        events.ADMIN_LIST,
-        Event.INQUIRY,
-        {"inquiry_id": inquiry.id, "product_id": inquiry.product_id},
-        inquiry.product.site_id,
-    )
+    inquiries.controls_changed(inquiry)
+    changed = records.InquiryChanged(inquiry.id, inquiry.product_id, "rating")
+    events.publish_to_admins(db.session, events.ADMIN_LIST, changed, inquiry.product.site_id)
     db.session.commit()
     return inquiry
 

@@ -1,0 +1,214 @@
+"""Live events as typed records: one frozen dataclass per broker event.
+
+Services build a record with everything a stream needs to render it (plain
+JSON types, never an ORM object) and publish it after commit; the broker
+carries ``record.wire()`` (``{"type", "id", "data"}``, JSON over Redis); a
+stream gets it back with ``decode(event)``, which checks every field, so a
+renderer never meets a missing key or a wrong type. The schema tests
+(``tests/test_event_schemas.py``) pin which action emits which records.
+"""
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+
+from .names import Event
+
+
+class BadEvent(ValueError):
+    """A broker event that is no record of ours (an unknown type, a missing or mistyped field)."""
+
+
+@dataclass(frozen=True)
+class Record:
+    type: typing.ClassVar[Event]
+
+    def event_id(self):
+        """The SSE id the event carries (a stored message's id), or None."""
+        return None
+
+    def data(self):
+        return dataclasses.asdict(self)
+
+    def wire(self):
+        """What the broker carries (JSON-ready)."""
+        return {"type": self.type.value, "id": self.event_id(), "data": self.data()}
+
+
+@dataclass(frozen=True)
+class MessageStored(Record):
+    """A message was stored: streams that show the conversation read it from the database
+    (after their cursor), others update a count."""
+
+    type = Event.MESSAGE
+    inquiry_id: int
+    product_id: int
+    message_id: int
+    sender_type: str  # "customer" or "admin"
+
+    def event_id(self):
+        return self.message_id
+
+
+@dataclass(frozen=True)
+class InquiryChanged(Record):
+    """An admin list row may have changed (a message, a read mark, a rating)."""
+
+    type = Event.INQUIRY
+    inquiry_id: int
+    product_id: int
+    why: str  # "message", "read" or "rating"
+    # The message that moved it (why == "message"): a row naming a customer's message delivers it.
+    message_id: int | None = None
+    sender_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Waiting(Record):
+    """How many inquiries wait for an answer, per site (the admin badge: each page sums the
+    sites it sees). ``message_id``: the message that moved the count, if any."""
+
+    type = Event.WAITING
+    counts: dict[str, int]  # site id (as JSON keys are strings) -> waiting inquiries, capped
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CustomerWrote(Record):
+    """A customer's text message, announced once: the admins' notification."""
+
+    type = Event.CUSTOMER_WROTE
+    inquiry_id: int
+    message_id: int
+    kind: str  # "new" (the inquiry's first) or "followup"
+    product: str  # the product's name
+    preview: str  # one line of the message
+
+
+@dataclass(frozen=True)
+class Marks(Record):
+    """Delivered or read marks moved on the ``reader``'s side; ``marks`` are each message's
+    (id, state, client message id or "") as the sender shows them."""
+
+    type = Event.MARKS
+    inquiry_id: int
+    product_id: int
+    reader: str  # who received or read: "customer" or "admin"
+    state: str  # "delivered" or "read"
+    marks: tuple[tuple[int, str, str], ...]
+
+    @property
+    def ids(self):
+        return [mark[0] for mark in self.marks]
+
+
+@dataclass(frozen=True)
+class Typing(Record):
+    """Someone is typing (no row behind it)."""
+
+    type = Event.TYPING
+    inquiry_id: int
+    product_id: int
+    sender: str  # "customer" or "admin"
+
+
+@dataclass(frozen=True)
+class Presence(Record):
+    """Who has the inquiry open now: (admin id, name), by name."""
+
+    type = Event.PRESENCE
+    inquiry_id: int
+    viewers: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True)
+class Controls(Record):
+    """The inquiry's status, priority, assignee and rating, and who it can be assigned to."""
+
+    type = Event.CONTROLS
+    inquiry_id: int
+    status: str
+    priority: str
+    assignee_id: int | None
+    rating: str | None
+    rating_comment: str | None
+    rated_at: str | None  # ISO 8601, UTC, no zone suffix (as stored)
+    admins: tuple[tuple[int, str], ...]  # (id, name), by name
+
+
+@dataclass(frozen=True)
+class Unread(Record):
+    """The shopper read answers: their launcher's unread badge moves."""
+
+    type = Event.UNREAD
+    inquiry_id: int
+    product_id: int
+
+
+RECORDS = {cls.type: cls for cls in Record.__subclasses__()}
+# Names that exist only on the SSE wire (a stream makes them), or only between broker and stream.
+STREAM_ONLY = {
+    Event.ROW: "an admin list row, rendered from INQUIRY",
+    Event.REMOVE: "a row leaving a list, rendered from INQUIRY",
+    Event.READY: "the stream's first event after its replay",
+    Event.RESYNC: "the broker's own signal (broker.RESYNC), no record",
+}
+
+
+def decode(event):
+    """The record of a broker event (``{"type", "id", "data"}``); raises BadEvent.
+
+    The broker hands the same dict to every stream of the worker: the record is
+    decoded once and kept in it.
+    """
+    record = event.get("_record")
+    if record is None:
+        cls = RECORDS.get(event.get("type"))
+        data = event.get("data")
+        if cls is None or not isinstance(data, dict):
+            raise BadEvent(f"not a live record: {event.get('type')!r}")
+        record = event["_record"] = from_data(cls, data)
+    return record
+
+
+def from_data(cls, data):
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise BadEvent(f"{cls.type}: unknown fields {sorted(unknown)}")
+    values = {}
+    for name, field in fields.items():
+        if name not in data:
+            if field.default is dataclasses.MISSING:
+                raise BadEvent(f"{cls.type}: missing {name}")
+            continue
+        values[name] = _checked(data[name], hints[name], f"{cls.type}.{name}")
+    return cls(**values)
+
+
+def _checked(value, hint, where):
+    """``value`` as ``hint`` (JSON lists become tuples), or BadEvent."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _checked(value, inner, where)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise BadEvent(f"{where}: not a list")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_checked(v, args[0], where) for v in value)
+        if len(value) != len(args):
+            raise BadEvent(f"{where}: {len(value)} items, not {len(args)}")
+        return tuple(_checked(v, a, where) for v, a in zip(value, args))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise BadEvent(f"{where}: not an object")
+        return {_checked(k, args[0], where): _checked(v, args[1], where) for k, v in value.items()}
+    # bool is an int in Python: a JSON true is not an id.
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise BadEvent(f"{where}: {value!r} is not {hint.__name__}")
+    return value

@@ -1,0 +1,359 @@
+"""Every action emits exactly these live events (as Zulip's ``verify_action``): on these
+channels, of these types, with these fields and field types, decodable as records.
+
+One app on SQLite for the module; each test captures what the broker was handed.
+"""
+
+import contextlib
+import dataclasses
+import typing
+
+import pytest
+import sqlalchemy as sa
+
+from chat.extensions import db
+from chat.live import current_broker, records
+from chat.live.names import Event
+from chat.models import ProductInquiry, User
+
+# The schemas, written out (as zerver/lib/event_schema.py): a record that changes must change here too.
+SCHEMAS = {
+    Event.MESSAGE: {"inquiry_id": int, "product_id": int, "message_id": int, "sender_type": str},
+    Event.INQUIRY: {
+        "inquiry_id": int,
+        "product_id": int,
+        "why": str,
+        "message_id": int | None,
+        "sender_type": str | None,
+    },
+    Event.WAITING: {"counts": dict[str, int], "message_id": int | None},
+    Event.CUSTOMER_WROTE: {"inquiry_id": int, "message_id": int, "kind": str, "product": str, "preview": str},
+    Event.MARKS: {
+        "inquiry_id": int,
+        "product_id": int,
+        "reader": str,
+        "state": str,
+        "marks": tuple[tuple[int, str, str], ...],
+    },
+    Event.TYPING: {"inquiry_id": int, "product_id": int, "sender": str},
+    Event.PRESENCE: {"inquiry_id": int, "viewers": tuple[tuple[int, str], ...]},
+    Event.CONTROLS: {
+        "inquiry_id": int,
+        "status": str,
+        "priority": str,
+        "assignee_id": int | None,
+        "rating": str | None,
+        "rating_comment": str | None,
+        "rated_at": str | None,
+        "admins": tuple[tuple[int, str], ...],
+    },
+    Event.UNREAD: {"inquiry_id": int, "product_id": int},
+}
+# The types the tests below saw emitted (checked last: every record has an action test).
+SEEN = set()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    from chat import create_app
+    from chat.demo import seed_demo
+
+    from .conftest import _config
+
+    app = create_app(_config("sqlite:///" + str(tmp_path_factory.mktemp("schemas") / "chat.sqlite")))
+    with app.app_context():
+        db.create_all()
+        app.demo_login = seed_demo()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context(), app.test_request_context():
+        yield
+        db.session.rollback()
+
+
+@pytest.fixture
+def shop(ctx):
+    """(product, site id, admin) of the demo shop."""
+    from chat.models import Product
+
+    product = db.session.scalar(sa.select(Product).order_by(Product.id))
+    return product, product.site_id, db.session.scalar(sa.select(User).order_by(User.id))
+
+
+@contextlib.contextmanager
+def captured(app):
+    """What the broker is handed meanwhile: [(channel, event type, data)]."""
+    broker = current_broker(app)
+    seen = []
+
+    def publish_many(pending):
+        seen.extend((channel, event["type"], event["data"]) for channel, event in pending)
+
+    broker.publish_many = publish_many
+    try:
+        yield seen
+    finally:
+        del broker.publish_many
+
+
+def verify_action(app, action, expected):
+    """Run ``action``; assert the broker got exactly ``expected`` ([(channel, Event)], in order;
+    or a function of what ``action`` returned), each event with its schema's fields and types;
+    return the decoded records."""
+    with captured(app) as seen:
+        result = action()
+    if callable(expected):
+        expected = expected(result)
+    assert [(channel, kind) for channel, kind, _ in seen] == [(c, e.value) for c, e in expected]
+    out = []
+    for _channel, kind, data in seen:
+        schema = SCHEMAS[Event(kind)]
+        assert set(data) == set(schema), kind
+        record = records.decode({"type": kind, "data": data})
+        for name, hint in schema.items():
+            records._checked(getattr(record, name), hint, f"{kind}.{name}")
+        SEEN.add(Event(kind))
+        out.append(record)
+    return out
+
+
+def to_admins(channel, site_id, event):
+    """An admin-wide event goes to the every-site channel and to the site's own."""
+    return [(channel, event), (f"{channel}:site:{site_id}", event)]
+
+
+def announced(inquiry, site_id, public=True, wrote=True):
+    """What a stored message emits (``conversations.announce_message``)."""
+    return (
+        ([(f"customer:{inquiry.session_id}", Event.MESSAGE)] if public else [])
+        + [(f"inquiry:{inquiry.id}", Event.MESSAGE)]
+        + to_admins("admins:list", site_id, Event.INQUIRY)
+        + to_admins("admins:notices", site_id, Event.WAITING)
+        + (to_admins("admins:notices", site_id, Event.CUSTOMER_WROTE) if wrote else [])
+    )
+
+
+def new_inquiry(product, session="s" * 30, text="Is it waterproof?"):
+    from chat.services import conversations
+
+    result = conversations.send_customer_message(product.id, session, text)
+    return db.session.get(ProductInquiry, result.message.inquiry_id)
+
+
+def test_a_shopper_sends_a_first_message_and_a_follow_up(app, shop):
+    from chat.services import conversations
+
+    product, site_id, _ = shop
+    session = "first" * 6
+    with captured(app):
+        inquiry = new_inquiry(product, session)
+    sent = {}
+
+    def follow_up():
+        sent["message"] = conversations.send_customer_message(product.id, session, "And  in\nblue?").message
+
+    inquiry = db.session.get(ProductInquiry, inquiry.id)
+    got = verify_action(app, follow_up, announced(inquiry, site_id))
+    message = sent["message"]
+    assert got[0] == records.MessageStored(inquiry.id, product.id, message.id, "customer")
+    assert got[2] == records.InquiryChanged(inquiry.id, product.id, "message", message.id, "customer")
+    assert got[4].message_id == message.id and got[4].counts[str(site_id)] >= 1
+    assert got[6] == records.CustomerWrote(inquiry.id, message.id, "followup", product.name, "And in blue?")
+
+
+def test_the_first_message_is_announced_as_new(app, shop):
+    product, site_id, _ = shop
+    got = verify_action(app, lambda: new_inquiry(product, "new" * 10), lambda inquiry: announced(inquiry, site_id))
+    assert got[-1].kind == "new"
+
+
+def test_an_admin_answers(app, shop):
+    from chat.services import inquiries
+
+    product, site_id, admin = shop
+    inquiry = new_inquiry(product, "answer" * 5)
+    expected = (
+        announced(inquiry, site_id, wrote=False)
+        + [(f"inquiry:{inquiry.id}", Event.MESSAGE)]  # "Marked in progress" (a workflow note)
+        + to_admins("admins:list", site_id, Event.INQUIRY)
+        + to_admins("admins:notices", site_id, Event.WAITING)
+        + [(f"inquiry:{inquiry.id}", Event.CONTROLS)]
+    )
+    before = inquiries.waiting_by_site()[str(site_id)]
+    got = verify_action(app, lambda: inquiries.respond(inquiry.id, admin, "Yes, it is."), expected)
+    assert got[0].sender_type == "admin" and got[6].sender_type == "admin"
+    assert got[4].counts.get(str(site_id), 0) == before - 1  # answered: one fewer waits
+    controls = got[-1]
+    assert controls.status == "in_progress" and (admin.id, admin.name) in controls.admins
+
+
+def test_a_private_note_reaches_admins_only(app, shop):
+    from chat.services import notes
+
+    product, site_id, admin = shop
+    inquiry = new_inquiry(product, "note" * 8)
+    got = verify_action(
+        app,
+        lambda: notes.add(inquiry.id, admin, "Call them back"),
+        announced(inquiry, site_id, public=False, wrote=False),
+    )
+    assert got[0].sender_type == "admin"
+
+
+def test_marks_read_and_delivered_both_ways(app, shop):
+    from chat.services import conversations, inquiries
+
+    product, site_id, admin = shop
+    inquiry = new_inquiry(product, "marks" * 6)
+    customer, shop_side = f"customer:{inquiry.session_id}", f"inquiry:{inquiry.id}"
+    got = verify_action(
+        app,
+        lambda: conversations.mark_read(inquiry.id, reader="admin"),
+        [(customer, Event.MARKS)] + to_admins("admins:list", site_id, Event.INQUIRY),
+    )
+    first = conversations.list_messages(inquiry.id).messages[0]
+    assert got[0] == records.Marks(inquiry.id, product.id, "admin", "read", ((first.id, "read", ""),))
+    assert got[1].why == "read"
+
+    answer = inquiries.respond(inquiry.id, admin, "Yes.").message
+    got = verify_action(
+        app, lambda: conversations.mark_delivered(inquiry.id, "customer", [answer.id]), [(shop_side, Event.MARKS)]
+    )
+    assert got[0].marks == ((answer.id, "delivered", ""),)
+    got = verify_action(
+        app,
+        lambda: conversations.mark_read(inquiry.id, reader="customer"),
+        [(shop_side, Event.MARKS), (customer, Event.UNREAD)],
+    )
+    assert got[0].marks == ((answer.id, "read", ""),) and got[1] == records.Unread(inquiry.id, product.id)
+    verify_action(app, lambda: conversations.mark_read(inquiry.id, reader="customer"), [])  # nothing moved
+
+
+def test_typing_both_ways(app, shop):
+    from chat.services import conversations
+
+    product, _, _ = shop
+    inquiry = new_inquiry(product, "typing" * 5)
+    got = verify_action(
+        app, lambda: conversations.announce_typing(inquiry, "customer"), [(f"inquiry:{inquiry.id}", Event.TYPING)]
+    )
+    assert got == [records.Typing(inquiry.id, product.id, "customer")]
+    got = verify_action(
+        app,
+        lambda: conversations.announce_typing(inquiry, "admin"),
+        [(f"customer:{inquiry.session_id}", Event.TYPING)],
+    )
+    assert got[0].sender == "admin"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda inquiry, admin, inquiries: inquiries.set_status(inquiry.id, admin, "closed"),
+        lambda inquiry, admin, inquiries: inquiries.set_priority(inquiry.id, admin, "high"),
+        lambda inquiry, admin, inquiries: inquiries.assign(inquiry.id, admin, admin.id),
+    ],
+    ids=["status", "priority", "assignee"],
+)
+def test_status_priority_and_assignee_changes(app, shop, change):
+    from chat.services import inquiries
+
+    product, site_id, admin = shop
+    inquiry = new_inquiry(product, "change" * 5)
+    expected = (
+        [(f"inquiry:{inquiry.id}", Event.MESSAGE)]  # the workflow note
+        + to_admins("admins:list", site_id, Event.INQUIRY)
+        + to_admins("admins:notices", site_id, Event.WAITING)
+        + [(f"inquiry:{inquiry.id}", Event.CONTROLS)]
+    )
+    got = verify_action(app, lambda: change(inquiry, admin, inquiries), expected)
+    inquiry = db.session.get(ProductInquiry, inquiry.id)
+    assert (got[-1].status, got[-1].priority, got[-1].assignee_id) == (
+        inquiry.status,
+        inquiry.priority,
+        inquiry.assigned_admin_id,
+    )
+
+
+def test_a_customer_reopens_a_closed_inquiry(app, shop):
+    from chat.services import conversations, inquiries
+
+    product, site_id, admin = shop
+    session = "reopen" * 5
+    inquiry = new_inquiry(product, session)
+    inquiries.set_status(inquiry.id, admin, "closed")
+    expected = [(f"inquiry:{inquiry.id}", Event.CONTROLS)] + announced(inquiry, site_id)
+    got = verify_action(app, lambda: conversations.send_customer_message(product.id, session, "Still there?"), expected)
+    assert got[0].status == "pending"
+
+
+def test_presence_open_and_leave(app, shop):
+    from chat.services import inquiries
+
+    product, _, admin = shop
+    inquiry = new_inquiry(product, "presence" * 4)
+    channel = [(f"inquiry:{inquiry.id}", Event.PRESENCE)]
+    got = verify_action(app, lambda: inquiries.see(inquiry.id, admin.id), channel)
+    assert got[0] == records.Presence(inquiry.id, ((admin.id, admin.name),))
+    verify_action(app, lambda: inquiries.see(inquiry.id, admin.id), [])  # a heartbeat: no news
+    got = verify_action(app, lambda: inquiries.leave(inquiry.id, admin.id), channel)
+    assert got[0].viewers == ()
+
+
+def test_a_rating(app, shop):
+    from chat.services import inquiries, ratings
+
+    product, site_id, admin = shop
+    inquiry = new_inquiry(product, "rating" * 5)
+    inquiries.set_status(inquiry.id, admin, "resolved")
+    inquiry = db.session.get(ProductInquiry, inquiry.id)
+    got = verify_action(
+        app,
+        lambda: ratings.rate(inquiry, "good", "Quick!"),
+        [(f"inquiry:{inquiry.id}", Event.CONTROLS)] + to_admins("admins:list", site_id, Event.INQUIRY),
+    )
+    assert (got[0].rating, got[0].rating_comment) == ("good", "Quick!") and got[0].rated_at
+    assert got[1].why == "rating"
+
+
+def test_a_broker_event_that_is_no_record_is_refused(app):
+    with pytest.raises(records.BadEvent):
+        records.decode({"type": "message", "data": {"inquiry_id": 1}})
+    with pytest.raises(records.BadEvent):
+        records.decode({"type": "typing", "data": {"inquiry_id": 1, "product_id": True, "sender": "admin"}})
+    with pytest.raises(records.BadEvent):
+        records.decode({"type": "nonsense", "data": {}})
+
+
+def test_a_stream_skips_a_bad_event_and_goes_on(app):
+    from .chat_helpers import admin_login
+    from .test_inbox import Stream
+
+    app.config["SSE_HEARTBEAT_SECONDS"] = 0.2
+    client = app.test_client()
+    admin_login(client, *app.demo_login)
+    page = Stream(client)  # a page with no list and no inquiry: the badge and notifications
+    page.until_quiet()
+    broker = current_broker(app)
+    broker.publish("admins:notices", {"type": "waiting", "id": None, "data": {"counts": "lots"}})
+    broker.publish("admins:notices", records.Waiting({"1": 2, "2": 1}).wire())
+    assert page.until_quiet() == [(Event.WAITING, "3")]
+    page.close()
+
+
+def test_every_event_has_a_record_a_schema_and_an_action_test():
+    for event in Event:
+        assert (event in records.RECORDS) != (event in records.STREAM_ONLY), event
+    for event, cls in records.RECORDS.items():
+        fields = typing.get_type_hints(cls)
+        assert {f.name: fields[f.name] for f in dataclasses.fields(cls)} == SCHEMAS[event], event
+    # Runs last in this module (pytest keeps file order): every record was seen emitted above.
+    if not SEEN:
+        pytest.skip("run with the module's action tests")
+    assert SEEN == set(records.RECORDS)
