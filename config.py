@@ -247,6 +247,9 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = True
     RATELIMIT_ENABLED = False
     SSE_HEARTBEAT_SECONDS = 15.0
+    # Tests hash hundreds of passwords: a cheap hash there, production's scrypt everywhere else
+    # (a login checks whatever method a stored hash names).
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
 
 
 class ProductionConfig(Config):

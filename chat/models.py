@@ -7,6 +7,7 @@ SQLite and MariaDB agree whatever the server's time zone is.
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy.dialects import mysql
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -181,8 +182,9 @@ class User(UserMixin, db.Model):
     __hash__ = object.__hash__
 
     def set_password(self, password):
-        # Werkzeug's scrypt hash: salted, slow, maintained with Flask.
-        self.password_hash = generate_password_hash(password)
+        # Werkzeug's scrypt hash: salted, slow, maintained with Flask (tests pick a cheaper one).
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)

@@ -83,6 +83,37 @@ def drop_mysql_database(name):
     conn.close()
 
 
+def copy_mysql_database(source, target):
+    """Every table of ``source`` (its keys, rows and id counters) into the empty ``target``,
+    both on this server; False (nothing copied) when ``source`` has more than tables."""
+    conn = _mysql_connect(source)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT (SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s)"
+                " + (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s)"
+                " + (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_TYPE <> 'BASE TABLE')",
+                (source, source, source),
+            )
+            if cur.fetchone()[0]:
+                return False
+            cur.execute("SHOW TABLES")
+            tables = [row[0] for row in cur.fetchall()]
+            creates = []
+            for table in tables:
+                cur.execute(f"SHOW CREATE TABLE `{table}`")
+                creates.append(cur.fetchone()[1])
+            cur.execute(f"USE `{target}`")
+            cur.execute("SET FOREIGN_KEY_CHECKS=0")
+            for table, create in zip(tables, creates, strict=True):
+                cur.execute(create)
+                cur.execute(f"INSERT INTO `{table}` SELECT * FROM `{source}`.`{table}`")
+            cur.execute("SET FOREIGN_KEY_CHECKS=1")
+        return True
+    finally:
+        conn.close()
+
+
 def session_ids(database, inquiry_ids):
     """inquiry id -> its shopper's session id (a shopper's live channel is named after it)."""
     conn = _mysql_connect(database)

@@ -3,7 +3,8 @@
 import os
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 
 from chat import create_app
 from chat.extensions import db
@@ -12,6 +13,17 @@ from config import TestingConfig
 from . import backends
 
 BACKENDS = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_without_fsync(dbapi_connection, connection_record):
+    # The tests' SQLite files are thrown away: waiting for the disk at every commit
+    # (a fresh schema alone is ~30 of them) made up much of the run. Locking and
+    # transactions are unchanged; only a power cut could lose what was written.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.close()
 
 
 def pytest_sessionstart(session):
@@ -45,11 +57,26 @@ def _config(database_url, **overrides):
 
 
 def _empty_tables():
+    """Every table as new (no rows, ids from 1), truncating only those a test touched:
+    a TRUNCATE costs MariaDB a table re-creation, and most tests touch a few of 28."""
     with db.engine.begin() as conn:
         if conn.dialect.name in ("mysql", "mariadb"):
+            names = [table.name for table in db.metadata.sorted_tables]
+            with_rows = " UNION ALL ".join(f"SELECT '{name}' FROM `{name}` HAVING COUNT(*) > 0" for name in names)
+            touched = set(conn.scalars(text(with_rows)))
+            # An id handed out and rolled back or deleted leaves no row but moves the counter.
+            touched |= set(
+                conn.scalars(
+                    text(
+                        "SELECT TABLE_NAME FROM information_schema.TABLES"
+                        " WHERE TABLE_SCHEMA = DATABASE() AND AUTO_INCREMENT > 1"
+                    )
+                )
+            )
             conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
-            for table in db.metadata.sorted_tables:
-                conn.execute(text(f"TRUNCATE TABLE `{table.name}`"))
+            for name in names:
+                if name in touched:
+                    conn.execute(text(f"TRUNCATE TABLE `{name}`"))
             conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
 
 

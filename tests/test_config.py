@@ -23,6 +23,19 @@ def test_production_starts_with_a_secret_key(monkeypatch, tmp_path):
     assert not app.debug and not app.testing
 
 
+def test_passwords_are_hashed_with_scrypt_outside_the_tests(monkeypatch, tmp_path):
+    """TestingConfig's cheap hash only saves the suite time: every other config stores scrypt."""
+    import config
+    from chat.models import User
+
+    monkeypatch.setattr(config.ProductionConfig, "SECRET_KEY", "x" * 40)
+    monkeypatch.setattr(config.ProductionConfig, "SQLALCHEMY_DATABASE_URI", f"sqlite:///{tmp_path}/p.sqlite")
+    with create_app("production").app_context():
+        user = User(email="a@x.example", name="A")
+        user.set_password("correct horse")
+        assert user.password_hash.startswith("scrypt:") and user.check_password("correct horse")
+
+
 def test_unknown_configuration_name_is_refused():
     with pytest.raises(RuntimeError, match="unknown configuration"):
         create_app("staging")
