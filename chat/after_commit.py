@@ -9,6 +9,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 _handlers = {}  # kind -> handler(items), called after a commit that queued items of that kind
+_after_release = set()  # kinds whose handler runs once the session gave its connection back
+_RELEASED = "chat_after_commit:released"
 
 
 def defer(session, kind, item):
@@ -16,12 +18,20 @@ def defer(session, kind, item):
     session.info.setdefault(_key(kind), []).append(item)
 
 
-def on_commit(kind, handler):
-    """Run ``handler(items)`` after every commit that deferred items of ``kind`` (in order)."""
+def on_commit(kind, handler, after_release=False):
+    """Run ``handler(items)`` after every commit that deferred items of ``kind`` (in order).
+
+    ``after_release``: once the committed transaction has ended and given its connection
+    back to the pool, so the handler may read the database on a connection of its own
+    without holding two (many requests each waiting for a second connection would
+    exhaust the pool)."""
     _handlers[kind] = handler
+    if after_release:
+        _after_release.add(kind)
     if not sa_event.contains(Session, "after_commit", _after_commit):
         sa_event.listen(Session, "after_commit", _after_commit)
         sa_event.listen(Session, "after_soft_rollback", _after_rollback)
+        sa_event.listen(Session, "after_transaction_end", _after_transaction_end)
 
 
 def _key(kind):
@@ -30,10 +40,21 @@ def _key(kind):
 
 def _after_commit(session):
     # Everything is taken off the session first: a failing handler leaves nothing behind for the next commit.
-    queued = [(handler, session.info.pop(_key(kind), None)) for kind, handler in _handlers.items()]
-    for handler, items in queued:
-        if items:
+    queued = [(kind, handler, session.info.pop(_key(kind), None)) for kind, handler in _handlers.items()]
+    for kind, handler, items in queued:
+        if not items:
+            continue
+        if kind in _after_release:
+            session.info.setdefault(_RELEASED, []).append((handler, items))
+        else:
             handler(items)
+
+
+def _after_transaction_end(session, transaction):
+    if transaction.parent is not None:
+        return  # a savepoint or a subtransaction: the connection is still held
+    for handler, items in session.info.pop(_RELEASED, ()):
+        handler(items)
 
 
 def _after_rollback(session, previous_transaction):

@@ -39,6 +39,47 @@ def publish_to_admins(session, channel, record, site_id):
     publish_after_commit(session, site_channel(channel, site_id), record)
 
 
+class _Recount:
+    """A waiting-count record to fill in right after the commit (``publish_waiting``)."""
+
+    def __init__(self, message_id):
+        self.message_id = message_id
+
+
+def publish_waiting(session, site_id, message_id=None):
+    """After commit, the waiting counts per site as committed, for every admin page's badge.
+
+    Counted after the commit, once the session gave its connection back (``after_release``),
+    on a connection of its own, once per commit: counted inside
+    the sender's transaction, two sends committing together each missed the other's
+    inquiry, and the badge showed one too few until the next message.
+    """
+    marker = _Recount(message_id)
+    after_commit.defer(session, _KIND, (ADMIN_NOTICES, marker))
+    after_commit.defer(session, _KIND, (site_channel(ADMIN_NOTICES, site_id), marker))
+
+
+def _recounted(pending):
+    """``pending`` with each ``_Recount`` replaced by a Waiting record (dropped if the count fails:
+    the next message or a reconnect brings the badge)."""
+    if not any(isinstance(item, _Recount) for _, item in pending):
+        return pending
+    from ..extensions import db
+    from ..services import inquiries
+    from . import records
+
+    try:
+        with db.engine.connect() as connection:
+            counts = inquiries.waiting_by_site(connection)
+    except Exception:  # noqa: BLE001 - the row is committed; a badge may wait for the next event
+        log.exception("could not count the waiting inquiries after a commit")
+        return [(channel, item) for channel, item in pending if not isinstance(item, _Recount)]
+    return [
+        (channel, records.Waiting(counts, item.message_id).wire() if isinstance(item, _Recount) else item)
+        for channel, item in pending
+    ]
+
+
 def publish_now(channel, record):
     """For ephemeral records with no row behind them (typing)."""
     _send(current_app._get_current_object(), [(channel, record.wire())])
@@ -46,6 +87,7 @@ def publish_now(channel, record):
 
 def _send(app, pending):
     try:
+        pending = _recounted(pending)
         # One round trip for the commit's events; the Redis broker logs an outage
         # once and never raises.
         current_broker(app).publish_many(pending)
@@ -54,4 +96,5 @@ def _send(app, pending):
 
 
 def register():
-    after_commit.on_commit(_KIND, lambda pending: _send(current_app._get_current_object(), pending))
+    # After release: a waiting count is read after the commit (``_recounted``).
+    after_commit.on_commit(_KIND, lambda pending: _send(current_app._get_current_object(), pending), after_release=True)

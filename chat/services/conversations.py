@@ -293,7 +293,6 @@ def announce_message(message, inquiry, again=False, first=None):
     """After commit: the customer's tabs, the inquiry's viewers, the admin list and every
     admin page's badge and notifications hear of it (``again``: the badge, not a second
     notification; ``first``: whether it is the customer's first message)."""
-    from . import inquiries  # it imports this module
 
     stored = records.MessageStored(inquiry.id, inquiry.product_id, message.id, message.sender_type)
     # Internal rows (workflow and private notes) never go to the customer's channel at all.
@@ -309,8 +308,7 @@ def announce_message(message, inquiry, again=False, first=None):
         records.InquiryChanged(inquiry.id, inquiry.product_id, "message", message.id, message.sender_type),
         site_id,
     )
-    waiting = records.Waiting(inquiries.waiting_by_site(), message.id)
-    events.publish_to_admins(db.session, events.ADMIN_NOTICES, waiting, site_id)
+    events.publish_waiting(db.session, site_id, message.id)
     if not again and message.sender_type == "customer" and message.message_type == "text":
         wrote = records.CustomerWrote(
             inquiry.id,

@@ -389,9 +389,10 @@ def waiting_count(admin):
     return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
 
 
-def waiting_by_site():
+def waiting_by_site(connection=None):
     """The waiting inquiries per site id (a str: the JSON key), each up to WAITING_SHOWN + 1: what
-    every admin page's badge is summed from (``waiting_count`` for the sites an admin sees)."""
+    every admin page's badge is summed from (``waiting_count`` for the sites an admin sees).
+    ``connection``: read there instead of the session (after a commit)."""
     query = (
         sa.select(Product.site_id, sa.func.count())
         .select_from(ProductInquiry)
@@ -399,7 +400,8 @@ def waiting_by_site():
         .where(ProductInquiry.waiting_since.is_not(None), ProductInquiry.status.in_(INQUIRY_STATUSES))
         .group_by(Product.site_id)
     )
-    return {str(site_id): min(count, WAITING_SHOWN + 1) for site_id, count in db.session.execute(query)}
+    rows = (connection or db.session).execute(query)
+    return {str(site_id): min(count, WAITING_SHOWN + 1) for site_id, count in rows}
 
 
 def waiting_label(count):
