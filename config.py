@@ -83,7 +83,10 @@ class Config:
     PUSHPIN_SIG_ISS = os.environ.get("PUSHPIN_SIG_ISS", "pushpin")
     # Pushpin's publish endpoint(s), comma-separated (one per Pushpin instance).
     PUSHPIN_PUBLISH_URL = os.environ.get("PUSHPIN_PUBLISH_URL", "http://127.0.0.1:5561/publish/")
-    PUSHPIN_RECOVER_SECONDS = _int("PUSHPIN_RECOVER_SECONDS", 3600)  # a held stream's catch-up without a gap
+    # How often Pushpin asks a held stream's catch-up without a gap: practically never by default
+    # (Pushpin's 120 s, or even an hour, at 10 such requests a second per Pushpin, cannot keep up
+    # with 100,000 streams). At most 2,000,000 (Pushpin counts it in int milliseconds).
+    PUSHPIN_RECOVER_SECONDS = min(_int("PUSHPIN_RECOVER_SECONDS", 2_000_000), 2_000_000)
 
     # Email (SMTP)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")

@@ -99,8 +99,8 @@ def hold(body, reliable, plain, prev_id, next_uri):
     beat = max(1, round(config["SSE_HEARTBEAT_SECONDS"]))
     response.headers["Grip-Keep-Alive"] = f": heartbeat\\n\\n; format=cstring; timeout={beat}"
     # Pushpin asks the next link on a gap, and after this long without one (its default, 120 s,
-    # would be 833 requests a second for 100,000 idle streams): a publish that was lost
-    # reaches an idle stream with its conversation's next message, or then.
+    # would be 833 requests a second for 100,000 idle streams, and it sends at most 10 a second):
+    # a publish that was lost reaches an idle stream with its conversation's next message.
     response.headers["Grip-Link"] = f"<{next_uri}>; rel=next; timeout={config['PUSHPIN_RECOVER_SECONDS']}"
     response.headers["Cache-Control"] = "no-cache"
     return response
