@@ -449,7 +449,7 @@ class Bench:
             LOG_LEVEL="warning",
         )
         if SESSION_IMPLS & set(self.args.impl):
-            await self.create_sessions(max(self.args.levels))
+            await self.create_sessions(min(max(self.args.levels), self.args.sessions or max(self.args.levels)))
 
     async def create_sessions(self, count):
         """One chat session per stream of the largest level: POST a first message for each."""
@@ -499,7 +499,8 @@ class Bench:
         out = []
         for i in range(n_probe + n_idle):
             if impl in SESSION_IMPLS:
-                token, last_id = self.sessions[i]
+                # With --sessions, idle streams share the sessions round-robin (probes keep their own).
+                token, last_id = self.sessions[i % len(self.sessions)]
                 # The embed ticket protocol: {ticket} is filled in just before opening
                 # (a ticket opens one stream within a minute).
                 out.append(
@@ -703,6 +704,19 @@ class Bench:
             if impl == "stock":
                 await self.say_hello(streams, [t for _, _, t in targets], args.batch_timeout)
             open_took = time.monotonic() - t_open
+            if proxy:
+                # Pushpin 1.36 asks every new stream's next link a second after its hold (once per
+                # new channel): wait until those catch-ups are done (bounded), and count them.
+                quiet_since, seen, give_up = time.monotonic(), -1, time.monotonic() + args.level_timeout / 2
+                while time.monotonic() - quiet_since < 3 and time.monotonic() < give_up:
+                    count = proxy.next_link_requests()
+                    if count != seen:
+                        seen, quiet_since = count, time.monotonic()
+                    await asyncio.sleep(0.5)
+                notes.append(
+                    f"Pushpin asked {seen:,} next links after the holds "
+                    f"(done {time.monotonic() - t_open - open_took:.0f} s after the last open)"
+                )
             idle_cpu = CpuWindow(pid)
             await asyncio.sleep(args.settle)
             idle_worker, _ = idle_cpu.stop()
@@ -941,6 +955,12 @@ def parse_args(argv=None):
         "both run each level of ours twice, side by side (default tuned)",
     )
     parser.add_argument("--heartbeat", type=float, default=15.0, help="SSE_HEARTBEAT_SECONDS for ours")
+    parser.add_argument(
+        "--sessions",
+        type=int,
+        default=0,
+        help="chat sessions to make (default one per stream); fewer: idle streams share them round-robin",
+    )
     parser.add_argument("--session-timeout", type=float, default=240.0)
     parser.add_argument("--level-timeout", type=float, default=300.0)
     parser.add_argument("--timeout", type=float, default=900.0, help="overall limit in seconds")

@@ -99,6 +99,10 @@ class Pushpin:
         with open(os.path.join(self.dir, "pushpin.log"), errors="replace") as fh:
             return fh.read()
 
+    def next_link_requests(self):
+        """How many next-link (catch-up) requests Pushpin made so far (its log, level 2)."""
+        return self.log_text().count("?recover=")
+
     def pids(self):
         """The runner and its services (for RSS figures)."""
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True)

@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 import urllib.request
 
@@ -121,10 +122,19 @@ def item(channel, content, id_=None, prev_id=None):
 
 def publish(app, pending):
     """After commit (events._send): the events rendered for Pushpin and posted to its publish
-    endpoint(s). Never raises: the row is committed, and a reconnect or a gap replays it."""
+    endpoint(s), beside the request (a greenlet under gevent). Never raises: the row is
+    committed, and a reconnect or a gap replays it.
+
+    Not in the commit's own hook: rendering reads the database, and a second connection
+    taken while the writer still holds its first deadlocks the pool once as many writers
+    as it has connections wait for each other. Not a daemon: a CLI command's last publish
+    goes out before the process ends."""
+    threading.Thread(target=_publish, args=(app, list(pending)), name="pushpin-publish").start()
+
+
+def _publish(app, pending):
     try:
-        # A context of its own: this runs inside the commit's after_commit hook, where the
-        # committed session cannot query (and the writer's request is not the shopper's).
+        # A context of its own (the writer's request is not the shopper's).
         with app.app_context(), app.test_request_context("/"):
             items = [entry for renderer in _renderers for entry in renderer(pending)]
     except Exception:  # noqa: BLE001 - a rendering bug must not fail a committed request
