@@ -81,6 +81,16 @@ class Config:
     # REDIS_URL names nodes of a Redis Cluster (redis://host:port[,host:port...]): the broker
     # uses sharded pub/sub with one subscriber connection per master, rate limits the cluster.
     REDIS_CLUSTER = _bool("REDIS_CLUSTER", False)
+    # "pushpin": shoppers' streams are held by Pushpin in front (chat/live/grip.py, deploy/pushpin/).
+    LIVE_PROXY = os.environ.get("LIVE_PROXY") or None
+    PUSHPIN_SIG_KEY = os.environ.get("PUSHPIN_SIG_KEY") or None  # pushpin.conf's sig_key: Grip-Sig verifies with it
+    PUSHPIN_SIG_ISS = os.environ.get("PUSHPIN_SIG_ISS", "pushpin")
+    # Pushpin's publish endpoint(s), comma-separated (one per Pushpin instance).
+    PUSHPIN_PUBLISH_URL = os.environ.get("PUSHPIN_PUBLISH_URL", "http://127.0.0.1:5561/publish/")
+    # How often Pushpin asks a held stream's catch-up without a gap: practically never by default
+    # (Pushpin's 120 s, or even an hour, at 10 such requests a second per Pushpin, cannot keep up
+    # with 100,000 streams). At most 2,000,000 (Pushpin counts it in int milliseconds).
+    PUSHPIN_RECOVER_SECONDS = min(_int("PUSHPIN_RECOVER_SECONDS", 2_000_000), 2_000_000)
 
     # Email (SMTP)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")

@@ -13,6 +13,13 @@ Implementations (--impl, default all three):
              X-Chat-Session header (the embed widget's protocol). One Redis pub/sub connection per worker feeds every
              stream. Every stream has its own chat session (made once, up front,
              by POST /api/products/1/messages).
+  pushpin    the same stream through Debian's pushpin in front (LIVE_PROXY=pushpin,
+             deploy/pushpin/pushpin.conf on spare ports, tests/pushpin_server.py):
+             the app answers each stream with its replay and GRIP hold
+             instructions and publishes after commit; Pushpin holds the
+             connections. RSS is the app worker's plus every pushpin process's
+             (runner, condure, proxy, handler, zurl). Tickets and sends go to the
+             app directly, streams through Pushpin.
   stock      flask-sse 1.0.0 exactly as shipped: its own blueprint and stream()
              view (bench/stock_app.py), GET /live/stock?channel=<name>. One
              Redis pub/sub connection (and client and pool) per stream.
@@ -85,6 +92,7 @@ sys.path.insert(0, ROOT)  # the repository root: tests.live_server, bench.stock_
 import redis.asyncio as aioredis  # the app's own dependency
 
 from tests.live_server import LiveServer, prepared_env
+from tests.pushpin_server import Pushpin
 
 HOST = "127.0.0.1"
 PRODUCT_ID = 1
@@ -94,7 +102,10 @@ IMPLEMENTATIONS = {
     # name: (gunicorn app, label in the table)
     "ours": ("wsgi:app", "ours (1 pub/sub per worker)"),
     "stock": ("bench.stock_app:app", "stock flask-sse 1.0.0"),
+    "pushpin": ("wsgi:app", "pushpin holds them (app: 1 worker)"),
 }
+SESSION_IMPLS = {"ours", "pushpin"}  # streams of chat sessions, opened with tickets
+PUSHPIN_KEY = "bench-pushpin-key"
 
 
 # --------------------------------------------------------------------------- #
@@ -422,7 +433,7 @@ class Bench:
     async def setup(self):
         self.redis = aioredis.Redis.from_url(self.args.redis_url, single_connection_client=True, socket_timeout=10)
         await self.redis.ping()
-        if "ours" in self.args.impl:
+        if SESSION_IMPLS & set(self.args.impl):
             client = aioredis.Redis.from_url(self.args.redis_url)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             await pubsub.psubscribe(self.prefix + "customer:*")
@@ -437,8 +448,8 @@ class Bench:
             SSE_HEARTBEAT_SECONDS=str(self.args.heartbeat),
             LOG_LEVEL="warning",
         )
-        if "ours" in self.args.impl:
-            await self.create_sessions(max(self.args.levels))
+        if SESSION_IMPLS & set(self.args.impl):
+            await self.create_sessions(min(max(self.args.levels), self.args.sessions or max(self.args.levels)))
 
     async def create_sessions(self, count):
         """One chat session per stream of the largest level: POST a first message for each."""
@@ -487,8 +498,9 @@ class Bench:
         stock: stream i listens on its own channel (send target: the channel)."""
         out = []
         for i in range(n_probe + n_idle):
-            if impl == "ours":
-                token, last_id = self.sessions[i]
+            if impl in SESSION_IMPLS:
+                # With --sessions, idle streams share the sessions round-robin (probes keep their own).
+                token, last_id = self.sessions[i % len(self.sessions)]
                 # The embed ticket protocol: {ticket} is filled in just before opening
                 # (a ticket opens one stream within a minute).
                 out.append(
@@ -511,13 +523,13 @@ class Bench:
             return "refused"  # the stream then fails with 403 and is counted as failed
         return urllib.parse.quote(json.loads(payload)["ticket"])
 
-    async def open_streams(self, impl, port, targets, probes, deadline, notes, warm=True):
+    async def open_streams(self, impl, port, targets, probes, deadline, notes, warm=True, ticket_port=None):
         """Open the streams in batches, so the listen backlog never overflows.
 
         With ``warm``, ours' first stream is opened alone: the worker starts its
         Redis listener on its first stream, and a burst of first streams can
         start several (see cold_start_check)."""
-        stock = impl != "ours"
+        stock = impl == "stock"
         batches = [targets[:1], targets[1:]] if warm and not stock else [targets]
         batches = [batch[i : i + self.args.batch] for batch in batches for i in range(0, len(batch), self.args.batch)]
         streams = []
@@ -527,7 +539,7 @@ class Bench:
                 break
             if not stock:
                 batch = [
-                    (path.format(ticket=await self.ticket(port, headers)), headers, target)
+                    (path.format(ticket=await self.ticket(ticket_port or port, headers)), headers, target)
                     for path, headers, target in batch
                 ]
             group = await asyncio.gather(
@@ -631,7 +643,7 @@ class Bench:
             await asyncio.sleep(max(0.0, start + n * interval - time.perf_counter()))
             target = live[n % len(live)]
             marker = str(uuid.uuid4())
-            if impl == "ours":
+            if impl in SESSION_IMPLS:
                 tasks.append(asyncio.create_task(send_ours(target, marker)))
             else:
                 probes.pending[marker] = time.perf_counter()
@@ -660,21 +672,51 @@ class Bench:
         self.baseline = await self.connected_clients()
         # GC_TUNING (gunicorn.conf.py): "off" is Python's defaults, as before the fix.
         env = dict(self.env, GC_TUNING="on" if gc_mode == "tuned" else "off")
-        server = LiveServer(env, app_spec=IMPLEMENTATIONS[impl][0]).start()
+        server = LiveServer(env, app_spec=IMPLEMENTATIONS[impl][0])
+        proxy = None
+        if impl == "pushpin":
+            proxy = Pushpin(server.port, PUSHPIN_KEY)
+            server.env = dict(
+                env, LIVE_PROXY="pushpin", PUSHPIN_SIG_KEY=PUSHPIN_KEY, PUSHPIN_PUBLISH_URL=proxy.publish_url
+            )
+            proxy.start()
+        server.start()
+        stream_port = int(proxy.url.rsplit(":", 1)[1]) if proxy else server.port
+
+        def rss_all():
+            """The worker's RSS, and (pushpin) its processes' together."""
+            extra = sum(rss_mb(p) for p in proxy.pids()) if proxy else 0.0
+            return rss_mb(pid) + extra, extra
+
         log_text = ""
         try:
             _, _, body = await http_request(server.port, "GET", "/live/stats")
             pid = json.loads(body)["pid"]
             served = time.time()  # start-up's own collections (GC_TUNING's included) are not counted
-            rss_start = rss_mb(pid)
+            rss_start, pushpin_start = rss_all()
 
             # 1. open the streams: probes first, so latency is measured whatever fails later
             t_open = time.monotonic()
             deadline = t_open + args.open_timeout + level * 0.02
-            streams = await self.open_streams(impl, server.port, targets, probes, deadline, notes)
-            if impl != "ours":
+            streams = await self.open_streams(
+                impl, stream_port, targets, probes, deadline, notes, ticket_port=server.port
+            )
+            if impl == "stock":
                 await self.say_hello(streams, [t for _, _, t in targets], args.batch_timeout)
             open_took = time.monotonic() - t_open
+            if proxy:
+                # Pushpin 1.36 asks every new stream's next link a second after its hold (once per
+                # new channel): wait until those catch-ups are done (bounded), and count them.
+                quiet_since, seen, give_up = time.monotonic(), -1, time.monotonic() + args.level_timeout / 2
+                while time.monotonic() - quiet_since < 3 and time.monotonic() < give_up:
+                    count = proxy.next_link_requests()
+                    if count != seen:
+                        seen, quiet_since = count, time.monotonic()
+                    await asyncio.sleep(0.5)
+                notes.append(
+                    f"Pushpin asked {seen:,} next links after the holds "
+                    f"(done {time.monotonic() - t_open - open_took:.0f} s after the last open)"
+                )
             idle_cpu = CpuWindow(pid)
             await asyncio.sleep(args.settle)
             idle_worker, _ = idle_cpu.stop()
@@ -700,7 +742,7 @@ class Bench:
             # The worker's own sockets are exact; INFO also counts any other Redis user.
             row["redis"] = len(worker_redis_ports(pid, self.redis_port))
             split = await self.redis_split(pid)
-            row["rss"] = rss_mb(pid)
+            row["rss"], pushpin_rss = rss_all()
 
             failed = [s for s in streams if not s.ok]
             if failed:
@@ -711,7 +753,7 @@ class Bench:
                 notes.insert(0, f"FAILED {len(failed)} of {len(streams)} ({why})")
             if len(streams) < level:
                 notes.insert(0, f"only {len(streams)} of {level} attempted")
-            if impl == "ours":
+            if impl in SESSION_IMPLS:
                 notes.append(f"server counts {stats['streams']} streams, {stats['subscriptions']} subscriptions")
                 final = json.loads((await http_request(server.port, "GET", "/live/stats"))[2])
                 if final.get("redis_reconnects"):
@@ -733,7 +775,13 @@ class Bench:
                 )
             if row["open"]:
                 per_stream = (row["rss"] - rss_start) * 1024 / row["open"]
-                notes.append(f"{rss_start:.0f} MB at 0 streams, +{per_stream:.0f} KB/stream")
+                notes.append(f"{rss_start:.0f} MB at 0 streams, +{per_stream:.1f} KB/stream")
+                if proxy:
+                    notes.append(
+                        f"of which pushpin {pushpin_start:.0f} -> {pushpin_rss:.0f} MB "
+                        f"(+{(pushpin_rss - pushpin_start) * 1024 / row['open']:.1f} KB/stream), app worker "
+                        f"+{(row['rss'] - pushpin_rss - rss_start + pushpin_start) * 1024 / row['open']:.1f} KB/stream"
+                    )
             notes.append(
                 f"worker CPU {idle_worker:.0f}% idle, {busy_worker:.0f}% while sending; "
                 f"host CPU {busy_host:.0f}% busy while sending"
@@ -747,7 +795,7 @@ class Bench:
                 s.close()
             await asyncio.sleep(3)
             left = len(worker_redis_ports(pid, self.redis_port))
-            if impl != "ours" and left:  # ours keeps its listener and publishing pool anyway
+            if impl == "stock" and left:  # ours keeps its listener and publishing pool anyway
                 notes.append(f"{left} Redis conns still held 3 s after every client left")
         finally:
             for s in streams:
@@ -757,6 +805,8 @@ class Bench:
             except OSError:
                 pass
             server.stop()
+            if proxy:
+                proxy.stop()
         # The worker is gone, and its Redis connections with it (bounded wait).
         give_up = time.monotonic() + 15
         while await self.connected_clients() > self.baseline and time.monotonic() < give_up:
@@ -776,7 +826,7 @@ class Bench:
                 print(f"# cold start check failed: {exc!r}", flush=True)
         for level in self.args.levels:
             for impl in self.args.impl:
-                for gc_mode in self.args.gc if impl == "ours" else ["default"]:
+                for gc_mode in self.args.gc if impl in SESSION_IMPLS else ["default"]:
                     print(f"# {impl} (GC {gc_mode}): {level} streams ...", flush=True)
                     try:
                         row = await asyncio.wait_for(self.run_one(impl, level, gc_mode), self.args.level_timeout)
@@ -873,7 +923,9 @@ def parse_args(argv=None):
         help="comma-separated numbers of concurrent streams (default 1000,5000,10000)",
     )
     parser.add_argument("--quick", action="store_true", help="levels 200,1000: a fast check")
-    parser.add_argument("--impl", default="ours,stock", help="comma-separated, of: ours, stock (default both)")
+    parser.add_argument(
+        "--impl", default="ours,stock", help="comma-separated, of: ours, stock, pushpin (default ours,stock)"
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--probes", type=int, default=10, help="probe streams for latency (default 10)")
     parser.add_argument("--sends", type=int, default=200, help="messages sent per run (default 200)")
@@ -903,6 +955,12 @@ def parse_args(argv=None):
         "both run each level of ours twice, side by side (default tuned)",
     )
     parser.add_argument("--heartbeat", type=float, default=15.0, help="SSE_HEARTBEAT_SECONDS for ours")
+    parser.add_argument(
+        "--sessions",
+        type=int,
+        default=0,
+        help="chat sessions to make (default one per stream); fewer: idle streams share them round-robin",
+    )
     parser.add_argument("--session-timeout", type=float, default=240.0)
     parser.add_argument("--level-timeout", type=float, default=300.0)
     parser.add_argument("--timeout", type=float, default=900.0, help="overall limit in seconds")

@@ -32,6 +32,15 @@ def _load_config(app, config_name_or_object):
         app.config.from_object(config_name_or_object)
 
 
+def _check_live_proxy(app):
+    if app.config.get("LIVE_PROXY") not in (None, "pushpin"):
+        raise RuntimeError(f"LIVE_PROXY={app.config['LIVE_PROXY']!r}: unset or 'pushpin'")
+    if app.config.get("LIVE_PROXY") and not app.config.get("PUSHPIN_SIG_KEY"):
+        raise RuntimeError(
+            "LIVE_PROXY=pushpin needs PUSHPIN_SIG_KEY (pushpin.conf's sig_key): Grip-Sig is verified with it."
+        )
+
+
 def _ensure_secret_key(app):
     if app.config.get("SECRET_KEY"):
         return
@@ -95,6 +104,7 @@ def create_app(config_name_or_object=None):
     app.session_interface = cookieless.SessionInterface()  # no Vary: Cookie on what is the same for everyone
     os.makedirs(app.instance_path, exist_ok=True)
     _ensure_secret_key(app)
+    _check_live_proxy(app)
     _ensure_inbound_secret(app)
     from . import compression
 

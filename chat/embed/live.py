@@ -16,13 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from .. import i18n, identity
 from ..extensions import db
 from ..inputs import last_event_id
-from ..live import records
+from ..live import grip, records
 from ..live.names import customer_channel
 from ..live.render import shopper as rendering
 from ..live.stream import StreamHandler, event_stream
 from ..models import Site, StreamTicket
 from ..services import conversations, products
-from . import bp
+from . import bp, held
 
 TICKET_SECONDS = 60
 
@@ -115,9 +115,14 @@ def stream():
     """Server-sent events for the shopper named by a single-use ticket."""
     if not current_app.config["SSE_ENABLED"]:
         return "", 204  # EventSource stops retrying on 204; the widget polls instead
+    proxied = grip.through_pushpin()
+    if proxied and "recover" in request.args:
+        return held.recover(ShopperStream)  # Pushpin fills a gap in a stream it holds
     after = last_event_id()  # a malformed one is a 400 before the ticket is spent
     session_id = _redeem(request.args.get("ticket"))
     if session_id is None:
         return jsonify(error="This stream ticket is not valid (expired or used): ask for a new one."), 403
     external_id = request.args.get("product", "")
+    if proxied:
+        return held.hold(ShopperStream(session_id, g.chat_site.id, external_id), after)
     return event_stream(ShopperStream(session_id, g.chat_site.id, external_id), after)

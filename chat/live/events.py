@@ -11,7 +11,7 @@ import logging
 from flask import current_app
 
 from .. import after_commit
-from . import current_broker
+from . import current_broker, grip
 from .names import (  # noqa: F401 (re-exported)
     ADMIN_LIST,
     ADMIN_NOTICES,
@@ -91,6 +91,8 @@ def _send(app, pending):
         # One round trip for the commit's events; the Redis broker logs an outage
         # once and never raises.
         current_broker(app).publish_many(pending)
+        if grip.enabled(app.config):
+            grip.publish(app, pending)  # streams Pushpin holds (never raises)
     except Exception:  # noqa: BLE001 - a bug must not fail a request whose row is committed
         log.exception("could not publish %s", [event.get("type") for _, event in pending])
 
