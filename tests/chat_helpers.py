@@ -128,3 +128,28 @@ def sign_identity(secret, customer_id, email, timestamp):
 
     message = json.dumps([customer_id, email, int(timestamp)], separators=(",", ":"), ensure_ascii=False)
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def module_sqlite_app(folder, **overrides):
+    """An app on its own SQLite file in ``folder``, migrated by ``create_all`` and seeded with the
+    demo (``app.demo_login``): for a module-scoped fixture that yields it, then ``dispose_app``."""
+    import os
+
+    from chat import create_app
+    from chat.demo import seed_demo
+
+    from .conftest import _config
+
+    app = create_app(_config(f"sqlite:///{folder / 'chat.sqlite'}", **overrides))
+    app.instance_path = str(folder / "instance")
+    os.makedirs(app.instance_path, exist_ok=True)
+    with app.app_context():
+        db.create_all()
+        app.demo_login = seed_demo()
+    return app
+
+
+def dispose_app(app):
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

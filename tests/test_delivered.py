@@ -3,7 +3,6 @@ got it (any admin page's stream, or a push the push service accepted), live in t
 shopper's stream; the marks are stored in batches (chat/live/delivered.py), one write for
 many pages, and kept through a database outage."""
 
-import os
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,7 +16,7 @@ from chat.live.names import Event
 from chat.models import Product, ProductMessage, PushSubscription
 
 from . import backends
-from .chat_helpers import admin_login
+from .chat_helpers import admin_login, dispose_app, module_sqlite_app
 from .conftest import _config
 from .push_service import Browser, PushService
 from .tcp_proxy import TCPProxy
@@ -27,25 +26,15 @@ from .test_live import wait_for
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("delivered")
-    app = create_app(
-        _config(
-            f"sqlite:///{folder / 'chat.sqlite'}",
-            SSE_HEARTBEAT_SECONDS=0.2,
-            PUSH_ALLOW_PRIVATE_ENDPOINTS=True,
-            PUSH_DELIVER_AT_ONCE=False,  # each test sends its pushes itself
-            PUSH_FIRST_RETRY_SECONDS=0,
-        )
+    app = module_sqlite_app(
+        tmp_path_factory.mktemp("delivered"),
+        SSE_HEARTBEAT_SECONDS=0.2,
+        PUSH_ALLOW_PRIVATE_ENDPOINTS=True,
+        PUSH_DELIVER_AT_ONCE=False,  # each test sends its pushes itself
+        PUSH_FIRST_RETRY_SECONDS=0,
     )
-    app.instance_path = str(folder / "instance")
-    os.makedirs(app.instance_path, exist_ok=True)
-    with app.app_context():
-        db.create_all()
-        app.demo_login = seed_demo()
     yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    dispose_app(app)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,8 @@ from chat.live import current_broker, records
 from chat.live.names import Event
 from chat.models import ProductInquiry, User
 
+from .chat_helpers import dispose_app, module_sqlite_app
+
 # The schemas, written out (as zerver/lib/event_schema.py): a record that changes must change here too.
 SCHEMAS = {
     Event.MESSAGE: {"inquiry_id": int, "product_id": int, "message_id": int, "sender_type": str},
@@ -55,19 +57,9 @@ SEEN = set()
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from chat import create_app
-    from chat.demo import seed_demo
-
-    from .conftest import _config
-
-    app = create_app(_config("sqlite:///" + str(tmp_path_factory.mktemp("schemas") / "chat.sqlite")))
-    with app.app_context():
-        db.create_all()
-        app.demo_login = seed_demo()
+    app = module_sqlite_app(tmp_path_factory.mktemp("schemas"))
     yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    dispose_app(app)
 
 
 @pytest.fixture
