@@ -89,7 +89,7 @@ def identify(site, customer_id, email, anonymous_session=None):
     """
     from .. import identity
 
-    customer_id = validation.clean_text(customer_id, "customer_id", 190, what="Customer id").strip()
+    customer_id = validation.clean_text(customer_id, "customer_id", 190).strip()
     email = validation.email(email, "email")
     now = utcnow()
     # Two first page views of the same customer may race to make their row.
