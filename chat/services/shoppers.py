@@ -48,11 +48,13 @@ def set_email(session_id, email, consent):
     if consent is not True:
         raise ValidationError(
             gettext("Please tick the box to agree that we email you about your questions."),
-            {"email_consent": "consent is required to store an email"},
+            {"email_consent": gettext("consent is required to store an email")},
         )
     shopper = find(session_id)
     if shopper is None:
-        raise NotFound(gettext("Ask your question first, then leave your email."), {"inquiry": "no conversation yet"})
+        raise NotFound(
+            gettext("Ask your question first, then leave your email."), {"inquiry": gettext("no conversation yet")}
+        )
     now = utcnow()
     shopper.email, shopper.email_consent_at = email, now
     db.session.execute(
