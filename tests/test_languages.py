@@ -34,6 +34,7 @@ ADMIN_ONLY = (
     "chat/services/admin_tokens.py",
     "chat/services/access.py",
     "chat/services/audit.py",
+    "chat/services/audit_text.py",
     "chat/services/canned.py",
     "chat/services/catalog.py",
     "chat/services/inquiries.py",
@@ -429,3 +430,65 @@ def test_workflow_notes_stored_in_english_read_in_the_panels_language(app, demo,
     ):
         assert line in german, line
     assert "Marked resolved by" not in german
+
+
+def test_a_german_admin_reads_field_labels_audit_entries_webhook_reasons_and_the_offline_page_in_german(
+    app, demo, admin
+):
+    client, token, _ = admin
+    client.post("/admin/account/language", data={"csrf_token": token, "language": "de"})
+    # A validation message names the field in the panel's words ("Suche", not "Search").
+    listing = client.get("/admin/inquiries", query_string={"q": "a\x00b"})
+    assert "Suche enthält Zeichen, die kein gültiger Text sind." in listing.get_data(as_text=True)
+    empty = client.post("/admin/sites", data={"csrf_token": token, "name": "", "origins": "https://x.example"})
+    assert empty.status_code == 422 and "Bitte ausfüllen: Name." in empty.get_data(as_text=True)
+    # The audit log: actions as labels, the details we wrote in German; the CSV stays machine-readable.
+    hours = {"csrf_token": token, "mode": "hours", "timezone": "Europe/Berlin", "mon": "09:00-17:00"}
+    assert client.post("/admin/sites/demo/hours", data=hours).status_code in (302, 303)
+    audit_page = page(client, "/admin/audit")
+    assert "Angemeldet" in audit_page and "Geschäftszeiten geändert" in audit_page
+    assert "Zeitzone Europe/Berlin" in audit_page and "time zone Europe" not in audit_page
+    assert '<option value="hours.changed">Geschäftszeiten geändert</option>' in audit_page
+    csv = page(client, "/admin/audit.csv")
+    assert csv.startswith('"when","who","kind","action",') and '"hours.changed"' in csv
+    assert '"time zone Europe/Berlin"' in csv
+    # A disabled webhook: the stored reason for scripts, a text in the request's language beside it.
+    with app.app_context():
+        db.session.add(
+            WebhookEndpoint(
+                url="https://hooks.example/x",
+                events="inquiry.created",
+                secret="whsec_x",
+                disabled_at=utcnow(),
+                disabled_reason=webhooks.failed_for(24),
+            )
+        )
+        db.session.commit()
+    [hook] = client.get("/api/admin/webhooks", headers={"Accept-Language": "de"}).get_json()["webhooks"]
+    assert hook["disabled_reason"] == "every attempt failed for 24 hours"
+    assert hook["disabled_reason_text"] == "jeder Versuch schlug 24 Stunden lang fehl"
+    # Offline: the worker of a German panel caches the offline page in German.
+    assert 'data-sw-url="/admin/sw.js?lang=de"' in page(client, "/admin")
+    worker = page(app.test_client(), "/admin/sw.js?lang=de")
+    offline = re.search(r'var SHELL = \["([^"]+)"', worker).group(1)
+    assert offline == "/admin/offline?lang=de"
+    assert "Sie sind offline" in page(app.test_client(), offline, **{"Accept-Language": "en"})
+    assert re.search(r'var CACHE = "([^"]+)"', worker).group(1) != re.search(
+        r'var CACHE = "([^"]+)"', page(app.test_client(), "/admin/sw.js?lang=en")
+    ).group(1)  # a new cache on a switch: the old language's page is deleted
+
+
+def test_a_french_shoppers_validation_error_is_french_through_and_through(app, demo):
+    shopper = LocaleBrowser(app, "fr")
+    shopper.send(1, "Est-ce que ça passe au lave-vaisselle ?")
+    refused = shopper.post("/products/1/rating", data={"rating": "good", "comment": "x" * 1001})
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "Commentaire ne peut pas dépasser 1000 caractères (il y en a ici 1001)." in html
+    # A rule a shop's developer reads in an API answer follows the request's language too.
+    with app.test_request_context(headers={"X-Chat-Locale": "fr"}):
+        from chat.services import validation
+
+        with pytest.raises(validation.BadParameter) as error:
+            validation.external_id("a b")
+    assert error.value.fields == {"external_id": "1 à 100 caractères, sans « / », sans espace ni caractère de contrôle"}

@@ -71,7 +71,7 @@ def test_create_with_bad_input_shows_errors_next_to_the_fields_and_stores_nothin
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert re.search(r'id="site-name-error">Please fill in name', page)
+    assert re.search(r'id="site-name-error">Please fill in: Name', page)
     origins_error = re.search(r'id="site-origins-error">([^<]*)<', page).group(1)
     assert "ftp://shop.example" in html.unescape(origins_error) and "https://a;b" in html.unescape(origins_error)
     assert 'aria-invalid="true" aria-describedby="site-origins-error"' in page

@@ -10,10 +10,10 @@ with customer data (``templates/admin/sw.js``).
 
 import hashlib
 
-from flask import Blueprint, jsonify, render_template, url_for
+from flask import Blueprint, g, jsonify, render_template, request, url_for
 from flask_login import current_user
 
-from .. import push_delivery
+from .. import i18n, push_delivery
 from ..services import push
 
 bp = Blueprint("panel_app", __name__, url_prefix="/admin")
@@ -72,9 +72,18 @@ def manifest():
     return response
 
 
+def _language():
+    """The panel language a page asked for (``?lang=``, one of ours), else None."""
+    return i18n.clean(request.args.get("lang"), i18n.ADMIN_LANGUAGES)
+
+
 @bp.get("/sw.js")
 def service_worker():
-    shell = [url_for("panel_app.offline")] + [url_for("static", filename=name) for name in SHELL_FILES]
+    # Each panel language is its own worker script (the page registers ``sw.js?lang=de``):
+    # after a switch the browser installs the new one, which caches the offline page in
+    # that language under a new cache name and deletes the old cache.
+    offline = url_for("panel_app.offline", lang=_language())
+    shell = [offline] + [url_for("static", filename=name) for name in SHELL_FILES]
     # A new shell (any file changed: new hashed names) is a new cache; the old one is deleted.
     version = hashlib.sha256(" ".join(shell).encode()).hexdigest()[:12]
     body = render_template("admin/sw.js", shell=shell, version=version, scope=url_for("admin.inquiries") + "/")
@@ -88,5 +97,7 @@ def service_worker():
 
 @bp.get("/offline")
 def offline():
-    """What a navigation shows when the network is gone (cached by the service worker)."""
+    """What a navigation shows when the network is gone (cached by the service worker), in
+    the language its worker asked for; read from no session: the same for everyone."""
+    g.chat_locale = _language() or i18n.admin_locale(None)  # no ?lang=: the browser's languages
     return render_template("admin/offline.html")

@@ -6,7 +6,7 @@ from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from .. import spreadsheets
-from ..services import ServiceError, access, audit, people
+from ..services import ServiceError, access, audit, audit_text, people
 from ..services.errors import Conflict
 from . import bp
 
@@ -164,6 +164,16 @@ def audit_page():
         filters=filters,
         actions=audit.ACTIONS,
         errors=errors,
+        action_label=audit_text.action_label,
+        actor_kind=audit_text.actor_kind,
+        detail=audit_text.detail,
+        filter_labels={
+            "from": gettext("From"),
+            "to": gettext("To"),
+            "action": gettext("Action"),
+            "person": gettext("Who"),
+            "object": gettext("Object"),
+        },
     )
     return html, 422 if errors else 200
 

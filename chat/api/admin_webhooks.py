@@ -22,7 +22,10 @@ def endpoint_dict(endpoint):
         "site": endpoint.site.public_id if endpoint.site else None,
         "enabled": endpoint.disabled_at is None,
         "disabled_at": iso(endpoint.disabled_at),
-        "disabled_reason": endpoint.disabled_reason,
+        "disabled_reason": endpoint.disabled_reason,  # as stored: stable for scripts
+        "disabled_reason_text": webhooks.disabled_reason_text(endpoint.disabled_reason)
+        if endpoint.disabled_reason
+        else None,  # the same, in the request's language (Accept-Language)
         "failing_since": iso(endpoint.failing_since),
         "previous_secret_valid_until": iso(endpoint.previous_secret_until),
         "created_at": iso(endpoint.created_at),

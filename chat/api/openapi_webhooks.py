@@ -52,7 +52,12 @@ SCHEMAS = {
             "site": SITE,
             "enabled": {"type": "boolean", "description": "false: nothing is sent (see disabled_reason)."},
             "disabled_at": NULLABLE_TIMESTAMP,
-            "disabled_reason": NULLABLE_TEXT,
+            "disabled_reason": dict(
+                NULLABLE_TEXT, description="Why it was disabled, as stored (stable: match on it in scripts)."
+            ),
+            "disabled_reason_text": dict(
+                NULLABLE_TEXT, description="The same reason for people, in the request's language (Accept-Language)."
+            ),
             "failing_since": dict(
                 NULLABLE_TIMESTAMP,
                 description="The first failed attempt since the last success; failing for 3 days disables it.",

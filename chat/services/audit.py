@@ -120,7 +120,9 @@ class Filters:
 
         action = text("action")
         if action and action not in ACTIONS:
-            raise ValidationError(gettext("Unknown action."), {"action": "one of " + ", ".join(ACTIONS)})
+            raise ValidationError(
+                gettext("Unknown action."), {"action": gettext("one of %(names)s", names=", ".join(ACTIONS))}
+            )
         return cls(text("person"), action, text("object"), _day(text("from"), "from"), _day(text("to"), "to"))
 
     def as_args(self):

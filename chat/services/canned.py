@@ -7,7 +7,7 @@ Their text may hold placeholders, filled for one inquiry on the server
 import re
 
 import sqlalchemy as sa
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -33,12 +33,15 @@ def get(reply_id):
     return reply
 
 
+LABELS = {"title": lazy_gettext("Title"), "shortcut": lazy_gettext("Shortcut"), "text": lazy_gettext("Text")}
+
+
 def _clean(data):
     """Title, shortcut and text from a form or JSON, checked together (every bad field named)."""
     errors, values = {}, {}
     for name, limit in (("title", 100), ("shortcut", 40), ("text", MAX_BODY)):
         try:
-            values[name] = clean_text(data.get(name), name, limit, what=name.capitalize()).strip()
+            values[name] = clean_text(data.get(name), name, limit, what=LABELS[name]).strip()
         except ValidationError as error:
             errors.update(error.fields)
     shortcut = values.get("shortcut", "").lstrip("/").lower()

@@ -9,7 +9,7 @@ the first PUT, in place, so its conversations stay attached.
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -63,13 +63,13 @@ def clean_fields(data):
     problems = {}
     for name in data:
         if name in READ_ONLY:
-            problems[name] = "read-only: set by the server, leave it out"
+            problems[name] = gettext("read-only: set by the server, leave it out")
         elif name not in DEFAULTS:
-            problems[name] = "unknown field"
+            problems[name] = gettext("unknown field")
     checks = {
-        "name": lambda v: validation.one_line(v, "name", 200, what="Name"),
+        "name": lambda v: validation.one_line(v, "name", 200, what=lazy_gettext("Name")),
         "description": lambda v: validation.clean_text(
-            v, "description", MAX_DESCRIPTION, required=False, what="Description"
+            v, "description", MAX_DESCRIPTION, required=False, what=lazy_gettext("Description")
         ),
         "price": validation.price,
         "currency": validation.currency,
@@ -82,7 +82,7 @@ def clean_fields(data):
         value = data.get(name)
         if value is None:
             if name == "name":
-                problems[name] = "required"
+                problems[name] = gettext("required")
                 continue
             cleaned[name] = DEFAULTS[name]
             continue
@@ -167,7 +167,7 @@ def delete(site, external_id):
             "or purged.",
             count=count,
         ),
-        {"conversations": f"{count} conversation(s) about this product"},
+        {"conversations": gettext("%(count)s conversation(s) about this product", count=count)},
     )
 
 

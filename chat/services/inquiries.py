@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 
 from ..extensions import db
 from ..live import events, records
@@ -81,7 +81,7 @@ class Filters:
                 ) from None
         product = _arg(args, "product") or _arg(args, "product_id")
         product_id = parse_id(product, "product") if product else None
-        q = clean_text(_arg(args, "q"), "q", required=False, what="Search")[:100]
+        q = clean_text(_arg(args, "q"), "q", required=False, what=lazy_gettext("Search"))[:100]
         return cls(status, priority, assignee, product_id, q, waiting)
 
     @property

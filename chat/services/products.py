@@ -32,7 +32,7 @@ def get(site, external_id):
 
 def _page_title(value, external_id):
     try:
-        title = validation.clean_text(value, "page_title", required=False, what="Title").strip()
+        title = validation.clean_text(value, "page_title", required=False).strip()
     except validation.ValidationError:
         title = ""
     return " ".join(title.split())[:200] or f"Product {external_id}"

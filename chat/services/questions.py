@@ -10,7 +10,7 @@ may publish several entries (a conversation can hold more than one question).
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 
 from ..extensions import db
 from ..i18n import SHOPPER_LANGUAGES, site_languages
@@ -38,12 +38,15 @@ class ProductQuestions:
     count: int
 
 
+LABELS = {"question": lazy_gettext("Question"), "answer": lazy_gettext("Answer")}
+
+
 def _texts(question, answer):
     """Both texts checked at once, so a 422 names every bad field."""
     fields, cleaned = {}, {}
     for name, value, limit in (("question", question, QUESTION_MAX), ("answer", answer, ANSWER_MAX)):
         try:
-            text = clean_text(value, name, limit, what=name.capitalize())
+            text = clean_text(value, name, limit, what=LABELS[name])
             cleaned[name] = text.replace("\r\n", "\n").replace("\r", "\n").strip()
         except ValidationError as error:
             fields.update(error.fields)

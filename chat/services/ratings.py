@@ -19,7 +19,7 @@ def rate(inquiry, rating, comment=None):
     if rating not in RATINGS:
         raise ValidationError(gettext("Please choose good or not good."), {"rating": "good or bad"})
     if comment is not None:
-        comment = clean_text(comment, "comment", MAX_COMMENT, required=False, what="Comment").strip() or None
+        comment = clean_text(comment, "comment", MAX_COMMENT, required=False).strip() or None
     if inquiry.status != "resolved":
         raise Conflict(
             gettext("You can rate the answer once the shop has marked your question answered."),

@@ -8,7 +8,7 @@ first (``replace=True``, the shopper's explicit choice).
 """
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy.exc import IntegrityError
 
 from .. import identity
@@ -58,22 +58,22 @@ def redeem(site, token, current_session, replace=False):
     """
     link = identity.read_resume_token(token)
     if link is None or link.site != site.public_id:
-        raise Forbidden(NOT_VALID, {"token": "not valid"})
+        raise Forbidden(NOT_VALID, {"token": gettext("not valid")})
     shopper = shoppers.find(link.session_id)
     if shopper is None or shopper.email != link.email or not has_conversation(link.session_id, site):
-        raise Forbidden(NOT_VALID, {"token": "not valid"})  # the address was removed or changed
+        raise Forbidden(NOT_VALID, {"token": gettext("not valid")})  # the address was removed or changed
     if link.session_id == current_session:
         return link.session_id  # this browser holds it already (opened again): nothing to hand over
     if db.session.get(UsedResumeLink, link.nonce) is not None:
-        raise Forbidden(USED, {"token": "used"})
+        raise Forbidden(USED, {"token": gettext("used")})
     if replace is not True and _has_chat(current_session, site):
-        raise Conflict(CHOOSE, {"replace": "the browser has a chat of its own: ask the shopper"})
+        raise Conflict(CHOOSE, {"replace": gettext("the browser has a chat of its own: ask the shopper")})
     db.session.add(UsedResumeLink(nonce=link.nonce))
     try:
         db.session.commit()
     except IntegrityError:  # the same link, redeemed at the same moment elsewhere
         db.session.rollback()
-        raise Forbidden(USED, {"token": "used"}) from None
+        raise Forbidden(USED, {"token": gettext("used")}) from None
     return link.session_id
 
 

@@ -48,11 +48,13 @@ def set_email(session_id, email, consent):
     if consent is not True:
         raise ValidationError(
             gettext("Please tick the box to agree that we email you about your questions."),
-            {"email_consent": "consent is required to store an email"},
+            {"email_consent": gettext("consent is required to store an email")},
         )
     shopper = find(session_id)
     if shopper is None:
-        raise NotFound(gettext("Ask your question first, then leave your email."), {"inquiry": "no conversation yet"})
+        raise NotFound(
+            gettext("Ask your question first, then leave your email."), {"inquiry": gettext("no conversation yet")}
+        )
     now = utcnow()
     shopper.email, shopper.email_consent_at = email, now
     db.session.execute(
@@ -89,7 +91,7 @@ def identify(site, customer_id, email, anonymous_session=None):
     """
     from .. import identity
 
-    customer_id = validation.clean_text(customer_id, "customer_id", 190, what="Customer id").strip()
+    customer_id = validation.clean_text(customer_id, "customer_id", 190).strip()
     email = validation.email(email, "email")
     now = utcnow()
     # Two first page views of the same customer may race to make their row.

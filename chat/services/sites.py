@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 
 from ..extensions import db
 from ..models import Site, SiteApiKey, utcnow
@@ -70,7 +70,7 @@ def clean_origins(origins):
 
 
 def _clean_name(name):
-    return validation.one_line(name, "name", 120, what="Name")
+    return validation.one_line(name, "name", 120, what=lazy_gettext("Name"))
 
 
 def check(name, origins):
@@ -134,7 +134,9 @@ def rotate_identity_secret(site):
 
 def add_key(site, name, commit=True):
     """A new API key for the site; returned once, only its hash is kept."""
-    name = validation.one_line(name if isinstance(name, str) and name.strip() else "key", "name", 100, what="Name")
+    name = validation.one_line(
+        name if isinstance(name, str) and name.strip() else "key", "name", 100, what=lazy_gettext("Name")
+    )
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     db.session.add(SiteApiKey(site_id=site.id, name=name, key_hash=_hash(key), prefix=key[:10]))
     audit.record("site_key.created", "site", site.public_id, f"key {name!r}")

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import email_validator
 from flask import current_app
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 
 from .errors import BadParameter, UnknownChoice, ValidationError
 
@@ -44,8 +44,30 @@ def parse_id(value, field, allow_zero=False):
     return number
 
 
-def clean_text(value, field, max_length=None, required=True, what="Text"):
+# The words a reader knows a field by, in their language (a message says "Nachricht muss
+# Text sein.", never "Message muss ..."). A caller whose field is not here passes ``what``
+# (a ``lazy_gettext``); the machine name stays the key of the error's ``fields``.
+FIELD_LABELS = {
+    "message_text": lazy_gettext("Message"),
+    "email": lazy_gettext("Email"),
+    "customer_email": lazy_gettext("Email"),
+    "comment": lazy_gettext("Comment"),
+    "customer_id": lazy_gettext("Customer id"),
+    "page_title": lazy_gettext("Page title"),
+    "page_url": lazy_gettext("Page address"),
+    "url": lazy_gettext("URL"),
+    "origin": lazy_gettext("Origin"),
+}
+
+
+def label(field, what=None):
+    """What a message calls ``field``: ``what`` if given, else its label, else "Text"."""
+    return what or FIELD_LABELS.get(field) or lazy_gettext("Text")
+
+
+def clean_text(value, field, max_length=None, required=True, what=None):
     """A str without lone surrogates or NUL, within ``max_length``; 422 otherwise."""
+    what = label(field, what)
     if not isinstance(value, str):
         raise ValidationError(gettext("%(what)s must be text.", what=what), {field: gettext("must be a string")})
     if _SURROGATE.search(value) or "\x00" in value:
@@ -54,9 +76,7 @@ def clean_text(value, field, max_length=None, required=True, what="Text"):
             {field: gettext("must be valid UTF-8 text without NUL")},
         )
     if required and not value.strip():
-        raise ValidationError(
-            gettext("Please fill in %(field)s.", field=field.replace("_", " ")), {field: gettext("must not be empty")}
-        )
+        raise ValidationError(gettext("Please fill in: %(what)s.", what=what), {field: gettext("must not be empty")})
     if max_length is not None and len(value) > max_length:
         raise ValidationError(
             gettext(
@@ -86,7 +106,7 @@ def message_text(value, field="message_text", required=True):
             ),
             {field: gettext("at most %(max)s characters", max=longest)},
         )
-    value = clean_text(value, field, longest, required=required, what="Message")
+    value = clean_text(value, field, longest, required=required)
     if not required and not value.strip():
         return ""
     # Stored as typed; only normalise line endings so \r\n and \n render alike.
@@ -104,7 +124,8 @@ def client_msg_id(value, field="client_message_id"):
         raise ValidationError(gettext("Bad message id."), {field: gettext("must be a UUID")}) from None
 
 
-ONE_ADDRESS = "one address such as name@example.com: no name, comment, list or line break"
+def one_address():
+    return gettext("one address such as name@example.com: no name, comment, list or line break")
 
 
 def single_address(value, field="email"):
@@ -117,11 +138,11 @@ def single_address(value, field="email"):
     """
     problem = ValidationError(
         gettext("Please enter one email address, such as name@example.com (no name, comma or second address)."),
-        {field: ONE_ADDRESS},
+        {field: one_address()},
     )
     if not isinstance(value, str):
         raise ValidationError(gettext("Email must be text."), {field: gettext("must be a string")})
-    value = clean_text(value, field, what="Email").strip()
+    value = clean_text(value, field, what=FIELD_LABELS["email"]).strip()
     if len(value) > 254 or any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in value):
         raise problem
     try:
@@ -184,11 +205,12 @@ def choice(value, allowed, field):
     return value
 
 
-def http_url(value, field, required=False):
+def http_url(value, field, required=False, what=None):
     """An absolute http(s) URL of at most 500 characters, or None when empty and optional."""
     if value in (None, "") and not required:
         return None
-    value = clean_text(value, field, 500, what="URL").strip()
+    what = what or FIELD_LABELS.get(field) or FIELD_LABELS["url"]
+    value = clean_text(value, field, 500, what=what).strip()
     try:
         parts = urlsplit(value)
     except ValueError:  # a malformed [IPv6] host
@@ -200,7 +222,7 @@ def http_url(value, field, required=False):
         or any(c.isspace() or unicodedata.category(c) == "Cc" for c in value)
     ):
         raise ValidationError(
-            gettext("%(field)s must be an http(s) URL.", field=field),
+            gettext("%(what)s must be an http(s) URL.", what=what),
             {field: gettext("must be an absolute http(s) URL")},
         )
     return value
@@ -208,7 +230,7 @@ def http_url(value, field, required=False):
 
 def origin(value, field="origin"):
     """``scheme://host[:port]``, lower-cased, with nothing after it."""
-    value = clean_text(value, field, 200, what="Origin").strip().rstrip("/").lower()
+    value = clean_text(value, field, 200, what=FIELD_LABELS["origin"]).strip().rstrip("/").lower()
     try:
         parts = urlsplit(value)
     except ValueError:  # "https://[::1" and the like
@@ -258,7 +280,12 @@ def _ipv6(parts):
 
 # -- the catalog ----------------------------------------------------------------
 
-EXTERNAL_ID_RULE = "1 to 100 characters, no '/', no whitespace or control characters"
+
+def external_id_rule():
+    """The rule a shop's product id follows, in the reader's language."""
+    return gettext("1 to 100 characters, no '/', no whitespace or control characters")
+
+
 MAX_PRICE = 10**8  # products.price is NUMERIC(10, 2)
 MAX_STOCK = 2**31 - 1  # products.stock is a 32-bit INTEGER
 _PRICE_STRING = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,2})?$")
@@ -279,14 +306,15 @@ def external_id(value, field="external_id"):
     )
     if bad:
         raise BadParameter(
-            gettext("%(field)s must be %(EXTERNAL_ID_RULE)s.", field=field, EXTERNAL_ID_RULE=EXTERNAL_ID_RULE),
-            {field: EXTERNAL_ID_RULE},
+            gettext("%(field)s must be %(EXTERNAL_ID_RULE)s.", field=field, EXTERNAL_ID_RULE=external_id_rule()),
+            {field: external_id_rule()},
         )
     return value
 
 
-def one_line(value, field, max_length, what="Text"):
+def one_line(value, field, max_length, what=None):
     """Required text on one line (no control characters), stripped."""
+    what = label(field, what)
     value = clean_text(value, field, max_length, what=what).strip()
     if any(unicodedata.category(c) == "Cc" for c in value):
         raise ValidationError(
@@ -301,7 +329,7 @@ def price(value, field="price"):
     string; None stays None. Returned as a Decimal with exactly two places."""
     if value is None:
         return None
-    problem = "a number or decimal string >= 0 with at most 2 decimals, below 100000000"
+    problem = gettext("a number or decimal string >= 0 with at most 2 decimals, below 100000000")
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValidationError(gettext("%(field)s must be %(problem)s.", field=field, problem=problem), {field: problem})
     if isinstance(value, str) and not _PRICE_STRING.match(value):
