@@ -39,18 +39,28 @@ def find_inquiry(product_id, session_id):
 
 def _inquiry_for_sending(product_id, session_id):
     """The session's inquiry about the product, its row locked until commit (see
-    ``lock_for_message``: one locking read instead of a read and a locking one), made with
-    the first message; returns (inquiry, made here)."""
+    ``lock_for_message``), made with the first message; returns (inquiry, made here).
+
+    Called after the shopper's row was written (the send's first write). On SQLite that
+    write holds the database's one writer lock, so a plain read here already sees the
+    latest committed row and nobody can change it before the commit: one read. On MariaDB
+    a locking read that finds nothing would lock the gap where the row goes, and two first
+    messages about one product (other sessions) would deadlock on their INSERTs: a plain
+    read, then the found row locked by its key.
+    """
     query = (
         sa.select(ProductInquiry)
         .filter_by(product_id=product_id, session_id=session_id)
         # Its columns only: with the joined product and site, their rows would be locked too.
         .options(orm.lazyload(ProductInquiry.product))
-        .with_for_update()
-        # A locking read sees the latest committed row, not an earlier read's state.
-        .execution_options(populate_existing=True)
     )
-    inquiry = db.session.scalar(query)
+    single_writer = db.session.get_bind().dialect.name == "sqlite"
+    if single_writer:
+        inquiry = db.session.scalar(query.execution_options(populate_existing=True))
+    else:
+        inquiry = db.session.scalar(query)
+        if inquiry is not None:
+            inquiry = lock_for_message(inquiry.id)
     if inquiry is not None:
         return inquiry, False
     # Another request of the same session (a double click) may race to make it.
@@ -60,7 +70,9 @@ def _inquiry_for_sending(product_id, session_id):
     )
     if made and has_request_context():
         g.chat_inquiry_created = True  # counted by the per-IP limit on new conversations
-    return db.session.scalar(query), made
+    # A locking read: on MariaDB it sees the other request's committed row.
+    locked = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(locked), made
 
 
 def lock_for_message(inquiry_id):
