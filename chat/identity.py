@@ -88,12 +88,35 @@ def read(token):
     return Token(value[0], value[1], len(value) == 3)
 
 
-def is_revoked(session_id, issued_ms):
-    """Was every token issued at ``issued_ms`` for this session revoked since?"""
+def is_revoked(session_id, issued_ms, keep=False):
+    """Was every token issued at ``issued_ms`` for this session revoked since?
+
+    ``keep``: read the whole shopper row and keep it for this request (``loaded_shopper``):
+    the same statement, and a send then updates the row without reading it again.
+    """
     from .models import Shopper
 
-    valid_after = db.session.scalar(sa.select(Shopper.tokens_valid_after).filter_by(session_id=session_id))
+    if keep:
+        shopper = db.session.scalar(sa.select(Shopper).filter_by(session_id=session_id))
+        g.chat_shopper = shopper
+        valid_after = shopper.tokens_valid_after if shopper is not None else None
+    else:
+        valid_after = db.session.scalar(sa.select(Shopper.tokens_valid_after).filter_by(session_id=session_id))
     return valid_after is not None and issued_ms <= _epoch_ms(valid_after)
+
+
+def loaded_shopper(session_id):
+    """The shopper row of ``session_id`` this request read for its token, if it is still as
+    read: in this transaction (not expired by a commit or rollback since), not deleted."""
+    from flask import has_request_context
+
+    shopper = g.get("chat_shopper") if has_request_context() else None
+    if shopper is None:
+        return None
+    state = sa.inspect(shopper)
+    if state.expired or state.session is not db.session() or state.deleted or state.was_deleted:
+        return None
+    return shopper if state.dict.get("session_id") == session_id else None
 
 
 def _epoch_ms(naive_utc):
@@ -118,7 +141,7 @@ def from_request():
         token = request.headers.get(HEADER_NAME) if HEADER_NAME in request.headers else request.cookies.get(COOKIE_NAME)
         parsed = read(token)
         try:
-            if parsed is not None and is_revoked(parsed.session_id, parsed.issued_ms):
+            if parsed is not None and is_revoked(parsed.session_id, parsed.issued_ms, keep=True):
                 parsed = None
         except Exception as error:
             from .errors import is_outage

@@ -108,7 +108,9 @@ def send_product_message(product_id):
                 {"email_consent": gettext("must be true to store customer_email")},
             )
     session_id = _session_from_body(data)
-    conversations.get_product(product_id)
+    # Held while the service runs: the session's identity map keeps only referenced rows,
+    # and the service's own get_product then costs no second SELECT.
+    product = conversations.get_product(product_id)  # noqa: F841
     prepared = attachments.receive(files, budget_key=session_id)
     result = conversations.send_customer_message(
         product_id,

@@ -25,6 +25,8 @@ def load_site_and_product(endpoint, values):
     if values is None or "site" not in values:
         return
     g.chat_site = sites.get(values.pop("site"))
+    # For url_for: the site row is expired by a commit, and reading it again is a query.
+    g.chat_site_public_id = g.chat_site.public_id
     external_id = values.pop("external_id", None)
     g.chat_external_id = external_id
     g.chat_product = products.find(g.chat_site, external_id) if external_id is not None else None
@@ -33,7 +35,7 @@ def load_site_and_product(endpoint, values):
 @bp.url_defaults
 def keep_site_and_product(endpoint, values):
     if "site" not in values and "chat_site" in g and bp.name + "." in endpoint:
-        values["site"] = g.chat_site.public_id
+        values["site"] = g.get("chat_site_public_id") or g.chat_site.public_id
     if "external_id" not in values and g.get("chat_external_id") is not None and endpoint in PRODUCT_ENDPOINTS:
         values["external_id"] = g.chat_external_id
 

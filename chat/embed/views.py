@@ -123,8 +123,8 @@ def send():
             g.chat_external_id,
             request.form.get("page_title"),
             request.form.get("page_url"),
+            known=g.chat_product,
         )
-        new_conversation = conversations.find_inquiry(product.id, session_id) is None
     except BaseException:
         attachments.discard(prepared)
         raise
@@ -136,7 +136,7 @@ def send():
         message=result.message,
         site=g.chat_site,
         shopper=shoppers.find(session_id),
-        new_conversation=new_conversation,
+        new_conversation=result.new_inquiry,
         status=201 if result.created else 200,
     )
 

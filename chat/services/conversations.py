@@ -5,7 +5,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import g, has_request_context
 from flask_babel import gettext
+from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..live import events, records
@@ -36,19 +38,41 @@ def find_inquiry(product_id, session_id):
 
 
 def _inquiry_for_sending(product_id, session_id):
-    inquiry = find_inquiry(product_id, session_id)
+    """The session's inquiry about the product, its row locked until commit (see
+    ``lock_for_message``), made with the first message; returns (inquiry, made here).
+
+    Called after the shopper's row was written (the send's first write). On SQLite that
+    write holds the database's one writer lock, so a plain read here already sees the
+    latest committed row and nobody can change it before the commit: one read. On MariaDB
+    a locking read that finds nothing would lock the gap where the row goes, and two first
+    messages about one product (other sessions) would deadlock on their INSERTs: a plain
+    read, then the found row locked by its key.
+    """
+    query = (
+        sa.select(ProductInquiry)
+        .filter_by(product_id=product_id, session_id=session_id)
+        # Its columns only: with the joined product and site, their rows would be locked too.
+        .options(orm.lazyload(ProductInquiry.product))
+    )
+    single_writer = db.session.get_bind().dialect.name == "sqlite"
+    if single_writer:
+        inquiry = db.session.scalar(query.execution_options(populate_existing=True))
+    else:
+        inquiry = db.session.scalar(query)
+        if inquiry is not None:
+            inquiry = lock_for_message(inquiry.id)
     if inquiry is not None:
-        return inquiry
+        return inquiry, False
     # Another request of the same session (a double click) may race to make it.
     now = utcnow()
-    if (
-        rows.insert_if_absent(
-            ProductInquiry, product_id=product_id, session_id=session_id, created_at=now, updated_at=now
-        )
-        and has_request_context()
-    ):
+    made = rows.insert_if_absent(
+        ProductInquiry, product_id=product_id, session_id=session_id, created_at=now, updated_at=now
+    )
+    if made and has_request_context():
         g.chat_inquiry_created = True  # counted by the per-IP limit on new conversations
-    return rows.locked(sa.select(ProductInquiry).filter_by(product_id=product_id, session_id=session_id))
+    # A locking read: on MariaDB it sees the other request's committed row.
+    locked = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(locked), made
 
 
 def lock_for_message(inquiry_id):
@@ -81,6 +105,7 @@ _INQUIRY_COLUMNS = [column.key for column in sa.inspect(ProductInquiry).column_a
 class SendResult:
     message: ProductMessage
     created: bool
+    new_inquiry: bool = False  # the message opened the conversation (the inquiry was made for it)
 
 
 def send_customer_message(product_id, session_id, text, client_msg_id=None, files=(), language=None):
@@ -114,16 +139,15 @@ def _store_customer_message(product_id, session_id, text, client_msg_id, prepare
     text = validation.message_text(text, required=not prepared)
     client_msg_id = validation.client_msg_id(client_msg_id)
     product = get_product(product_id)
-    inquiry = _inquiry_for_sending(product_id, session_id)
-    inquiry_id = inquiry.id
     if client_msg_id:
-        existing = _by_client_id(inquiry_id, client_msg_id)
+        existing = _sent_before(product_id, session_id, client_msg_id)
         if existing is not None:
-            return _announced_again(existing, inquiry)
-    shoppers.ensure(session_id, product.site_id, language=language)
+            return _announced_again(existing, existing.inquiry)
+    shopper = shoppers.ensure(session_id, product.site_id, language=language)
     # Locked after the shopper's row (its update is flushed first), the order in which
     # an email change takes the two.
-    inquiry = lock_for_message(inquiry_id)
+    inquiry, made = _inquiry_for_sending(product_id, session_id)
+    inquiry_id = inquiry.id
     message = ProductMessage(
         inquiry_id=inquiry_id, sender_type="customer", message_text=text, client_msg_id=client_msg_id
     )
@@ -132,7 +156,9 @@ def _store_customer_message(product_id, session_id, text, client_msg_id, prepare
     if reopened:
         # A customer writing again reopens the conversation (a note tells the admins).
         inquiry.status = "pending"
-    first_message = message_count(inquiry_id) == 0
+    # An inquiry is made with its first message (and erased with all of them): one made
+    # here, or one that ever had a message (last_message_at), needs no count.
+    first_message = made or (inquiry.last_message_at is None and message_count(inquiry_id) == 0)
     now = utcnow()
     message.created_at = now
     inquiry.updated_at = inquiry.last_message_at = now
@@ -141,7 +167,7 @@ def _store_customer_message(product_id, session_id, text, client_msg_id, prepare
     if first_message and notifications.sounds_urgent(text):
         inquiry.priority = "high"
     if first_message:
-        shoppers.apply_email(inquiry)
+        shoppers.apply_email(inquiry, shopper)
     inquiry.refresh_queue_key()
     db.session.add(message)
     attachments.attach(message, prepared)
@@ -176,11 +202,39 @@ def _store_customer_message(product_id, session_id, text, client_msg_id, prepare
 
             inquiries.controls_changed(inquiry)
         announce_message(message, inquiry, first=first_message)
-        db.session.commit()
+        _commit_keeping(message)
     except IntegrityError:
         # The same client id raced in from a retry: answer with the stored one.
         return _replay(inquiry_id, client_msg_id)
-    return SendResult(message, created=True)
+    return SendResult(message, created=True, new_inquiry=made)
+
+
+def _commit_keeping(message):
+    """Commit, and keep the new message and its files as written: the sender's answer shows
+    them without reading them back (the commit expires every row). A mark that lands
+    right after the commit reaches the sender as a live event, as any later one does."""
+    kept = [message, *message.attachments]  # set by attachments.attach: no query
+    written = [(row, _as_inserted(row)) for row in kept]
+    db.session.commit()
+    for row, values in written:
+        if sa.inspect(row).session is not None:
+            for key, value in values.items():
+                set_committed_value(row, key, value)
+    set_committed_value(message, "attachments", kept[1:])
+
+
+def _as_inserted(row):
+    """A row's columns as this transaction inserted it: the values it was given, and NULL
+    for a column given none that the database fills with nothing (no server default)."""
+    state = sa.inspect(row)
+    values = {}
+    for attribute in sa.inspect(type(row)).column_attrs:
+        key, column = attribute.key, attribute.columns[0]
+        if key in state.dict:
+            values[key] = state.dict[key]
+        elif column.server_default is None and column.server_onupdate is None and not column.primary_key:
+            values[key] = None
+    return values
 
 
 def _searchable(text, prepared):
@@ -205,6 +259,19 @@ def _replay(inquiry_id, client_msg_id):
     if existing is None:
         raise Conflict(gettext("The conversation changed while this was sent; please send it again."))
     return SendResult(existing, created=False)
+
+
+def _sent_before(product_id, session_id, client_msg_id):
+    """The session's message about the product with this client id, if stored before (a retry)."""
+    return db.session.scalar(
+        sa.select(ProductMessage)
+        .join(ProductInquiry, ProductInquiry.id == ProductMessage.inquiry_id)
+        .where(
+            ProductInquiry.product_id == product_id,
+            ProductInquiry.session_id == session_id,
+            ProductMessage.client_msg_id == client_msg_id,
+        )
+    )
 
 
 def _by_client_id(inquiry_id, client_msg_id):
@@ -489,13 +556,28 @@ def _mark(inquiry_id, recipient, state, message_ids=None, commit=True):
         if not message_ids:
             return []
         condition.append(ProductMessage.id.in_(message_ids))
-    found = db.session.execute(sa.select(ProductMessage.id, ProductMessage.client_msg_id).where(*condition)).all()
+    # With what the events need of the inquiry (its shopper, product and site): no second read.
+    found = db.session.execute(
+        sa.select(
+            ProductMessage.id,
+            ProductMessage.client_msg_id,
+            ProductInquiry.session_id,
+            ProductInquiry.product_id,
+            Product.site_id,
+        )
+        .join(ProductInquiry, ProductInquiry.id == ProductMessage.inquiry_id)
+        .join(Product, Product.id == ProductInquiry.product_id)
+        .where(*condition)
+        .order_by(ProductMessage.id)
+    ).all()
     ids = [row.id for row in found]
     if not ids:
         return []  # nothing to mark: no commit (it would expire loaded objects)
     now = utcnow()
     values = {"delivered_at": now} if state == "delivered" else {"is_read": True, "read_at": now}
-    db.session.execute(sa.update(ProductMessage).where(ProductMessage.id.in_(ids)).values(**values))
+    updated = db.session.execute(sa.update(ProductMessage).where(ProductMessage.id.in_(ids)).values(**values))
+    if updated.rowcount == 0:
+        return []  # erased meanwhile (the inquiry with its messages)
     if state == "read":
         # Read implies delivered.
         db.session.execute(
@@ -503,11 +585,9 @@ def _mark(inquiry_id, recipient, state, message_ids=None, commit=True):
             .where(ProductMessage.id.in_(ids), ProductMessage.delivered_at.is_(None))
             .values(delivered_at=now)
         )
-    inquiry = db.session.get(ProductInquiry, inquiry_id)
-    if inquiry is None:
-        return []  # erased meanwhile (its messages with it)
+    inquiry = found[0]  # session_id, product_id, site_id
     # Every one of them was unmarked (read implies delivered): all now show ``state``.
-    marks = tuple((row.id, state, row.client_msg_id or "") for row in sorted(found))
+    marks = tuple((row.id, state, row.client_msg_id or "") for row in found)
     # The sender's side sees its marks move; the admin list sees unread counts change.
     sender_channel = (
         events.inquiry_channel(inquiry_id) if recipient == "customer" else events.customer_channel(inquiry.session_id)
@@ -523,7 +603,7 @@ def _mark(inquiry_id, recipient, state, message_ids=None, commit=True):
     if recipient == "admin" and state == "read":
         # The list shows the customer's unread messages; nothing else here changes it.
         changed = records.InquiryChanged(inquiry_id, inquiry.product_id, "read")
-        events.publish_to_admins(db.session, events.ADMIN_LIST, changed, inquiry.product.site_id)
+        events.publish_to_admins(db.session, events.ADMIN_LIST, changed, inquiry.site_id)
     if commit:
         db.session.commit()
     return ids

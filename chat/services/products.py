@@ -47,12 +47,13 @@ def _page_url(site, value):
     return url if url is not None and sites.page_url_allowed(site, url) else None
 
 
-def for_chat(site, external_id, page_title=None, page_url=None):
+def for_chat(site, external_id, page_title=None, page_url=None, known=None):
     """The product a chat is about, made as a placeholder if the shop has not synced it.
 
     Not committed here: it is committed with the message that needs it, or not at all.
+    ``known``: ``find(site, external_id)`` as this request read it already (not read again).
     """
-    product = find(site, external_id)
+    product = known if known is not None else find(site, external_id)
     if product is not None:
         if product.synced_at is None and product.page_url is None:
             product.page_url = _page_url(site, page_url)

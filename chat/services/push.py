@@ -242,7 +242,9 @@ def recipients_for(inquiry, event):
     if inquiry.assigned_admin_id is not None:
         assignee = db.session.get(User, inquiry.assigned_admin_id)
         return [assignee] if assignee is not None and access.can(assignee, "inquiries", site_id) else []
-    return sorted((a for a in access.members_of(site_id) if access.can(a, "inquiries", site_id)), key=lambda a: a.id)
+    # members_of(site_id) holds only people who see the site: their role is what is left to ask
+    # (access.can would load each site-bound person's sites again).
+    return sorted((a for a in access.members_of(site_id) if access.has_role(a, "inquiries")), key=lambda a: a.id)
 
 
 def payload(inquiry, message, event, show_text):
@@ -276,14 +278,24 @@ def queue_for_message(message, inquiry, first):
     event = "new_question" if first else "customer_message"
     now = utcnow()
     rows = []
-    for admin in recipients_for(inquiry, event):
+    recipients = recipients_for(inquiry, event)
+    # Every recipient's devices in one query (most people have none): preferences are
+    # read only for the people who have one.
+    devices = {}
+    if recipients:
+        for subscription in db.session.scalars(
+            sa.select(PushSubscription)
+            .where(PushSubscription.user_id.in_([admin.id for admin in recipients]))
+            .order_by(PushSubscription.user_id, PushSubscription.id)
+        ):
+            devices.setdefault(subscription.user_id, []).append(subscription)
+    for admin in recipients:
+        if admin.id not in devices:
+            continue
         preference = preferences_of(admin)
         if event not in preference.event_list or is_quiet(preference, inquiry.product.site, now):
             continue
-        subscriptions = db.session.scalars(
-            sa.select(PushSubscription).where(PushSubscription.user_id == admin.id).order_by(PushSubscription.id)
-        )
-        for subscription in subscriptions:
+        for subscription in devices[admin.id]:
             with force_locale(clean(admin.language, ADMIN_LANGUAGES) or DEFAULT):  # their panel's language
                 text = json.dumps(payload(inquiry, message, event, subscription.show_text), ensure_ascii=False)
             rows.append(

@@ -8,6 +8,7 @@ inquiry is kept in step, for the admin list and its search).
 import sqlalchemy as sa
 from flask_babel import gettext
 
+from .. import identity
 from ..extensions import db
 from ..i18n import SHOPPER_LANGUAGES
 from ..models import Product, ProductInquiry, Shopper, utcnow
@@ -16,7 +17,11 @@ from .errors import NotFound, ValidationError
 
 
 def find(session_id):
-    return db.session.scalar(sa.select(Shopper).filter_by(session_id=session_id)) if session_id else None
+    if not session_id:
+        return None
+    # The caller's own row, read with its token (identity.from_request) in this transaction:
+    # a query would hand back that same object from the identity map anyway.
+    return identity.loaded_shopper(session_id) or db.session.scalar(sa.select(Shopper).filter_by(session_id=session_id))
 
 
 def ensure(session_id, site_id=None, language=None):
@@ -34,9 +39,10 @@ def ensure(session_id, site_id=None, language=None):
     return shopper
 
 
-def apply_email(inquiry):
-    """A new inquiry of a shopper who left an email (with consent) gets it too."""
-    shopper = find(inquiry.session_id)
+def apply_email(inquiry, shopper=None):
+    """A new inquiry of a shopper who left an email (with consent) gets it too
+    (``shopper``: the inquiry's, if the caller holds it)."""
+    shopper = shopper if shopper is not None else find(inquiry.session_id)
     if shopper is not None and shopper.email and shopper.email_consent_at:
         inquiry.customer_email = shopper.email
         inquiry.email_consent_at = shopper.email_consent_at
