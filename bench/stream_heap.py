@@ -58,10 +58,11 @@ s1 = tracemalloc.take_snapshot()
 held = [open_stream(*t) for t in tokens[1:]]
 gc.collect()
 s2 = tracemalloc.take_snapshot()
-diff = s2.compare_to(s1, "filename")
+diff = s2.compare_to(s1, os.environ.get("HEAP_KEY", "filename"))
 total = sum(d.size_diff for d in diff)
 print(f"python heap per stream (test client, parked after ready): {total / (N - 1) / 1024:.1f} KB")
-for d in diff[:12]:
-    print(f"{d.size_diff / (N - 1):8.0f} B  {d.traceback[0].filename.replace(os.getcwd(), '.')[-70:]}")
+for d in diff[: int(os.environ.get("HEAP_TOP", "12"))]:
+    where = d.traceback[0]
+    print(f"{d.size_diff / (N - 1):8.0f} B  {where.filename.replace(os.getcwd(), '.')[-70:]}:{where.lineno}")
 for resp, _it in held:
     resp.close()  # end the streams before the interpreter shuts down

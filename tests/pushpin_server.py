@@ -42,10 +42,11 @@ def _spare_offset():
 class Pushpin:
     """``with Pushpin(app_ports, key) as proxy``: proxy.url for browsers, proxy.publish_url for the app."""
 
-    def __init__(self, app_ports, sig_key, maxconn=None):
+    def __init__(self, app_ports, sig_key, maxconn=None, settings=None):
         self.app_ports = app_ports if isinstance(app_ports, (list, tuple)) else [app_ports]
         self.sig_key = sig_key
         self.maxconn = maxconn
+        self.settings = dict(settings or {})  # pushpin.conf lines to replace (bench/pushpin_memory.py)
         self.port = free_port()
         self.offset = _spare_offset()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -59,6 +60,7 @@ class Pushpin:
         settings = {"http_port": self.port, "port_offset": self.offset, "sig_key": self.sig_key}
         if self.maxconn:
             settings["client_maxconn"] = self.maxconn
+        settings.update(self.settings)
         for name, value in settings.items():
             conf, count = re.subn(rf"(?m)^{name}=.*$", f"{name}={value}", conf)
             assert count == 1, name
