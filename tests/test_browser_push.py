@@ -12,6 +12,7 @@ endpoint is our push service): everything from there on is the real code.
 import json
 import re
 import urllib.request
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -130,7 +131,8 @@ class ServiceWorkerSession:
 
 def tap(context, index=0):
     """Tap a shown notification: its ``notificationclick`` in the service worker."""
-    [worker] = [w for w in context.service_workers if w.url.endswith("/admin/sw.js")]
+    # One worker per panel language: /admin/sw.js?lang=en
+    [worker] = [w for w in context.service_workers if urlsplit(w.url).path.endswith("/admin/sw.js")]
     worker.evaluate(
         """(index) => self.registration.getNotifications().then(all => {
              try { self.dispatchEvent(new NotificationEvent("notificationclick", {notification: all[index]})); }
