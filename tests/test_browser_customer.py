@@ -17,7 +17,7 @@ def test_customer_flow_history_escaping_badge_and_background_title(browser, shop
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(shop_server.url + "/products/1")
     widget = Widget(page)
-    assert widget.launcher.is_visible()
+    widget.launcher.wait_for()  # the loader draws it once its script ran (later on a busy machine)
     widget.open()
     assert "Trailhead 35L Hiking Backpack" in widget.frame.locator("h1").inner_text()
     assert "Ask us anything about the Trailhead 35L Hiking Backpack" in widget.log.inner_text()
