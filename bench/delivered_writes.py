@@ -15,14 +15,12 @@ SQL statement.
 """
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from servers import run_in_tree  # noqa: E402
 
 RUN = r"""
 import json, os, sys, time
@@ -80,15 +78,7 @@ print(json.dumps({key: value / messages for key, value in counts.items()}))
 
 def run(tree, pages, messages):
     with tempfile.TemporaryDirectory() as folder:
-        out = subprocess.run(
-            [sys.executable, "-c", RUN, str(pages), str(messages), os.path.join(folder, "bench.sqlite")],
-            cwd=tree,
-            env=dict(os.environ, PYTHONPATH=tree),
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+        return run_in_tree(tree, RUN, pages, messages, os.path.join(folder, "bench.sqlite"))
 
 
 def main():

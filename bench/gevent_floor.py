@@ -21,6 +21,8 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from servers import rss_kb  # noqa: E402
+
 APPS = {
     "wsgi": """
 import os, threading
@@ -49,14 +51,6 @@ def s():
     return Response(gen(), mimetype="text/event-stream", direct_passthrough=True)
 """,
 }
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 async def measure(port, pid, levels):

@@ -24,6 +24,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from servers import rss_kb  # noqa: E402
+
 from tests.live_server import free_port  # noqa: E402
 from tests.pushpin_server import Pushpin  # noqa: E402
 
@@ -68,14 +70,6 @@ async def origin(reader, writer):
         pass
     finally:
         writer.close()
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def by_process(proxy):

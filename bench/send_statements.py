@@ -16,12 +16,11 @@ work included: it runs inside the request).
 """
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from servers import run_in_tree  # noqa: E402
 
 RUN = r"""
 import json, os, sys, traceback, uuid
@@ -83,15 +82,7 @@ print(json.dumps(out))
 
 
 def run(tree, url, rate_limits):
-    out = subprocess.run(
-        [sys.executable, "-c", RUN, url, "1" if rate_limits else "0"],
-        cwd=tree,
-        env=dict(os.environ, PYTHONPATH=tree),
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return run_in_tree(tree, RUN, url, "1" if rate_limits else "0")
 
 
 def main():

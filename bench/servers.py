@@ -16,6 +16,34 @@ sys.path.insert(0, ROOT)
 from tests.live_server import BIN, free_port  # noqa: E402
 
 
+def rss_kb(pid):
+    """A process's resident memory in KB (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_in_tree(tree, code, *args):
+    """Run ``code`` (a script) with ``args`` in another Python process inside ``tree`` (a
+    checkout: that tree's code is imported), and return the JSON of its last output line."""
+    import json
+
+    out = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=tree,
+        env=dict(os.environ, PYTHONPATH=tree),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 @contextlib.contextmanager
 def tree_at(ref):
     """A checkout of ``ref`` in a temporary folder (None: this tree)."""
