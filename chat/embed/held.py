@@ -75,9 +75,7 @@ def _answer(handler, after, locale, recovering):
         parts.append(str(Message(str(ids[-1] if ids else after or 0), type=Event.READY)))
     if ids:
         # Replayed through Pushpin to the shopper's device: delivered (stored in batches).
-        marks = delivered_marks()
-        for inquiry_id, message_ids in handler.delivered(ids).items():
-            marks.add(inquiry_id, handler.reader, message_ids)
+        delivered_marks().add_all(handler.delivered(ids), handler.reader)
     reliable, *plain = channels(session_id, site_id, external_id, locale)
     return grip.hold("".join(parts), reliable, plain, position, f"{request.path}?recover=1")
 

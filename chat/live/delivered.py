@@ -60,6 +60,11 @@ class DeliveredMarks:
             elif self._count >= self.limit:
                 self._wake.set()
 
+    def add_all(self, by_inquiry, recipient):
+        """``{inquiry id: message ids}`` that reached ``recipient``'s device (a stream's ``delivered``)."""
+        for inquiry_id, message_ids in by_inquiry.items():
+            self.add(inquiry_id, recipient, message_ids)
+
     def pending(self):
         """The marks not stored yet (waiting, or in the write under way)."""
         with self._lock:

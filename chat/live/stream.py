@@ -228,8 +228,7 @@ def event_stream(handler, after):
             app.logger.exception("live stream: delivered failed")
             return
         for by_inquiry in found:
-            for inquiry_id, message_ids in by_inquiry.items():
-                marks.add(inquiry_id, handler.reader, message_ids)
+            marks.add_all(by_inquiry, handler.reader)
 
     def allowed():
         try:
