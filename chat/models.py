@@ -303,6 +303,10 @@ class ProductInquiry(db.Model):
     last_message_at = sa.Column(Timestamp)
     # When the oldest customer message still without an answer came in.
     waiting_since = sa.Column(Timestamp)
+    # The newest message (any kind; the newest a customer sees): a live message event names
+    # the one before it, so a stream that showed that one renders the event without a read.
+    last_message_id = sa.Column(sa.Integer)
+    last_public_message_id = sa.Column(sa.Integer)
     # One sortable string: waiting first, then most urgent, then longest
     # waiting (or, once answered, most recent); the id breaks ties. Keyset
     # pagination walks it with a single indexed comparison.

@@ -20,7 +20,21 @@ from .chat_helpers import dispose_app, module_sqlite_app
 
 # The schemas, written out (as zerver/lib/event_schema.py): a record that changes must change here too.
 SCHEMAS = {
-    Event.MESSAGE: {"inquiry_id": int, "product_id": int, "message_id": int, "sender_type": str},
+    Event.MESSAGE: {
+        "inquiry_id": int,
+        "product_id": int,
+        "message_id": int,
+        "sender_type": str,
+        "after_id": int | None,
+        "after_public_id": int | None,
+        "message_type": str | None,
+        "visibility": str | None,
+        "text": str | None,
+        "created_at": str | None,
+        "client_msg_id": str | None,
+        "sender_name": str | None,
+        "public_sender_name": str | None,
+    },
     Event.INQUIRY: {
         "inquiry_id": int,
         "product_id": int,
@@ -151,9 +165,24 @@ def test_a_shopper_sends_a_first_message_and_a_follow_up(app, shop):
         sent["message"] = conversations.send_customer_message(product.id, session, "And  in\nblue?").message
 
     inquiry = db.session.get(ProductInquiry, inquiry.id)
+    first_id = inquiry.last_message_id
     got = verify_action(app, follow_up, announced(inquiry, site_id))
     message = sent["message"]
-    assert got[0] == records.MessageStored(inquiry.id, product.id, message.id, "customer")
+    # What streams need to render it without a read: the message it follows, what it shows.
+    assert got[0] == records.MessageStored(
+        inquiry.id,
+        product.id,
+        message.id,
+        "customer",
+        after_id=first_id,
+        after_public_id=first_id,
+        message_type="text",
+        visibility="public",
+        text="And  in\nblue?",
+        created_at=message.created_at.isoformat(),
+    )
+    assert got[0] == got[1] and got[0].follows("admin") == got[0].follows("customer") == first_id
+    assert db.session.get(ProductInquiry, inquiry.id).last_message_id == message.id
     assert got[2] == records.InquiryChanged(inquiry.id, product.id, "message", message.id, "customer")
     assert got[4].message_id == message.id and got[4].counts[str(site_id)] >= 1
     assert got[6] == records.CustomerWrote(inquiry.id, message.id, "followup", product.name, "And in blue?")
@@ -170,6 +199,7 @@ def test_an_admin_answers(app, shop):
 
     product, site_id, admin = shop
     inquiry = new_inquiry(product, "answer" * 5)
+    question_id = inquiry.last_message_id
     expected = (
         announced(inquiry, site_id, wrote=False)
         + [(f"inquiry:{inquiry.id}", Event.MESSAGE)]  # "Marked in progress" (a workflow note)
@@ -180,6 +210,10 @@ def test_an_admin_answers(app, shop):
     before = inquiries.waiting_by_site()[str(site_id)]
     got = verify_action(app, lambda: inquiries.respond(inquiry.id, admin, "Yes, it is."), expected)
     assert got[0].sender_type == "admin" and got[6].sender_type == "admin"
+    # The answer follows the customer's message for both sides; the workflow note (read) the answer.
+    assert got[0].follows("admin") == got[0].follows("customer") == question_id
+    assert got[0].text == "Yes, it is." and got[0].sender_name == admin.name and got[0].public_sender_name
+    assert got[6].message_id > got[0].message_id and got[6].follows("admin") is None
     assert got[4].counts.get(str(site_id), 0) == before - 1  # answered: one fewer waits
     controls = got[-1]
     assert controls.status == "in_progress" and (admin.id, admin.name) in controls.admins
@@ -190,12 +224,17 @@ def test_a_private_note_reaches_admins_only(app, shop):
 
     product, site_id, admin = shop
     inquiry = new_inquiry(product, "note" * 8)
+    question_id = inquiry.last_message_id
     got = verify_action(
         app,
         lambda: notes.add(inquiry.id, admin, "Call them back"),
         announced(inquiry, site_id, public=False, wrote=False),
     )
     assert got[0].sender_type == "admin"
+    # Only admins hear of it, and it follows the customer's message for them.
+    assert got[0].visibility == "internal" and got[0].follows("admin") == question_id
+    assert got[0].after_public_id == question_id  # the customer never hears of it
+    assert db.session.get(ProductInquiry, inquiry.id).last_public_message_id == question_id
 
 
 def test_marks_read_and_delivered_both_ways(app, shop):

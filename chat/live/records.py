@@ -38,17 +38,38 @@ class Record:
 
 @dataclass(frozen=True)
 class MessageStored(Record):
-    """A message was stored: streams that show the conversation read it from the database
-    (after their cursor), others update a count."""
+    """A message was stored. A stream that shows the conversation and showed exactly the
+    message this one follows renders it from the record; any other (a gap, an event that
+    overtook another, a message with files or a workflow line) reads the conversation
+    after its cursor from the database. Other streams update a count."""
 
     type = Event.MESSAGE
     inquiry_id: int
     product_id: int
     message_id: int
     sender_type: str  # "customer" or "admin"
+    # The message before it, as admins see the conversation (any row) and as the customer
+    # does (public rows); None: unknown, read.
+    after_id: int | None = None
+    after_public_id: int | None = None
+    # What the message shows, for a text message or a private note without files (None: read).
+    message_type: str | None = None  # "text" or "note"
+    visibility: str | None = None  # "public" or "internal"
+    text: str | None = None
+    created_at: str | None = None  # ISO 8601, UTC, no zone suffix (as stored)
+    client_msg_id: str | None = None
+    sender_name: str | None = None  # the admin's name, as admins see it
+    public_sender_name: str | None = None  # who answered, as the customer sees it
 
     def event_id(self):
         return self.message_id
+
+    def follows(self, reader):
+        """The id of the message this one follows for ``reader`` ("admin" or "customer"),
+        if a stream of theirs may render it without reading; else None."""
+        if self.text is None:
+            return None
+        return self.after_id if reader == "admin" else self.after_public_id
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,15 @@ class StreamHandler:
         oldest first (a page of them)."""
         return []
 
+    def messages_for(self, record, after):
+        """The conversation's messages after id ``after``, on hearing of ``record`` (a MESSAGE):
+        its own message when it follows exactly that one (no read), else ``messages_after``."""
+        if record.follows(self.reader) == after:
+            from .render import recorded_message  # render imports this module
+
+            return [recorded_message(record)]
+        return self.messages_after(after)
+
     def arrived(self, messages, event):
         """Messages for newly stored ``messages`` (each with its id), and what follows
         them (the typing line cleared, a count)."""
@@ -290,7 +299,7 @@ def event_stream(handler, after):
                         if event.get("type") == Event.MESSAGE and handler.shows(event):
                             # A nudge: read what came after the cursor (see cursor.py).
                             start = cursor.read_from(event["id"], read_to)
-                            messages = handler.messages_after(start) if start is not None else []
+                            messages = handler.messages_for(records.decode(event), start) if start is not None else []
                             if messages:
                                 read_to = messages[-1].id
                             outs.append(handler.arrived(messages, event) if messages else [])

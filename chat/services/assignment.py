@@ -48,25 +48,25 @@ def pick(site_id, now=None):
 
 
 def on_new_inquiry(inquiry, now=None):
-    """Assign a new inquiry of an auto-assigning site (in the caller's transaction); returns the assignee or None."""
+    """Assign a new inquiry of an auto-assigning site (in the caller's transaction); returns the
+    workflow rows it wrote (none, or the note naming the assignee)."""
     site = inquiry.product.site
     if not site.auto_assign or inquiry.assigned_admin_id is not None:
-        return None
+        return []
     now = now or utcnow()
     person = pick(site.id, now)
     if person is None:
-        return None
+        return []
     inquiry.assigned_admin_id = person.id
     person.last_assigned_at = now
-    db.session.add(
-        ProductMessage(
-            inquiry_id=inquiry.id,
-            sender_type="admin",
-            message_type="system",
-            system_event="assignee",
-            visibility="internal",
-            message_text=f"Assigned automatically to {person.name}",
-            created_at=now,
-        )
+    note = ProductMessage(
+        inquiry_id=inquiry.id,
+        sender_type="admin",
+        message_type="system",
+        system_event="assignee",
+        visibility="internal",
+        message_text=f"Assigned automatically to {person.name}",
+        created_at=now,
     )
-    return person
+    db.session.add(note)
+    return [note]

@@ -153,29 +153,31 @@ def _store_customer_message(product_id, session_id, text, client_msg_id, prepare
     )
     reopened = inquiry.status in ("resolved", "closed")
     status_before = inquiry.status
-    if reopened:
-        # A customer writing again reopens the conversation (a note tells the admins).
-        inquiry.status = "pending"
     # An inquiry is made with its first message (and erased with all of them): one made
     # here, or one that ever had a message (last_message_at), needs no count.
     first_message = made or (inquiry.last_message_at is None and message_count(inquiry_id) == 0)
     now = utcnow()
     message.created_at = now
-    inquiry.updated_at = inquiry.last_message_at = now
-    if inquiry.waiting_since is None:
-        inquiry.waiting_since = now
-    if first_message and notifications.sounds_urgent(text):
-        inquiry.priority = "high"
-    if first_message:
-        shoppers.apply_email(inquiry, shopper)
-    inquiry.refresh_queue_key()
     db.session.add(message)
     attachments.attach(message, prepared)
     try:
+        # The message alone first: its id then goes into the inquiry's one UPDATE (at the commit).
         db.session.flush()
-        search.index_message(inquiry_id, _searchable(text, prepared))
         if reopened:
-            db.session.add(
+            # A customer writing again reopens the conversation (a note tells the admins).
+            inquiry.status = "pending"
+        inquiry.updated_at = inquiry.last_message_at = now
+        if inquiry.waiting_since is None:
+            inquiry.waiting_since = now
+        if first_message and notifications.sounds_urgent(text):
+            inquiry.priority = "high"
+        if first_message:
+            shoppers.apply_email(inquiry, shopper)
+        inquiry.refresh_queue_key()
+        search.index_message(inquiry_id, _searchable(text, prepared))
+        besides = []  # workflow rows written with the message (admins see them after it)
+        if reopened:
+            besides.append(
                 ProductMessage(
                     inquiry_id=inquiry_id,
                     sender_type="admin",
@@ -186,10 +188,12 @@ def _store_customer_message(product_id, session_id, text, client_msg_id, prepare
                     created_at=now,
                 )
             )
+            db.session.add(besides[-1])
             search.index_message(inquiry_id, REOPENED)
         if first_message:
             # Before the urgent mail: it then goes to the assignee alone.
-            assignment.on_new_inquiry(inquiry, now)
+            besides.extend(assignment.on_new_inquiry(inquiry, now))
+        follows = _followed(inquiry, message, besides)
         if first_message and inquiry.priority == "high":
             notifications.queue_high_priority(inquiry, text)
         if first_message:
@@ -201,12 +205,31 @@ def _store_customer_message(product_id, session_id, text, client_msg_id, prepare
             from . import inquiries  # it imports this module
 
             inquiries.controls_changed(inquiry)
-        announce_message(message, inquiry, first=first_message)
+        announce_message(message, inquiry, first=first_message, follows=follows)
         _commit_keeping(message)
     except IntegrityError:
         # The same client id raced in from a retry: answer with the stored one.
         return _replay(inquiry_id, client_msg_id)
     return SendResult(message, created=True, new_inquiry=made)
+
+
+def _followed(inquiry, message, besides=()):
+    """What a live event about ``message`` names as the messages before it: (the inquiry's
+    newest before it, the newest a customer could see before it). Then the inquiry's newest
+    ids move past it and past ``besides`` (rows written with it, flushed here for their ids).
+
+    Call it after the flush that gave ``message`` its id, with the inquiry locked. A stream
+    that showed exactly the message named renders the event as it is, without reading
+    (records.MessageStored); None makes it read: admins see ``besides`` after the message.
+    """
+    before, before_public = inquiry.last_message_id, inquiry.last_public_message_id
+    if besides:
+        db.session.flush()
+    for row in (message, *besides):
+        inquiry.last_message_id = max(inquiry.last_message_id or 0, row.id)
+        if row.visibility == "public":
+            inquiry.last_public_message_id = max(inquiry.last_public_message_id or 0, row.id)
+    return (None if besides else before), before_public
 
 
 def _commit_keeping(message):
@@ -335,33 +358,39 @@ def _store_admin_message(
     )
     db.session.add(message)
     attachments.attach(message, prepared)
+    inquiry_id = inquiry.id  # read before a failed flush leaves the session unusable
+    try:
+        # The message alone first: its id then goes into the inquiry's one UPDATE (at the commit).
+        db.session.flush()
+    except IntegrityError:
+        return _replay(inquiry_id, client_msg_id)
     if message_type != "note":
-        # A private note leaves the inquiry as customers see it (its updated_at) alone.
         inquiry.updated_at = now
+    else:
+        # A private note leaves the inquiry as customers see it (its updated_at) alone, though
+        # the inquiry's newest id moves (the column's onupdate would stamp it).
+        inquiry.updated_at = ProductInquiry.updated_at
     if message_type == "text":
         # An answer ends the wait.
         inquiry.last_message_at = now
         inquiry.waiting_since = None
     inquiry.refresh_queue_key()
-    inquiry_id = inquiry.id  # read before a failed flush leaves the session unusable
-    try:
-        db.session.flush()
-    except IntegrityError:
-        return _replay(inquiry_id, client_msg_id)
+    follows = _followed(inquiry, message)
     search.index_message(inquiry_id, _searchable(text, prepared))
-    announce_message(message, inquiry)
+    announce_message(message, inquiry, follows=follows)
     webhook_events.message_created(message, inquiry)
     if commit:
         db.session.commit()
     return SendResult(message, created=True)
 
 
-def announce_message(message, inquiry, again=False, first=None):
+def announce_message(message, inquiry, again=False, first=None, follows=None):
     """After commit: the customer's tabs, the inquiry's viewers, the admin list and every
     admin page's badge and notifications hear of it (``again``: the badge, not a second
-    notification; ``first``: whether it is the customer's first message)."""
+    notification; ``first``: whether it is the customer's first message; ``follows``: what
+    ``_followed`` returned, so streams render it from the event)."""
 
-    stored = records.MessageStored(inquiry.id, inquiry.product_id, message.id, message.sender_type)
+    stored = _stored(message, inquiry, follows)
     # Internal rows (workflow and private notes) never go to the customer's channel at all.
     channels = ((events.customer_channel(inquiry.session_id),) if message.visibility == "public" else ()) + (
         events.inquiry_channel(inquiry.id),
@@ -385,6 +414,30 @@ def announce_message(message, inquiry, again=False, first=None):
             preview_line(message),
         )
         events.publish_to_admins(db.session, events.ADMIN_NOTICES, wrote, site_id)
+
+
+def _stored(message, inquiry, follows):
+    """The MESSAGE record; with what the message shows when streams can render it from the
+    record: a text message or note without files, whose predecessors are known."""
+    shows = follows is not None and message.message_type in ("text", "note") and not message.attachments
+    if not shows:
+        return records.MessageStored(inquiry.id, inquiry.product_id, message.id, message.sender_type)
+    sender = message.sender if message.sender_type == "admin" else None
+    return records.MessageStored(
+        inquiry.id,
+        inquiry.product_id,
+        message.id,
+        message.sender_type,
+        after_id=follows[0],
+        after_public_id=follows[1],
+        message_type=message.message_type,
+        visibility=message.visibility,
+        text=message.message_text or "",
+        created_at=message.created_at.isoformat(),
+        client_msg_id=message.client_msg_id,
+        sender_name=sender.name if sender is not None else None,
+        public_sender_name=message.public_sender_name if message.visibility == "public" else None,
+    )
 
 
 def announce_typing(inquiry, sender):

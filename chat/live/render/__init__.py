@@ -8,6 +8,7 @@ disagree on a key: ``cached`` looks every key up without any context, and
 ``rendered`` makes what is missing (``once``), in a request context.
 """
 
+from datetime import datetime
 from types import SimpleNamespace
 
 from ..stream import MISSING, made, once
@@ -38,3 +39,23 @@ def rendered(event, plan):
 def marks(record):
     """The marks of a MARKS record as ``conversation/_marks.html`` reads them."""
     return [SimpleNamespace(id=i, state=state, client_msg_id=client_id or None) for i, state, client_id in record.marks]
+
+
+def recorded_message(record):
+    """A MESSAGE record's message as ``conversation/_message.html`` reads a stored one (a
+    text message or note without files, just stored: not delivered or read yet)."""
+    return SimpleNamespace(
+        id=record.message_id,
+        inquiry_id=record.inquiry_id,
+        sender_type=record.sender_type,
+        message_type=record.message_type,
+        visibility=record.visibility,
+        system_event=None,
+        message_text=record.text,
+        created_at=datetime.fromisoformat(record.created_at),
+        client_msg_id=record.client_msg_id,
+        attachments=[],
+        sender=SimpleNamespace(name=record.sender_name) if record.sender_name else None,
+        public_sender_name=record.public_sender_name,
+        state="sent",
+    )
