@@ -24,9 +24,10 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from .. import i18n
 from ..extensions import db
-from ..live import grip
+from ..live import grip, records
 from ..live.delivered import delivered_marks
 from ..live.names import Event
+from ..live.render import recorded_message
 from ..services import conversations
 
 
@@ -125,10 +126,15 @@ def _shopper_items(pending):
         handler._inquiry_id = inquiry.id if inquiry else None
         message = None
         if event.get("type") == Event.MESSAGE:
-            message = db.session.get(ProductMessage, data["message_id"])
-            if message is None or message.visibility != "public":
-                continue
-            prev_id = _newest_visible(inquiry.id, before=message.id)
+            record = records.decode(event)
+            if record.follows(handler.reader) is not None:
+                # Rendered from the record, chained to the one before it: no read.
+                message, prev_id = recorded_message(record), record.follows(handler.reader)
+            else:
+                message = db.session.get(ProductMessage, data["message_id"])
+                if message is None or message.visibility != "public":
+                    continue
+                prev_id = _newest_visible(inquiry.id, before=message.id)
         for locale in i18n.site_languages(site)["enabled"]:
             messages_ch, events_ch, badge_ch = channels(session_id, site_id, external_id, locale)
             with i18n.force_locale(locale):
