@@ -6,9 +6,11 @@ What a stream may promise, and why it holds:
   retried send announced again, not an event that arrives after a catch-up already
   read its message. The cursor starts at the client's ``Last-Event-ID`` or
   ``after=`` (the newest id it shows).
-- **Never skipped, always in order.** A message event is only a nudge (decision 3):
-  a stream answers one that is past its cursor by reading its conversation's
-  messages after the cursor from the database, oldest first. Writers commit one
+- **Never skipped, always in order.** A message event names the message before it
+  (``records.MessageStored.follows``): a stream whose cursor is exactly that one renders
+  the event's own message. Any other message event is only a nudge (decision 3): a
+  stream answers one that is past its cursor by reading its conversation's messages
+  after the cursor from the database, oldest first. Writers commit one
   inquiry's messages in id order (``conversations.lock_for_message``), and a message
   is announced after its commit, so that read holds the announced message and every
   earlier one. Events that overtake each other on their way (two workers publish in

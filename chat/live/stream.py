@@ -297,7 +297,7 @@ def event_stream(handler, after):
                         continue
                     try:
                         if event.get("type") == Event.MESSAGE and handler.shows(event):
-                            # A nudge: read what came after the cursor (see cursor.py).
+                            # Its own message if it follows the cursor, else a read after it (cursor.py).
                             start = cursor.read_from(event["id"], read_to)
                             messages = handler.messages_for(records.decode(event), start) if start is not None else []
                             if messages:
