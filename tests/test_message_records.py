@@ -129,3 +129,34 @@ def test_a_message_whose_predecessor_the_stream_has_not_shown_is_read_in_order(q
     stream.close()
     assert got == [held.message_id, later]
     assert reads == [start]  # one read, after what the stream showed
+
+
+def test_a_shoppers_idle_stream_beats_without_building_a_request_and_an_admins_checks_its_login(quick, admin):
+    """At 10,000 idle streams every heartbeat's request context was a CPU cost of its own;
+    a shopper's stream asks nothing at a beat, an admin's asks whether the login still holds."""
+    from flask import appcontext_pushed
+
+    client, _, _ = admin
+    shopper = Shopper(quick)
+    sent_id(shopper.send("1", "Hello?"))
+    inquiry_id = stored_inquiry(quick)
+    pushed = []
+
+    def count(sender, **_):
+        pushed.append(sender)
+
+    shop = shopper_stream(shopper)
+    shop.until_quiet()  # the replay and ready, up to the first beat
+    with appcontext_pushed.connected_to(count, quick):
+        for _ in range(3):
+            assert shop.until_quiet() == []  # one more beat, nothing else
+    shop.close()
+    assert pushed == []
+
+    page = admin_stream(client, inquiry_id)
+    page.until_quiet()
+    with appcontext_pushed.connected_to(count, quick):
+        for _ in range(3):
+            page.until_quiet()
+    page.close()
+    assert len(pushed) >= 3  # still_allowed and "still here" at every beat
