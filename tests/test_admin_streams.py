@@ -2,9 +2,12 @@
 badge and notifications every admin page shows), the list only changes to its rows."""
 
 import pytest
+import sqlalchemy as sa
 from flask import template_rendered
 
+from chat.extensions import db
 from chat.live.names import Event
+from chat.models import AdminPresence
 from chat.services import conversations
 
 from .chat_helpers import first_product_id
@@ -86,3 +89,40 @@ def test_a_page_without_list_or_inquiry_hears_the_badge_only(quick, admin):
     assert [kind for kind, _ in events] == [Event.WAITING, Event.CUSTOMER_WROTE]
     assert rendered == []
     account.close()
+
+
+@pytest.mark.parametrize("meanwhile", ["another stream wrote it", "the old stream removed it"])
+def test_an_inquiry_page_opens_while_another_stream_of_the_admin_writes_their_presence(quick, admin, meanwhile):
+    """Two streams of one admin on one inquiry (two tabs; a reconnect while the old stream
+    still closes) write the same presence row at the same moment: the new one still opens."""
+    app = quick
+    client, _, ids = admin
+    inquiry_id = Customer(app, first_product_id(app)).says("Is it waterproof?")["inquiry_id"]
+    row = dict(admin_id=ids["me"], inquiry_id=inquiry_id)
+    with app.app_context():
+        engine = db.engine
+        if meanwhile == "the old stream removed it":
+            db.session.add(AdminPresence(**row))
+            db.session.commit()
+        db.session.remove()
+    # Just before the opening stream writes the row, another transaction changes it.
+    table, then = AdminPresence.__table__, {}
+    if meanwhile == "another stream wrote it":
+        then["INSERT"] = table.insert().values(**row)
+    else:
+        then["UPDATE"] = table.delete().where(table.c.admin_id == ids["me"], table.c.inquiry_id == inquiry_id)
+
+    def executed(conn, cursor, statement, *args):
+        for word in [w for w in then if statement.lstrip().upper().startswith(w) and "admin_presence" in statement]:
+            with engine.begin() as other:
+                other.execute(then.pop(word))
+
+    sa.event.listen(engine, "before_cursor_execute", executed)
+    try:
+        page = Stream(client, f"?inquiry={inquiry_id}")  # up to "ready": it did not end at open
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", executed)
+    assert not then  # the other transaction ran
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AdminPresence).filter_by(**row)) == 1
+    page.close()
