@@ -10,7 +10,7 @@ from chat.live.names import Event
 from chat.models import AdminPresence
 from chat.services import conversations
 
-from .chat_helpers import first_product_id
+from .chat_helpers import Statements, first_product_id
 from .test_inbox import Customer, Stream, of
 
 
@@ -100,29 +100,31 @@ def test_an_inquiry_page_opens_while_another_stream_of_the_admin_writes_their_pr
     inquiry_id = Customer(app, first_product_id(app)).says("Is it waterproof?")["inquiry_id"]
     row = dict(admin_id=ids["me"], inquiry_id=inquiry_id)
     with app.app_context():
-        engine = db.engine
         if meanwhile == "the old stream removed it":
             db.session.add(AdminPresence(**row))
             db.session.commit()
+        engine = db.engine
         db.session.remove()
-    # Just before the opening stream writes the row, another transaction changes it.
-    table, then = AdminPresence.__table__, {}
-    if meanwhile == "another stream wrote it":
-        then["INSERT"] = table.insert().values(**row)
-    else:
-        then["UPDATE"] = table.delete().where(table.c.admin_id == ids["me"], table.c.inquiry_id == inquiry_id)
 
-    def executed(conn, cursor, statement, *args):
-        for word in [w for w in then if statement.lstrip().upper().startswith(w) and "admin_presence" in statement]:
+    def elsewhere(statement):
+        """``statement`` in another transaction (another stream's), committed."""
+
+        def run():
             with engine.begin() as other:
-                other.execute(then.pop(word))
+                other.execute(statement)
 
-    sa.event.listen(engine, "before_cursor_execute", executed)
-    try:
+        return run
+
+    table = AdminPresence.__table__
+    mine = sa.and_(table.c.admin_id == ids["me"], table.c.inquiry_id == inquiry_id)
+    with Statements(app) as statements:
+        # Just before the opening stream writes the row, another transaction changes it.
+        if meanwhile == "another stream wrote it":
+            statements.before("INSERT", elsewhere(table.insert().values(**row)), "admin_presence")
+        else:
+            statements.before("UPDATE", elsewhere(table.delete().where(mine)), "admin_presence")
         page = Stream(client, f"?inquiry={inquiry_id}")  # up to "ready": it did not end at open
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", executed)
-    assert not then  # the other transaction ran
+    assert not statements.hooks  # the other transaction ran
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AdminPresence).filter_by(**row)) == 1
     page.close()

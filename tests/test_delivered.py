@@ -17,7 +17,7 @@ from chat.live.names import Event
 from chat.models import Product, ProductInquiry, ProductMessage, PushSubscription, User
 
 from . import backends
-from .chat_helpers import admin_login, dispose_app, module_sqlite_app
+from .chat_helpers import Statements, admin_login, dispose_app, module_sqlite_app
 from .conftest import _config, _empty_tables
 from .push_service import Browser, PushService
 from .tcp_proxy import TCPProxy
@@ -252,32 +252,6 @@ def conversations_with_answers(app, count):
             found.append((question["inquiry_id"], session_id, question["id"], answer.id))
         db.session.remove()
     return sorted(found)
-
-
-class Statements:
-    """The SQL statements the app's engine runs meanwhile (``before_cursor_execute``, as
-    bench/send_statements.py counts them); ``before(word, action)`` runs ``action`` once,
-    just before the first statement that starts with ``word``."""
-
-    def __init__(self, app):
-        with app.app_context():
-            self.engine = db.engine
-        self.seen, self.hooks = [], {}
-
-    def before(self, word, action):
-        self.hooks[word] = action
-
-    def _executed(self, conn, cursor, statement, *args):
-        self.seen.append(" ".join(statement.split()))
-        for word in [w for w in self.hooks if statement.lstrip().upper().startswith(w)]:
-            self.hooks.pop(word)()
-
-    def __enter__(self):
-        sa.event.listen(self.engine, "before_cursor_execute", self._executed)
-        return self
-
-    def __exit__(self, *exc):
-        sa.event.remove(self.engine, "before_cursor_execute", self._executed)
 
 
 def published_marks(published):
