@@ -153,3 +153,30 @@ def dispose_app(app):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+class Statements:
+    """The SQL statements the app's engine runs meanwhile (``before_cursor_execute``, as
+    bench/send_statements.py counts them); ``before(word, action, table)`` runs ``action``
+    once, just before the first statement that starts with ``word`` and names ``table``."""
+
+    def __init__(self, app):
+        with app.app_context():
+            self.engine = db.engine
+        self.seen, self.hooks = [], {}
+
+    def before(self, word, action, table=""):
+        self.hooks[word, table] = action
+
+    def _executed(self, conn, cursor, statement, *args):
+        self.seen.append(" ".join(statement.split()))
+        for word, table in list(self.hooks):
+            if statement.lstrip().upper().startswith(word) and table in statement:
+                self.hooks.pop((word, table))()
+
+    def __enter__(self):
+        sa.event.listen(self.engine, "before_cursor_execute", self._executed)
+        return self
+
+    def __exit__(self, *exc):
+        sa.event.remove(self.engine, "before_cursor_execute", self._executed)

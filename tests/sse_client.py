@@ -2,6 +2,7 @@
 
 import http.client
 import queue
+import socket
 import threading
 import time
 from urllib.parse import urlsplit
@@ -78,6 +79,13 @@ class SSEClient:
         return got
 
     def close(self):
+        # The socket first: the reader thread may be blocked in readline (the server ended
+        # the response but keeps the connection alive), holding the buffer that closing
+        # the response waits for; that would take the socket's whole timeout.
+        try:
+            self.conn.sock and self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             self.response.close()
             self.conn.sock and self.conn.sock.close()

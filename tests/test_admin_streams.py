@@ -2,12 +2,15 @@
 badge and notifications every admin page shows), the list only changes to its rows."""
 
 import pytest
+import sqlalchemy as sa
 from flask import template_rendered
 
+from chat.extensions import db
 from chat.live.names import Event
+from chat.models import AdminPresence
 from chat.services import conversations
 
-from .chat_helpers import first_product_id
+from .chat_helpers import Statements, first_product_id
 from .test_inbox import Customer, Stream, of
 
 
@@ -86,3 +89,42 @@ def test_a_page_without_list_or_inquiry_hears_the_badge_only(quick, admin):
     assert [kind for kind, _ in events] == [Event.WAITING, Event.CUSTOMER_WROTE]
     assert rendered == []
     account.close()
+
+
+@pytest.mark.parametrize("meanwhile", ["another stream wrote it", "the old stream removed it"])
+def test_an_inquiry_page_opens_while_another_stream_of_the_admin_writes_their_presence(quick, admin, meanwhile):
+    """Two streams of one admin on one inquiry (two tabs; a reconnect while the old stream
+    still closes) write the same presence row at the same moment: the new one still opens."""
+    app = quick
+    client, _, ids = admin
+    inquiry_id = Customer(app, first_product_id(app)).says("Is it waterproof?")["inquiry_id"]
+    row = dict(admin_id=ids["me"], inquiry_id=inquiry_id)
+    with app.app_context():
+        if meanwhile == "the old stream removed it":
+            db.session.add(AdminPresence(**row))
+            db.session.commit()
+        engine = db.engine
+        db.session.remove()
+
+    def elsewhere(statement):
+        """``statement`` in another transaction (another stream's), committed."""
+
+        def run():
+            with engine.begin() as other:
+                other.execute(statement)
+
+        return run
+
+    table = AdminPresence.__table__
+    mine = sa.and_(table.c.admin_id == ids["me"], table.c.inquiry_id == inquiry_id)
+    with Statements(app) as statements:
+        # Just before the opening stream writes the row, another transaction changes it.
+        if meanwhile == "another stream wrote it":
+            statements.before("INSERT", elsewhere(table.insert().values(**row)), "admin_presence")
+        else:
+            statements.before("UPDATE", elsewhere(table.delete().where(mine)), "admin_presence")
+        page = Stream(client, f"?inquiry={inquiry_id}")  # up to "ready": it did not end at open
+    assert not statements.hooks  # the other transaction ran
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AdminPresence).filter_by(**row)) == 1
+    page.close()

@@ -11,15 +11,17 @@ import sqlalchemy as sa
 from chat import create_app, push_delivery
 from chat.demo import seed_demo
 from chat.extensions import db
+from chat.live import records
 from chat.live.delivered import delivered_marks
 from chat.live.names import Event
-from chat.models import Product, ProductMessage, PushSubscription
+from chat.models import Product, ProductInquiry, ProductMessage, PushSubscription, User
 
 from . import backends
-from .chat_helpers import admin_login, dispose_app, module_sqlite_app
-from .conftest import _config
+from .chat_helpers import Statements, admin_login, dispose_app, module_sqlite_app
+from .conftest import _config, _empty_tables
 from .push_service import Browser, PushService
 from .tcp_proxy import TCPProxy
+from .test_event_schemas import captured
 from .test_inbox import Customer, Stream, of
 from .test_live import wait_for
 
@@ -219,3 +221,100 @@ def test_marks_wait_through_a_database_outage_and_are_stored_after():
             db.session.remove()
             db.engine.dispose()
         backends.drop_mysql_database(name)
+
+
+@pytest.fixture
+def each_backend(database_url):
+    """A fresh app with the demo on each database of the suite's matrix (SQLite, MariaDB)."""
+    app = create_app(_config(database_url))
+    with app.app_context():
+        if database_url.startswith("sqlite"):
+            db.create_all()
+        else:
+            _empty_tables()
+        seed_demo()
+    yield app
+    dispose_app(app)
+
+
+def conversations_with_answers(app, count):
+    """``count`` shoppers' inquiries about product 1, each with its question and the shop's
+    answer, by inquiry id: [(inquiry id, shopper's session id, question id, answer id)]."""
+    from chat.services import inquiries
+
+    asked = [Customer(app, 1).says(f"Question {n}") for n in range(count)]
+    found = []
+    with app.app_context(), app.test_request_context():
+        admin = db.session.scalar(sa.select(User).order_by(User.id))
+        for question in asked:
+            answer = inquiries.respond(question["inquiry_id"], admin, "Yes.").message
+            session_id = db.session.get(ProductInquiry, question["inquiry_id"]).session_id
+            found.append((question["inquiry_id"], session_id, question["id"], answer.id))
+        db.session.remove()
+    return sorted(found)
+
+
+def published_marks(published):
+    """[(channel, Marks)] of what the broker was handed (``captured``)."""
+    assert {kind for _, kind, _ in published} <= {Event.MARKS.value}, published
+    return [(channel, records.decode({"type": kind, "data": data})) for channel, kind, data in published]
+
+
+def delivered(message_id):
+    return ((message_id, "delivered", ""),)
+
+
+@pytest.mark.parametrize("count", [2, 8])
+def test_one_flush_marks_any_number_of_inquiries_in_two_statements_and_tells_each_sender(each_backend, count):
+    app = each_backend
+    talks = conversations_with_answers(app, count)
+    marks = delivered_marks(app)
+    for inquiry_id, _, question_id, _ in talks:
+        marks.add(inquiry_id, "admin", [question_id])  # a page of the shop got the question
+    for inquiry_id, _, _, answer_id in talks[::2]:
+        marks.add(inquiry_id, "customer", [answer_id])  # the shopper's widget got the answer
+    # Another inquiry's answer handed with the first one's: not a mark of that inquiry.
+    marks.add(talks[0][0], "customer", [talks[1][3]])
+    with captured(app) as published, Statements(app) as statements:
+        stored(app)
+
+    # One look-up of what is not marked yet and one UPDATE, whatever the number of inquiries.
+    assert len(statements.seen) == 2, statements.seen
+    expected = []
+    for n, (inquiry_id, session_id, question_id, answer_id) in enumerate(talks):
+        expected.append(
+            (f"customer:{session_id}", records.Marks(inquiry_id, 1, "admin", "delivered", delivered(question_id)))
+        )
+        if n % 2 == 0:
+            answer = records.Marks(inquiry_id, 1, "customer", "delivered", delivered(answer_id))
+            expected.append((f"inquiry:{inquiry_id}", answer))
+    assert published_marks(published) == expected
+    assert [state(app, answer_id) for _, _, _, answer_id in talks] == ["delivered", "sent"] * (count // 2)
+    assert {state(app, question_id) for _, _, question_id, _ in talks} == {"delivered"}
+
+
+def test_a_flush_skips_the_messages_erased_meanwhile_and_marks_the_others(each_backend):
+    app = each_backend
+    talks = conversations_with_answers(app, 3)
+    marks = delivered_marks(app)
+    for inquiry_id, _, question_id, _ in talks:
+        marks.add(inquiry_id, "admin", [question_id])
+    erased = talks[1][0]
+
+    def erase():
+        # Another transaction erases one inquiry's messages between the look-up and the UPDATE.
+        with statements.engine.begin() as other:
+            other.execute(sa.delete(ProductMessage).where(ProductMessage.inquiry_id == erased))
+
+    with captured(app) as published, Statements(app) as statements:
+        statements.before("UPDATE", erase)
+        stored(app)
+    assert not statements.hooks  # the erasure ran
+    expected = [
+        (f"customer:{session_id}", records.Marks(inquiry_id, 1, "admin", "delivered", delivered(question_id)))
+        for inquiry_id, session_id, question_id, _ in talks
+        if inquiry_id != erased
+    ]
+    assert published_marks(published) == expected
+    assert [state(app, talks[0][2]), state(app, talks[2][2])] == ["delivered", "delivered"]
+    assert not marks.pending()

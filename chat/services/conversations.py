@@ -598,39 +598,39 @@ def _mark(inquiry_id, recipient, state, message_ids=None, commit=True):
     """Set the delivered or read mark on the other side's messages to ``recipient``."""
     if inquiry_id is None:
         return []
-    column = ProductMessage.is_read if state == "read" else ProductMessage.delivered_at
-    condition = [
-        ProductMessage.inquiry_id == inquiry_id,
-        ProductMessage.sender_type == _other_side(recipient),
-        ProductMessage.message_type == "text",
-        column.is_(False) if state == "read" else column.is_(None),
-    ]
-    if message_ids is not None:
-        if not message_ids:
-            return []
-        condition.append(ProductMessage.id.in_(message_ids))
-    # With what the events need of the inquiry (its shopper, product and site): no second read.
-    found = db.session.execute(
-        sa.select(
-            ProductMessage.id,
-            ProductMessage.client_msg_id,
-            ProductInquiry.session_id,
-            ProductInquiry.product_id,
-            Product.site_id,
-        )
-        .join(ProductInquiry, ProductInquiry.id == ProductMessage.inquiry_id)
-        .join(Product, Product.id == ProductInquiry.product_id)
-        .where(*condition)
-        .order_by(ProductMessage.id)
-    ).all()
-    ids = [row.id for row in found]
-    if not ids:
+    marked = _mark_many({(inquiry_id, recipient): message_ids}, state)
+    if not marked:
         return []  # nothing to mark: no commit (it would expire loaded objects)
+    if commit:
+        db.session.commit()
+    return marked[(inquiry_id, recipient)]
+
+
+def _mark_many(marks, state):
+    """``{(inquiry_id, recipient): message ids, or None for all}``: the other side's text
+    messages to ``recipient`` without the ``state`` mark get it, in the caller's transaction
+    (its commit publishes the marks, per inquiry). One SELECT and one UPDATE (two for read)
+    whatever the number of inquiries. Returns ``{(inquiry_id, recipient): ids marked}``."""
+    wanted = {key: None if ids is None else set(ids) for key, ids in marks.items() if ids is None or ids}
+    found = _unmarked(wanted, state)
+    ids = sorted(row.id for found_rows in found.values() for row in found_rows)
+    if not ids:
+        return {}
     now = utcnow()
     values = {"delivered_at": now} if state == "delivered" else {"is_read": True, "read_at": now}
     updated = db.session.execute(sa.update(ProductMessage).where(ProductMessage.id.in_(ids)).values(**values))
-    if updated.rowcount == 0:
-        return []  # erased meanwhile (the inquiry with its messages)
+    if updated.rowcount < len(ids):
+        # Some were erased meanwhile (an inquiry with its messages): no marks for them.
+        kept = set()
+        if updated.rowcount:
+            # A locking read sees them gone (MariaDB's plain read keeps the first SELECT's snapshot).
+            still = sa.select(ProductMessage.id).where(ProductMessage.id.in_(ids)).with_for_update()
+            kept = set(db.session.scalars(still))
+        found = {key: [row for row in found_rows if row.id in kept] for key, found_rows in found.items()}
+        found = {key: found_rows for key, found_rows in found.items() if found_rows}
+        ids = sorted(kept)
+        if not ids:
+            return {}
     if state == "read":
         # Read implies delivered.
         db.session.execute(
@@ -638,6 +638,56 @@ def _mark(inquiry_id, recipient, state, message_ids=None, commit=True):
             .where(ProductMessage.id.in_(ids), ProductMessage.delivered_at.is_(None))
             .values(delivered_at=now)
         )
+    for (inquiry_id, recipient), found_rows in sorted(found.items()):
+        _publish_marks(inquiry_id, recipient, state, found_rows)
+    return {key: [row.id for row in found_rows] for key, found_rows in found.items()}
+
+
+def _unmarked(wanted, state):
+    """``_mark_many``'s rows in one SELECT: ``{(inquiry_id, recipient): rows}``, by id, with
+    what the events need of the inquiry (its shopper, product and site): no second read."""
+    column = ProductMessage.is_read if state == "read" else ProductMessage.delivered_at
+    sides = []
+    for recipient in ("admin", "customer"):
+        of_side = {inquiry_id: ids for (inquiry_id, side), ids in wanted.items() if side == recipient}
+        if not of_side:
+            continue
+        condition = [ProductMessage.sender_type == _other_side(recipient), ProductMessage.inquiry_id.in_(of_side)]
+        if None not in of_side.values():
+            condition.append(ProductMessage.id.in_(sorted(set().union(*of_side.values()))))
+        sides.append(sa.and_(*condition))
+    if not sides:
+        return {}
+    selected = db.session.execute(
+        sa.select(
+            ProductMessage.id,
+            ProductMessage.inquiry_id,
+            ProductMessage.sender_type,
+            ProductMessage.client_msg_id,
+            ProductInquiry.session_id,
+            ProductInquiry.product_id,
+            Product.site_id,
+        )
+        .join(ProductInquiry, ProductInquiry.id == ProductMessage.inquiry_id)
+        .join(Product, Product.id == ProductInquiry.product_id)
+        .where(
+            ProductMessage.message_type == "text",
+            column.is_(False) if state == "read" else column.is_(None),
+            sa.or_(*sides),
+        )
+        .order_by(ProductMessage.id)
+    ).all()
+    found = {}
+    for row in selected:
+        # The SELECT took each side's ids together: keep each id for its own inquiry only.
+        key = (row.inquiry_id, _other_side(row.sender_type))
+        if wanted[key] is None or row.id in wanted[key]:
+            found.setdefault(key, []).append(row)
+    return found
+
+
+def _publish_marks(inquiry_id, recipient, state, found):
+    """After commit, the events of one inquiry's messages (``found``, by id) that now show ``state``."""
     inquiry = found[0]  # session_id, product_id, site_id
     # Every one of them was unmarked (read implies delivered): all now show ``state``.
     marks = tuple((row.id, state, row.client_msg_id or "") for row in found)
@@ -657,9 +707,6 @@ def _mark(inquiry_id, recipient, state, message_ids=None, commit=True):
         # The list shows the customer's unread messages; nothing else here changes it.
         changed = records.InquiryChanged(inquiry_id, inquiry.product_id, "read")
         events.publish_to_admins(db.session, events.ADMIN_LIST, changed, inquiry.site_id)
-    if commit:
-        db.session.commit()
-    return ids
 
 
 def mark_read(inquiry_id, reader="customer", message_ids=None):
@@ -676,8 +723,6 @@ def mark_delivered(inquiry_id, recipient="customer", message_ids=None, commit=Tr
 def mark_delivered_many(marks):
     """``{(inquiry_id, recipient): message ids}`` delivered, in one transaction (the live
     streams' batch: ``chat/live/delivered.py``). Returns how many messages were marked."""
-    marked = 0
-    for (inquiry_id, recipient), message_ids in sorted(marks.items()):
-        marked += len(_mark(inquiry_id, recipient, "delivered", sorted(message_ids), commit=False))
+    marked = _mark_many(marks, "delivered")
     db.session.commit()
-    return marked
+    return sum(len(ids) for ids in marked.values())

@@ -26,6 +26,7 @@ from ..models import (
 )
 from . import access, conversations, hours, notifications, search, webhook_events
 from .errors import BadParameter, ValidationError
+from .rows import insert_if_absent
 from .validation import choice, clean_text, parse_id
 
 STATUS_LABELS = {"pending": "pending", "in_progress": "in progress", "resolved": "resolved", "closed": "closed"}
@@ -632,15 +633,17 @@ def assign(inquiry_id, admin, assignee_id):
 
 
 def see(inquiry_id, admin_id):
-    """Record (or refresh) that an admin has the inquiry open; announce arrivals."""
-    row = db.session.get(AdminPresence, (admin_id, inquiry_id))
+    """Record (or refresh) that an admin has the inquiry open; announce arrivals.
+
+    Two streams of one admin write the same row (two tabs; a reconnect while the old stream
+    still closes, whose ``leave`` deletes it): neither may fail, or its stream ends at open."""
     now = utcnow()
-    if row is None:
-        db.session.add(AdminPresence(admin_id=admin_id, inquiry_id=inquiry_id, seen_at=now))
-        db.session.flush()
+    key = (AdminPresence.admin_id == admin_id, AdminPresence.inquiry_id == inquiry_id)
+    present = db.session.scalar(sa.select(AdminPresence.seen_at).where(*key)) is not None
+    # A row deleted meanwhile updates nothing: it is inserted again (unless another stream did).
+    refreshed = present and db.session.execute(sa.update(AdminPresence).where(*key).values(seen_at=now)).rowcount
+    if not refreshed and insert_if_absent(AdminPresence, admin_id=admin_id, inquiry_id=inquiry_id, seen_at=now):
         _presence_changed(inquiry_id)
-    else:
-        row.seen_at = now
     db.session.commit()
 
 
