@@ -641,12 +641,9 @@ def _mark(inquiry_id, recipient, state, message_ids=None, commit=True):
         return []  # nothing to mark: no commit (it would expire loaded objects)
     now = utcnow()
     values = {"delivered_at": now} if state == "delivered" else {"is_read": True, "read_at": now}
-    marking = sa.update(ProductMessage).where(ProductMessage.id.in_(ids))
-    if state == "read":
-        marking = marking.where(ProductMessage.is_read.is_(False))  # counted once, whoever races
-    updated = db.session.execute(marking.values(**values))
+    updated = db.session.execute(sa.update(ProductMessage).where(ProductMessage.id.in_(ids)).values(**values))
     if updated.rowcount == 0:
-        return []  # erased or marked meanwhile
+        return []  # erased meanwhile (the inquiry with its messages)
     if state == "read":
         # Read implies delivered.
         db.session.execute(
@@ -671,12 +668,7 @@ def _mark(inquiry_id, recipient, state, message_ids=None, commit=True):
         )
     if recipient == "admin" and state == "read":
         # The list shows the customer's unread messages; nothing else here changes it.
-        db.session.execute(
-            sa.update(ProductInquiry)
-            .where(ProductInquiry.id == inquiry_id)
-            .values(unread_count=ProductInquiry.unread_count - updated.rowcount)
-            .execution_options(synchronize_session=False)
-        )
+        list_rows.recount_unread(inquiry_id)
         changed = list_rows.record(list_rows.fresh(inquiry_id), "read")
         events.publish_to_admins(db.session, events.ADMIN_LIST, changed, inquiry.site_id)
     if commit:

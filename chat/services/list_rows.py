@@ -41,6 +41,29 @@ LOADS = (
 )
 
 
+def recount_unread(inquiry_id):
+    """After the admins read the customer's messages: the inquiry's unread count, counted
+    again in the same UPDATE (an admin's action, not each message). A count, not a
+    decrement by the rows marked: two reads that race, or a read and a send, leave it
+    exact on MariaDB too (the UPDATE waits for a sender's row lock, then its subquery
+    reads what is committed), however the marking query is written."""
+    unread = (
+        sa.select(sa.func.count(ProductMessage.id))
+        .where(
+            ProductMessage.inquiry_id == inquiry_id,
+            ProductMessage.sender_type == "customer",
+            ProductMessage.is_read.is_(False),
+        )
+        .scalar_subquery()
+    )
+    db.session.execute(
+        sa.update(ProductInquiry)
+        .where(ProductInquiry.id == inquiry_id)
+        .values(unread_count=unread)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def fresh(inquiry_id):
     """The inquiry as committed now (or None), with what its row shows."""
     query = sa.select(ProductInquiry).where(ProductInquiry.id == inquiry_id).options(*LOADS)
