@@ -15,6 +15,8 @@ from chat.models import INQUIRY_STATUSES, PRIORITIES, Product, ProductInquiry, P
 from chat.services import access, conversations, inquiries, list_rows, notes, ratings, sites
 
 from .chat_helpers import first_product_id, make_product
+from .files import png
+from .test_attachments import api_send
 from .test_inbox import Customer, Stream, of
 
 ROW = re.compile(r'<tr id="inq-(\d+)".*?</tr>', re.S)
@@ -45,6 +47,8 @@ def test_a_live_row_is_the_row_a_reload_shows(quick, admin, language):
         me = db.session.get(User, ids["me"])
         me.language = language
         db.session.commit()
+        if language == "de":
+            sites.create("Zweiter <Laden>")  # two sites: rows name theirs
     shopper = Customer(app, first_product_id(app))
     inquiry_id = shopper.says("Is it <b>waterproof</b>?")["inquiry_id"]
     with app.app_context():
@@ -58,6 +62,14 @@ def test_a_live_row_is_the_row_a_reload_shows(quick, admin, language):
     assert row == page_rows(client, "?status=all")[inquiry_id]
     assert "&lt;i&gt;in blue&lt;/i&gt;" in row and "<i>" not in row and ">Bo<" in row
     assert ("2 neu" if language == "de" else "2 new") in row  # both messages unread
+    assert ('class="site-name"' in row) == (language == "de")
+
+    # Files with a text: the row names them (a paper clip, "photo" in the page's language).
+    upload = [(png(), "<b>shot</b>.png")]
+    assert api_send(shopper.client, shopper.product_id, shopper.token, "See <u>this</u>", upload).status_code == 201
+    row = live_row(listing.until_quiet(), inquiry_id)
+    assert row == page_rows(client, "?status=all")[inquiry_id]
+    assert 'class="clip"' in row and ("Foto · See &lt;u&gt;" if language == "de" else "photo · See &lt;u&gt;") in row
 
     # Read by the admin: the row moves live, and is still the row of a reload.
     with app.test_request_context():
