@@ -307,6 +307,10 @@ class ProductInquiry(db.Model):
     # the one before it, so a stream that showed that one renders the event without a read.
     last_message_id = sa.Column(sa.Integer)
     last_public_message_id = sa.Column(sa.Integer)
+    # The admin list's counts: every message, and the customer's not read yet (kept by the
+    # service layer with each message and read mark: a live list row carries them, no COUNT).
+    message_count = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
+    unread_count = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
     # One sortable string: waiting first, then most urgent, then longest
     # waiting (or, once answered, most recent); the id breaks ties. Keyset
     # pagination walks it with a single indexed comparison.

@@ -10,7 +10,7 @@ import pytest
 from chat.live import current_broker as get_broker
 from chat.live import events
 from chat.live.broker import RESYNC, LocalBroker, RedisBroker
-from chat.live.records import InquiryChanged
+from chat.live.records import Unread
 
 from . import backends
 from .live_server import free_port
@@ -47,17 +47,17 @@ def test_events_go_out_after_commit_and_never_after_rollback(app):
     with app.app_context():
         sub = get_broker(app).subscribe({"admins"})
         db.session.execute(db.text("select 1"))  # a transaction is under way
-        events.publish_after_commit(db.session, "admins", InquiryChanged(1, 1, "read"))
+        events.publish_after_commit(db.session, "admins", Unread(1, 1))
         assert sub.get(0.05) is None  # not before the commit
         db.session.rollback()
         db.session.commit()
         assert sub.get(0.05) is None  # the rolled-back event is gone
-        events.publish_after_commit(db.session, "admins", InquiryChanged(2, 1, "read"))
+        events.publish_after_commit(db.session, "admins", Unread(2, 1))
         db.session.commit()
         assert sub.get(0.5) == {
-            "type": "inquiry",
+            "type": "unread",
             "id": None,
-            "data": {"inquiry_id": 2, "product_id": 1, "why": "read", "message_id": None, "sender_type": None},
+            "data": {"inquiry_id": 2, "product_id": 1},
         }
         get_broker(app).unsubscribe(sub)
 

@@ -39,6 +39,25 @@ SCHEMAS = {
         "inquiry_id": int,
         "product_id": int,
         "why": str,
+        "status": str,
+        "priority": str,
+        "queue_key": str,
+        "waiting_since": str | None,
+        "assigned_admin_id": int | None,
+        "assignee_name": str | None,
+        "rating": str | None,
+        "rating_comment": str | None,
+        "product_name": str,
+        "product_image_url": str | None,
+        "site_id": int,
+        "site_name": str,
+        "customer_email": str | None,
+        "session_prefix": str,
+        "message_count": int,
+        "unread_count": int,
+        "last_sender": str | None,
+        "last_text": str | None,
+        "last_files": tuple[tuple[str, bool], ...],
         "message_id": int | None,
         "sender_type": str | None,
     },
@@ -183,7 +202,34 @@ def test_a_shopper_sends_a_first_message_and_a_follow_up(app, shop):
     )
     assert got[0] == got[1] and got[0].follows("admin") == got[0].follows("customer") == first_id
     assert db.session.get(ProductInquiry, inquiry.id).last_message_id == message.id
-    assert got[2] == records.InquiryChanged(inquiry.id, product.id, "message", message.id, "customer")
+    # The list row as it is now, whole: lists match and render it without a query.
+    inquiry = db.session.get(ProductInquiry, inquiry.id)
+    assert got[2] == records.InquiryChanged(
+        inquiry.id,
+        product.id,
+        "message",
+        status="pending",
+        priority="medium",
+        queue_key=inquiry.queue_key,
+        waiting_since=inquiry.waiting_since.isoformat(),
+        assigned_admin_id=None,
+        assignee_name=None,
+        rating=None,
+        rating_comment=None,
+        product_name=product.name,
+        product_image_url=product.image_url,
+        site_id=site_id,
+        site_name=product.site.name,
+        customer_email=None,
+        session_prefix=session[:6],
+        message_count=2,
+        unread_count=2,
+        last_sender="customer",
+        last_text="And  in\nblue?",
+        last_files=(),
+        message_id=message.id,
+        sender_type="customer",
+    )
     assert got[4].message_id == message.id and got[4].counts[str(site_id)] >= 1
     assert got[6] == records.CustomerWrote(inquiry.id, message.id, "followup", product.name, "And in blue?")
 
@@ -215,6 +261,10 @@ def test_an_admin_answers(app, shop):
     assert got[0].text == "Yes, it is." and got[0].sender_name == admin.name and got[0].public_sender_name
     assert got[6].message_id > got[0].message_id and got[6].follows("admin") is None
     assert got[4].counts.get(str(site_id), 0) == before - 1  # answered: one fewer waits
+    # The row after the answer, then after the note: answered, in progress, the answer its preview.
+    assert (got[2].status, got[2].waiting_since, got[2].message_count) == ("pending", None, 2)
+    assert (got[8].status, got[8].message_count, got[8].unread_count) == ("in_progress", 3, 1)
+    assert (got[8].last_sender, got[8].last_text, got[8].sender_type) == ("admin", "Yes, it is.", "admin")
     controls = got[-1]
     assert controls.status == "in_progress" and (admin.id, admin.name) in controls.admins
 
@@ -250,7 +300,12 @@ def test_marks_read_and_delivered_both_ways(app, shop):
     )
     first = conversations.list_messages(inquiry.id).messages[0]
     assert got[0] == records.Marks(inquiry.id, product.id, "admin", "read", ((first.id, "read", ""),))
-    assert got[1].why == "read"
+    assert (got[1].why, got[1].unread_count, got[1].message_count, got[1].last_text) == (
+        "read",
+        0,
+        1,
+        "Is it waterproof?",
+    )
 
     answer = inquiries.respond(inquiry.id, admin, "Yes.").message
     got = verify_action(
@@ -293,7 +348,7 @@ def test_typing_both_ways(app, shop):
     ids=["status", "priority", "assignee"],
 )
 def test_status_priority_and_assignee_changes(app, shop, change):
-    from chat.services import inquiries
+    from chat.services import conversations, inquiries
 
     product, site_id, admin = shop
     inquiry = new_inquiry(product, "change" * 5)
@@ -310,6 +365,17 @@ def test_status_priority_and_assignee_changes(app, shop, change):
         inquiry.priority,
         inquiry.assigned_admin_id,
     )
+    # The list row shows the change (a note: the customer's message stays its preview).
+    row = got[1]
+    assert (row.status, row.priority, row.assigned_admin_id, row.queue_key) == (
+        inquiry.status,
+        inquiry.priority,
+        inquiry.assigned_admin_id,
+        inquiry.queue_key,
+    )
+    assert row.assignee_name == (admin.name if inquiry.assigned_admin_id else None)
+    counted = conversations.message_count(inquiry.id)
+    assert (row.message_count, row.last_sender, row.last_text) == (counted, "customer", "Is it waterproof?")
 
 
 def test_a_customer_reopens_a_closed_inquiry(app, shop):
@@ -322,6 +388,9 @@ def test_a_customer_reopens_a_closed_inquiry(app, shop):
     expected = [(f"inquiry:{inquiry.id}", Event.CONTROLS)] + announced(inquiry, site_id)
     got = verify_action(app, lambda: conversations.send_customer_message(product.id, session, "Still there?"), expected)
     assert got[0].status == "pending"
+    # Its row: reopened, the message and the "reopened" note counted (and the closing note).
+    row = got[3]
+    assert (row.status, row.message_count, row.unread_count, row.last_text) == ("pending", 4, 2, "Still there?")
 
 
 def test_presence_open_and_leave(app, shop):
@@ -350,7 +419,7 @@ def test_a_rating(app, shop):
         [(f"inquiry:{inquiry.id}", Event.CONTROLS)] + to_admins("admins:list", site_id, Event.INQUIRY),
     )
     assert (got[0].rating, got[0].rating_comment) == ("good", "Quick!") and got[0].rated_at
-    assert got[1].why == "rating"
+    assert (got[1].why, got[1].rating, got[1].rating_comment, got[1].status) == ("rating", "good", "Quick!", "resolved")
 
 
 def test_a_broker_event_that_is_no_record_is_refused(app):

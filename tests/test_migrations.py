@@ -116,6 +116,7 @@ def test_upgrading_keeps_every_conversation(empty_database_url):
             messages = conn.execute(db.text("SELECT message_text, visibility FROM product_messages ORDER BY id")).all()
             shopper = conn.execute(db.text("SELECT session_id, email FROM shoppers")).one()
             words = conn.execute(db.text("SELECT word FROM inquiry_words WHERE inquiry_id = 1")).scalars().all()
+            counts = conn.execute(db.text("SELECT message_count, unread_count FROM product_inquiries")).one()
         db.engine.dispose()
     assert tuple(product) == ("demo", "7")
     # The conversation survived; the workflow note became admins-only.
@@ -123,6 +124,8 @@ def test_upgrading_keeps_every_conversation(empty_database_url):
     assert tuple(shopper) == ("sess-one-xxxxxxxxxxxxxxxx", "a@b.example")
     # Its words are in the search index.
     assert sorted(words) == ["ann", "by", "hello", "marked", "resolved"]
+    # The list's counts, as it counted them: every message; the customer's unread.
+    assert tuple(counts) == (2, 1)
 
 
 def test_upgrading_refuses_the_tokens_verified_customers_held_before(empty_database_url):

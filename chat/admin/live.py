@@ -9,8 +9,7 @@ an inquiry page's stream gets only that inquiry's channel: its messages,
 marks, typing, presence and controls.
 """
 
-import sqlalchemy as sa
-from flask import current_app, has_request_context, render_template, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
 from flask_sse import Message
 
@@ -22,7 +21,7 @@ from ..live.names import Event, admin_channels
 from ..live.render import admin as rendering
 from ..live.stream import StreamHandler, event_stream
 from ..models import ProductInquiry, User
-from ..services import access, conversations, inquiries
+from ..services import access, conversations, inquiries, list_rows, sites
 from ..services.validation import parse_id
 from . import bp
 
@@ -60,6 +59,8 @@ class AdminStream(StreamHandler):
         )
         # What is rendered once per event is shared only by pages in the same language.
         self.locale = i18n.current() if has_request_context() else i18n.DEFAULT
+        # Whether its rows name their site (as the list page decides): counted once, here.
+        self.name_sites = filters is not None and sites.several(site_ids)
 
     pins_viewer = True
 
@@ -103,17 +104,14 @@ class AdminStream(StreamHandler):
             db.session.scalars(
                 inquiries.filtered_query(self.filters, self.admin())
                 .where(ProductInquiry.id.in_(changed))
-                .options(sa.orm.joinedload(ProductInquiry.product), sa.orm.joinedload(ProductInquiry.assigned_admin))
+                .options(*list_rows.LOADS)
             )
             .unique()
             .all()
         )
         found = {i.id for i in matching}
         out = [Message(str(i), type=Event.REMOVE) for i in changed if i not in found]
-        out.extend(
-            Message(render_template("admin/_row.html", row=row).strip(), type=Event.ROW)
-            for row in inquiries.rows_for(matching)
-        )
+        out.extend(rendering.row(row.shown, self.name_sites) for row in inquiries.rows_for(matching))
         return out
 
     def handle(self, event):

@@ -24,11 +24,12 @@ EXAMPLE_PRODUCT = "SKU-123"
 
 @bp.app_context_processor
 def site_names():
-    """``many_sites()`` for the inquiry list and page: name the site only when there are several."""
+    """``many_sites()`` for the inquiry list and page: name the site only when the admin
+    sees several (their list's stream decides the same: ``AdminStream.name_sites``)."""
 
     def many_sites():
         if "many_sites" not in g:
-            g.many_sites = sites.count() > 1
+            g.many_sites = sites.several(access.visible_site_ids(current_user))
         return g.many_sites
 
     return {"many_sites": many_sites}

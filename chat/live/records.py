@@ -74,12 +74,35 @@ class MessageStored(Record):
 
 @dataclass(frozen=True)
 class InquiryChanged(Record):
-    """An admin list row may have changed (a message, a read mark, a rating)."""
+    """An admin list row may have changed (a message, a read mark, a rating): the row as it
+    is now, with everything ``admin/_row.html`` shows and the list filters test
+    (``services/list_rows.py`` builds it, ``Filters.matches`` tests it)."""
 
     type = Event.INQUIRY
     inquiry_id: int
     product_id: int
     why: str  # "message", "read" or "rating"
+    status: str
+    priority: str
+    queue_key: str
+    waiting_since: str | None  # ISO 8601, UTC, no zone suffix (as stored)
+    assigned_admin_id: int | None
+    assignee_name: str | None
+    rating: str | None
+    rating_comment: str | None
+    product_name: str
+    product_image_url: str | None
+    site_id: int
+    site_name: str
+    customer_email: str | None
+    session_prefix: str  # the visitor's name when no email is known
+    message_count: int
+    unread_count: int  # the customer's messages not read yet
+    # The newest text message (None: none yet): who wrote it, its text (the start the row
+    # shows) and its files (name, is an image).
+    last_sender: str | None
+    last_text: str | None
+    last_files: tuple[tuple[str, bool], ...]
     # The message that moved it (why == "message"): a row naming a customer's message delivers it.
     message_id: int | None = None
     sender_type: str | None = None

@@ -12,7 +12,18 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..extensions import db
 from ..live import events, records
 from ..models import Product, ProductInquiry, ProductMessage, utcnow
-from . import assignment, attachments, notifications, push, rows, search, shoppers, validation, webhook_events
+from . import (
+    assignment,
+    attachments,
+    list_rows,
+    notifications,
+    push,
+    rows,
+    search,
+    shoppers,
+    validation,
+    webhook_events,
+)
 from .errors import Conflict, NotFound
 
 REOPENED = "Reopened: the customer wrote again"
@@ -216,7 +227,8 @@ def _store_customer_message(product_id, session_id, text, client_msg_id, prepare
 def _followed(inquiry, message, besides=()):
     """What a live event about ``message`` names as the messages before it: (the inquiry's
     newest before it, the newest a customer could see before it). Then the inquiry's newest
-    ids move past it and past ``besides`` (rows written with it, flushed here for their ids).
+    ids and its counts move past it and past ``besides`` (rows written with it, flushed here
+    for their ids).
 
     Call it after the flush that gave ``message`` its id, with the inquiry locked. A stream
     that showed exactly the message named renders the event as it is, without reading
@@ -229,6 +241,9 @@ def _followed(inquiry, message, besides=()):
         inquiry.last_message_id = max(inquiry.last_message_id or 0, row.id)
         if row.visibility == "public":
             inquiry.last_public_message_id = max(inquiry.last_public_message_id or 0, row.id)
+        # The list's counts, in the same UPDATE (a customer's message comes unread).
+        inquiry.message_count += 1
+        inquiry.unread_count += row.sender_type == "customer"
     return (None if besides else before), before_public
 
 
@@ -398,12 +413,10 @@ def announce_message(message, inquiry, again=False, first=None, follows=None):
     for channel in channels:
         events.publish_after_commit(db.session, channel, stored)
     site_id = inquiry.product.site_id
-    events.publish_to_admins(
-        db.session,
-        events.ADMIN_LIST,
-        records.InquiryChanged(inquiry.id, inquiry.product_id, "message", message.id, message.sender_type),
-        site_id,
-    )
+    # The row as it is now; a new text message is its newest (no read), a retry's may not be.
+    last = message if message.message_type == "text" and not again else list_rows.NOT_READ
+    row = list_rows.record(inquiry, "message", last, message)
+    events.publish_to_admins(db.session, events.ADMIN_LIST, row, site_id)
     events.publish_waiting(db.session, site_id, message.id)
     if not again and message.sender_type == "customer" and message.message_type == "text":
         wrote = records.CustomerWrote(
@@ -705,7 +718,8 @@ def _publish_marks(inquiry_id, recipient, state, found):
         )
     if recipient == "admin" and state == "read":
         # The list shows the customer's unread messages; nothing else here changes it.
-        changed = records.InquiryChanged(inquiry_id, inquiry.product_id, "read")
+        list_rows.recount_unread(inquiry_id)
+        changed = list_rows.record(list_rows.fresh(inquiry_id), "read")
         events.publish_to_admins(db.session, events.ADMIN_LIST, changed, inquiry.site_id)
 
 

@@ -24,7 +24,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import access, conversations, hours, notifications, search, webhook_events
+from . import access, conversations, hours, list_rows, notifications, search, webhook_events
 from .errors import BadParameter, ValidationError
 from .rows import insert_if_absent
 from .validation import choice, clean_text, parse_id
@@ -45,6 +45,9 @@ def queue_cursor(value):
             gettext("after must be the next_after value of a previous page."), {"after": gettext("a queue key")}
         )
     return value
+
+
+SET = object()  # a filter condition: the column is not NULL
 
 
 @dataclass
@@ -89,6 +92,39 @@ class Filters:
     def view(self):
         return "waiting" if self.waiting and self.status == "all" else self.status
 
+    def conditions(self, admin_id):
+        """The filters but ``q``, as (column, value) pairs a shown inquiry's column equals
+        (None: is NULL, SET: is not NULL): the one definition the list's SQL (``_filtered``)
+        and its live rows (``matches``) both test."""
+        out = []
+        if self.waiting:
+            out.append((ProductInquiry.waiting_since, SET))
+        if self.status != "all":
+            out.append((ProductInquiry.status, self.status))
+        if self.priority:
+            out.append((ProductInquiry.priority, self.priority))
+        if self.assignee == "mine":
+            out.append((ProductInquiry.assigned_admin_id, admin_id))
+        elif self.assignee == "unassigned":
+            out.append((ProductInquiry.assigned_admin_id, None))
+        elif self.assignee not in ASSIGNEE_FILTERS:
+            out.append((ProductInquiry.assigned_admin_id, int(self.assignee)))
+        if self.product_id:
+            out.append((ProductInquiry.product_id, self.product_id))
+        return out
+
+    def matches(self, row, admin_id, site_ids):
+        """Whether the list of an admin (``admin_id``, working on ``site_ids``: None for all)
+        shows ``row`` (an INQUIRY record: its fields are named as the columns), ``q`` aside:
+        a search matches words of the messages, which only the database holds."""
+        if site_ids is not None and row.site_id not in site_ids:
+            return False
+        for column, value in self.conditions(admin_id):
+            have = getattr(row, column.key)
+            if not (have is not None if value is SET else have == value):
+                return False
+        return True
+
     def as_args(self):
         args = {
             "status": self.view,
@@ -127,6 +163,11 @@ class Row:
     unread_count: int = 0
     last_message: ProductMessage | None = None
 
+    @property
+    def shown(self):
+        """What ``admin/_row.html`` reads: made from the row's record, as a live row is."""
+        return list_rows.shown(list_rows.record(self.inquiry, "page", self.last_message))
+
 
 @dataclass
 class ListPage:
@@ -156,20 +197,10 @@ def _filtered(filters, on_sites, admin_id, search=True):
     query = sa.select(ProductInquiry)
     if on_sites is not None:
         query = query.where(on_sites)
-    if filters.waiting:
-        query = query.where(ProductInquiry.waiting_since.is_not(None))
-    if filters.status != "all":
-        query = query.where(ProductInquiry.status == filters.status)
-    if filters.priority:
-        query = query.where(ProductInquiry.priority == filters.priority)
-    if filters.assignee == "mine":
-        query = query.where(ProductInquiry.assigned_admin_id == admin_id)
-    elif filters.assignee == "unassigned":
-        query = query.where(ProductInquiry.assigned_admin_id.is_(None))
-    elif filters.assignee not in ASSIGNEE_FILTERS:
-        query = query.where(ProductInquiry.assigned_admin_id == int(filters.assignee))
-    if filters.product_id:
-        query = query.where(ProductInquiry.product_id == filters.product_id)
+    for column, value in filters.conditions(admin_id):
+        query = query.where(
+            column.is_not(None) if value is SET else column.is_(None) if value is None else column == value
+        )
     if filters.q and search:
         query = query.where(sa.or_(*_mentions(filters.q)))
     return query
@@ -204,11 +235,7 @@ def list_inquiries(filters, admin, after=None, limit=50):
     if filters.q:
         query, searched_to = _searched(query, filters.q, limit)
     inquiries = (
-        db.session.scalars(
-            query.options(sa.orm.joinedload(ProductInquiry.product), sa.orm.joinedload(ProductInquiry.assigned_admin))
-            .order_by(ProductInquiry.queue_key)
-            .limit(limit + 1)
-        )
+        db.session.scalars(query.options(*list_rows.LOADS).order_by(ProductInquiry.queue_key).limit(limit + 1))
         .unique()
         .all()
     )
@@ -282,40 +309,25 @@ def _walked(query, condition, limit):
 
 
 def rows_for(inquiries):
-    """Counts and last-message previews for these inquiries: two grouped queries, any page size."""
+    """Counts (kept on the inquiry) and last-message previews for these inquiries: two
+    queries, any page size."""
     ids = [i.id for i in inquiries]
-    counts = {}
-    last_ids = {}
-    if ids:
-        for inquiry_id, total, unread, last_id in db.session.execute(
-            sa.select(
-                ProductMessage.inquiry_id,
-                sa.func.count(ProductMessage.id),
-                sa.func.sum(
-                    sa.case(
-                        (sa.and_(ProductMessage.sender_type == "customer", ProductMessage.is_read.is_(False)), 1),
-                        else_=0,
-                    )
-                ),
-                sa.func.max(sa.case((ProductMessage.message_type == "text", ProductMessage.id), else_=None)),
-            )
-            .where(ProductMessage.inquiry_id.in_(ids))
-            .group_by(ProductMessage.inquiry_id)
-        ):
-            counts[inquiry_id] = (total, int(unread or 0))
-            if last_id:
-                last_ids[inquiry_id] = last_id
     last = {}
-    if last_ids:
+    if ids:
+        newest_text = (
+            sa.select(sa.func.max(ProductMessage.id))
+            .where(ProductMessage.inquiry_id.in_(ids), ProductMessage.message_type == "text")
+            .group_by(ProductMessage.inquiry_id)
+        )
         last = {
             m.inquiry_id: m
             for m in db.session.scalars(
                 sa.select(ProductMessage)
-                .where(ProductMessage.id.in_(list(last_ids.values())))
+                .where(ProductMessage.id.in_(list(db.session.scalars(newest_text))))
                 .options(sa.orm.joinedload(ProductMessage.attachments))  # the preview names the files
             ).unique()
         }
-    return [Row(i, *counts.get(i.id, (0, 0)), last.get(i.id)) for i in inquiries]
+    return [Row(i, i.message_count, i.unread_count, last.get(i.id)) for i in inquiries]
 
 
 # A message's id is handed out at its INSERT and seen at its COMMIT. One inquiry's

@@ -31,7 +31,7 @@ from flask_babel import force_locale, gettext, lazy_gettext
 from .. import after_commit, links, outbound
 from ..extensions import db
 from ..i18n import ADMIN_LANGUAGES, DEFAULT, clean
-from ..models import PUSH_EVENTS, PushDelivery, PushPreference, PushSubscription, User, utcnow
+from ..models import PUSH_EVENTS, PushDelivery, PushPreference, PushSubscription, utcnow
 from . import access, admin_sessions, hours
 from .errors import Forbidden, NotFound, ValidationError
 
@@ -240,7 +240,8 @@ def recipients_for(inquiry, event):
     site). The one place that decides; access.py says who works where."""
     site_id = inquiry.product.site_id
     if inquiry.assigned_admin_id is not None:
-        assignee = db.session.get(User, inquiry.assigned_admin_id)
+        # The relationship (one read by key, as get) keeps the row: the list's live record names them.
+        assignee = inquiry.assigned_admin
         return [assignee] if assignee is not None and access.can(assignee, "inquiries", site_id) else []
     # members_of(site_id) holds only people who see the site: their role is what is left to ask
     # (access.can would load each site-bound person's sites again).

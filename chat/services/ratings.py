@@ -4,9 +4,9 @@ import sqlalchemy as sa
 from flask_babel import gettext
 
 from ..extensions import db
-from ..live import events, records
+from ..live import events
 from ..models import RATINGS, ProductMessage, utcnow
-from . import inquiries, webhook_events
+from . import inquiries, list_rows, webhook_events
 from .errors import Conflict, ValidationError
 from .validation import clean_text
 
@@ -29,7 +29,7 @@ def rate(inquiry, rating, comment=None):
     webhook_events.rating_created(inquiry)
     # The inquiry page shows the rating with its controls; the list shows it in the row.
     inquiries.controls_changed(inquiry)
-    changed = records.InquiryChanged(inquiry.id, inquiry.product_id, "rating")
+    changed = list_rows.record(inquiry, "rating")
     events.publish_to_admins(db.session, events.ADMIN_LIST, changed, inquiry.product.site_id)
     db.session.commit()
     return inquiry

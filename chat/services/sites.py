@@ -45,6 +45,12 @@ def count():
     return db.session.scalar(sa.select(sa.func.count()).select_from(Site))
 
 
+def several(site_ids):
+    """Whether an admin working on ``site_ids`` (``access.visible_site_ids``; None: every site)
+    sees more than one site: their list and inquiry pages then name each inquiry's site."""
+    return (count() if site_ids is None else len(site_ids)) > 1
+
+
 def clean_origins(origins):
     """Validated, de-duplicated origins (a list of strings, or text with one per line).
 

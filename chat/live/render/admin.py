@@ -3,7 +3,7 @@
 ``plan(record, viewer)`` names each variant by what tells viewers apart
 (their sites, language, own id, list filters), so the first admin page of a
 worker renders a record and the others reuse its bytes (see ``render``).
-Only list rows run SQL: one matching query per worker per filter set.
+Only the rows of a list with a search run SQL: one matching query per worker per filter set.
 """
 
 import json
@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from flask import render_template, url_for
 from flask_sse import Message
 
-from ...services import inquiries
+from ...services import inquiries, list_rows
 from .. import records
 from ..names import Event
 from ..stream import once
@@ -107,7 +107,7 @@ def presence(record, admin_id):
 
 
 def list_key(viewer):
-    """Lists that show the same rows in the same language share one query and one rendering."""
+    """Lists that show the same rows in the same language share one match and one rendering."""
     filters = viewer.filters
     return (
         "list",
@@ -115,18 +115,25 @@ def list_key(viewer):
         viewer.admin_id if filters.assignee == "mine" else None,
         viewer.sees,
         viewer.locale,
+        viewer.name_sites,
     )
 
 
 def list_row(event, record, viewer):
-    """The inquiry's row if it (still) matches the list's filters, else its removal (SQL: the
-    match, with the row's data; the row is rendered once per language for every list)."""
-    inquiry = inquiries.list_match(viewer.filters, viewer.admin_id, viewer.site_ids, record.inquiry_id)
-    if inquiry is None:
+    """The inquiry's row if it (still) matches the list's filters, else its removal. The row
+    comes whole in the record: it is matched in Python and rendered once per language for
+    every list, without a query. A search (``q``) matches words of the messages, which only
+    the database holds: its lists keep one matching query per worker and filter set."""
+    if viewer.filters.q:
+        shown = inquiries.list_match(viewer.filters, viewer.admin_id, viewer.site_ids, record.inquiry_id) is not None
+    else:
+        shown = viewer.filters.matches(record, viewer.admin_id, viewer.site_ids)
+    if not shown:
         return [Message(str(record.inquiry_id), type=Event.REMOVE)]
+    key = ("row", record.inquiry_id, viewer.locale, viewer.name_sites)
+    return [once(event, key, lambda: row(list_rows.shown(record), viewer.name_sites))]
 
-    def row():
-        html = render_template("admin/_row.html", row=inquiries.rows_for([inquiry])[0]).strip()
-        return Message(html, type=Event.ROW)
 
-    return [once(event, ("row", record.inquiry_id, viewer.locale), row)]
+def row(shown, name_site):
+    """A list row (``list_rows.shown``): the list page renders the same template."""
+    return Message(render_template("admin/_row.html", row=shown, name_site=name_site).strip(), type=Event.ROW)
