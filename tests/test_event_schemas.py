@@ -6,6 +6,7 @@ One app on SQLite for the module; each test captures what the broker was handed.
 
 import contextlib
 import dataclasses
+import time
 import typing
 
 import pytest
@@ -60,6 +61,7 @@ SCHEMAS = {
         "last_files": tuple[tuple[str, bool], ...],
         "message_id": int | None,
         "sender_type": str | None,
+        "built_ns": int,
     },
     Event.WAITING: {"counts": dict[str, int], "message_id": int | None},
     Event.CUSTOMER_WROTE: {"inquiry_id": int, "message_id": int, "kind": str, "product": str, "preview": str},
@@ -181,6 +183,7 @@ def test_a_shopper_sends_a_first_message_and_a_follow_up(app, shop):
     sent = {}
 
     def follow_up():
+        sent["before_ns"] = time.time_ns()
         sent["message"] = conversations.send_customer_message(product.id, session, "And  in\nblue?").message
 
     inquiry = db.session.get(ProductInquiry, inquiry.id)
@@ -229,7 +232,9 @@ def test_a_shopper_sends_a_first_message_and_a_follow_up(app, shop):
         last_files=(),
         message_id=message.id,
         sender_type="customer",
+        built_ns=got[2].built_ns,
     )
+    assert got[2].built_ns >= sent["before_ns"]  # built during the send (lists keep the newest)
     assert got[4].message_id == message.id and got[4].counts[str(site_id)] >= 1
     assert got[6] == records.CustomerWrote(inquiry.id, message.id, "followup", product.name, "And in blue?")
 

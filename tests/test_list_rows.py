@@ -240,3 +240,32 @@ def test_the_kept_counts_are_what_a_count_finds(app, admin):
         # The list page shows the kept counts.
         [row] = inquiries.rows_for([db.session.get(ProductInquiry, inquiry_id)])
         assert (row.message_count, row.unread_count, row.last_message.message_text) == (*seen[-1], "Five")
+
+
+def test_a_row_whose_event_overtook_a_newer_ones_does_not_undo_it(quick, admin):
+    """One inquiry's changes commit in order, but two workers may publish their events in
+    any order: a list that got the newer row ignores the older one arriving after it."""
+    from chat.live import current_broker, events
+
+    app = quick
+    client, _, ids = admin
+    shopper = Customer(app, first_product_id(app))
+    inquiry_id = shopper.says("Is it waterproof?")["inquiry_id"]
+    listing = Stream(client, "?status=all")
+    listing.until_quiet()
+    with app.app_context():
+        # The row as a slow worker built it (unassigned), before Bo was assigned.
+        older = list_rows.record(list_rows.fresh(inquiry_id), "rating")
+    with app.app_context():
+        inquiries.assign(inquiry_id, db.session.get(User, ids["me"]), ids["bo"])
+    newer = live_row(listing.until_quiet(), inquiry_id)
+    assert ">Bo<" in newer
+
+    current_broker(app).publish_many([(events.ADMIN_LIST, older.wire())])
+    assert of(listing.until_quiet(), Event.ROW) == []  # the older row is not shown over it
+    # A later change still comes through.
+    with app.test_request_context():
+        conversations.mark_read(inquiry_id, reader="admin")
+    latest = live_row(listing.until_quiet(), inquiry_id)
+    assert ">Bo<" in latest and "unread-pill" not in latest
+    listing.close()

@@ -106,6 +106,10 @@ class InquiryChanged(Record):
     # The message that moved it (why == "message"): a row naming a customer's message delivers it.
     message_id: int | None = None
     sender_type: str | None = None
+    # When the service built it, holding the inquiry's row lock (ns since the epoch): one
+    # inquiry's changes commit in that order, but their events may arrive in another
+    # (two workers publish), and a list keeps the newest row (render/admin.py).
+    built_ns: int = 0
 
 
 @dataclass(frozen=True)

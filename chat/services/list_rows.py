@@ -7,6 +7,7 @@ builds the record after its change, from the inquiry it holds: a stream then
 renders it without any query.
 """
 
+import time
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -102,6 +103,7 @@ def record(inquiry, why, last=NOT_READ, message=None):
         last_files=tuple((a.filename, a.is_image) for a in last.attachments) if last is not None else (),
         message_id=message.id if message is not None else None,
         sender_type=message.sender_type if message is not None else None,
+        built_ns=time.time_ns(),
     )
 
 

@@ -6,6 +6,7 @@ worker renders a record and the others reuse its bytes (see ``render``).
 Only the rows of a list with a search run SQL: one matching query per worker per filter set.
 """
 
+import collections
 import json
 from datetime import datetime
 from types import SimpleNamespace
@@ -119,11 +120,31 @@ def list_key(viewer):
     )
 
 
+# The newest INQUIRY record this worker passed on, per inquiry (bounded: the oldest forgotten).
+_newest_rows = collections.OrderedDict()
+NEWEST_KEPT = 10_000
+
+
+def _outdated(record):
+    """True for a row older than one this worker already passed on (its event overtook
+    this one on the way: two workers published): the lists keep the newer row."""
+    newest = _newest_rows.get(record.inquiry_id)
+    if newest is not None and newest > record.built_ns:
+        return True
+    _newest_rows[record.inquiry_id] = record.built_ns
+    _newest_rows.move_to_end(record.inquiry_id)
+    while len(_newest_rows) > NEWEST_KEPT:
+        _newest_rows.popitem(last=False)
+    return False
+
+
 def list_row(event, record, viewer):
     """The inquiry's row if it (still) matches the list's filters, else its removal. The row
     comes whole in the record: it is matched in Python and rendered once per language for
     every list, without a query. A search (``q``) matches words of the messages, which only
     the database holds: its lists keep one matching query per worker and filter set."""
+    if once(event, ("outdated",), lambda: _outdated(record)):
+        return []
     if viewer.filters.q:
         shown = inquiries.list_match(viewer.filters, viewer.admin_id, viewer.site_ids, record.inquiry_id) is not None
     else:
