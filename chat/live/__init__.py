@@ -117,6 +117,9 @@ def init_app(app):
     app.extensions["chat_broker"] = broker
     delivered.init_app(app)
     app.register_blueprint(sse, url_prefix="/live")
+    from .shallow import ShallowStreams
+
+    app.wsgi_app = ShallowStreams(app.wsgi_app)
     if app.config.get("LIVE_STATS_ENABLED"):
         _count_renders_and_sql(app)
         if _gc_callback not in gc.callbacks:

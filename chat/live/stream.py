@@ -19,6 +19,7 @@ from .broker import END, RESYNC
 from .cursor import Cursor
 from .delivered import delivered_marks
 from .names import Event
+from .shallow import aside
 
 _open = {"streams": 0}
 _open_lock = threading.Lock()
@@ -208,6 +209,10 @@ def event_stream(handler, after):
     environ = _kept_environ(request.environ)
 
     def run(fn, *args, as_viewer=True):
+        # Aside: the database and rendering do not deepen the stream's own greenlet (shallow.py).
+        return aside(step, fn, args, as_viewer)
+
+    def step(fn, args, as_viewer):
         from ..extensions import db
 
         with app.request_context(environ):
