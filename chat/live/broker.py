@@ -12,7 +12,6 @@ threading.Event is cooperative under gevent's monkey patching, so
 the same code serves gevent workers and plain threads.
 """
 
-import collections
 import json
 import logging
 import os
@@ -58,16 +57,17 @@ END = {"type": "end"}  # the server stops: end the stream cleanly, the client re
 
 
 class Subscription:
-    """One stream's inbox: a deque and an Event (under gevent a gevent Event), much
+    """One stream's inbox: a list and an Event (under gevent a gevent Event), much
     lighter than a queue.Queue with its lock and three conditions; an idle worker
-    holds thousands of these."""
+    holds thousands of these. A list, not a deque: an empty deque holds a block of 64
+    slots (about 0.7 KB a stream), and an inbox holds an event or two at a time."""
 
     __slots__ = ("channels", "maxsize", "_items", "_ready")
 
     def __init__(self, channels, maxsize=1000):
         self.channels = frozenset(channels)
         self.maxsize = maxsize
-        self._items = collections.deque()
+        self._items = []
         self._ready = threading.Event()
 
     def __len__(self):
@@ -85,7 +85,7 @@ class Subscription:
         """The next event, or None after ``timeout`` seconds."""
         while True:
             try:
-                return self._items.popleft()
+                return self._items.pop(0)
             except IndexError:
                 pass
             # Clear, then look again: a deliver() in between has set the Event anew.
@@ -94,7 +94,7 @@ class Subscription:
                 continue
             if not self._ready.wait(timeout):
                 try:
-                    return self._items.popleft()
+                    return self._items.pop(0)
                 except IndexError:
                     return None
             timeout = 0  # woken: take what came, do not wait a second time

@@ -197,6 +197,22 @@ def _kept_environ(environ):
     return {key: environ[key] for key in _ENVIRON_KEYS.intersection(environ)}
 
 
+def _step(app, environ, handler, fn, args, as_viewer):
+    """``fn(*args)`` in a short request context built from the stream's own request."""
+    from ..extensions import db
+
+    with app.request_context(environ):
+        try:
+            if as_viewer and handler.pins_viewer:
+                g._login_user = LocalProxy(handler.viewer)  # Flask-Login's per-request user
+            if getattr(handler, "locale", None):
+                # The language the stream opened in: no login or site to read per step.
+                g.chat_locale = handler.locale
+            return fn(*args)
+        finally:
+            db.session.remove()
+
+
 def event_stream(handler, after):
     app = current_app._get_current_object()
     config = app.config
@@ -210,21 +226,7 @@ def event_stream(handler, after):
 
     def run(fn, *args, as_viewer=True):
         # Aside: the database and rendering do not deepen the stream's own greenlet (shallow.py).
-        return aside(step, fn, args, as_viewer)
-
-    def step(fn, args, as_viewer):
-        from ..extensions import db
-
-        with app.request_context(environ):
-            try:
-                if as_viewer and handler.pins_viewer:
-                    g._login_user = LocalProxy(handler.viewer)  # Flask-Login's per-request user
-                if getattr(handler, "locale", None):
-                    # The language the stream opened in: no login or site to read per step.
-                    g.chat_locale = handler.locale
-                return fn(*args)
-            finally:
-                db.session.remove()
+        return aside(_step, app, environ, handler, fn, args, as_viewer)
 
     def safely(fn, *args):
         try:
