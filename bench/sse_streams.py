@@ -523,12 +523,15 @@ class Bench:
             return "refused"  # the stream then fails with 403 and is counted as failed
         return urllib.parse.quote(json.loads(payload)["ticket"])
 
-    async def open_streams(self, impl, port, targets, probes, deadline, notes, warm=True, ticket_port=None):
+    async def open_streams(
+        self, impl, port, targets, probes, deadline, notes, warm=True, ticket_port=None, after_first=None
+    ):
         """Open the streams in batches, so the listen backlog never overflows.
 
         With ``warm``, ours' first stream is opened alone: the worker starts its
         Redis listener on its first stream, and a burst of first streams can
-        start several (see cold_start_check)."""
+        start several (see cold_start_check). ``after_first(streams)`` is called
+        once the first full batch is open."""
         stock = impl == "stock"
         batches = [targets[:1], targets[1:]] if warm and not stock else [targets]
         batches = [batch[i : i + self.args.batch] for batch in batches for i in range(0, len(batch), self.args.batch)]
@@ -556,6 +559,9 @@ class Bench:
             if failed == len(group):
                 notes.append(f"opening stopped at {len(streams)}: a whole batch failed")
                 break
+            if after_first is not None and len(batch) == self.args.batch:
+                after_first(streams)
+                after_first = None
         return streams
 
     async def wait_stock_connected(self, streams, group, stall=3.0):
@@ -698,8 +704,18 @@ class Bench:
             # 1. open the streams: probes first, so latency is measured whatever fails later
             t_open = time.monotonic()
             deadline = t_open + args.open_timeout + level * 0.02
+            # The worker's RSS once the first batch is open: the growth past it is what each
+            # further stream costs, without the start-up's one-off costs (templates, pools).
+            warm = []
             streams = await self.open_streams(
-                impl, stream_port, targets, probes, deadline, notes, ticket_port=server.port
+                impl,
+                stream_port,
+                targets,
+                probes,
+                deadline,
+                notes,
+                ticket_port=server.port,
+                after_first=lambda opened: warm.append((sum(1 for s in opened if s.ok), rss_all()[0])),
             )
             if impl == "stock":
                 await self.say_hello(streams, [t for _, _, t in targets], args.batch_timeout)
@@ -776,6 +792,9 @@ class Bench:
             if row["open"]:
                 per_stream = (row["rss"] - rss_start) * 1024 / row["open"]
                 notes.append(f"{rss_start:.0f} MB at 0 streams, +{per_stream:.1f} KB/stream")
+                if warm and row["open"] > warm[0][0]:
+                    past = (row["rss"] - warm[0][1]) * 1024 / (row["open"] - warm[0][0])
+                    notes.append(f"+{past:.1f} KB/stream past the first {warm[0][0]:,}")
                 if proxy:
                     notes.append(
                         f"of which pushpin {pushpin_start:.0f} -> {pushpin_rss:.0f} MB "
