@@ -92,6 +92,8 @@ class Subscription:
             self._ready.clear()
             if self._items:
                 continue
+            if timeout <= 0:
+                return None  # a look, not a wait: no timer, no trip through the hub
             if not self._ready.wait(timeout):
                 try:
                     return self._items.pop(0)

@@ -9,6 +9,7 @@ renderer never meets a missing key or a wrong type. The schema tests
 """
 
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass
@@ -220,9 +221,14 @@ def decode(event):
     return record
 
 
+@functools.cache
+def _schema(cls):
+    """A record class's field types and fields (resolving the hints costs more than a decode)."""
+    return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
+
+
 def from_data(cls, data):
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints, fields = _schema(cls)
     unknown = set(data) - set(fields)
     if unknown:
         raise BadEvent(f"{cls.type}: unknown fields {sorted(unknown)}")
