@@ -223,46 +223,77 @@ def decode(event):
 
 @functools.cache
 def _schema(cls):
-    """A record class's field types and fields (resolving the hints costs more than a decode)."""
-    return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
+    """A record class's fields as (name, required, checker): the hints are resolved and each
+    field's check is built once per class, not per decode (every event of a worker is decoded)."""
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        (f.name, f.default is dataclasses.MISSING, _checker(hints[f.name], f"{cls.type}.{f.name}"))
+        for f in dataclasses.fields(cls)
+    )
 
 
 def from_data(cls, data):
-    hints, fields = _schema(cls)
-    unknown = set(data) - set(fields)
-    if unknown:
+    schema = _schema(cls)
+    if len(data) > len(schema) or not set(data) <= {name for name, _, _ in schema}:
+        unknown = set(data) - {name for name, _, _ in schema}
         raise BadEvent(f"{cls.type}: unknown fields {sorted(unknown)}")
     values = {}
-    for name, field in fields.items():
+    for name, required, check in schema:
         if name not in data:
-            if field.default is dataclasses.MISSING:
+            if required:
                 raise BadEvent(f"{cls.type}: missing {name}")
             continue
-        values[name] = _checked(data[name], hints[name], f"{cls.type}.{name}")
+        values[name] = check(data[name])
     return cls(**values)
 
 
 def _checked(value, hint, where):
     """``value`` as ``hint`` (JSON lists become tuples), or BadEvent."""
+    return _checker(hint, where)(value)
+
+
+@functools.cache
+def _checker(hint, where):
+    """A function that returns its value as ``hint`` (JSON lists become tuples), or raises BadEvent."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
         (inner,) = [a for a in args if a is not type(None)]
-        return _checked(value, inner, where)
+        check = _checker(inner, where)
+        return lambda value: None if value is None else check(value)
     if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise BadEvent(f"{where}: not a list")
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_checked(v, args[0], where) for v in value)
-        if len(value) != len(args):
-            raise BadEvent(f"{where}: {len(value)} items, not {len(args)}")
-        return tuple(_checked(v, a, where) for v, a in zip(value, args))
+            each = _checker(args[0], where)
+
+            def check_all(value):
+                if not isinstance(value, list | tuple):
+                    raise BadEvent(f"{where}: not a list")
+                return tuple(each(v) for v in value)
+
+            return check_all
+        items = [_checker(a, where) for a in args]
+
+        def check_items(value):
+            if not isinstance(value, list | tuple):
+                raise BadEvent(f"{where}: not a list")
+            if len(value) != len(items):
+                raise BadEvent(f"{where}: {len(value)} items, not {len(items)}")
+            return tuple(check(v) for v, check in zip(value, items))
+
+        return check_items
     if origin is dict:
-        if not isinstance(value, dict):
-            raise BadEvent(f"{where}: not an object")
-        return {_checked(k, args[0], where): _checked(v, args[1], where) for k, v in value.items()}
-    # bool is an int in Python: a JSON true is not an id.
-    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise BadEvent(f"{where}: {value!r} is not {hint.__name__}")
-    return value
+        key, item = _checker(args[0], where), _checker(args[1], where)
+
+        def check_dict(value):
+            if not isinstance(value, dict):
+                raise BadEvent(f"{where}: not an object")
+            return {key(k): item(v) for k, v in value.items()}
+
+        return check_dict
+
+    def check_plain(value):
+        # bool is an int in Python: a JSON true is not an id.
+        if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+            raise BadEvent(f"{where}: {value!r} is not {hint.__name__}")
+        return value
+
+    return check_plain

@@ -245,7 +245,14 @@ class _Stream:
         handler = self.handler
         try:
             found = [handler.delivered(fresh)] if fresh else []
-            found.extend(handler.delivers(event, written) for event, written in reached)
+            for event, written in reached:
+                # What one stream of this worker handed for an event, the next 39 pages need not.
+                handed = event.setdefault("_handed", set())
+                if handler.reader not in handed:
+                    by_inquiry = handler.delivers(event, written)
+                    if by_inquiry:
+                        handed.add(handler.reader)
+                        found.append(by_inquiry)
         except Exception:  # noqa: BLE001 - a missing mark must not end the stream
             self.app.logger.exception("live stream: delivered failed")
             return
