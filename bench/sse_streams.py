@@ -741,11 +741,15 @@ class Bench:
 
             # 2. latency while messages flow
             gc_before, sending_from = stats.get("gc"), time.time()
+            links_before = proxy.next_link_requests() if proxy else 0
             busy_cpu = CpuWindow(pid)
             post_ms, more = await self.latency_phase(
                 impl, server.port, streams[:n_probe], [t for _, _, t in targets[:n_probe]], probes
             )
             notes += more
+            if proxy:
+                # Catch-ups while messages flowed: a publish whose prev-id did not chain.
+                notes.append(f"{proxy.next_link_requests() - links_before:,} next links while sending")
             busy_worker, busy_host = busy_cpu.stop()
             row["p50"] = percentile(probes.latencies, 50)
             row["p99"] = percentile(probes.latencies, 99)
