@@ -223,22 +223,23 @@ def decode(event):
 
 @functools.cache
 def _schema(cls):
-    """A record class's fields as (name, required, checker): the hints are resolved and each
-    field's check is built once per class, not per decode (every event of a worker is decoded)."""
+    """A record class's fields as (name, required, checker), and their names: the hints are
+    resolved and each field's check is built once per class, not per decode (every event of
+    a worker is decoded)."""
     hints = typing.get_type_hints(cls)
-    return tuple(
+    fields = tuple(
         (f.name, f.default is dataclasses.MISSING, _checker(hints[f.name], f"{cls.type}.{f.name}"))
         for f in dataclasses.fields(cls)
     )
+    return fields, frozenset(name for name, _, _ in fields)
 
 
 def from_data(cls, data):
-    schema = _schema(cls)
-    if len(data) > len(schema) or not set(data) <= {name for name, _, _ in schema}:
-        unknown = set(data) - {name for name, _, _ in schema}
-        raise BadEvent(f"{cls.type}: unknown fields {sorted(unknown)}")
+    fields, names = _schema(cls)
+    if not names.issuperset(data):
+        raise BadEvent(f"{cls.type}: unknown fields {sorted(set(data) - names)}")
     values = {}
-    for name, required, check in schema:
+    for name, required, check in fields:
         if name not in data:
             if required:
                 raise BadEvent(f"{cls.type}: missing {name}")
