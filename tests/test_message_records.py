@@ -12,7 +12,7 @@ from chat.embed.live import ShopperStream
 from chat.live.names import Event
 
 from .chat_helpers import Shopper
-from .test_stream_cursor import HeldPublish, admin_stream, ids, sent_id, shopper_stream, stored_ids, stored_inquiry
+from .test_stream_cursor import admin_stream, held_answer, ids, sent_id, shopper_stream, stored_ids, stored_inquiry
 
 
 @pytest.fixture
@@ -98,12 +98,6 @@ def test_live_messages_are_rendered_from_the_record_as_a_reload_would_show_them(
 def test_a_message_whose_predecessor_the_stream_has_not_shown_is_read_in_order(quick, admin, monkeypatch, reads):
     """The answer's events are slow; the shopper's next message overtakes them: the stream
     must not render it from its record (it would skip the answer), but read both, in order."""
-    import threading
-
-    from chat.extensions import db
-    from chat.models import User
-    from chat.services import inquiries
-
     app = quick
     client, _, ids_ = admin
     shopper = Shopper(app)
@@ -111,15 +105,7 @@ def test_a_message_whose_predecessor_the_stream_has_not_shown_is_read_in_order(q
     stream = shopper_stream(shopper, after=start)
     assert ids(stream.until_quiet()) == []
     inquiry_id = stored_inquiry(app)
-    held = HeldPublish(monkeypatch)
-
-    def respond():
-        with app.app_context():
-            inquiries.respond(inquiry_id, db.session.get(User, ids_["me"]), "S, M and L.")
-
-    slow = threading.Thread(target=respond)
-    slow.start()
-    assert held.held.wait(10)
+    held, slow = held_answer(app, monkeypatch, inquiry_id, ids_["me"])
     del reads[:]
     later = sent_id(shopper.send("1", "And XL?"))
     got = ids(stream.until_quiet())

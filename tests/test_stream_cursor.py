@@ -164,6 +164,21 @@ class HeldPublish:
         monkeypatch.setattr(events, "_send", send)
 
 
+def held_answer(app, monkeypatch, inquiry_id, admin_id, text="S, M and L."):
+    """An admin's answer committed in another thread whose events are held (``HeldPublish``):
+    returns (held, thread) once it is committed; ``held.release.set()`` lets its events go."""
+    held = HeldPublish(monkeypatch)
+
+    def answer():
+        with app.app_context():
+            inquiries.respond(inquiry_id, db.session.get(User, admin_id), text)
+
+    slow = threading.Thread(target=answer)
+    slow.start()
+    assert held.held.wait(10)  # the answer is committed; its events wait
+    return held, slow
+
+
 @pytest.mark.parametrize("viewer", ["shopper", "inquiry page"])
 def test_events_that_overtake_each_other_still_give_every_message_once_in_order(quick, admin, monkeypatch, viewer):
     app = quick
@@ -178,15 +193,7 @@ def test_events_that_overtake_each_other_still_give_every_message_once_in_order(
     stream = reopen(None)
     assert ids(stream.until_quiet()) == []
 
-    held = HeldPublish(monkeypatch)
-
-    def answer():
-        with app.app_context():
-            inquiries.respond(inquiry_id, db.session.get(User, ids_["me"]), "S, M and L.")
-
-    slow = threading.Thread(target=answer)
-    slow.start()
-    assert held.held.wait(10)  # the answer is committed; its events wait
+    held, slow = held_answer(app, monkeypatch, inquiry_id, ids_["me"])
     later = sent_id(shopper.send("1", "And XL?"))
     got = ids(stream.until_quiet())
     # The tab goes away now (its last id is the newest it saw) and comes back.
