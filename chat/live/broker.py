@@ -198,6 +198,11 @@ class RedisBroker(LocalBroker):
     # events during an outage sends RESYNC here once Redis answers again, so
     # streams of every worker replay what was never published.
     RESYNC_CHANNEL = "live:resync"
+    # A publisher that dropped events tells only the streams of their channels to replay
+    # (RESYNC on each) once it publishes again: a hiccup of one worker must not make every
+    # stream of every worker read the database at once (docs/benchmarks.md, "The resync
+    # storm"). Beyond this many channels it was an outage: RESYNC_CHANNEL, every stream.
+    DROPPED_CHANNELS_MAX = 200
 
     def __init__(self, redis_url, prefix="chat:", sharded=False):
         super().__init__()
@@ -228,6 +233,10 @@ class RedisBroker(LocalBroker):
         self._publish_down_since = None
         self._publish_next_try = 0.0
         self.publish_failures = 0
+        self._dropped_lock = threading.Lock()
+        self._dropped = set()  # channels whose events were not published since the last success
+        self._dropped_all = False  # more than DROPPED_CHANNELS_MAX: resync every stream
+        self._drop_count = 0
 
     def _publishing_client(self, redis_url, prefix):
         return publishing_client(redis_url, client_name=f"{prefix}pub")
@@ -321,7 +330,7 @@ class RedisBroker(LocalBroker):
         now = time.monotonic()
         # The subscriber connected again is a sign Redis is back: try at once.
         if self._publish_down_since is not None and now < self._publish_next_try and not self.connected.is_set():
-            self.publish_failures += len(pending)
+            self._drop(pending)
             return False
         try:
             if len(pending) == 1:
@@ -333,7 +342,7 @@ class RedisBroker(LocalBroker):
                     pipe.execute_command(self._publish_cmd, self.prefix + channel, json.dumps(event))
                 pipe.execute()
         except Exception as exc:  # noqa: BLE001 - Redis down: liveness suffers, data does not
-            self.publish_failures += len(pending)
+            self._drop(pending)
             self._publish_next_try = now + 1.0
             if self._publish_down_since is None:
                 self._publish_down_since = now
@@ -344,18 +353,44 @@ class RedisBroker(LocalBroker):
                 )
             return False
         if self._publish_down_since is not None:
-            # Subscribers may have reconnected (and resynced) before the events
-            # this process dropped: every stream of every worker replays again.
-            try:
-                self._redis.execute_command(self._publish_cmd, self.prefix + self.RESYNC_CHANNEL, json.dumps(RESYNC))
-            except Exception:  # noqa: BLE001 - not yet (on a cluster, its shard may be failing over): next publish
-                return True
-            log.warning(
-                "publishing live events to Redis works again after %.1f s; streams resync",
-                now - self._publish_down_since,
-            )
-            self._publish_down_since = None
+            self._resync_dropped(now)
         return True
+
+    def _drop(self, pending):
+        """``pending`` was not published: remember its channels for ``_resync_dropped``."""
+        with self._dropped_lock:
+            self.publish_failures += len(pending)
+            self._drop_count += 1
+            if not self._dropped_all:
+                self._dropped.update(channel for channel, _ in pending)
+                if len(self._dropped) > self.DROPPED_CHANNELS_MAX:
+                    self._dropped_all, self._dropped = True, set()
+
+    def _resync_dropped(self, now):
+        """Publishing works again: the streams of the channels whose events were dropped
+        replay them from the database (subscribers may have stayed connected meanwhile)."""
+        with self._dropped_lock:
+            since, drops = self._publish_down_since, self._drop_count
+            targets = [self.RESYNC_CHANNEL] if self._dropped_all else sorted(self._dropped)
+        if since is None or not targets:
+            self._publish_down_since = None
+            return
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            for channel in targets:
+                pipe.execute_command(self._publish_cmd, self.prefix + channel, json.dumps(RESYNC))
+            pipe.execute()
+        except Exception:  # noqa: BLE001 - not yet (on a cluster, its shard may be failing over): next publish
+            return
+        log.warning(
+            "publishing live events to Redis works again after %.1f s; %s resync",
+            now - since,
+            "all streams" if targets == [self.RESYNC_CHANNEL] else f"the streams of {len(targets)} channel(s)",
+        )
+        with self._dropped_lock:
+            # Anything dropped while the resync went out: the next success resyncs again.
+            if self._drop_count == drops:
+                self._dropped, self._dropped_all, self._publish_down_since = set(), False, None
 
     # -- the listener ----------------------------------------------------
     def _connect(self):
