@@ -10,6 +10,7 @@ import hmac
 import json
 import os
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -192,6 +193,58 @@ def test_another_shoppers_stream_never_gets_the_answer(setup):
     finally:
         alice_stream.close()
         bob_stream.close()
+
+
+def _held_channels(server, shopper):
+    """The channels Pushpin would hold ``shopper``'s stream on, asked of the app directly
+    with a valid Grip-Sig (as Pushpin asks): {"m": messages, "e": events, "u": badge}."""
+    sig = _jwt(KEY, {"iss": "pushpin", "exp": time.time() + 600})
+    url = f"{server.url}/embed/demo/stream?product=1&ticket={shopper.ticket()}"
+    with requests.get(url, headers={"Grip-Sig": sig}, timeout=10) as response:
+        held = response.headers["Grip-Channel"]  # "m.…; prev-id=3, e.…, u.…"
+    names = [part.split(";")[0].strip() for part in held.split(",")]
+    return {name.split(".")[0]: name for name in names}
+
+
+def test_an_answer_is_not_held_back_while_other_conversations_are_busy(setup):
+    """Another shopper's widget gets an event every few milliseconds (a busy shop) while
+    one shopper is answered: the answer arrives while that traffic still runs. With a
+    publish rate limit Pushpin 1.36 held every publish until the traffic paused (its batch
+    timer restarts on each publish: deploy/pushpin/pushpin.conf, message_rate)."""
+    server, proxy, _ = setup
+    shopper, busy = Shopper(proxy), Shopper(proxy)
+    first = shopper.send("Is the blue one in stock?")
+    client = shopper.stream(last_event_id=first["id"])
+    busy.send("Hello")
+    events_channel = _held_channels(server, busy)["e"]
+    busy_stream = busy.stream()
+    answered, traffic_done = threading.Event(), threading.Event()
+
+    def keep_publishing():
+        # Until the answer arrived, 5 s at most.
+        item = {"channel": events_channel, "formats": {"http-stream": {"content": "event: busy\ndata: x\n\n"}}}
+        body = json.dumps({"items": [item]}).encode()
+        deadline = time.monotonic() + 5
+        while not answered.is_set() and time.monotonic() < deadline:
+            request = urllib.request.Request(proxy.publish_url, data=body, headers={"Content-Type": "application/json"})
+            urllib.request.urlopen(request, timeout=5).close()
+            time.sleep(0.003)
+        traffic_done.set()
+
+    traffic = threading.Thread(target=keep_publishing)
+    try:
+        until_ready(client)
+        until_ready(busy_stream)
+        traffic.start()
+        busy_stream.collect(lambda got: len(got) >= 3, timeout=10)  # the traffic reaches its stream
+        answer_id = answer(setup, first["inquiry_id"], "Yes, three left.")
+        client.collect(until_message(answer_id), timeout=10)
+        assert not traffic_done.is_set(), "the answer came only once the other conversation went quiet"
+    finally:
+        answered.set()
+        traffic.join(10)
+        client.close()
+        busy_stream.close()
 
 
 def _jwt(key, claims):
