@@ -275,19 +275,14 @@ def test_a_busy_worker_holds_two_redis_connections():
 
 
 def _resynced(sub):
-    """Whether ``sub`` was told to replay, before its next real event (or a quiet second)."""
-    while (event := sub.get(1)) is not None:
-        if event.get("type") == "resync":
-            return True
-        if event.get("type") != "probe":
-            return False
-    return False
+    """Whether the next event of ``sub`` (within a second) tells it to replay."""
+    event = sub.get(1)
+    return event is not None and event.get("type") == "resync"
 
 
-def _hiccup(dropping, channels):
-    """``dropping`` (a worker reaching Redis through a proxy) fails to publish on ``channels``
-    while every other worker stays connected, then publishes again."""
-    proxy = dropping.proxy
+def _hiccup(dropping, proxy, channels):
+    """``dropping`` (a worker reaching Redis through ``proxy``) fails to publish on
+    ``channels`` while every other worker stays connected, then publishes again."""
     proxy.cut()
     for channel in channels:
         assert dropping.publish(channel, {"type": "message", "id": 1, "data": {}}) is False
@@ -309,10 +304,9 @@ def two_workers():
     proxy = TCPProxy(url.hostname, url.port or 6379).start()
     prefix = _prefix()
     dropping = RedisBroker(f"redis://127.0.0.1:{proxy.port}/0", prefix=prefix)
-    dropping.proxy = proxy
     listening = RedisBroker(backends.REDIS_URL, prefix=prefix)
     try:
-        yield dropping, listening
+        yield dropping, listening, proxy
     finally:
         dropping.close()
         listening.close()
@@ -324,11 +318,11 @@ def test_a_workers_dropped_publish_resyncs_only_the_streams_of_its_channels(two_
     """One worker's publish fails (its connection cut) while the others stay connected: the
     streams of that event's channel replay once it publishes again, and no other stream
     does. (It was every stream of every worker: at 10,000 streams, 10,000 replays at once.)"""
-    dropping, listening = two_workers
+    dropping, listening, proxy = two_workers
     x, y = listening.subscribe({"customer:x"}), listening.subscribe({"customer:y"})
     while x.get(0.3) or y.get(0.3):
         pass  # the first connection's resync
-    _hiccup(dropping, ["customer:x"])
+    _hiccup(dropping, proxy, ["customer:x"])
     assert _resynced(x), "the stream whose event was dropped replays it"
     dropping.publish("customer:y", {"type": "message", "id": 2, "data": {}})
     assert not _resynced(y), "a stream whose events all went out does not replay"
@@ -337,10 +331,10 @@ def test_a_workers_dropped_publish_resyncs_only_the_streams_of_its_channels(two_
 @pytest.mark.redis
 def test_a_publisher_that_dropped_events_of_many_channels_resyncs_every_stream(two_workers, monkeypatch):
     """Beyond DROPPED_CHANNELS_MAX channels it was an outage, not a hiccup: every stream replays."""
-    dropping, listening = two_workers
+    dropping, listening, proxy = two_workers
     monkeypatch.setattr(RedisBroker, "DROPPED_CHANNELS_MAX", 2)
     y = listening.subscribe({"customer:y"})
     while y.get(0.3):
         pass
-    _hiccup(dropping, ["customer:a", "customer:b", "customer:c"])
+    _hiccup(dropping, proxy, ["customer:a", "customer:b", "customer:c"])
     assert _resynced(y)

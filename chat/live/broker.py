@@ -194,9 +194,9 @@ class RedisBroker(LocalBroker):
     """
 
     PING_SECONDS = 10
-    # Every listener subscribes to this channel too: a publisher that dropped
-    # events during an outage sends RESYNC here once Redis answers again, so
-    # streams of every worker replay what was never published.
+    # Every listener subscribes to this channel too: a publisher that dropped the
+    # events of more than DROPPED_CHANNELS_MAX channels (an outage) sends RESYNC here
+    # once Redis answers again, so every stream of every worker replays.
     RESYNC_CHANNEL = "live:resync"
     # A publisher that dropped events tells only the streams of their channels to replay
     # (RESYNC on each) once it publishes again: a hiccup of one worker must not make every
