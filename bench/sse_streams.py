@@ -71,6 +71,7 @@ still be read when stock flask-sse has used up Redis's maxclients.
 
 import argparse
 import asyncio
+import atexit
 import json
 import math
 import os
@@ -439,9 +440,16 @@ class Bench:
             await pubsub.psubscribe(self.prefix + "customer:*")
             self.watcher = (client, pubsub, asyncio.create_task(self.watch(pubsub)))
         print(f"# scratch dir {self.tmp}, channel prefix {self.prefix!r}", flush=True)
+        database_url = f"sqlite:///{self.tmp}/bench.sqlite"
+        if self.args.db == "mariadb":
+            # A fresh database on the tests' MariaDB (TEST_MYSQL_URL), dropped at exit.
+            from tests import backends
+
+            name, database_url = backends.create_mysql_database()
+            atexit.register(backends.drop_mysql_database, name)
         self.env = prepared_env(
             self.tmp,
-            f"sqlite:///{self.tmp}/bench.sqlite",
+            database_url,
             redis_url=self.args.redis_url,
             LIVE_STATS_ENABLED="true",
             LIVE_CHANNEL_PREFIX=self.prefix,
@@ -960,6 +968,13 @@ def parse_args(argv=None):
         "--impl", default="ours,stock", help="comma-separated, of: ours, stock, pushpin (default ours,stock)"
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--db",
+        choices=["sqlite", "mariadb"],
+        default="sqlite",
+        help="the app's database: SQLite in the scratch dir (default), or a fresh database on "
+        "the tests' MariaDB (TEST_MYSQL_URL, default root@127.0.0.1:3306)",
+    )
     parser.add_argument("--probes", type=int, default=10, help="probe streams for latency (default 10)")
     parser.add_argument("--sends", type=int, default=200, help="messages sent per run (default 200)")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds to spread them over")
