@@ -330,7 +330,7 @@ class RedisBroker(LocalBroker):
         now = time.monotonic()
         # The subscriber connected again is a sign Redis is back: try at once.
         if self._publish_down_since is not None and now < self._publish_next_try and not self.connected.is_set():
-            self._drop(pending)
+            self._note_dropped(pending)
             return False
         try:
             if len(pending) == 1:
@@ -342,7 +342,7 @@ class RedisBroker(LocalBroker):
                     pipe.execute_command(self._publish_cmd, self.prefix + channel, json.dumps(event))
                 pipe.execute()
         except Exception as exc:  # noqa: BLE001 - Redis down: liveness suffers, data does not
-            self._drop(pending)
+            self._note_dropped(pending)
             self._publish_next_try = now + 1.0
             if self._publish_down_since is None:
                 self._publish_down_since = now
@@ -356,7 +356,7 @@ class RedisBroker(LocalBroker):
             self._resync_dropped(now)
         return True
 
-    def _drop(self, pending):
+    def _note_dropped(self, pending):
         """``pending`` was not published: remember its channels for ``_resync_dropped``."""
         with self._dropped_lock:
             self.publish_failures += len(pending)
