@@ -276,8 +276,7 @@ def test_a_busy_worker_holds_two_redis_connections():
 
 def _resynced(sub):
     """Whether the next event of ``sub`` (within a second) tells it to replay."""
-    event = sub.get(1)
-    return event is not None and event.get("type") == "resync"
+    return sub.get(1) == RESYNC
 
 
 def _hiccup(dropping, proxy, channels):

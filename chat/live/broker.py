@@ -333,14 +333,7 @@ class RedisBroker(LocalBroker):
             self._note_dropped(pending)
             return False
         try:
-            if len(pending) == 1:
-                channel, event = pending[0]
-                self._redis.execute_command(self._publish_cmd, self.prefix + channel, json.dumps(event))
-            else:
-                pipe = self._redis.pipeline(transaction=False)
-                for channel, event in pending:
-                    pipe.execute_command(self._publish_cmd, self.prefix + channel, json.dumps(event))
-                pipe.execute()
+            self._send_events(pending)
         except Exception as exc:  # noqa: BLE001 - Redis down: liveness suffers, data does not
             self._note_dropped(pending)
             self._publish_next_try = now + 1.0
@@ -355,6 +348,17 @@ class RedisBroker(LocalBroker):
         if self._publish_down_since is not None:
             self._resync_dropped(now)
         return True
+
+    def _send_events(self, pending):
+        """[(channel, event), ...] to Redis in one round trip (raises if Redis does not take them)."""
+        if len(pending) == 1:
+            channel, event = pending[0]
+            self._redis.execute_command(self._publish_cmd, self.prefix + channel, json.dumps(event))
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for channel, event in pending:
+            pipe.execute_command(self._publish_cmd, self.prefix + channel, json.dumps(event))
+        pipe.execute()
 
     def _note_dropped(self, pending):
         """``pending`` was not published: remember its channels for ``_resync_dropped``."""
@@ -376,10 +380,7 @@ class RedisBroker(LocalBroker):
             self._publish_down_since = None
             return
         try:
-            pipe = self._redis.pipeline(transaction=False)
-            for channel in targets:
-                pipe.execute_command(self._publish_cmd, self.prefix + channel, json.dumps(RESYNC))
-            pipe.execute()
+            self._send_events([(channel, RESYNC) for channel in targets])
         except Exception:  # noqa: BLE001 - not yet (on a cluster, its shard may be failing over): next publish
             return
         log.warning(
