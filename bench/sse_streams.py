@@ -774,8 +774,9 @@ class Bench:
             except (TimeoutError, OSError) as exc:
                 gc_after = None
                 notes.append(f"the worker's stats did not answer ({exc.__class__.__name__})")
-            if time.monotonic() - asked > 2:
-                notes.append(f"the worker's stats took {time.monotonic() - asked:.1f} s")
+            took = time.monotonic() - asked
+            if took > 2:
+                notes.append(f"the worker's stats took {took:.1f} s")
             info_delta = max(redis_idle, await self.connected_clients() - self.baseline)
             # The worker's own sockets are exact; INFO also counts any other Redis user.
             row["redis"] = len(worker_redis_ports(pid, self.redis_port))
