@@ -45,7 +45,21 @@ def stats():
         renders=_counted["renders"],
         sql_statements=_counted["sql"],
         gc=_gc_figures(),
+        loop_watchers=_loop_watchers(),
     )
+
+
+def _loop_watchers():
+    """Active watchers of gevent's loop (timers, sockets waited on), or None without gevent:
+    an idle stream should hold none (see beats)."""
+    import sys
+
+    gevent_monkey = sys.modules.get("gevent.monkey")
+    if gevent_monkey is None or not gevent_monkey.is_module_patched("threading"):
+        return None
+    import gevent
+
+    return gevent.get_hub().loop.activecnt
 
 
 # Garbage collections of this process (with LIVE_STATS_ENABLED): a full collection
@@ -82,6 +96,8 @@ def _gc_figures():
         full=list(_gc["full"]),
         frozen=gc.get_freeze_count(),
         tracked=len(gc.get_objects()) if request.args.get("objects") else None,
+        # Objects in each generation: a young collection walks generations 0 and 1.
+        generations=[len(gc.get_objects(g)) for g in range(3)] if request.args.get("objects") else None,
     )
 
 
