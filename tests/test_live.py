@@ -196,6 +196,26 @@ def test_heartbeat_on_an_idle_stream_and_a_closed_client_is_cleaned_up(live_serv
     assert stats(live_server)["subscriptions"] == 0
 
 
+def test_idle_streams_beat_on_time_without_a_timer_each(live_server):
+    """A timed wait per idle stream cost gevent a timer and 7 objects for every young
+    collection to walk (chat/live/beats.py): one ticker beats for them all."""
+    assert wait_for(lambda: stats(live_server)["streams"] == 0, timeout=10)
+    idle_watchers = stats(live_server)["loop_watchers"]
+    first, token = api_send(live_server, "twenty tabs")
+    clients = [stream(live_server, token, after=first["id"]) for _ in range(20)]
+    try:
+        for client in clients:
+            ready(client)
+        time.sleep(4.5)  # heartbeats 1 s apart: every stream beats 3 or 4 times
+        beats = [client.comments.qsize() for client in clients]
+        assert min(beats) >= 3 and max(beats) <= 5, beats
+        # The stats request's own socket, and the ticker's sleep.
+        assert stats(live_server)["loop_watchers"] - idle_watchers <= 2
+    finally:
+        for client in clients:
+            client.close()
+
+
 def test_polling_an_unchanged_conversation_costs_a_204(live_server):
     first, token = api_send(live_server, "poll me")
     headers = {"X-Chat-Session": token, "HX-Request": "true"}

@@ -62,13 +62,15 @@ class Subscription:
     holds thousands of these. A list, not a deque: an empty deque holds a block of 64
     slots (about 0.7 KB a stream), and an inbox holds an event or two at a time."""
 
-    __slots__ = ("channels", "maxsize", "_items", "_ready")
+    __slots__ = ("channels", "maxsize", "beat_at", "_items", "_ready", "_beat")
 
     def __init__(self, channels, maxsize=1000):
         self.channels = frozenset(channels)
         self.maxsize = maxsize
+        self.beat_at = None  # when beats.Ticker wakes it for a heartbeat
         self._items = []
         self._ready = threading.Event()
+        self._beat = False
 
     def __len__(self):
         return len(self._items)
@@ -80,6 +82,26 @@ class Subscription:
             event = RESYNC
         self._items.append(event)
         self._ready.set()
+
+    def beat(self):
+        """A heartbeat is due (from beats.Ticker): ``next`` returns None once."""
+        self._beat = True
+        self._ready.set()
+
+    def next(self):
+        """The next event, or None when a heartbeat is due. Waits without a timeout:
+        a timed wait costs gevent a Timeout and a timer each time (see beats)."""
+        while True:
+            try:
+                return self._items.pop(0)
+            except IndexError:
+                pass
+            if self._beat:
+                self._beat = False
+                return None
+            self._ready.clear()
+            if not (self._items or self._beat):
+                self._ready.wait()
 
     def get(self, timeout):
         """The next event, or None after ``timeout`` seconds."""

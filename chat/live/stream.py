@@ -14,7 +14,7 @@ from flask import current_app, g, request
 from flask_sse import Message
 from werkzeug.local import LocalProxy
 
-from . import current_broker, records
+from . import beats, current_broker, records
 from .broker import END, RESYNC
 from .cursor import Cursor
 from .delivered import delivered_marks
@@ -372,7 +372,7 @@ class _Stream:
         # A handler that asks nothing at a heartbeat (a shopper's) costs no request context
         # there: at 10,000 streams and a beat every 15 s that was 1,300 contexts a second.
         checks_login = type(handler).still_allowed is not StreamHandler.still_allowed
-        beats = type(handler).on_heartbeat is not StreamHandler.on_heartbeat
+        calls_on_heartbeat = type(handler).on_heartbeat is not StreamHandler.on_heartbeat
         sub = broker.subscribe(handler.channels)
         _count(+1)
         cursor = self.cursor = Cursor(self.after)
@@ -382,16 +382,17 @@ class _Stream:
             # "ready" tells the client the stream really flows (a buffering
             # proxy would hold it back, and the widget then falls back to polling).
             yield _wire(Message(str(cursor.position or 0), type=Event.READY))
-            next_beat = time.monotonic() + heartbeat
+            ticker = beats.every(heartbeat)
+            ticker.due(sub, time.monotonic() + heartbeat)
             while True:
-                event = sub.get(timeout=max(0.0, next_beat - time.monotonic()))
+                event = sub.next()
                 if event is None:
                     yield b": heartbeat\n\n"
                     if checks_login and not self.allowed():
                         return
-                    if beats:
+                    if calls_on_heartbeat:
                         self.safely(handler.on_heartbeat)
-                    next_beat = time.monotonic() + heartbeat
+                    ticker.due(sub, time.monotonic() + heartbeat)
                     continue
                 # This event and any others already queued (one commit publishes a
                 # message, the badge and a list row together): one step, one write.
