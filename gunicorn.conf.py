@@ -54,14 +54,29 @@ def post_fork(server, worker):
 GC_THRESHOLDS = (50_000, 20, 10)
 
 
+def gc_thresholds(setting):
+    """GC_TUNING's value: None for Python's defaults ("off"), else the thresholds to set
+    ("on": GC_THRESHOLDS; three comma-separated numbers: those, for a bench to compare)."""
+    setting = setting.strip().lower()
+    if setting in {"off", "0", "false", "no"}:
+        return None
+    if setting in {"on", "1", "true", "yes", ""}:
+        return GC_THRESHOLDS
+    parts = setting.split(",")
+    if len(parts) == 3 and all(part.strip().isdigit() and int(part) > 0 for part in parts):
+        return tuple(int(part) for part in parts)
+    raise ValueError(f"GC_TUNING: on, off or three positive thresholds, not {setting!r}")
+
+
 def tune_gc():
     import gc
 
-    if os.environ.get("GC_TUNING", "on").strip().lower() in {"off", "0", "false", "no"}:
+    thresholds = gc_thresholds(os.environ.get("GC_TUNING", "on"))
+    if thresholds is None:
         return
     gc.collect()  # start-up's garbage goes first: frozen garbage would never be freed
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    gc.set_threshold(*thresholds)
 
 
 def post_worker_init(worker):

@@ -105,6 +105,7 @@ IMPLEMENTATIONS = {
     "stock": ("bench.stock_app:app", "stock flask-sse 1.0.0"),
     "pushpin": ("wsgi:app", "pushpin holds them (app: 1 worker)"),
 }
+GC_TRIPLE = re.compile(r"\d+:\d+:\d+")
 SESSION_IMPLS = {"ours", "pushpin"}  # streams of chat sessions, opened with tickets
 PUSHPIN_KEY = "bench-pushpin-key"
 
@@ -685,7 +686,8 @@ class Bench:
         streams = []
         self.baseline = await self.connected_clients()
         # GC_TUNING (gunicorn.conf.py): "off" is Python's defaults, as before the fix.
-        env = dict(self.env, GC_TUNING="on" if gc_mode == "tuned" else "off")
+        # 10000:20:10 runs GC_TUNING with those thresholds.
+        env = dict(self.env, GC_TUNING={"tuned": "on", "default": "off"}.get(gc_mode, gc_mode.replace(":", ",")))
         server = LiveServer(env, app_spec=IMPLEMENTATIONS[impl][0])
         proxy = None
         if impl == "pushpin":
@@ -746,7 +748,7 @@ class Bench:
             await asyncio.sleep(args.settle)
             idle_worker, _ = idle_cpu.stop()
             redis_idle = await self.connected_clients() - self.baseline
-            stats = json.loads((await http_request(server.port, "GET", "/live/stats"))[2])
+            stats = json.loads((await http_request(server.port, "GET", "/live/stats?objects=1"))[2])
 
             # 2. latency while messages flow
             gc_before, sending_from = stats.get("gc"), time.time()
@@ -854,6 +856,9 @@ class Bench:
         while await self.connected_clients() > self.baseline and time.monotonic() < give_up:
             await asyncio.sleep(0.2)
         notes += log_findings(log_text)
+        if args.server_log:
+            with open(f"{args.server_log}/{impl}-{level}-{gc_mode}.log", "w") as kept:
+                kept.write(log_text)
         row["notes"] = "; ".join(notes)
         return row
 
@@ -936,11 +941,15 @@ def gc_note(served, before, after, sending_from):
         pauses = [ms for at, ms in after["full"] if since <= at < until]
         return f"{len(pauses)} full (longest {max(pauses, default=0):.0f} ms)"
 
-    young = sum(after["collections"][:2]) - sum(before["collections"][:2])
-    young_ms = sum(after["pause_ms"][:2]) - sum(before["pause_ms"][:2])
+    def young(generation):
+        count = after["collections"][generation] - before["collections"][generation]
+        took = after["pause_ms"][generation] - before["pause_ms"][generation]
+        return f"{count} of gen {generation} ({took:.0f} ms)"
+
     return (
         f"GC opening+idle: {full(served, sending_from)}; GC while sending: {full(sending_from)}, "
-        f"{young} young ({young_ms:.0f} ms); {after['tracked']:,} objects tracked, "
+        f"{young(0)}, {young(1)}; generations before sending {before.get('generations')}, "
+        f"after {after.get('generations')}; {after['tracked']:,} objects tracked, "
         f"{after['frozen']:,} frozen, thresholds {after['threshold']}"
     )
 
@@ -1000,8 +1009,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--gc",
         default="tuned",
-        help="comma-separated, of: default (Python's GC settings), tuned (gunicorn.conf.py's GC_TUNING); "
-        "both run each level of ours twice, side by side (default tuned)",
+        help="comma-separated, of: default (Python's GC settings), tuned (gunicorn.conf.py's GC_TUNING), "
+        "or thresholds such as 10000:20:10 (GC_TUNING with those); several run each level of ours "
+        "once each, side by side (default tuned)",
     )
     parser.add_argument("--heartbeat", type=float, default=15.0, help="SSE_HEARTBEAT_SECONDS for ours")
     parser.add_argument(
@@ -1017,6 +1027,7 @@ def parse_args(argv=None):
         default=0,
         help="chat sessions to make (default one per stream); fewer: idle streams share them round-robin",
     )
+    parser.add_argument("--server-log", help="a folder to keep each run's server log in")
     parser.add_argument("--session-timeout", type=float, default=240.0)
     parser.add_argument("--level-timeout", type=float, default=300.0)
     parser.add_argument("--timeout", type=float, default=900.0, help="overall limit in seconds")
@@ -1024,7 +1035,7 @@ def parse_args(argv=None):
     args.levels = [200, 1000] if args.quick else [int(x) for x in args.levels.split(",") if x.strip()]
     args.impl = [x.strip() for x in args.impl.split(",") if x.strip()]
     args.gc = [x.strip() for x in args.gc.split(",") if x.strip()]
-    if not args.gc or not set(args.gc) <= {"default", "tuned"}:
+    if not args.gc or not all(mode in {"default", "tuned"} or GC_TRIPLE.fullmatch(mode) for mode in args.gc):
         parser.error("bad --gc")
     if args.settle is None:
         args.settle = args.heartbeat + 1

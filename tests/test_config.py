@@ -65,3 +65,25 @@ def test_only_the_web_server_cuts_off_slow_queries(monkeypatch):
     args = engine_options("mysql+pymysql://root@127.0.0.1/test")["connect_args"]
     assert args["read_timeout"] == 2 and args["write_timeout"] == 2
     assert engine_options("sqlite://") == {}
+
+
+def _gunicorn_conf():
+    import os
+    import runpy
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return runpy.run_path(os.path.join(root, "gunicorn.conf.py"))
+
+
+@pytest.mark.parametrize(
+    "setting, thresholds",
+    [("on", (50_000, 20, 10)), ("", (50_000, 20, 10)), ("off", None), ("10000, 5, 10", (10_000, 5, 10))],
+)
+def test_gc_tuning_takes_on_off_or_thresholds(setting, thresholds):
+    assert _gunicorn_conf()["gc_thresholds"](setting) == thresholds
+
+
+@pytest.mark.parametrize("setting", ["10000,5", "0,5,10", "many"])
+def test_a_bad_gc_tuning_stops_the_worker_with_a_clear_error(setting):
+    with pytest.raises(ValueError, match="GC_TUNING"):
+        _gunicorn_conf()["gc_thresholds"](setting)
