@@ -79,8 +79,22 @@ def tune_gc():
     gc.set_threshold(*thresholds)
 
 
+def untrack_greenlet_tree():
+    """gevent records each greenlet's spawning stack and tree, a debugging aid that adds
+    6 objects to every stream for each young collection to walk (docs/benchmarks.md).
+    GEVENT_TRACK_GREENLET_TREE=true keeps it, for debugging."""
+    if "GEVENT_TRACK_GREENLET_TREE" in os.environ:
+        return
+    try:
+        import gevent
+    except ImportError:
+        return
+    gevent.config.track_greenlet_tree = False
+
+
 def post_worker_init(worker):
     tune_gc()  # the app is loaded in the worker by now
+    untrack_greenlet_tree()
     # A graceful stop (a deploy, a restart, Ctrl+C under `make run`) ends the open
     # SSE streams cleanly at once: browsers reconnect without waiting for
     # graceful_timeout and without a response cut off mid-stream.
