@@ -37,11 +37,13 @@ class Ticker:
     """A timing wheel: a slot per tick, each holding the streams whose beat falls in it.
 
     Registering appends to a long-lived list, so a wait costs no new objects; a beat
-    is at most one tick (an eighth of the interval) late."""
+    is at most one tick late. A tick is 1/64 of the interval: the streams of a slot beat
+    together, and at 10,000 streams and 15 s an eighth woke 1,250 at once, a burst of
+    60 ms that a send arriving then waited for; a 64th wakes about 150 (5 ms)."""
 
     def __init__(self, interval):
         self.pid = os.getpid()
-        self.tick = max(0.005, interval / 8)
+        self.tick = max(0.005, interval / 64)
         # A round of the wheel outlasts the longest wait, so a slot holds one round's streams.
         self._slots = [[] for _ in range(math.ceil(interval / self.tick) + 3)]
         self._turned = self._now() - 1  # the last tick whose slot was emptied
