@@ -3,11 +3,11 @@
 A stream that waited for its next event with a timeout made gevent build a Timeout and
 a timer watcher for each wait: 7 objects for the garbage collector per idle stream, kept
 until the stream's next beat while the ones of its last wait were freed. The young
-generation's count stayed flat while it filled: at 10,000 idle streams a young
-collection walked 70,000-110,000 objects and stopped the worker for 55-85 ms, which
-was the p99 of a send (docs/benchmarks.md, "Young collections full of timers").
-A stream now waits with no timeout (2 objects), and the ticker wakes the streams whose
-beat is due, a tick late at most.
+generation's count stayed flat while it filled: at 10,000 idle streams the first young
+collection walked 108,000 objects and stopped every stream for 60-69 ms
+(docs/benchmarks.md, "Young collections full of timers"). A stream now waits with no
+timeout (2 objects), and the ticker wakes the streams whose beat is due, a tick late at
+most.
 
 The ticker is a thread (a greenlet under gevent's monkey patching), started by the
 first stream of a process, so a forked worker starts its own.
@@ -38,8 +38,9 @@ class Ticker:
 
     Registering appends to a long-lived list, so a wait costs no new objects; a beat
     is at most one tick late. A tick is 1/64 of the interval: the streams of a slot beat
-    together, and at 10,000 streams and 15 s an eighth woke 1,250 at once, a burst of
-    60 ms that a send arriving then waited for; a 64th wakes about 150 (5 ms)."""
+    together, and at 10,000 streams and 15 s a tick of an eighth woke 1,250 at once (at
+    about 30 us a beat, some 40 ms for a send arriving then to wait); a 64th wakes about
+    150."""
 
     def __init__(self, interval):
         self.pid = os.getpid()
