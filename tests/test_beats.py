@@ -41,3 +41,8 @@ def test_a_stream_that_registers_again_beats_again():
     for _ in range(3):
         ticker.due(sub, time.monotonic() + 0.1)
         assert sub.next() is None
+
+
+def test_a_workers_live_figures_are_not_served_unless_a_bench_turns_them_on(client):
+    """/live/stats (stream counts, collector and loop figures) is for tests and benchmarks."""
+    assert client.get("/live/stats").status_code == 404
