@@ -213,8 +213,9 @@ def test_idle_streams_beat_on_time_without_a_timer_each(live_server):
         for client, since in zip(clients, opened):
             beats, open_for = client.comments.qsize(), now - since
             assert int(open_for / 1.25) <= beats <= int(open_for) + 1, (beats, open_for)
-        # The stats request's own socket, and the ticker's sleep.
-        assert stats(live_server)["loop_watchers"] - idle_watchers <= 2
+        # Not one per stream (the old tree: 20 more): the stats request's own socket, the
+        # ticker's sleep, and the odd timer of the worker's own (delivered marks, Redis).
+        assert stats(live_server)["loop_watchers"] - idle_watchers < len(clients) / 2
     finally:
         for client in clients:
             client.close()
