@@ -46,3 +46,21 @@ def test_a_stream_that_registers_again_beats_again():
 def test_a_workers_live_figures_are_not_served_unless_a_bench_turns_them_on(client):
     """/live/stats (stream counts, collector and loop figures) is for tests and benchmarks."""
     assert client.get("/live/stats").status_code == 404
+
+
+def test_a_failed_wake_does_not_stop_the_ticker(caplog):
+    class Broken(Subscription):
+        __slots__ = ()
+
+        def beat(self):
+            raise RuntimeError("broken")
+
+    ticker = beats.every(0.15)
+    ticker.due(Broken(["broken"]), time.monotonic() + 0.01)
+    time.sleep(0.1)
+    sub = Subscription(["fine"])
+    ticker.due(sub, time.monotonic() + 0.15)
+    done = threading.Event()
+    threading.Thread(target=lambda: (sub.next(), done.set()), daemon=True).start()
+    assert done.wait(5)
+    assert "a turn failed" in caplog.text

@@ -13,10 +13,13 @@ The ticker is a thread (a greenlet under gevent's monkey patching), started by t
 first stream of a process, so a forked worker starts its own.
 """
 
+import logging
 import math
 import os
 import threading
 import time
+
+log = logging.getLogger(__name__)
 
 _tickers = {}
 _tickers_lock = threading.Lock()
@@ -71,22 +74,29 @@ class Ticker:
 
     def _run(self):
         while True:
+            try:
+                self._turn()
+            except Exception:  # noqa: BLE001 - a ticker that died would silence every stream's beat
+                log.exception("stream heartbeats: a turn failed")
+
+    def _turn(self):
+        """Sleep a tick (or until a registration), then wake the streams now due."""
+        if not self._pending:
+            self._woken.clear()
             if not self._pending:
-                self._woken.clear()
-                if not self._pending:
-                    self._woken.wait()
-            time.sleep(self.tick)
-            now = time.monotonic()
-            # Every tick that has fully passed (a busy worker may have slept longer than one).
-            with self._lock:
-                first, last = self._turned + 1, int(now / self.tick) - 1
-                self._turned = max(self._turned, last)
-                due = []
-                for tick in range(max(first, last - len(self._slots) + 1), last + 1):
-                    index = tick % len(self._slots)
-                    if self._slots[index]:
-                        due.extend(self._slots[index])
-                        self._slots[index] = []
-                self._pending -= len(due)
-            for sub in due:
-                sub.beat()
+                self._woken.wait()
+        time.sleep(self.tick)
+        now = time.monotonic()
+        # Every tick that has fully passed (a busy worker may have slept longer than one).
+        with self._lock:
+            first, last = self._turned + 1, int(now / self.tick) - 1
+            self._turned = max(self._turned, last)
+            due = []
+            for tick in range(max(first, last - len(self._slots) + 1), last + 1):
+                index = tick % len(self._slots)
+                if self._slots[index]:
+                    due.extend(self._slots[index])
+                    self._slots[index] = []
+            self._pending -= len(due)
+        for sub in due:
+            sub.beat()
