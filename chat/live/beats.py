@@ -50,18 +50,14 @@ class Ticker:
         self.tick = max(0.005, interval / 64)
         # A round of the wheel outlasts the longest wait, so a slot holds one round's streams.
         self._slots = [[] for _ in range(math.ceil(interval / self.tick) + 3)]
-        self._turned = self._now() - 1  # the last tick whose slot was emptied
+        self._turned = int(time.monotonic() / self.tick) - 1  # the last tick whose slot was emptied
         self._pending = 0
         self._lock = threading.Lock()
         self._woken = threading.Event()  # set by a registration: an idle ticker turns again
         self._thread = None
 
-    def _now(self):
-        return int(time.monotonic() / self.tick)
-
     def due(self, sub, at):
         """Wake ``sub`` (``Subscription.beat``) at monotonic time ``at``."""
-        sub.beat_at = at
         with self._lock:
             tick = max(int(at / self.tick), self._turned + 1)  # never into a slot already emptied
             self._slots[tick % len(self._slots)].append(sub)

@@ -62,12 +62,11 @@ class Subscription:
     holds thousands of these. A list, not a deque: an empty deque holds a block of 64
     slots (about 0.7 KB a stream), and an inbox holds an event or two at a time."""
 
-    __slots__ = ("channels", "maxsize", "beat_at", "_items", "_ready", "_beat")
+    __slots__ = ("channels", "maxsize", "_items", "_ready", "_beat")
 
     def __init__(self, channels, maxsize=1000):
         self.channels = frozenset(channels)
         self.maxsize = maxsize
-        self.beat_at = None  # when beats.Ticker wakes it for a heartbeat
         self._items = []
         self._ready = threading.Event()
         self._beat = False
