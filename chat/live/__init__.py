@@ -88,6 +88,9 @@ def _gc_callback(phase, info):
 
 
 def _gc_figures():
+    # Objects in each generation (a young collection walks generations 0 and 1): each
+    # is listed once, and what is tracked in all is their sum.
+    generations = [len(gc.get_objects(g)) for g in range(3)] if request.args.get("objects") else None
     return dict(
         collections=_gc["collections"],
         pause_ms=[round(ms, 1) for ms in _gc["pause_ms"]],
@@ -95,9 +98,8 @@ def _gc_figures():
         threshold=gc.get_threshold(),
         full=list(_gc["full"]),
         frozen=gc.get_freeze_count(),
-        tracked=len(gc.get_objects()) if request.args.get("objects") else None,
-        # Objects in each generation: a young collection walks generations 0 and 1.
-        generations=[len(gc.get_objects(g)) for g in range(3)] if request.args.get("objects") else None,
+        tracked=sum(generations) if generations else None,
+        generations=generations,
     )
 
 
