@@ -50,29 +50,26 @@ def test_mysql_urls_get_pre_ping_recycle_and_timeouts():
     assert options["connect_args"]["connect_timeout"] == 2 and options["pool_timeout"] == 5
 
 
-def test_only_the_web_server_cuts_off_slow_queries(monkeypatch):
+def _gunicorn_conf():
+    """What gunicorn.conf.py defines, run as the web server runs it first."""
     import os
     import runpy
 
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return runpy.run_path(os.path.join(root, "gunicorn.conf.py"))
+
+
+def test_only_the_web_server_cuts_off_slow_queries(monkeypatch):
     from config import engine_options
 
     # Set then deleted, so that monkeypatch restores its absence after the test.
     monkeypatch.setenv("DATABASE_QUERY_TIMEOUT_SECONDS", "")
     monkeypatch.delenv("DATABASE_QUERY_TIMEOUT_SECONDS")
     assert "read_timeout" not in engine_options("mysql+pymysql://root@127.0.0.1/test")["connect_args"]
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    runpy.run_path(os.path.join(root, "gunicorn.conf.py"))  # what the web server reads first
+    _gunicorn_conf()  # what the web server reads first
     args = engine_options("mysql+pymysql://root@127.0.0.1/test")["connect_args"]
     assert args["read_timeout"] == 2 and args["write_timeout"] == 2
     assert engine_options("sqlite://") == {}
-
-
-def _gunicorn_conf():
-    import os
-    import runpy
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return runpy.run_path(os.path.join(root, "gunicorn.conf.py"))
 
 
 @pytest.mark.parametrize(
