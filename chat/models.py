@@ -311,6 +311,10 @@ class ProductInquiry(db.Model):
     # service layer with each message and read mark: a live list row carries them, no COUNT).
     message_count = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
     unread_count = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
+    # Counts the changes of what the inquiry page's controls show, in commit order: a page
+    # gets each change twice (its own POST's answer and its stream), in either order, and
+    # keeps the newer (static/js/admin.js).
+    controls_version = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
     # One sortable string: waiting first, then most urgent, then longest
     # waiting (or, once answered, most recent); the id breaks ties. Keyset
     # pagination walks it with a single indexed comparison.

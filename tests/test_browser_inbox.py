@@ -118,6 +118,51 @@ def test_controls_update_live_for_a_second_admin(browser, shop_server):
     theirs.close()
 
 
+def test_a_late_answer_does_not_put_back_what_the_admin_changed_since(browser, shop_server):
+    """A change reaches its page twice: the POST's answer and the page's own stream, in either
+    order. Here the stream is first every time, and the answers come last. Two bugs it caught:
+    a pick made at once after a live swap sent nothing (htmx wired the new select up 20 ms
+    later: the pick was lost, as in the second-admin test's rare failure), and the status
+    answer, coming after a newer priority pick, showed "Medium" again under the admin's "High"."""
+    inquiry_id, _ = customer_says(shop_server, 4, "Does the wool pill?")
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    me = log_in(context, shop_server)
+    problems = watch_console(me)
+    with me.expect_response(lambda r: "/admin/stream?" in r.url and r.status == 200):
+        me.goto(f"{shop_server.url}/admin/inquiries/{inquiry_id}")
+    held = []  # (route, response): the server has made the change; the page has no answer yet
+
+    def hold(route):
+        held.append((route, route.fetch()))
+
+    me.route(re.compile(r".*/admin/inquiries/\d+/(status|priority)$"), hold)
+    # An answer is seen at the controls (its select may be gone from the page by then).
+    me.evaluate(
+        "window.__answers = 0; document.addEventListener('htmx:beforeSwap', (e) =>"
+        " { if (e.detail.target.id === 'controls') window.__answers++; })"
+    )
+    shown = "() => +document.querySelector('#controls form').dataset.version"
+    first = me.evaluate(shown)
+
+    # Each pick: the server makes the change, its answer is held, the stream brings it.
+    me.select_option("#control-status", "resolved")
+    me.wait_for_function(f"() => ({shown})() === {first + 1}", timeout=8000)
+    me.select_option("#control-priority", "high")  # at once, on the select just swapped in
+    me.wait_for_function(f"() => ({shown})() === {first + 2}", timeout=8000)
+    while len(held) < 2:
+        me.wait_for_timeout(50)
+    # Now the answers come, oldest first: neither changes what the page shows.
+    value = "(id) => document.getElementById(id).value"
+    for count, (route, response) in enumerate(list(held), start=1):
+        route.fulfill(response=response)
+        me.wait_for_function(f"() => window.__answers === {count}", timeout=8000)
+        assert me.evaluate(f"({value})('control-priority')") == "high"
+        assert me.evaluate(f"({value})('control-status')") == "resolved"
+        assert me.evaluate(shown) == first + 2
+    assert len(held) == 2 and problems == []
+    context.close()
+
+
 def test_badge_title_and_rows_agree_and_rows_come_and_go_live(browser, shop_server):
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = log_in(context, shop_server)

@@ -83,6 +83,7 @@ SCHEMAS = {
         "rating_comment": str | None,
         "rated_at": str | None,
         "admins": tuple[tuple[int, str], ...],
+        "version": int,
     },
     Event.UNREAD: {"inquiry_id": int, "product_id": int},
 }

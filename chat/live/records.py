@@ -184,6 +184,7 @@ class Controls(Record):
     rating_comment: str | None
     rated_at: str | None  # ISO 8601, UTC, no zone suffix (as stored)
     admins: tuple[tuple[int, str], ...]  # (id, name), by name
+    version: int  # the inquiry's controls_version: a page keeps the newest it was given
 
 
 @dataclass(frozen=True)

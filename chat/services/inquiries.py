@@ -471,12 +471,25 @@ def controls_record(inquiry):
         inquiry.rating_comment,
         inquiry.rated_at.isoformat() if inquiry.rated_at else None,
         tuple((a.id, a.name) for a in admins(inquiry.product.site_id)),
+        inquiry.controls_version,
     )
 
 
 def controls_changed(inquiry):
     """After commit: every open view of the inquiry re-renders its status, priority,
-    assignee and rating, whoever changed them (panel, API, CLI, the shopper)."""
+    assignee and rating, whoever changed them (panel, API, CLI, the shopper).
+
+    The change gets the next ``controls_version``. The increment locks the row until the
+    commit, and the row is read again under that lock (a plain read may see an older
+    snapshot on MariaDB), so a version always comes with the state it was committed with.
+    """
+    db.session.execute(
+        sa.update(ProductInquiry)
+        .where(ProductInquiry.id == inquiry.id)
+        .values(controls_version=ProductInquiry.controls_version + 1, updated_at=ProductInquiry.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(inquiry, with_for_update=True)
     events.publish_after_commit(db.session, events.inquiry_channel(inquiry.id), controls_record(inquiry))
 
 

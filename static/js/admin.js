@@ -58,15 +58,25 @@
     });
   }
 
+  /* The page gets each change of the inquiry's controls twice, in either order: its own
+     POST's answer and its stream (for every change: its own and others'). Only a newer
+     version is swapped in: a second copy, or a late one, would replace a select the
+     admin may be using, or put back a value they have changed since. */
+  function newerControls(html) {
+    var shown = document.querySelector("#controls form[data-version]");
+    var version = /data-version="(\d+)"/.exec(html);
+    return !shown || !version || parseInt(version[1], 10) > parseInt(shown.getAttribute("data-version"), 10);
+  }
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "controls" && e.detail.xhr.status === 200 &&
+        !newerControls(e.detail.serverResponse)) e.detail.shouldSwap = false;
+  });
+
   document.addEventListener("htmx:sseBeforeMessage", function (e) {
     var type = e.detail.type;
     if (type === EV.waiting) { e.preventDefault(); setWaiting(parseInt(e.detail.data, 10) || 0); return; }
     if (type === EV.controls) {
-      // This page's own change comes back on its stream after its POST answered: the
-      // same state. Swapping it again would replace a select the admin may be using.
-      var shown = document.querySelector("#controls form[data-state]");
-      var state = /data-state="([^"]*)"/.exec(e.detail.data);
-      if (shown && state && shown.getAttribute("data-state") === state[1]) e.preventDefault();
+      if (!newerControls(e.detail.data)) e.preventDefault();
       return;
     }
     if (type !== EV.row && type !== EV.remove) return;

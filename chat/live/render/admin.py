@@ -89,6 +89,7 @@ def controls(record, admin_id):
         rating=record.rating,
         rating_comment=record.rating_comment,
         rated_at=datetime.fromisoformat(record.rated_at) if record.rated_at else None,
+        controls_version=record.version,
     )
     html = render_template(
         "admin/_controls.html",
