@@ -3,6 +3,7 @@
     .venv/bin/python bench/admin_fanout.py                        # this tree: 0 and 40 pages
     .venv/bin/python bench/admin_fanout.py --old-tree /tmp/old    # the same run against another checkout
     .venv/bin/python bench/admin_fanout.py --messages 100 --pages 0,10,40
+    .venv/bin/python bench/admin_fanout.py --callgrind --messages 40  # instructions, not seconds
 
 A benchmark, not a test: it prints figures and never passes or fails.
 
@@ -22,6 +23,14 @@ streams are opened the way the pages open them: half list pages
 2. ``--rate`` messages a second for ``--seconds``: delivery latency to the
    admin pages, from just before the POST to the arrival of the message's
    ``customer-wrote`` event on each open page (every admin page gets one).
+
+With ``--callgrind`` the worker runs under valgrind's callgrind, and each number of
+pages runs twice: with ``--messages`` and with none. The difference of the worker's
+instructions over its life, per message, is what a message cost it, every page's
+events included. Unlike CPU seconds it does not move with what else the machine is
+doing, so the ratio of 40 pages to none can be read from one run. Step 2 is skipped
+(latency under valgrind means nothing). callgrind_control cannot reach a forked
+worker, hence two whole runs rather than counters zeroed mid-run.
 """
 
 import argparse
@@ -46,8 +55,9 @@ from tests.live_server import free_port  # noqa: E402
 
 
 class Server:
-    def __init__(self, tree, workdir):
-        self.tree, self.port = tree, free_port()
+    def __init__(self, tree, workdir, callgrind=False):
+        self.tree, self.port, self.workdir = tree, free_port(), workdir
+        self.slow = 40 if callgrind else 1  # valgrind runs Python some 40 times slower
         db = os.path.join(workdir, "bench.sqlite")
         self.env = dict(
             os.environ,
@@ -69,8 +79,14 @@ class Server:
         ).stdout
         self.email, self.password = re.search(r"Admin login: (\S+) / (\S+)", out).groups()
         self.log = open(os.path.join(workdir, "server.log"), "w")
+        wrap = []
+        if callgrind:
+            # A fork is followed by itself: the worker writes callgrind.<pid> when it exits.
+            wrap = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={workdir}/callgrind.%p", sys.executable]
+            self.env.update(GUNICORN_TIMEOUT="3600", GUNICORN_GRACEFUL_TIMEOUT="600", SSE_HEARTBEAT_SECONDS="3600")
         self.proc = subprocess.Popen(
-            [
+            wrap
+            + [
                 os.path.join(BIN, "gunicorn"),
                 "-c",
                 "gunicorn.conf.py",
@@ -85,7 +101,7 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=self.log,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 60 * self.slow
         while True:
             try:
                 self.request("GET", "/")
@@ -96,7 +112,7 @@ class Server:
                 time.sleep(0.2)
 
     def request(self, method, path, body=None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30 * self.slow)
         conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
         data = response.read()
@@ -111,9 +127,14 @@ class Server:
             fields = fh.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def instructions(self, pid):
+        """What the worker ``pid`` executed over its life (callgrind's file, once it has exited)."""
+        with open(os.path.join(self.workdir, f"callgrind.{pid}")) as fh:
+            return int(re.search(r"^summary: (\d+)", fh.read(), re.M).group(1))
+
     def stop(self):
         self.proc.terminate()
-        self.proc.wait(15)
+        self.proc.wait(15 * self.slow)
         self.log.close()
 
 
@@ -181,7 +202,7 @@ class AdminStream(threading.Thread):
 
 def scenario(tree, pages, args):
     workdir = tempfile.mkdtemp(prefix="admin-fanout-")
-    server = Server(tree, workdir)
+    server = Server(tree, workdir, args.callgrind)
     try:
         cookie = login(server)
         shoppers = [Shopper(server) for _ in range(20)]
@@ -198,28 +219,41 @@ def scenario(tree, pages, args):
             stream.start()
             streams.append(stream)
         for stream in streams:
-            assert stream.ready.wait(30), stream.path
+            assert stream.ready.wait(30 * server.slow), stream.path
         pid = server.stats()["pid"]
         for i in range(10):  # warm up
             shoppers[i % 20].says(f"warm-up {i}")
-        time.sleep(0.5)
+        time.sleep(0.5 * server.slow)
         before, cpu0 = server.stats(), server.cpu_seconds(pid)
         bytes0 = sum(s.bytes for s in streams)
         started = time.monotonic()
-        for i in range(args.messages):
-            shoppers[i % 20].says(f"Follow-up {i}")
+        ids = [shoppers[i % 20].says(f"Follow-up {i}")["id"] for i in range(args.messages)]
         elapsed = time.monotonic() - started
+        # Every page hears every message (as the latency phase counts): wait for all of them,
+        # so the count covers the fan-out whatever valgrind's pace.
+        deadline = time.monotonic() + 1.0 * server.slow
+        while time.monotonic() < deadline and not all(m in s.wrote for s in streams for m in ids):
+            time.sleep(0.1)
         time.sleep(1.0)
         after, cpu1 = server.stats(), server.cpu_seconds(pid)
-        n = args.messages
+        n = max(args.messages, 1)
         row = {
             "pages": pages,
             "cpu_ms": (cpu1 - cpu0) * 1000 / n,
+            "pid": pid,
             "rate": n / elapsed,
             "kb": (sum(s.bytes for s in streams) - bytes0) / 1024 / n,
             "renders": (after["renders"] - before["renders"]) / n if "renders" in after else None,
             "sql": (after["sql_statements"] - before["sql_statements"]) / n if "sql_statements" in after else None,
         }
+        if args.callgrind:
+            row.update(delivered=f"{sum(m in s.wrote for s in streams for m in ids)}/{len(ids) * len(streams)}")
+            row.update(p50=None, p99=None, paced_rate=None)
+            for stream in streams:
+                stream.stop = True
+            server.stop()
+            row["instructions"] = server.instructions(pid)
+            return row
         # Latency at a steady rate.
         sent = {}
         total = int(args.rate * args.seconds)
@@ -256,31 +290,33 @@ def main():
     parser.add_argument("--rate", type=float, default=50, help="messages a second in the latency phase")
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--old-tree", help="another checkout to run side by side (e.g. git archive of main)")
+    parser.add_argument("--callgrind", action="store_true", help="count the worker's instructions (valgrind)")
     args = parser.parse_args()
     trees = [("this", ROOT)] + ([("old", os.path.abspath(args.old_tree))] if args.old_tree else [])
     rows = []
     for name, tree in trees:
         for pages in [int(p) for p in args.pages.split(",")]:
             row = scenario(tree, pages, args)
+            if args.callgrind:  # the same run without the messages: the difference is theirs
+                idle = scenario(tree, pages, argparse.Namespace(**{**vars(args), "messages": 0}))
+                row["minstr"] = (row["instructions"] - idle["instructions"]) / args.messages / 1e6
+                row["idle_instructions"] = idle["instructions"]
             row["tree"] = name
             rows.append(row)
             print(row, flush=True)
+    measure = "minstr" if args.callgrind else "cpu_ms"  # what "x none" compares
     print(f"\n{args.messages} sequential customer messages; latency at {args.rate:g}/s for {args.seconds:g} s")
     print(
-        f"{'tree':<5} {'pages':>5} {'CPU ms/msg':>10} {'x none':>6} {'msgs/s':>6} {'renders/msg':>11} "
-        f"{'SQL/msg':>7} {'KB pushed/msg':>13} {'delivered':>11} {'p50 ms':>7} {'p99 ms':>7}"
+        f"{'tree':<5} {'pages':>5} {'CPU ms/msg':>10} {'M instr/msg':>11} {'x none':>6} {'msgs/s':>6} "
+        f"{'renders/msg':>11} {'SQL/msg':>7} {'KB pushed/msg':>13} {'delivered':>11} {'p50 ms':>7} {'p99 ms':>7}"
     )
     for row in rows:
-        base = (
-            next(r for r in rows if r["tree"] == row["tree"] and r["pages"] == 0)
-            if any(r["tree"] == row["tree"] and r["pages"] == 0 for r in rows)
-            else None
-        )
-        ratio = row["cpu_ms"] / base["cpu_ms"] if base else None
+        base = next((r for r in rows if r["tree"] == row["tree"] and r["pages"] == 0), None)
+        ratio = row[measure] / base[measure] if base else None
         print(
-            f"{row['tree']:<5} {row['pages']:>5} {row['cpu_ms']:>10.2f} {fmt(ratio, '6.1f')} {row['rate']:>6.0f} "
-            f"{fmt(row['renders'], '11.1f')} {fmt(row['sql'], '7.1f')} {row['kb']:>13.2f} {row['delivered']:>11} "
-            f"{fmt(row['p50'], '7.1f')} {fmt(row['p99'], '7.1f')}"
+            f"{row['tree']:<5} {row['pages']:>5} {row['cpu_ms']:>10.2f} {fmt(row.get('minstr'), '11.2f')} "
+            f"{fmt(ratio, '6.2f')} {row['rate']:>6.0f} {fmt(row['renders'], '11.1f')} {fmt(row['sql'], '7.1f')} "
+            f"{row['kb']:>13.2f} {row['delivered']:>11} {fmt(row['p50'], '7.1f')} {fmt(row['p99'], '7.1f')}"
         )
 
 
