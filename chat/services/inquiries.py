@@ -480,8 +480,9 @@ def controls_changed(inquiry):
     assignee and rating, whoever changed them (panel, API, CLI, the shopper).
 
     The change gets the next ``controls_version``. The increment locks the row until the
-    commit, and the row is read again under that lock (a plain read may see an older
-    snapshot on MariaDB), so a version always comes with the state it was committed with.
+    commit and is made on its latest committed version, and a transaction reads a row it
+    updated as updated (InnoDB too, whatever its snapshot), so the row read back here is
+    the state that version is committed with.
     """
     db.session.execute(
         sa.update(ProductInquiry)
@@ -489,7 +490,7 @@ def controls_changed(inquiry):
         .values(controls_version=ProductInquiry.controls_version + 1, updated_at=ProductInquiry.updated_at)
         .execution_options(synchronize_session=False)
     )
-    db.session.refresh(inquiry, with_for_update=True)
+    db.session.refresh(inquiry)
     events.publish_after_commit(db.session, events.inquiry_channel(inquiry.id), controls_record(inquiry))
 
 
