@@ -11,6 +11,7 @@ import threading
 import time
 
 from flask import current_app, g, request
+from flask.ctx import RequestContext
 from flask_sse import Message
 from werkzeug.local import LocalProxy
 
@@ -197,13 +198,20 @@ def _kept_environ(environ):
     return {key: environ[key] for key in _ENVIRON_KEYS.intersection(environ)}
 
 
-def _step(app, environ, handler, fn, args, as_viewer):
+def _step(stream, fn, args, as_viewer):
     """``fn(*args)`` in a short request context built from the stream's own request."""
     from ..extensions import db
 
-    with app.request_context(environ):
+    app, handler = stream.app, stream.handler
+    pinned = as_viewer and handler.pins_viewer
+    # A pinned step reuses the stream's own cookie as its first step opened it: opening it
+    # again verifies its signature again (a key derivation and an HMAC, a third of a step).
+    # The login itself is asked again at every heartbeat, in a step that opens it afresh.
+    ctx = RequestContext(app, stream.environ, session=stream.session if pinned else None)
+    with ctx:
         try:
-            if as_viewer and handler.pins_viewer:
+            if pinned:
+                stream.session = ctx.session
                 g._login_user = LocalProxy(handler.viewer)  # Flask-Login's per-request user
             if getattr(handler, "locale", None):
                 # The language the stream opened in: no login or site to read per step.
@@ -218,7 +226,7 @@ class _Stream:
     a closure per step and a cell per variable they share: about 3 KB less per open stream
     (docs/benchmarks.md, "Where the unexplained 10-13 KB went")."""
 
-    __slots__ = ("app", "handler", "after", "environ", "broker", "marks", "cursor")
+    __slots__ = ("app", "handler", "after", "environ", "broker", "marks", "cursor", "session")
 
     def __init__(self, app, handler, after):
         self.app, self.handler, self.after = app, handler, after
@@ -228,10 +236,11 @@ class _Stream:
         # request (url_for, the login), and gives its database connection back.
         self.environ = _kept_environ(request.environ)
         self.cursor = None
+        self.session = None  # a viewer-pinned stream's session, opened by its first step
 
     def run(self, fn, *args, as_viewer=True):
         # Aside: the database and rendering do not deepen the stream's own greenlet (shallow.py).
-        return aside(_step, self.app, self.environ, self.handler, fn, args, as_viewer)
+        return aside(_step, self, fn, args, as_viewer)
 
     def safely(self, fn, *args):
         try:
