@@ -19,7 +19,7 @@ from ..inputs import last_event_id, optional_id
 from ..live import events, records, render
 from ..live.names import Event, admin_channels
 from ..live.render import admin as rendering
-from ..live.stream import StreamHandler, event_stream
+from ..live.stream import MISSING, StreamHandler, event_stream, made, once
 from ..models import ProductInquiry, User
 from ..services import access, conversations, inquiries, list_rows, sites
 from ..services.validation import parse_id
@@ -61,6 +61,15 @@ class AdminStream(StreamHandler):
         self.locale = i18n.current() if has_request_context() else i18n.DEFAULT
         # Whether its rows name their site (as the list page decides): counted once, here.
         self.name_sites = filters is not None and sites.several(site_ids)
+        # Everything of this viewer that ``rendering.plan`` reads but the inquiry it shows:
+        # pages alike in it get the same Messages for a record not about their inquiry.
+        self.alike = (
+            admin_id,
+            self.sees,
+            self.locale,
+            None if filters is None else tuple(sorted(filters.as_args().items())),
+            self.name_sites,
+        )
 
     pins_viewer = True
 
@@ -114,13 +123,23 @@ class AdminStream(StreamHandler):
         out.extend(rendering.row(row.shown, self.name_sites) for row in inquiries.rows_for(matching))
         return out
 
+    def _page_key(self, record):
+        mine = self.inquiry_id is not None and getattr(record, "inquiry_id", None) == self.inquiry_id
+        return ("page", self.alike, self.inquiry_id if mine else None)
+
     def handle(self, event):
-        return render.rendered(event, rendering.plan(records.decode(event), self))
+        record = records.decode(event)
+        return once(event, self._page_key(record), lambda: render.rendered(event, rendering.plan(record, self)))
 
     def cached(self, event):
-        """What the first admin page of this worker made for this event, looked up by the
-        same plan ``handle`` renders (no context, no SQL); None if something is missing."""
-        return render.cached(event, rendering.plan(records.decode(event), self))
+        """What the first admin page of this worker made for this event: the whole answer of
+        a page alike (one lookup), else each variant by the same plan ``handle`` renders (no
+        context, no SQL); None if something is missing."""
+        record = records.decode(event)
+        got = made(event, self._page_key(record))
+        if got is not MISSING:
+            return got
+        return render.cached(event, rendering.plan(record, self))
 
     reader = "admin"
 
