@@ -48,9 +48,15 @@ def test_an_inquiry_page_hears_only_its_inquiry_and_the_shared_badge(quick, admi
     with Renders(app) as rendered:
         other.says("Anyone there?")
         events = page.until_quiet()
-    # Another inquiry's message: the badge and the notification, no list row, no message.
-    assert [kind for kind, _ in events] == [Event.WAITING, Event.CUSTOMER_WROTE]
+    # Another inquiry's message: the notification, no list row, no message; and no badge, as
+    # that inquiry waited already (the count the page shows is still right).
+    assert [kind for kind, _ in events] == [Event.CUSTOMER_WROTE]
     assert "admin/_row.html" not in rendered and "conversation/_message.html" not in rendered
+    # A new inquiry that waits: the badge comes with the new count.
+    Customer(app, pid).says("A third question")
+    events = page.until_quiet()
+    assert [kind for kind, _ in events] == [Event.WAITING, Event.CUSTOMER_WROTE]
+    assert dict(events)[Event.WAITING] == "3"
 
     mine.says("Or only water-resistant?")
     kinds = [kind for kind, _ in page.until_quiet()]

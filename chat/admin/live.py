@@ -63,6 +63,7 @@ class AdminStream(StreamHandler):
         self.name_sites = filters is not None and sites.several(site_ids)
         # Everything of this viewer that ``rendering.plan`` reads but the inquiry it shows:
         # pages alike in it get the same Messages for a record not about their inquiry.
+        self.badge = None  # the waiting count this page was last sent
         self.alike = (
             admin_id,
             self.sees,
@@ -99,7 +100,8 @@ class AdminStream(StreamHandler):
                 out.append(rendering.controls(inquiries.controls_record(inquiry), self.admin_id))
         if self.filters is not None and self.since is not None:
             out.extend(self._rows_since())
-        out.append(Message(str(inquiries.waiting_count(self.admin())), type=Event.WAITING))
+        self.badge = str(inquiries.waiting_count(self.admin()))
+        out.append(Message(self.badge, type=Event.WAITING))
         return out
 
     def _rows_since(self, limit=200):
@@ -129,7 +131,8 @@ class AdminStream(StreamHandler):
 
     def handle(self, event):
         record = records.decode(event)
-        return once(event, self._page_key(record), lambda: render.rendered(event, rendering.plan(record, self)))
+        out = once(event, self._page_key(record), lambda: render.rendered(event, rendering.plan(record, self)))
+        return self._badge_changes(record, out)
 
     def cached(self, event):
         """What the first admin page of this worker made for this event: the whole answer of
@@ -137,9 +140,18 @@ class AdminStream(StreamHandler):
         context, no SQL); None if something is missing."""
         record = records.decode(event)
         got = made(event, self._page_key(record))
-        if got is not MISSING:
-            return got
-        return render.cached(event, rendering.plan(record, self))
+        if got is MISSING:
+            got = render.cached(event, rendering.plan(record, self))
+        return got if got is None else self._badge_changes(record, got)
+
+    def _badge_changes(self, record, out):
+        """The waiting count only when it differs from what this page shows: every customer
+        message recounts it, and an unchanged count redrew the badge, the tab title and the
+        favicon of every open admin page for nothing."""
+        if not isinstance(record, records.Waiting) or not out:
+            return out
+        shown, self.badge = self.badge, out[0].data
+        return [] if out[0].data == shown else out
 
     reader = "admin"
 
