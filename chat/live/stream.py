@@ -355,8 +355,10 @@ class _Stream:
             if out is None:
                 go_on = False
                 break
-            written = [item for item in out if self.first_time(item, fresh)]
-            chunk.extend(_wire(item) for item in written)
+            # Only a stored message can have been sent already (the cursor's); the rest of
+            # what 40 pages get (rows, notices) skips the call, and its bytes are made once.
+            written = [item for item in out if item.type != Event.MESSAGE or self.first_time(item, fresh)]
+            chunk.extend([getattr(item, "_wire", None) or _wire(item) for item in written])
             if written:
                 reached.append((event, written))
         if chunk:
