@@ -492,3 +492,15 @@ def test_a_french_shoppers_validation_error_is_french_through_and_through(app, d
         with pytest.raises(validation.BadParameter) as error:
             validation.external_id("a b")
     assert error.value.fields == {"external_id": "1 à 100 caractères, sans « / », sans espace ni caractère de contrôle"}
+
+
+def test_a_page_switching_language_for_a_mail_translates_in_each_and_back(app):
+    # Templates keep the page's translations for the request (i18n._translations): a mail
+    # written in the shopper's language in the middle of the request must not get them, nor
+    # the page keep the mail's afterwards.
+    words = app.jinja_env.from_string('{{ _("Messages") }} · {{ ngettext("%(num)s new", "%(num)s new", 2) }}')
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert words.render() == "Messages · 2 new"
+        with i18n.force_locale("de"):
+            assert words.render().startswith("Nachrichten · ")
+        assert words.render() == "Messages · 2 new"
