@@ -1,0 +1,121 @@
+"""The admin streams' side of a customer message, in-process: no server, no sockets.
+
+    .venv/bin/python bench/stream_side.py                    # 2, 40 and 80 pages
+    .venv/bin/python bench/stream_side.py --pages 40,80 --messages 500
+
+A benchmark, not a test: it prints figures and never passes or fails.
+
+``admin_fanout.py`` measures what a message costs the whole worker with 40 admin pages
+open. This one splits that cost: the app (production config, SQLite, the in-process
+broker, no gevent) opens ``pages`` admin streams through the test client, as
+``admin_fanout.py`` does (half list pages, half inquiry pages, one per shopper,
+round-robin; past 40 pages, list pages only). Then for each customer message (20 shoppers, round-robin) it times, after
+the send returns, one step of every open stream: taking the events, answering them
+(rendering or the look-up of what another page rendered), the SSE bytes. What it leaves
+out is the server's part: gunicorn writing each chunk to its socket, and gevent waking each
+stream's greenlet.
+
+- pages 2 (one list page, one inquiry page): about the renders alone;
+- from 40 to 80 pages: the same two renders a message, and 40 more list pages that take
+  what the first rendered; the difference is what one more page costs (``per extra page``).
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def setup(workdir):
+    os.environ.update(
+        CHAT_CONFIG="production",
+        SECRET_KEY="bench-secret",
+        SESSION_COOKIE_SECURE="false",
+        DATABASE_URL=f"sqlite:///{workdir}/bench.sqlite",
+        RATELIMIT_ENABLED="false",
+    )
+    os.environ.pop("REDIS_URL", None)
+    warnings.simplefilter("ignore")
+    from chat import create_app
+    from chat.extensions import db
+
+    app = create_app("production")
+    app.config.update(SSE_HEARTBEAT_SECONDS=3600, WTF_CSRF_ENABLED=False)  # the test client logs in by form
+    with app.app_context():
+        db.create_all()
+    out = app.test_cli_runner().invoke(args=["chat", "seed-demo"]).output
+    return app, re.search(r"Admin login: (\S+) / (\S+)", out).groups()
+
+
+def run(pages, messages):
+    from flask import template_rendered
+
+    from tests.chat_helpers import admin_login
+    from tests.test_inbox import Customer
+
+    app, (email, password) = setup(tempfile.mkdtemp(prefix="stream-side-"))
+    client = app.test_client()
+    admin_login(client, email, password)
+    shoppers = [Customer(app, 1) for _ in range(20)]
+    firsts = [s.says(f"Question {i}") for i, s in enumerate(shoppers)]
+    since = max(m["id"] for m in firsts)
+    streams = []
+    for i in range(pages):
+        first = firsts[(i // 2) % len(firsts)]
+        inquiry_page = i % 2 == 1 and i < 2 * len(firsts)  # past 40: list pages only
+        query = f"inquiry={first['inquiry_id']}&after={first['id']}" if inquiry_page else f"since={since}"
+        response = client.get(f"/admin/stream?{query}", buffered=False, headers={"Accept": "text/event-stream"})
+        chunks, seen = iter(response.response), b""
+        while b"event:ready" not in seen:
+            seen += next(chunks)
+        streams.append(chunks)
+    renders = []
+    template_rendered.connect(lambda *_a, **_k: renders.append(1), app, weak=False)
+
+    def one(i):
+        shoppers[i % len(shoppers)].says(f"Follow-up {i}")
+        started = time.perf_counter()
+        for chunks in streams:
+            next(chunks)  # the stream's next write: one per message (its events come in one batch)
+        return time.perf_counter() - started
+
+    for i in range(20):  # warm up
+        one(i)
+    del renders[:]
+    times = [one(i) for i in range(messages)]
+    return {"pages": pages, "us": statistics.median(times) * 1e6, "renders": len(renders) / messages}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", default="2,40,80", help="admin pages open (half list, half inquiry pages)")
+    parser.add_argument("--messages", type=int, default=300)
+    args = parser.parse_args()
+    rows = []
+    for pages in [int(p) for p in args.pages.split(",")]:
+        # A process per count: nothing of one run's app (its broker, its streams) in the next.
+        code = f"import json, bench.stream_side as b; print(json.dumps(b.run({pages}, {args.messages})))"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(rows[-1], flush=True)
+    print(f"\n{args.messages} customer messages; median time of the streams' side per message")
+    print(f"{'pages':>5} {'us/msg':>8} {'renders/msg':>11} {'per extra page us':>17}")
+    for before, row in zip([None] + rows, rows):
+        slope = (row["us"] - before["us"]) / (row["pages"] - before["pages"]) if before else None
+        print(
+            f"{row['pages']:>5} {row['us']:>8.0f} {row['renders']:>11.1f} "
+            f"{format(slope, '17.1f') if slope is not None else format('', '>17')}"
+        )
+
+
+if __name__ == "__main__":
+    main()
