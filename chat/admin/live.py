@@ -139,10 +139,14 @@ class AdminStream(StreamHandler):
         a page alike (one lookup), else each variant by the same plan ``handle`` renders (no
         context, no SQL); None if something is missing."""
         record = records.decode(event)
-        got = made(event, self._page_key(record))
+        key = self._page_key(record)
+        got = made(event, key)
         if got is MISSING:
             got = render.cached(event, rendering.plan(record, self))
-        return got if got is None else self._badge_changes(record, got)
+            if got is None:
+                return None
+            once(event, key, lambda: got)  # the next page alike takes it in one lookup
+        return self._badge_changes(record, got)
 
     def _badge_changes(self, record, out):
         """The waiting count only when it differs from what this page shows: every customer
