@@ -98,6 +98,9 @@ def create_app(config_name_or_object=None):
         template_folder=os.path.join(ROOT, "templates"),
         static_folder=os.path.join(ROOT, "static"),
     )
+    from .templating import Environment
+
+    app.jinja_environment = Environment  # before anything makes app.jinja_env
     _load_config(app, config_name_or_object)
     from . import cookieless
 
