@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/stream_side.py                    # 2, 40 and 80 pages
     .venv/bin/python bench/stream_side.py --pages 40,80 --messages 500
+    .venv/bin/python bench/stream_side.py --callgrind        # instructions, not seconds
 
 A benchmark, not a test: it prints figures and never passes or fails.
 
@@ -18,6 +19,12 @@ stream's greenlet.
 - pages 2 (one list page, one inquiry page): about the renders alone;
 - from 40 to 80 pages: the same two renders a message, and 40 more list pages that take
   what the first rendered; the difference is what one more page costs (``per extra page``).
+
+With ``--callgrind`` each number of pages (and 0) runs under valgrind twice, with
+``--messages`` and twice as many; the difference of the two totals, per message, less the
+same with no page open (the send itself), is what the streams' side costs a message in
+instructions: comparable with ``admin_fanout.py --callgrind``, whose difference is the rest
+(the server's part). About 2 minutes a run.
 """
 
 import argparse
@@ -95,17 +102,55 @@ def run(pages, messages):
     return {"pages": pages, "us": statistics.median(times) * 1e6, "renders": len(renders) / messages}
 
 
+def child(pages, messages, callgrind_out=None):
+    """``run`` in a process of its own (under valgrind with ``callgrind_out``): its row, and
+    with valgrind the instructions the process executed."""
+    code = f"import json, bench.stream_side as b; print(json.dumps(b.run({pages}, {messages})))"
+    command = [sys.executable, "-c", code]
+    if callgrind_out:
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={callgrind_out}"] + command
+    out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=True)
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    if callgrind_out:
+        with open(callgrind_out) as fh:
+            row["instructions"] = int(re.search(r"^summary: (\d+)", fh.read(), re.M).group(1))
+    return row
+
+
+def callgrind(pages_list, messages):
+    """Instructions of the streams' side per message, for each number of pages."""
+    workdir = tempfile.mkdtemp(prefix="stream-side-cg-")
+    child(0, 1)  # a checkout's first app compresses its static files once, into the checkout: not counted
+    per_message = {}
+    for pages in [0] + [p for p in pages_list if p]:
+        once, twice = (child(pages, n, os.path.join(workdir, f"cg.{pages}.{n}")) for n in (messages, 2 * messages))
+        per_message[pages] = (twice["instructions"] - once["instructions"]) / messages
+        print({"pages": pages, "M instr/msg (send and streams)": per_message[pages] / 1e6}, flush=True)
+    print(f"\n{messages} messages; the streams' side per message (less the send: the same with 0 pages)")
+    print(f"{'pages':>5} {'M instr/msg':>11} {'per extra page k':>16}")
+    previous = None
+    for pages in sorted(per_message):
+        if not pages:
+            continue
+        side = (per_message[pages] - per_message[0]) / 1e6
+        slope = (side - previous[1]) * 1e3 / (pages - previous[0]) if previous else None
+        print(f"{pages:>5} {side:>11.2f} {format(slope, '16.0f') if slope is not None else format('', '>16')}")
+        previous = (pages, side)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", default="2,40,80", help="admin pages open (half list, half inquiry pages)")
     parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--callgrind", action="store_true", help="count instructions (valgrind)")
     args = parser.parse_args()
+    if args.callgrind:
+        callgrind([int(p) for p in args.pages.split(",")], min(args.messages, 100))
+        return
     rows = []
     for pages in [int(p) for p in args.pages.split(",")]:
         # A process per count: nothing of one run's app (its broker, its streams) in the next.
-        code = f"import json, bench.stream_side as b; print(json.dumps(b.run({pages}, {args.messages})))"
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        rows.append(child(pages, args.messages))
         print(rows[-1], flush=True)
     print(f"\n{args.messages} customer messages; median time of the streams' side per message")
     print(f"{'pages':>5} {'us/msg':>8} {'renders/msg':>11} {'per extra page us':>17}")
