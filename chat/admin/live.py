@@ -19,7 +19,7 @@ from ..inputs import last_event_id, optional_id
 from ..live import events, records, render
 from ..live.names import Event, admin_channels
 from ..live.render import admin as rendering
-from ..live.stream import MISSING, StreamHandler, event_stream, made, once
+from ..live.stream import MISSING, StreamHandler, event_stream, once
 from ..models import ProductInquiry, User
 from ..services import access, conversations, inquiries, list_rows, sites
 from ..services.validation import parse_id
@@ -132,27 +132,29 @@ class AdminStream(StreamHandler):
     def handle(self, event):
         record = records.decode(event)
         out = once(event, self._page_key(record), lambda: render.rendered(event, rendering.plan(record, self)))
-        return self._badge_changes(record, out)
+        return self._badge_changes(out) if type(record) is records.Waiting else out
 
     def cached(self, event):
         """What the first admin page of this worker made for this event: the whole answer of
         a page alike (one lookup), else each variant by the same plan ``handle`` renders (no
         context, no SQL); None if something is missing."""
-        record = records.decode(event)
+        # Every admin page of the worker runs this for every event (with 40 pages open, about
+        # 100 times a customer message): hence the look-ups inline.
+        record = event.get("_record") or records.decode(event)
         key = self._page_key(record)
-        got = made(event, key)
+        got = event.get("_once", _NOTHING).get(key, MISSING)  # made(event, key)
         if got is MISSING:
             got = render.cached(event, rendering.plan(record, self))
             if got is None:
                 return None
             once(event, key, lambda: got)  # the next page alike takes it in one lookup
-        return self._badge_changes(record, got)
+        return self._badge_changes(got) if type(record) is records.Waiting else got
 
-    def _badge_changes(self, record, out):
-        """The waiting count only when it differs from what this page shows: every customer
-        message recounts it, and an unchanged count redrew the badge, the tab title and the
-        favicon of every open admin page for nothing."""
-        if not isinstance(record, records.Waiting) or not out:
+    def _badge_changes(self, out):
+        """A WAITING record's Messages only when the count differs from what this page shows:
+        every customer message recounts it, and an unchanged count redrew the badge, the tab
+        title and the favicon of every open admin page for nothing."""
+        if not out:
             return out
         shown, self.badge = self.badge, out[0].data
         return [] if out[0].data == shown else out
@@ -200,6 +202,8 @@ class AdminStream(StreamHandler):
         if self.inquiry_id:
             inquiries.leave(self.inquiry_id, self.admin_id)
 
+
+_NOTHING = {}
 
 LIST_ARGS = frozenset({"status", "waiting", "priority", "assignee", "product", "product_id", "q", "since"})
 

@@ -144,15 +144,6 @@ class StreamHandler:
         """The client went away."""
 
 
-def _cached(handler, event):
-    if event.get("type") == Event.MESSAGE:
-        return None  # the stream reads messages itself, after its cursor
-    try:
-        return handler.cached(event)
-    except records.BadEvent:
-        return None  # handle_all logs and skips it
-
-
 def _wire(message):
     """The SSE bytes of a Message, formatted and encoded once however many streams
     send it (``once`` hands the same Message object to every stream of the worker)."""
@@ -335,7 +326,16 @@ class _Stream:
     def respond(self, batch):
         """The Messages for each event, in order (None: end the stream). What another
         stream of this worker made is reused without a context (``cached``)."""
-        outs = [_cached(self.handler, event) for event in batch]
+        cached = self.handler.cached
+        outs = []
+        for event in batch:
+            if event.get("type") == Event.MESSAGE:
+                outs.append(None)  # the stream reads messages itself, after its cursor
+                continue
+            try:
+                outs.append(cached(event))
+            except records.BadEvent:
+                outs.append(None)  # handle_all logs and skips it
         todo = [i for i, out in enumerate(outs) if out is None]
         if todo:
             try:
