@@ -102,6 +102,15 @@ class Subscription:
             if not (self._items or self._beat):
                 self._ready.wait()
 
+    def queued(self):
+        """Every event queued now, oldest first, without waiting (maybe none). Taken in two
+        atomic steps: an event delivered in between stays queued, after them."""
+        items = self._items
+        count = len(items)
+        taken = items[:count]
+        del items[:count]
+        return taken
+
     def get(self, timeout):
         """The next event, or None after ``timeout`` seconds."""
         while True:

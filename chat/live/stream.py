@@ -336,8 +336,8 @@ class _Stream:
                 outs.append(cached(event))
             except records.BadEvent:
                 outs.append(None)  # handle_all logs and skips it
-        todo = [i for i, out in enumerate(outs) if out is None]
-        if todo:
+        if None in outs:
+            todo = [i for i, out in enumerate(outs) if out is None]
             try:
                 made_now = self.run(self.handle_all, [batch[i] for i in todo])
             except Exception:  # noqa: BLE001 - no context or session to be had
@@ -355,10 +355,15 @@ class _Stream:
             if out is None:
                 go_on = False
                 break
-            # Only a stored message can have been sent already (the cursor's); the rest of
-            # what 40 pages get (rows, notices) skips the call, and its bytes are made once.
-            written = [item for item in out if item.type != Event.MESSAGE or self.first_time(item, fresh)]
-            chunk.extend([getattr(item, "_wire", None) or _wire(item) for item in written])
+            # Every page of the worker runs this loop for every event: plain loops, no calls
+            # for what needs none. Only a stored message can have been sent already (the
+            # cursor's), and a Message's bytes are made once for all pages.
+            written = []
+            for item in out:
+                if item.type == Event.MESSAGE and not self.first_time(item, fresh):
+                    continue
+                written.append(item)
+                chunk.append(getattr(item, "_wire", None) or _wire(item))
             if written:
                 reached.append((event, written))
         if chunk:
@@ -408,18 +413,17 @@ class _Stream:
                 # This event and any others already queued (one commit publishes a
                 # message, the badge and a list row together): one step, one write.
                 batch, end = [], False
-                while event is not None:
-                    if event is END:
+                for queued in [event, *sub.queued()]:
+                    if queued is END:
                         end = True  # a clean end: the browser reconnects at once, nothing is cut off
                         break
-                    if event is RESYNC or event.get("type") == Event.RESYNC:
+                    if queued is RESYNC or queued.get("type") == Event.RESYNC:
                         if not (yield from self.deliver(batch)):
                             return
                         batch = []
                         yield from self.replay()
                     else:
-                        batch.append(event)
-                    event = sub.get(timeout=0)
+                        batch.append(queued)
                 if not (yield from self.deliver(batch)) or end:
                     return
         except Exception as exc:  # noqa: BLE001 - a replay or on_open with the database away
