@@ -149,8 +149,7 @@ def direction(code=None):
 def formats():
     """The Locale dates and times are written in: the page's, with English written as in
     Britain (a 24-hour clock, day before month), as the app always has. A Locale, not a
-    code: Babel parses a code again at every call (``when`` made three parses a date,
-    about a third of a live list row's rendering)."""
+    code: Babel parses a code again at every call (``when`` made three parses a date)."""
     code = current()
     return _locale("en_GB" if code == "en" else code)
 
@@ -190,7 +189,7 @@ def price(amount, currency):
 def _translations():
     """Flask-Babel's translations for the page's language, kept on Flask-Babel's own
     per-request namespace. Flask-Babel looks them up anew for every string a template
-    translates (three context look-ups and the language's code each time): a fifth of a
+    translates (three context look-ups and the language's code each time): a sixth of a
     live list row's rendering. Kept with the language they are for: ``force_locale``
     (a mail in the shopper's language) sets another, and they are looked up again."""
     try:

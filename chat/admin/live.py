@@ -61,9 +61,9 @@ class AdminStream(StreamHandler):
         self.locale = i18n.current() if has_request_context() else i18n.DEFAULT
         # Whether its rows name their site (as the list page decides): counted once, here.
         self.name_sites = filters is not None and sites.several(site_ids)
+        self.badge = None  # the waiting count this page was last sent
         # Everything of this viewer that ``rendering.plan`` reads but the inquiry it shows:
         # pages alike in it get the same Messages for a record not about their inquiry.
-        self.badge = None  # the waiting count this page was last sent
         self.alike = (
             admin_id,
             self.sees,

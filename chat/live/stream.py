@@ -196,7 +196,8 @@ def _step(stream, fn, args, as_viewer):
     app, handler = stream.app, stream.handler
     pinned = as_viewer and handler.pins_viewer
     # A pinned step reuses the stream's own cookie as its first step opened it: opening it
-    # again verifies its signature again (a key derivation and an HMAC, a third of a step).
+    # again verifies its signature again (a key derivation and an HMAC: two thirds of
+    # building a step's request context).
     # The login itself is asked again at every heartbeat, in a step that opens it afresh.
     ctx = RequestContext(app, stream.environ, session=stream.session if pinned else None)
     with ctx:
