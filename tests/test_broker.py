@@ -9,7 +9,7 @@ import pytest
 
 from chat.live import current_broker as get_broker
 from chat.live import events
-from chat.live.broker import RESYNC, LocalBroker, RedisBroker
+from chat.live.broker import RESYNC, LocalBroker, RedisBroker, Subscription
 from chat.live.records import Unread
 
 from . import backends
@@ -341,3 +341,15 @@ def test_a_publisher_that_dropped_events_of_many_channels_resyncs_every_stream(t
         pass
     _hiccup(dropping, proxy, ["customer:a", "customer:b", "customer:c"])
     assert _resynced(y)
+
+
+def test_a_stream_takes_every_queued_event_in_order_and_keeps_a_resync():
+    sub = Subscription({"admins"}, maxsize=3)
+    for i in range(3):
+        sub.deliver({"type": "unread", "id": i})
+    assert [event["id"] for event in sub.queued()] == [0, 1, 2]
+    assert sub.queued() == [] and sub.get(0) is None
+    # A stalled stream's backlog is dropped for a RESYNC, which the next look must find.
+    for i in range(4):
+        sub.deliver({"type": "unread", "id": i})
+    assert sub.queued() == [RESYNC]

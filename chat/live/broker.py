@@ -103,13 +103,15 @@ class Subscription:
                 self._ready.wait()
 
     def queued(self):
-        """Every event queued now, oldest first, without waiting (maybe none). Taken in two
-        atomic steps: an event delivered in between stays queued, after them."""
-        items = self._items
-        count = len(items)
-        taken = items[:count]
-        del items[:count]
-        return taken
+        """Every event queued now, oldest first, without waiting (maybe none). One at a
+        time, as ``get`` takes them: a ``deliver`` from another thread meanwhile (a new
+        event, or the backlog dropped for RESYNC) is never lost between two steps."""
+        items, taken = self._items, []
+        try:
+            while True:
+                taken.append(items.pop(0))
+        except IndexError:
+            return taken
 
     def get(self, timeout):
         """The next event, or None after ``timeout`` seconds."""
