@@ -19,7 +19,7 @@ from ..inputs import last_event_id, optional_id
 from ..live import events, records, render
 from ..live.names import Event, admin_channels
 from ..live.render import admin as rendering
-from ..live.stream import MISSING, StreamHandler, event_stream, once
+from ..live.stream import MISSING, StreamHandler, event_stream, made, once
 from ..models import ProductInquiry, User
 from ..services import access, conversations, inquiries, list_rows, sites
 from ..services.validation import parse_id
@@ -41,7 +41,7 @@ def controls_context(inquiry):
 
 class AdminStream(StreamHandler):
     """Filters records by channel and page; ``live/render/admin.py`` renders them. Also the
-    renderer's viewer: ``admin_id``, ``sees``, ``locale``, ``inquiry_id``, ``filters``."""
+    renderer's viewer: ``admin_id``, ``sees``, ``locale``, ``inquiry_id``, ``filters``, ``list_args``."""
 
     def __init__(self, admin_id, filters=None, inquiry_id=None, since=None, site_ids=None):
         self.admin_id = admin_id
@@ -62,15 +62,11 @@ class AdminStream(StreamHandler):
         # Whether its rows name their site (as the list page decides): counted once, here.
         self.name_sites = filters is not None and sites.several(site_ids)
         self.badge = None  # the waiting count this page was last sent
+        # The list's filters as a key (``rendering.list_key``), made once per stream.
+        self.list_args = None if filters is None else tuple(sorted(filters.as_args().items()))
         # Everything of this viewer that ``rendering.plan`` reads but the inquiry it shows:
         # pages alike in it get the same Messages for a record not about their inquiry.
-        self.alike = (
-            admin_id,
-            self.sees,
-            self.locale,
-            None if filters is None else tuple(sorted(filters.as_args().items())),
-            self.name_sites,
-        )
+        self.alike = (admin_id, self.sees, self.locale, self.list_args, self.name_sites)
 
     pins_viewer = True
 
@@ -132,29 +128,27 @@ class AdminStream(StreamHandler):
     def handle(self, event):
         record = records.decode(event)
         out = once(event, self._page_key(record), lambda: render.rendered(event, rendering.plan(record, self)))
-        return self._badge_changes(out) if type(record) is records.Waiting else out
+        return self._badge_changes(record, out)
 
     def cached(self, event):
         """What the first admin page of this worker made for this event: the whole answer of
         a page alike (one lookup), else each variant by the same plan ``handle`` renders (no
         context, no SQL); None if something is missing."""
-        # Every admin page of the worker runs this for every event (with 40 pages open, about
-        # 100 times a customer message): hence the look-ups inline.
-        record = event.get("_record") or records.decode(event)
+        record = records.decode(event)
         key = self._page_key(record)
-        got = event.get("_once", _NOTHING).get(key, MISSING)  # made(event, key)
+        got = made(event, key)
         if got is MISSING:
             got = render.cached(event, rendering.plan(record, self))
             if got is None:
                 return None
             once(event, key, lambda: got)  # the next page alike takes it in one lookup
-        return self._badge_changes(got) if type(record) is records.Waiting else got
+        return self._badge_changes(record, got)
 
-    def _badge_changes(self, out):
-        """A WAITING record's Messages only when the count differs from what this page shows:
-        every customer message recounts it, and an unchanged count redrew the badge, the tab
-        title and the favicon of every open admin page for nothing."""
-        if not out:
+    def _badge_changes(self, record, out):
+        """``out``, but a WAITING record's Messages only when the count differs from what this
+        page shows: every customer message recounts it, and an unchanged count redrew the
+        badge, the tab title and the favicon of every open admin page for nothing."""
+        if type(record) is not records.Waiting or not out:
             return out
         shown, self.badge = self.badge, out[0].data
         return [] if out[0].data == shown else out
@@ -202,8 +196,6 @@ class AdminStream(StreamHandler):
         if self.inquiry_id:
             inquiries.leave(self.inquiry_id, self.admin_id)
 
-
-_NOTHING = {}
 
 LIST_ARGS = frozenset({"status", "waiting", "priority", "assignee", "product", "product_id", "q", "since"})
 

@@ -110,11 +110,10 @@ def presence(record, admin_id):
 
 def list_key(viewer):
     """Lists that show the same rows in the same language share one match and one rendering."""
-    filters = viewer.filters
     return (
         "list",
-        tuple(sorted(filters.as_args().items())),
-        viewer.admin_id if filters.assignee == "mine" else None,
+        viewer.list_args,
+        viewer.admin_id if viewer.filters.assignee == "mine" else None,
         viewer.sees,
         viewer.locale,
         viewer.name_sites,
