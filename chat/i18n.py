@@ -18,6 +18,8 @@ from babel import Locale, dates
 from flask import g, has_request_context, request
 from flask_babel import Babel, format_currency, format_decimal, get_locale, get_translations
 from flask_babel import force_locale as force_locale  # re-exported: mails in the shopper's language
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 # Code -> (its own name, direction).
@@ -206,6 +208,39 @@ def _translations():
     return translations
 
 
+# Templates' translations, as Jinja's newstyle gettext makes them: the text is marked safe
+# where the template autoescapes, and always formatted with its variables (escaped there):
+# "%(name)s" in the translation, ``name=`` in the call.
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx, __string, **variables):
+    return _formatted(eval_ctx, _translations().ugettext(__string), variables)
+
+
+@pass_eval_context
+def _template_ngettext(eval_ctx, __singular, __plural, __num, **variables):
+    variables.setdefault("num", __num)
+    return _formatted(eval_ctx, _translations().ungettext(__singular, __plural, __num), variables)
+
+
+@pass_eval_context
+def _template_pgettext(eval_ctx, __context, __string, **variables):
+    variables.setdefault("context", __context)
+    return _formatted(eval_ctx, _translations().upgettext(__context, __string), variables)
+
+
+@pass_eval_context
+def _template_npgettext(eval_ctx, __context, __singular, __plural, __num, **variables):
+    variables.setdefault("context", __context)
+    variables.setdefault("num", __num)
+    return _formatted(eval_ctx, _translations().unpgettext(__context, __singular, __plural, __num), variables)
+
+
+def _formatted(eval_ctx, text, variables):
+    return (Markup(text) if eval_ctx.autoescape else text) % variables
+
+
 def _vary(response):
     """A response whose language was chosen says so to caches (the browser's languages may have chosen it)."""
     if "chat_locale" in g:
@@ -217,12 +252,15 @@ def init_app(app):
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _translations().ugettext(s),
-        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
-        pgettext=lambda c, s: _translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
-        newstyle=True,
+    # Jinja's newstyle gettext, one call deep: ``_()`` went through three (an alias that looks
+    # ``gettext`` up, Jinja's wrapper, then ours), each with Jinja's checks of what to pass.
+    app.jinja_env.newstyle_gettext = True  # how {% trans %} blocks compile: as these calls
+    app.jinja_env.globals.update(
+        _=_template_gettext,
+        gettext=_template_gettext,
+        ngettext=_template_ngettext,
+        pgettext=_template_pgettext,
+        npgettext=_template_npgettext,
     )
     app.jinja_env.globals.update(
         current_language=current,

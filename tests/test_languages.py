@@ -504,3 +504,23 @@ def test_a_page_switching_language_for_a_mail_translates_in_each_and_back(app):
         with i18n.force_locale("de"):
             assert words.render().startswith("Nachrichten · ")
         assert words.render() == "Messages · 2 new"
+
+
+def test_template_translations_escape_their_variables_where_the_page_escapes(app):
+    # The templates' gettext calls (i18n._template_gettext and its kin) keep Jinja's newstyle
+    # rules: the translation is safe markup, its variables are escaped; a text mail (no
+    # autoescape) gets them as written. Every call formats, so a literal percent is "%%".
+    page = app.jinja_env.from_string(
+        '{{ _("Private note · %(name)s", name=who) }} | {{ ngettext("%(num)s new", "%(num)s new", n) }}'
+        ' | {{ pgettext("x", "Messages") }} | {{ npgettext("x", "%(num)s new", "%(num)s new", n) }}'
+    )
+    text = app.jinja_env.from_string(
+        '{% autoescape false %}{{ _("Private note · %(name)s", name=who) }}{% endautoescape %}'
+    )
+    with app.test_request_context("/"):
+        with i18n.force_locale("de"):
+            assert page.render(who="<b>Ann</b>", n=3) == (
+                "Private Notiz · &lt;b&gt;Ann&lt;/b&gt; | 3 neu | Messages | 3 new"
+            )
+            assert text.render(who="<b>Ann</b>") == "Private Notiz · <b>Ann</b>"
+        assert app.jinja_env.from_string('{{ _("100%% sure") }}').render() == "100% sure"
