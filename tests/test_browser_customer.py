@@ -154,3 +154,37 @@ def test_one_shopper_many_products_email_badge_and_questions(browser, shop_serve
     assert "1 new" in questions.inner_text() and "(this page)" in questions.inner_text()
     screenshot(page, "customer-your-questions")
     context.close()
+
+
+def test_an_email_offer_being_filled_in_stays_open_when_the_conversation_reloads(browser, shop_server):
+    # The first message makes the session, and the chat then reloads its conversation (to start
+    # its stream). On a slow network that reload lands while the shopper is already typing an
+    # address into the email offer: it must not close the form and drop what they typed.
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(shop_server.url + "/products/1")
+    widget = Widget(page).open()
+    widget.log.get_by_text("Ask us anything").wait_for()  # the first load is in
+    held = []
+    page.route("**/conversation*", lambda route: held.append(route))  # the reload waits, as on a slow network
+    widget.send("Backpack question")
+    widget.frame.get_by_text("Get answers by email").click()
+    email = widget.frame.get_by_label("Email", exact=True)
+    email.fill("ann@exa")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1, "the chat reloads its conversation after the first message"
+    with page.expect_response("**/conversation*"):
+        held[0].continue_()
+    page.unroute("**/conversation*")
+    # Swapped in (htmx swaps the email offer, out of band, before the conversation itself).
+    widget.frame.locator(".live[sse-connect], .live[data-sse=off]").wait_for(state="attached")
+    assert widget.frame.locator("#chat-email details").evaluate("details => details.open")
+    assert email.input_value() == "ann@exa"
+    email.fill("ann@example.com")
+    widget.frame.get_by_role("checkbox").check()
+    widget.frame.get_by_role("button", name="Save email").click()
+    widget.frame.get_by_text("We'll email ann@example.com").wait_for()
+    context.close()

@@ -168,6 +168,16 @@
     });
   });
 
+  /* The conversation's reload (after the first message, on a new session) redraws the email
+     offer too. On a slow network it lands while the shopper is already in that form: an offer
+     they opened stays as it is, with what they typed, while the new one offers the same. */
+  document.addEventListener("htmx:oobBeforeSwap", function (e) {
+    var target = e.detail.target, fragment = e.detail.fragment;
+    if (!target || target.id !== "chat-email" || !fragment || !fragment.querySelector) return;
+    var shown = target.querySelector("details");
+    if (shown && shown.open && fragment.querySelector("details")) e.detail.shouldSwap = false;
+  });
+
   /* ---- "Your questions", closing ------------------------------------------ */
   function showQuestionsToggle() {
     var toggle = document.querySelector(".questions-toggle");
