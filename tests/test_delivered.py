@@ -318,3 +318,23 @@ def test_a_flush_skips_the_messages_erased_meanwhile_and_marks_the_others(each_b
     assert published_marks(published) == expected
     assert [state(app, talks[0][2]), state(app, talks[2][2])] == ["delivered", "delivered"]
     assert not marks.pending()
+
+
+def test_messages_a_request_has_loaded_show_the_marks_it_stores(each_backend):
+    # The marks' statements are built once (their ids come at execution), so the ORM does
+    # not update the messages the session holds: _mark_loaded does. What marks in the
+    # caller's transaction (commit=False) and then renders must show the new marks.
+    from chat.services import conversations
+
+    app = each_backend
+    (inquiry_id, _, question_id, answer_id), (_, _, other_question, _) = conversations_with_answers(app, 2)
+    with app.app_context():
+        question, answer, other = (db.session.get(ProductMessage, i) for i in (question_id, answer_id, other_question))
+        assert (question.state, answer.state) == ("sent", "sent")
+        assert conversations.mark_delivered(inquiry_id, "admin", [question_id], commit=False) == [question_id]
+        assert question.state == "delivered" and answer.state == "sent"
+        assert conversations.mark_read(inquiry_id, "customer") == [answer_id]
+        assert answer.state == "read" and answer.delivered_at is not None
+        assert other.state == "sent"  # another inquiry's, loaded too: untouched
+        db.session.remove()
+    assert [state(app, i) for i in (question_id, answer_id, other_question)] == ["delivered", "read", "sent"]

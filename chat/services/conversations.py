@@ -9,6 +9,7 @@ from flask_babel import gettext
 from sqlalchemy import orm
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ..extensions import db
 from ..live import events, records
@@ -644,6 +645,7 @@ def _mark_many(marks, state):
         ids = sorted(kept)
         if not ids:
             return {}
+    _mark_loaded(ids, _mark_values(state, now))
     if state == "read":
         # Read implies delivered.
         db.session.execute(
@@ -680,12 +682,34 @@ def _unmarked(wanted, state):
     return found
 
 
+def _mark_values(state, now):
+    return {"delivered_at": now} if state == "delivered" else {"is_read": True, "read_at": now}
+
+
 @functools.cache
 def _mark_update(state):
-    """``_mark_many``'s UPDATE for ``state``, built once (as ``_unmarked_query``)."""
-    now = sa.bindparam("now")
-    values = {"delivered_at": now} if state == "delivered" else {"is_read": True, "read_at": now}
-    return sa.update(ProductMessage).where(ProductMessage.id.in_(sa.bindparam("ids", expanding=True))).values(**values)
+    """``_mark_many``'s UPDATE for ``state``, built once (as ``_unmarked_query``). The ORM
+    cannot evaluate its WHERE over loaded messages (the ids come at execution), so it is
+    told not to try, and ``_mark_loaded`` sets the mark on them instead."""
+    return (
+        sa.update(ProductMessage)
+        .where(ProductMessage.id.in_(sa.bindparam("ids", expanding=True)))
+        .values(**_mark_values(state, sa.bindparam("now")))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _mark_loaded(ids, values):
+    """The marks just stored, on the messages ``ids`` this session has loaded (a page that
+    marks what it shows, then renders it, shows the new mark)."""
+    identity_map = db.session.identity_map
+    if not identity_map:
+        return
+    for message_id in ids:
+        message = identity_map.get(identity_key(ProductMessage, message_id))
+        if message is not None:
+            for name, value in values.items():
+                set_committed_value(message, name, value)
 
 
 @functools.cache
