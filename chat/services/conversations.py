@@ -717,7 +717,7 @@ def _unmarked_query(state, shape):
     """``_unmarked``'s SELECT for one shape (which sides, with or without message ids), built
     once, its lists as expanding parameters. The live streams' delivered marks run it every
     200 ms: building it and the UPDATE anew (some 40 SQL expression objects, and their cache
-    keys) was half of a flush's instructions (4.2 → 2.2 M, docs/benchmarks.md)."""
+    keys) was half of a flush's instructions (docs/benchmarks.md, "the delivered marks' flush")."""
     column = ProductMessage.is_read if state == "read" else ProductMessage.delivered_at
     sides = []
     for recipient, with_ids in shape:
