@@ -23,11 +23,11 @@ differ only by the flushes (with both on, runs of one tree moved by about 1 M a 
 import argparse
 import os
 import re
+import runpy
 import subprocess
 import sys
 import tempfile
 import time
-import warnings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -37,24 +37,11 @@ def run(flushes):
     import gc
 
     sys.path.insert(0, os.getcwd())  # the tree under test (its chat/ and tests/)
-    os.environ.update(
-        CHAT_CONFIG="production",
-        SECRET_KEY="bench-secret",
-        SESSION_COOKIE_SECURE="false",
-        DATABASE_URL=f"sqlite:///{tempfile.mkdtemp(prefix='marks-flush-')}/bench.sqlite",
-        RATELIMIT_ENABLED="false",
-    )
-    os.environ.pop("REDIS_URL", None)
-    warnings.simplefilter("ignore")
-    from chat import create_app
-    from chat.extensions import db
+    app_with_demo = runpy.run_path(os.path.join(ROOT, "bench", "inprocess.py"))["app_with_demo"]
+    app, _ = app_with_demo(tempfile.mkdtemp(prefix="marks-flush-"))
     from chat.live.delivered import delivered_marks
     from tests.test_inbox import Customer
 
-    app = create_app("production")
-    with app.app_context():
-        db.create_all()
-    app.test_cli_runner().invoke(args=["chat", "seed-demo"])
     marks = delivered_marks(app)
     shoppers = [Customer(app, 1) for _ in range(20)]
     sent = [shoppers[i % 20].says(f"Question {i}") for i in range(20 + max(flushes, 100))]

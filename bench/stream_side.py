@@ -37,31 +37,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-
-def setup(workdir):
-    os.environ.update(
-        CHAT_CONFIG="production",
-        SECRET_KEY="bench-secret",
-        SESSION_COOKIE_SECURE="false",
-        DATABASE_URL=f"sqlite:///{workdir}/bench.sqlite",
-        RATELIMIT_ENABLED="false",
-    )
-    os.environ.pop("REDIS_URL", None)
-    warnings.simplefilter("ignore")
-    from chat import create_app
-    from chat.extensions import db
-
-    app = create_app("production")
-    app.config.update(SSE_HEARTBEAT_SECONDS=3600, WTF_CSRF_ENABLED=False)  # the test client logs in by form
-    with app.app_context():
-        db.create_all()
-    out = app.test_cli_runner().invoke(args=["chat", "seed-demo"]).output
-    return app, re.search(r"Admin login: (\S+) / (\S+)", out).groups()
+from bench.inprocess import app_with_demo  # noqa: E402
 
 
 def run(pages, messages):
@@ -71,7 +51,8 @@ def run(pages, messages):
     from tests.chat_helpers import admin_login
     from tests.test_inbox import Customer
 
-    app, (email, password) = setup(tempfile.mkdtemp(prefix="stream-side-"))
+    app, (email, password) = app_with_demo(tempfile.mkdtemp(prefix="stream-side-"))
+    app.config.update(SSE_HEARTBEAT_SECONDS=3600, WTF_CSRF_ENABLED=False)  # the test client logs in by form
     client = app.test_client()
     admin_login(client, email, password)
     shoppers = [Customer(app, 1) for _ in range(20)]
